@@ -1,0 +1,126 @@
+/**
+ * The inbound half of a transport session, for `Transport` implementations:
+ * frames are pushed from socket callbacks, gathered in a plain array, and handed to the one reader as a
+ * whole batch, so the reader wakes once per socket read (a microtask flush),
+ * never once per message and never once per event-loop turn. Above a high
+ * water mark the inbox asks the transport to pause the socket, and resumes it
+ * when the reader catches up: backpressure reaches the TCP window instead of
+ * growing memory.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Frame from "./Frame.ts"
+
+type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
+
+/**
+ * One session's inbound frames, ended by a terminal error (the close).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Inbox<E> {
+  private buffer: Array<Frame.Frame> = []
+  private waiter: Resume<E> | undefined = undefined
+  private flushScheduled = false
+  private ended: E | undefined = undefined
+  private paused = false
+  private stamp = -1
+  /** Whether the session has ended (its terminal error is set). */
+  done = false
+
+  constructor(
+    private readonly highWaterMark: number,
+    private readonly onPause: () => void,
+    private readonly onResume: () => void,
+    private readonly clock: () => number
+  ) {}
+
+  /**
+   * The receive time for a frame of the current socket read: the clock is
+   * read once per read (per microtask), not once per frame.
+   */
+  now(): number {
+    if (this.stamp < 0) {
+      this.stamp = this.clock()
+      queueMicrotask(this.resetStamp)
+    }
+    return this.stamp
+  }
+
+  private readonly resetStamp = (): void => {
+    this.stamp = -1
+  }
+
+  /** Adds one frame to the current batch. Frames after the end are ignored. */
+  push(frame: Frame.Frame): void {
+    if (this.done) return
+    this.buffer.push(frame)
+    if (!this.paused && this.buffer.length >= this.highWaterMark) {
+      this.paused = true
+      this.onPause()
+    }
+    this.schedule()
+  }
+
+  /** Ends the inbox: the reader gets what is buffered, then `error`. */
+  end(error: E): void {
+    if (this.done) return
+    this.done = true
+    this.ended = error
+    this.schedule()
+  }
+
+  /** Number of frames not yet taken by the reader. */
+  get size(): number {
+    return this.buffer.length
+  }
+
+  /**
+   * Takes every buffered frame at once, waiting if there is none; fails with
+   * the terminal error once the buffer is empty and the inbox has ended.
+   */
+  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, E> = Effect.suspend(() => {
+    const ready = this.poll()
+    if (ready !== undefined) return ready
+    return Effect.callback<ReadonlyArray<Frame.Frame>, E>((resume) => {
+      const now = this.poll()
+      if (now !== undefined) return resume(now)
+      this.waiter = resume
+      return Effect.sync(() => {
+        if (this.waiter === resume) this.waiter = undefined
+      })
+    })
+  })
+
+  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined {
+    if (this.buffer.length > 0) {
+      const batch = this.buffer
+      this.buffer = []
+      if (this.paused) {
+        this.paused = false
+        if (!this.done) this.onResume()
+      }
+      return Effect.succeed(batch)
+    }
+    if (this.done) return Effect.fail(this.ended as E)
+    return undefined
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled || this.waiter === undefined) return
+    this.flushScheduled = true
+    queueMicrotask(this.flush)
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    const ready = this.poll()
+    if (ready === undefined) return
+    this.waiter = undefined
+    waiter(ready)
+  }
+}

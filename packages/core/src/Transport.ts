@@ -1,0 +1,154 @@
+/**
+ * The seam between a `Connection` and a socket library. A `Transport` opens
+ * one session at a time in a `Scope` (closing the scope closes the socket);
+ * the session hands inbound frames over in batches, one per socket read,
+ * and applies backpressure both ways. `Connection` never touches a socket:
+ * `NodeTransport` (in `@kharbranth/node`) and `MemoryTransport` (for tests)
+ * are two implementations of this one contract.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { ConnectTimeout } from "./ConnectionError.ts"
+import type { Closed, ConnectFailed, ProtocolError, SendFailed } from "./ConnectionError.ts"
+import type * as Frame from "./Frame.ts"
+import { redactUrl as redactUrl_ } from "./internal/redact.ts"
+
+/**
+ * What to dial. `connection` and `session` are stamped on errors and frames;
+ * header values may be `Redacted` and are only revealed on the wire.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OpenRequest {
+  /** The connection's name, for errors. */
+  readonly connection: string
+  /** `ws://` or `wss://` URL. */
+  readonly url: string
+  /** The session number this dial will carry if it succeeds. */
+  readonly session: number
+  /** Subprotocols offered in `Sec-WebSocket-Protocol`. */
+  readonly protocols: ReadonlyArray<string>
+  /** Extra request headers for the upgrade. */
+  readonly headers: Readonly<Record<string, string | Redacted.Redacted<string>>>
+  /** Bound on TCP + TLS + upgrade, in milliseconds. */
+  readonly connectTimeout: number
+  /** Largest accepted inbound message in bytes; larger is a `ProtocolError` (1009). */
+  readonly maxPayload: number
+  /** Offer permessage-deflate (off by default: it costs far more CPU than it saves on market data). */
+  readonly compression: boolean
+  /** Inbound frames buffered before the socket is paused. */
+  readonly highWaterMark: number
+  /** Outbound bytes buffered before `send` waits for the socket to drain. */
+  readonly sendHighWaterMark: number
+}
+
+/**
+ * Sensible transport settings for a request that leaves them out.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const request = (
+  options: Pick<OpenRequest, "url"> & Partial<Omit<OpenRequest, "url">>
+): OpenRequest => ({
+  connection: "anonymous",
+  session: 1,
+  protocols: [],
+  headers: {},
+  connectTimeout: 10_000,
+  maxPayload: 64 * 1024 * 1024,
+  compression: false,
+  highWaterMark: 4096,
+  sendHighWaterMark: 1024 * 1024,
+  ...options
+})
+
+/**
+ * Why a session's inbound pull ended: the close (with its code), or a
+ * protocol violation by the peer.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SessionEnd = Closed | ProtocolError
+
+/**
+ * One open WebSocket session.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Session {
+  /** The session number from the request. */
+  readonly session: number
+  /** The subprotocol the server chose, or `""`. */
+  readonly protocol: string
+  /**
+   * Takes every inbound frame received since the last take (at least one),
+   * waiting if there is none. The last batch ends with the `Close` frame;
+   * the take after it fails with the reason the session ended.
+   */
+  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, SessionEnd>
+  /** Sends a text or binary message; waits while the socket's buffer is over its high-water mark. */
+  readonly send: (data: Frame.Outbound) => Effect.Effect<void, SendFailed>
+  /** Sends a protocol ping (payload at most 125 bytes). */
+  readonly ping: (payload?: Uint8Array) => Effect.Effect<void, SendFailed>
+  /** Starts the close handshake; the end of `take` tells when it completes. */
+  readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  /** Destroys the socket at once, for dead peers. */
+  readonly terminate: Effect.Effect<void>
+  /** Outbound bytes queued in the socket and not yet written. */
+  readonly bufferedAmount: () => number
+}
+
+/**
+ * The transport service: opens sessions.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Transport extends Context.Service<Transport, {
+  /**
+   * Dials and completes the WebSocket handshake within
+   * `request.connectTimeout`. The session lives until the scope closes.
+   */
+  readonly open: (request: OpenRequest) => Effect.Effect<Session, ConnectFailed | ConnectTimeout, Scope.Scope>
+}>()("@kharbranth/core/Transport") {}
+
+/**
+ * Bounds a dial by the request's `connectTimeout`, failing with
+ * `ConnectTimeout`; for transport implementations.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const withConnectTimeout = <A, E, R>(
+  request: OpenRequest,
+  dial: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | ConnectTimeout, R> =>
+  Effect.timeoutOrElse(dial, {
+    duration: Duration.millis(request.connectTimeout),
+    orElse: () =>
+      Effect.fail(
+        new ConnectTimeout({
+          connection: request.connection,
+          url: redactUrl_(request.url),
+          timeout: request.connectTimeout
+        })
+      )
+  })
+
+/**
+ * A URL as it may be shown in errors, events and logs: user info and
+ * key-like query parameters (`key`, `token`, `signature`, …) become `***`.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const redactUrl: (url: string) => string = redactUrl_

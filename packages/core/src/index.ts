@@ -1,0 +1,19 @@
+/**
+ * Kharbranth core: named, self-healing WebSocket client connections for
+ * exchange market-data feeds, on Effect. Runs wherever `effect` runs; the
+ * socket comes from a `Transport` (`@kharbranth/node`, or `MemoryTransport`
+ * in tests).
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as ConnectionError from "./ConnectionError.ts"
+/** @since 0.1.0 */
+export * as Frame from "./Frame.ts"
+/** @since 0.1.0 */
+export * as Inbox from "./Inbox.ts"
+/** @since 0.1.0 */
+export * as MemoryTransport from "./MemoryTransport.ts"
+/** @since 0.1.0 */
+export * as Transport from "./Transport.ts"

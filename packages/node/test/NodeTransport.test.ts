@@ -1,0 +1,286 @@
+import { Transport } from "@kharbranth/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Redacted } from "effect"
+import * as NodeTransport from "../src/NodeTransport.ts"
+import { fixture, once, rawSocket, refusingServer, tcpServer, wsServer } from "./utils/servers.ts"
+
+const open = (url: string, overrides: Partial<Transport.OpenRequest> = {}, options?: NodeTransport.Options) =>
+  NodeTransport.make(options).open(Transport.request({ url, connection: "test", connectTimeout: 5000, ...overrides }))
+
+/** Takes batches until `n` frames have arrived. */
+const takeN = (session: Transport.Session, n: number) =>
+  Effect.gen(function*() {
+    const frames = []
+    while (frames.length < n) frames.push(...(yield* session.take))
+    return frames
+  })
+
+describe("NodeTransport", () => {
+  it.live("sends and receives text both ways", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url, { session: 4 })
+      const { ws } = yield* server.accepted
+      const got = Effect.runPromise(once<[Buffer, boolean]>(ws, "message"))
+      yield* session.send("hello")
+      const [data, isBinary] = yield* Effect.promise(() => got)
+      assert.strictEqual(data.toString(), "hello")
+      assert.isFalse(isBinary)
+      ws.send("héllo ✓")
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag, "Text")
+      assert.strictEqual(frame!._tag === "Text" && frame!.data, "héllo ✓")
+      assert.strictEqual(frame!.session, 4)
+    }))
+
+  it.live("sends and receives binary both ways, bytes intact", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      const got = Effect.runPromise(once<[Buffer, boolean]>(ws, "message"))
+      yield* session.send(new Uint8Array([0, 1, 255]))
+      const [data, isBinary] = yield* Effect.promise(() => got)
+      assert.isTrue(isBinary)
+      assert.deepStrictEqual(Array.from(data), [0, 1, 255])
+      ws.send(Buffer.from([7, 8, 9]))
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag, "Binary")
+      assert.deepStrictEqual(frame!._tag === "Binary" && Array.from(frame!.data), [7, 8, 9])
+    }))
+
+  it.live("hands many messages of one socket read over as one batch", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      // One write carrying 50 frames: the client reads them in one go.
+      const frames = Array.from({ length: 50 }, (_, i) => {
+        const payload = Buffer.from(`m${i}`)
+        return Buffer.concat([Buffer.from([0x81, payload.length]), payload])
+      })
+      rawSocket(ws).write(Buffer.concat(frames))
+      const batch = yield* session.take
+      assert.strictEqual(batch.length, 50)
+      assert.deepStrictEqual(batch.map((f) => f._tag === "Text" && f.data), frames.map((_, i) => `m${i}`))
+      assert.isTrue(batch.every((f) => f.receivedAt === batch[0]!.receivedAt), "one receive time per read")
+    }))
+
+  it.live("a client ping is answered by the server's pong", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      yield* server.accepted
+      yield* session.ping(new Uint8Array([1, 2]))
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag, "Pong")
+      assert.deepStrictEqual(frame!._tag === "Pong" && Array.from(frame!.data), [1, 2])
+    }))
+
+  it.live("a server ping arrives as a Ping frame and is answered", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      const pong = Effect.runPromise(once<[Buffer]>(ws, "pong"))
+      ws.ping(Buffer.from("hb"))
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag, "Ping")
+      const [payload] = yield* Effect.promise(() => pong)
+      assert.strictEqual(payload.toString(), "hb")
+    }))
+
+  it.live("an unsolicited server pong arrives as a Pong frame", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      ws.pong(Buffer.from("x"))
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag, "Pong")
+    }))
+
+  it.live("a server close gives the Close frame, then Closed with its code and reason", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      ws.close(4000, "maintenance")
+      const frames = yield* takeN(session, 1)
+      const last = frames[frames.length - 1]!
+      assert.isTrue(last._tag === "Close" && last.code === 4000 && last.reason === "maintenance")
+      const end = yield* Effect.flip(session.take)
+      assert.strictEqual(end._tag, "Closed")
+      assert.strictEqual(end.code, 4000)
+    }))
+
+  it.live("a client close reaches the server with its code and reason", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      const closed = Effect.runPromise(once<[number, Buffer]>(ws, "close"))
+      yield* session.close(1000, "done")
+      const [code, reason] = yield* Effect.promise(() => closed)
+      assert.strictEqual(code, 1000)
+      assert.strictEqual(reason.toString(), "done")
+      const end = yield* Effect.flip(takeN(session, 99))
+      assert.strictEqual(end.code, 1000)
+    }))
+
+  it.live("an abrupt drop is Closed with 1006", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      rawSocket(ws).destroy()
+      const end = yield* Effect.flip(takeN(session, 99))
+      assert.strictEqual(end._tag, "Closed")
+      assert.strictEqual(end.code, 1006)
+      const sent = yield* Effect.flip(session.send("late"))
+      assert.strictEqual(sent._tag, "SendFailed")
+    }))
+
+  for (const [status, retryAfter, expected] of [[401, undefined, undefined], [403, undefined, undefined], [429, "7", 7000], [503, undefined, undefined]] as const) {
+    it.live(`an upgrade refused with ${status} is ConnectFailed with status ${status}`, () =>
+      Effect.gen(function*() {
+        const port = yield* refusingServer(status, retryAfter === undefined ? {} : { "Retry-After": retryAfter })
+        const error = yield* Effect.flip(open(`ws://127.0.0.1:${port}/ws`))
+        assert.strictEqual(error._tag, "ConnectFailed")
+        if (error._tag !== "ConnectFailed") return
+        assert.strictEqual(error.status, status)
+        assert.strictEqual(error.retryAfter, expected)
+        assert.include(error.message, `HTTP ${status}`)
+      }))
+  }
+
+  it.live("a server that accepts TCP but never answers the upgrade gives ConnectTimeout", () =>
+    Effect.gen(function*() {
+      const port = yield* tcpServer()
+      const started = performance.now()
+      const error = yield* Effect.flip(open(`ws://127.0.0.1:${port}`, { connectTimeout: 300 }))
+      const elapsed = performance.now() - started
+      assert.strictEqual(error._tag, "ConnectTimeout")
+      assert.isAtLeast(elapsed, 290)
+      assert.isBelow(elapsed, 2000)
+    }))
+
+  it.live("a refused TCP connection is ConnectFailed naming the cause", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.scoped(tcpServer())
+      const error = yield* Effect.flip(open(`ws://127.0.0.1:${port}`))
+      assert.strictEqual(error._tag, "ConnectFailed")
+      assert.include(error.message, "ECONNREFUSED")
+    }))
+
+  it.live("a self-signed wss server is rejected by default", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer({ tls: true })
+      const error = yield* Effect.flip(open(server.url))
+      assert.strictEqual(error._tag, "ConnectFailed")
+      assert.match(error.message, /certificate/i)
+    }))
+
+  it.live("a wss server is accepted when its CA is given", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer({ tls: true })
+      const session = yield* open(server.url, {}, { tls: { ca: fixture("ca.pem") } })
+      const { ws } = yield* server.accepted
+      ws.send("secure")
+      const [frame] = yield* session.take
+      assert.strictEqual(frame!._tag === "Text" && frame!.data, "secure")
+    }))
+
+  it.live("a certificate for another host is rejected even with the right CA", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer({ tls: true })
+      const error = yield* Effect.flip(
+        open(server.url, {}, { tls: { ca: fixture("ca.pem"), servername: "venue.example" } })
+      )
+      assert.strictEqual(error._tag, "ConnectFailed")
+      assert.match(error.message, /altnames|host|certificate/i)
+    }))
+
+  it.live("a message over maxPayload is a ProtocolError with 1009", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url, { maxPayload: 1024 })
+      const { ws } = yield* server.accepted
+      ws.send("x".repeat(2048))
+      const end = yield* Effect.flip(takeN(session, 99))
+      assert.strictEqual(end._tag, "ProtocolError")
+      assert.strictEqual(end.code, 1009)
+    }))
+
+  it.live("invalid UTF-8 in a text frame is a ProtocolError with 1007", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      rawSocket(ws).write(Buffer.from([0x81, 0x02, 0xff, 0xfe]))
+      const end = yield* Effect.flip(takeN(session, 99))
+      assert.strictEqual(end._tag, "ProtocolError")
+      assert.strictEqual(end.code, 1007)
+      assert.match(end._tag === "ProtocolError" ? end.violation : "", /UTF-8/i)
+    }))
+
+  it.live("headers (Redacted too) and subprotocols reach the server", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer({ handleProtocols: (protocols) => (protocols.has("v2") ? "v2" : false) })
+      const session = yield* open(server.url, {
+        protocols: ["v1", "v2"],
+        headers: { "x-plain": "a", "x-api-key": Redacted.make("s3cret") }
+      })
+      const { request } = yield* server.accepted
+      assert.strictEqual(request.headers["x-plain"], "a")
+      assert.strictEqual(request.headers["x-api-key"], "s3cret")
+      assert.strictEqual(session.protocol, "v2")
+    }))
+
+  it.live("credentials in the URL never show in errors", () =>
+    Effect.gen(function*() {
+      const port = yield* refusingServer(401)
+      const error = yield* Effect.flip(open(`ws://user:hunter2@127.0.0.1:${port}/ws?apiKey=hunter3&symbol=btc`))
+      assert.notInclude(error.message, "hunter2")
+      assert.notInclude(error.message, "hunter3")
+      assert.notInclude(JSON.stringify(error), "hunter")
+      assert.include(error.message, "symbol=btc")
+    }))
+
+  it.live("a burst of sends to a slow reader keeps the client's buffer bounded", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const highWater = 256 * 1024
+      const session = yield* open(server.url, { sendHighWaterMark: highWater })
+      const { ws } = yield* server.accepted
+      rawSocket(ws).pause()
+      const chunk = new Uint8Array(64 * 1024)
+      let peak = 0
+      const total = 1000
+      const sender = yield* Effect.forkChild(Effect.gen(function*() {
+        for (let i = 0; i < total; i++) {
+          yield* session.send(chunk)
+          peak = Math.max(peak, session.bufferedAmount())
+        }
+      }))
+      yield* Effect.sleep("300 millis")
+      assert.isUndefined(sender.pollUnsafe(), "send waits while the reader is stalled")
+      assert.isAtMost(peak, highWater + chunk.byteLength)
+      let received = 0
+      ws.on("message", () => received++)
+      rawSocket(ws).resume()
+      yield* Fiber.join(sender)
+      while (received < total) yield* Effect.sleep("10 millis")
+      assert.strictEqual(received, total)
+      assert.isAtMost(peak, highWater + chunk.byteLength)
+    }), 30_000)
+
+  it.live("closing the scope closes the socket with 1000", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      yield* Effect.scoped(open(server.url))
+      const { ws } = yield* server.accepted
+      const code = ws.readyState === ws.CLOSED ? 1000 : (yield* once<[number]>(ws, "close"))[0]
+      assert.strictEqual(code, 1000)
+    }))
+})
