@@ -1,0 +1,711 @@
+/**
+ * One named, self-healing WebSocket connection. It dials through the
+ * `Transport`, proves the peer alive with a heartbeat, ends dead or silent
+ * sessions, reconnects by a `Schedule`, runs `onOpen` (the place to
+ * resubscribe) after every connect, and hands every frame to hooks and to
+ * `frames` subscribers in receive order, a socket read at a time.
+ *
+ * One read loop per session is the only consumer of the socket: heartbeat,
+ * idle timer, `restart` and `close` end a session by closing or terminating
+ * the socket, and the read loop delivers everything that arrived before the
+ * end. Nothing is dropped unless a subscriber chose `sliding`/`dropping`.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Config from "./ConnectionConfig.ts"
+import * as Errors from "./ConnectionError.ts"
+import { ConnectionEvent } from "./ConnectionEvent.ts"
+import { ConnectionState } from "./ConnectionState.ts"
+import type * as Frame from "./Frame.ts"
+import { Hub } from "./internal/hub.ts"
+import { redactUrl } from "./internal/redact.ts"
+import * as Transport from "./Transport.ts"
+
+/**
+ * What `onOpen` gets: the new session's number and a `send` bound to it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OpenContext {
+  readonly connection: string
+  readonly session: number
+  readonly send: (data: Frame.Outbound) => Effect.Effect<void, Errors.SendFailed>
+}
+
+/**
+ * Effectful handlers per frame kind, run in receive order on the
+ * connection's read loop. A failing hook is reported as a `HookFailed`
+ * event; the connection lives on. Hooks hold up the read loop while they
+ * run: keep them short, or fork.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReadHooks<R = never> {
+  /** After every (re)connect, before the session's first frame is delivered: resubscribe here. */
+  readonly onOpen?: ((context: OpenContext) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onText?: ((frame: Frame.Text) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onBinary?: ((frame: Frame.Binary) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onPing?: ((frame: Frame.Ping) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onPong?: ((frame: Frame.Pong) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onClose?: ((frame: Frame.Close) => Effect.Effect<void, unknown, R>) | undefined
+}
+
+/**
+ * Counters of one connection. Text payloads are counted in UTF-16 code
+ * units (bytes, for the ASCII JSON that market data is), so no message is
+ * encoded twice.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionStats {
+  readonly framesIn: number
+  readonly bytesIn: number
+  readonly framesOut: number
+  readonly bytesOut: number
+  /** Frames lost by `sliding`/`dropping` subscribers. */
+  readonly dropped: number
+  /** Sessions opened so far. */
+  readonly sessions: number
+  /** Reconnects: sessions after the first. */
+  readonly reconnects: number
+  /** Dials that failed. */
+  readonly failedDials: number
+  /** Receive time of the latest frame (epoch ms), if any. */
+  readonly lastFrameAt: number | undefined
+  /** Round-trip time of the latest answered ping, in ms. */
+  readonly lastRtt: number | undefined
+  /** How long the current session has been open, in ms (0 when not open). */
+  readonly uptime: number
+}
+
+/**
+ * A connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionShape {
+  readonly name: string
+  /** The current state; `SubscriptionRef.changes(state)` streams every transition. */
+  readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
+  /** Every inbound frame of every session, in order, from the moment the stream starts. Ends when the connection closes. */
+  readonly frames: Stream.Stream<Frame.Frame>
+  /** Lifecycle events, from the moment the stream starts. Ends after `Closed`. */
+  readonly events: Stream.Stream<ConnectionEvent>
+  /**
+   * Sends on the open session. While not open: fails with `NotConnected`,
+   * or, with a `sendBuffer`, waits in it and is sent after the next
+   * `onOpen` (it fails with `SendFailed` when the buffer is full and with
+   * `ConnectionStopped` if the connection closes first).
+   */
+  readonly send: (
+    data: Frame.Outbound
+  ) => Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped>
+  /** Sends a protocol ping and waits for its pong: the round-trip time. */
+  readonly ping: Effect.Effect<Duration.Duration, Errors.NotConnected | Errors.SendFailed | Errors.HeartbeatTimeout>
+  /** The feed went bad: close this session now and reconnect at once, without backoff. */
+  readonly restart: (reason?: string) => Effect.Effect<void, Errors.ConnectionStopped>
+  /** Graceful stop: close frame, wait at most `closeTimeout`, terminate; no more reconnects; streams end. */
+  readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  readonly stats: Effect.Effect<ConnectionStats>
+}
+
+/**
+ * The connection service, for `Connection.layer`.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Connection extends Context.Service<Connection, ConnectionShape>()("@kharbranth/core/Connection") {}
+
+/** How one dial-and-session ended. */
+type Outcome =
+  | { readonly _tag: "Stopped" }
+  | { readonly _tag: "Restart" }
+  | { readonly _tag: "Failed"; readonly error: Errors.ConnectionError; readonly uptime: number | undefined }
+
+/** Why an open session is being ended, set once by whoever ends it first. */
+type EndReason = Errors.HeartbeatTimeout | Errors.IdleTimeout | "restart" | "stop"
+
+interface PendingPing {
+  readonly key: string
+  readonly sentAt: number
+  readonly done: Deferred.Deferred<number>
+}
+
+interface Live {
+  readonly session: Transport.Session
+  readonly number: number
+  readonly since: number
+  endReason: EndReason | undefined
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const STOPPED: Outcome = { _tag: "Stopped" }
+const RESTART: Outcome = { _tag: "Restart" }
+
+/**
+ * Makes a connection that lives as long as the scope: closing the scope
+ * closes it gracefully. Fails at once with `InvalidConfig` for a bad config.
+ *
+ * @example
+ * ```ts
+ * import { Connection, Heartbeat, ReconnectPolicy } from "@kharbranth/core"
+ * import { NodeTransport } from "@kharbranth/node"
+ * import { Effect, Stream } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const conn = yield* Connection.make("okx", {
+ *     url: "wss://ws.okx.com:8443/ws/v5/public",
+ *     heartbeat: Heartbeat.message({ interval: "20 seconds", timeout: "5 seconds", message: "ping", isPong: (t) => t === "pong" }),
+ *     reconnect: ReconnectPolicy.exponential({ base: "250 millis", max: "10 seconds" })
+ *   }, {
+ *     onOpen: ({ send }) => send(JSON.stringify({ op: "subscribe", args: [{ channel: "trades", instId: "BTC-USDT" }] }))
+ *   })
+ *   yield* conn.frames.pipe(Stream.take(10), Stream.runForEach((frame) => Effect.log(frame._tag)))
+ * }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <R = never>(
+  name: string,
+  config: Config.ConnectionConfig,
+  hooks: ReadHooks<R> = {}
+): Effect.Effect<ConnectionShape, Errors.InvalidConfig, Transport.Transport | Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const cfg = yield* Config.resolve(name, config)
+    const transport = yield* Transport.Transport
+    const clock = yield* Clock.Clock
+    const now = () => clock.currentTimeMillisUnsafe()
+
+    const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
+    const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, cfg.capacity)
+    const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
+    const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
+    const stopped = yield* Deferred.make<void>()
+
+    // Counters are plain fields updated once per batch by the one read loop:
+    // a Ref per frame would cost more than the frame itself.
+    const counters = {
+      framesIn: 0,
+      bytesIn: 0,
+      framesOut: 0,
+      bytesOut: 0,
+      sessions: 0,
+      failedDials: 0,
+      lastFrameAt: undefined as number | undefined,
+      lastRtt: undefined as number | undefined
+    }
+    let live: Live | undefined
+    let wake: Deferred.Deferred<void> | undefined
+    let readerBlocked = false
+    let lastDataAt = 0
+    let pingCounter = 0
+    let pendingPings: Array<PendingPing> = []
+    let messagePong: Deferred.Deferred<void> | undefined
+    const sendQueue: Array<{ readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }> = []
+
+    const emit = (event: ConnectionEvent) => events.publish([event])
+    const setState = (next: ConnectionState) => SubscriptionRef.set(state, next)
+
+    // ---- sending -------------------------------------------------------
+
+    const sendOn = (current: Live, data: Frame.Outbound) =>
+      Effect.tap(current.session.send(data), () =>
+        Effect.sync(() => {
+          counters.framesOut++
+          counters.bytesOut += typeof data === "string" ? data.length : data.byteLength
+        })).pipe(
+          Effect.tapError((error) =>
+            emit(ConnectionEvent.SendFailed({ at: now(), session: current.number, error }))
+          )
+        )
+
+    const send = (data: Frame.Outbound) =>
+      Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
+        if (live !== undefined && live.endReason === undefined) return sendOn(live, data)
+        const current = state.value
+        if (current._tag === "Closed") {
+          return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: current.reason }))
+        }
+        if (cfg.sendBuffer === 0) return Effect.fail(new Errors.NotConnected({ connection: name, state: current._tag }))
+        if (sendQueue.length >= cfg.sendBuffer) {
+          return Effect.fail(
+            new Errors.SendFailed({
+              connection: name,
+              reason: `send buffer full (${cfg.sendBuffer} messages waiting for a connection)`
+            })
+          )
+        }
+        const done = Deferred.makeUnsafe<void, Errors.SendFailed | Errors.ConnectionStopped>()
+        sendQueue.push({ data, done })
+        return Deferred.await(done)
+      })
+
+    const flushSendQueue = (current: Live) =>
+      Effect.gen(function*() {
+        while (sendQueue.length > 0 && current.endReason === undefined) {
+          const item = sendQueue.shift()!
+          const exit = yield* Effect.exit(sendOn(current, item.data))
+          Deferred.doneUnsafe(item.done, exit)
+        }
+      })
+
+    // ---- pings -----------------------------------------------------------
+
+    const onPong = (frame: Frame.Pong) => {
+      if (pendingPings.length === 0) return
+      const key = decoder.decode(frame.data)
+      let index = pendingPings.findIndex((p) => p.key === key)
+      // A pong with a foreign payload answers the oldest ping.
+      if (index < 0) index = 0
+      const [answered] = pendingPings.splice(index, 1)
+      counters.lastRtt = frame.receivedAt - answered!.sentAt
+      Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
+    }
+
+    /** Sends a protocol ping; the effect waits for the pong and returns the RTT in ms, or `undefined` after `timeout`. */
+    const pingOnce = (current: Live, timeout: number, payload?: Uint8Array) =>
+      Effect.gen(function*() {
+        const key = payload === undefined ? `kh${++pingCounter}` : decoder.decode(payload)
+        const pending: PendingPing = { key, sentAt: now(), done: Deferred.makeUnsafe<number>() }
+        pendingPings.push(pending)
+        yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
+          Effect.tapError(() => Effect.sync(() => removePing(pending)))
+        )
+        return yield* Deferred.await(pending.done).pipe(
+          Effect.map((at) => at - pending.sentAt),
+          Effect.timeoutOrElse({
+            duration: Duration.millis(timeout),
+            orElse: () => Effect.sync(() => (removePing(pending), undefined))
+          })
+        )
+      })
+    const removePing = (pending: PendingPing) => {
+      pendingPings = pendingPings.filter((p) => p !== pending)
+    }
+
+    // ---- ending a session ---------------------------------------------
+
+    /** Ends the live session for `reason` (the first reason wins). */
+    const endSession = (current: Live, reason: EndReason, how: "terminate" | "close", code = 1000, text = "") =>
+      Effect.suspend(() => {
+        if (current.endReason !== undefined) return Effect.void
+        current.endReason = reason
+        return how === "terminate" ? current.session.terminate : current.session.close(code, text)
+      })
+
+    /** While the read loop waits on a slow subscriber, the socket is paused: silence is not the peer's fault. */
+    const awaitReader = Effect.gen(function*() {
+      while (readerBlocked) yield* Effect.sleep(Duration.millis(10))
+    })
+
+    const heartbeatLoop = (current: Live): Effect.Effect<void> => {
+      const hb = cfg.heartbeat
+      if (hb._tag === "None") return Effect.void
+      const missed = (timeout: number) =>
+        Effect.gen(function*() {
+          yield* emit(ConnectionEvent.HeartbeatMissed({ at: now(), session: current.number, timeout }))
+          yield* endSession(current, new Errors.HeartbeatTimeout({ connection: name, session: current.number, timeout }), "terminate")
+        })
+      if (hb._tag === "Protocol") {
+        return Effect.gen(function*() {
+          while (current.endReason === undefined) {
+            yield* Effect.sleep(Duration.millis(hb.interval))
+            const rtt = yield* pingOnce(current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null))
+            if (rtt === null) return
+            if (rtt === undefined) {
+              if (readerBlocked) {
+                yield* awaitReader
+                continue
+              }
+              return yield* missed(hb.timeout)
+            }
+          }
+        })
+      }
+      return Effect.gen(function*() {
+        while (current.endReason === undefined) {
+          yield* Effect.sleep(Duration.millis(hb.interval))
+          const pong = Deferred.makeUnsafe<void>()
+          messagePong = pong
+          const sent = yield* Effect.exit(sendOn(current, hb.message()))
+          if (Exit.isFailure(sent)) return
+          const answered = yield* Deferred.await(pong).pipe(
+            Effect.as(true),
+            Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
+          )
+          if (!answered) {
+            if (readerBlocked) {
+              yield* awaitReader
+              continue
+            }
+            return yield* missed(hb.timeout)
+          }
+        }
+      })
+    }
+
+    const idleLoop = (current: Live, idle: number) =>
+      Effect.gen(function*() {
+        while (current.endReason === undefined) {
+          const remaining = lastDataAt + idle - now()
+          if (remaining > 0) {
+            yield* Effect.sleep(Duration.millis(remaining))
+          } else if (readerBlocked) {
+            yield* awaitReader
+            lastDataAt = now()
+          } else {
+            const error = new Errors.IdleTimeout({ connection: name, session: current.number, idleTimeout: idle })
+            return yield* endSession(current, error, "close", 4000, "idle timeout")
+          }
+        }
+      })
+
+    // ---- the read loop -----------------------------------------------
+
+    const runHooks = (current: Live, batch: ReadonlyArray<Frame.Frame>) =>
+      Effect.forEach(batch, (frame) => {
+        let effect: Effect.Effect<void, unknown, R> | undefined
+        switch (frame._tag) {
+          case "Text":
+            effect = hooks.onText?.(frame)
+            break
+          case "Binary":
+            effect = hooks.onBinary?.(frame)
+            break
+          case "Ping":
+            effect = hooks.onPing?.(frame)
+            break
+          case "Pong":
+            effect = hooks.onPong?.(frame)
+            break
+          case "Close":
+            effect = hooks.onClose?.(frame)
+        }
+        return effect === undefined ? Effect.void : guardHook(current, `on${frame._tag}`, effect)
+      }, { discard: true })
+
+    const guardHook = <E>(current: Live, hook: string, effect: Effect.Effect<void, E, R>) =>
+      Effect.catchCause(effect, (cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : emit(ConnectionEvent.HookFailed({ at: now(), session: current.number, hook, cause })))
+
+    const hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
+      hooks.onPong !== undefined || hooks.onClose !== undefined
+    const hb = cfg.heartbeat
+
+    /** Accounting and heartbeat bookkeeping for one batch; returns the frames to deliver. */
+    const observe = (batch: ReadonlyArray<Frame.Frame>): ReadonlyArray<Frame.Frame> => {
+      let deliver: Array<Frame.Frame> | undefined
+      for (let i = 0; i < batch.length; i++) {
+        const frame = batch[i]!
+        switch (frame._tag) {
+          case "Text":
+            counters.bytesIn += frame.data.length
+            if (hb._tag === "Message" && hb.isPong(frame.data)) {
+              if (messagePong !== undefined) Deferred.doneUnsafe(messagePong, Effect.void)
+              if (!hb.deliverPongs) {
+                deliver ??= batch.slice(0, i)
+                continue
+              }
+            } else {
+              lastDataAt = frame.receivedAt
+            }
+            break
+          case "Binary":
+            counters.bytesIn += frame.data.byteLength
+            lastDataAt = frame.receivedAt
+            break
+          case "Pong":
+            onPong(frame)
+            break
+          default:
+        }
+        deliver?.push(frame)
+      }
+      counters.framesIn += batch.length
+      counters.lastFrameAt = batch[batch.length - 1]!.receivedAt
+      return deliver ?? batch
+    }
+
+    /** Reads until the session ends; every frame taken is delivered. */
+    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> =>
+      Effect.gen(function*() {
+        while (true) {
+          const taken = yield* Effect.result(current.session.take)
+          if (taken._tag === "Failure") return taken.failure
+          const batch = observe(taken.success)
+          if (batch.length === 0) continue
+          if (hasFrameHooks) yield* runHooks(current, batch)
+          const publish = frames.publish(batch)
+          if (publish !== Effect.void) {
+            readerBlocked = true
+            yield* Effect.ensuring(publish, Effect.sync(() => {
+              readerBlocked = false
+            }))
+          }
+        }
+      })
+
+    // ---- one session -------------------------------------------------
+
+    const runSession = (session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> =>
+      Effect.gen(function*() {
+        const since = now()
+        const current: Live = { session, number: session.session, since, endReason: undefined }
+        counters.sessions++
+        lastDataAt = since
+        live = current
+        // close() may have come while this session was dialing: it ends at once, gracefully.
+        const stopping = Deferred.isDoneUnsafe(stopSignal) ? yield* Deferred.await(stopSignal) : undefined
+        if (stopping !== undefined) yield* endSession(current, "stop", "close", stopping.code, stopping.reason)
+        yield* setState(ConnectionState.Open({ session: current.number, since, protocol: session.protocol }))
+        yield* emit(ConnectionEvent.Opened({ at: since, session: current.number, attempt, protocol: session.protocol }))
+        if (hooks.onOpen !== undefined) {
+          const sendHere = (data: Frame.Outbound) => sendOn(current, data)
+          yield* guardHook(current, "onOpen", hooks.onOpen({ connection: name, session: current.number, send: sendHere }))
+        }
+        yield* flushSendQueue(current)
+        yield* Effect.forkScoped(heartbeatLoop(current))
+        if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
+        // close(): the read loop drains the close handshake; past closeTimeout the socket is terminated
+        // and, if a slow subscriber still holds the loop, it is given up.
+        const hardStop = Deferred.await(stopSignal).pipe(
+          Effect.andThen(Effect.sleep(Duration.millis(cfg.closeTimeout))),
+          Effect.andThen(session.terminate),
+          Effect.andThen(Effect.sleep(Duration.millis(cfg.closeTimeout))),
+          Effect.as(undefined)
+        )
+        const end = yield* Effect.raceFirst(readLoop(current), hardStop)
+        live = undefined
+        for (const pending of pendingPings) {
+          Deferred.doneUnsafe(pending.done, Effect.interrupt)
+        }
+        pendingPings = []
+        const uptime = now() - since
+        const reason = current.endReason
+        if (reason === "stop") return STOPPED
+        if (reason === "restart") return RESTART
+        const error: Errors.ConnectionError = reason ?? end ??
+          new Errors.Closed({ connection: name, session: current.number, code: 1006, reason: "" })
+        yield* emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error }))
+        return { _tag: "Failed", error, uptime } satisfies Outcome
+      })
+
+    // ---- the dial loop ---------------------------------------------------
+
+    let attempt = 0
+    const awaitStop = Effect.as(Deferred.await(stopSignal), STOPPED)
+
+    const dialOnce = (url: string): Effect.Effect<Outcome, never, R | Scope.Scope> =>
+      Effect.gen(function*() {
+        const request: Transport.OpenRequest = {
+          connection: name,
+          url,
+          session: counters.sessions + 1,
+          protocols: cfg.protocols,
+          headers: cfg.headers,
+          connectTimeout: cfg.connectTimeout,
+          maxPayload: cfg.maxPayload,
+          compression: cfg.compression,
+          highWaterMark: cfg.capacity,
+          sendHighWaterMark: cfg.sendHighWaterMark
+        }
+        const opened = yield* Effect.raceFirst(Effect.result(transport.open(request)), awaitStop)
+        if ("_tag" in opened && opened._tag === "Stopped") return STOPPED
+        const result = opened as Exclude<typeof opened, Outcome>
+        if (result._tag === "Failure") {
+          counters.failedDials++
+          yield* emit(ConnectionEvent.DialFailed({ at: now(), attempt, error: result.failure }))
+          return { _tag: "Failed", error: result.failure, uptime: undefined } satisfies Outcome
+        }
+        return yield* runSession(result.success)
+      })
+
+    const dialLoop = Effect.gen(function*() {
+      let step = yield* Schedule.toStep(cfg.reconnect)
+      let finalError: Errors.ConnectionError | undefined
+      let finalReason = "closed by the caller"
+      loop: while (true) {
+        attempt++
+        const url = yield* Effect.result(Effect.flatMap(cfg.url, (u) => Config.validateUrl(name, u)))
+        if (url._tag === "Failure") {
+          finalError = url.failure
+          finalReason = url.failure.message
+          break
+        }
+        const shown = redactUrl(url.success)
+        yield* setState(ConnectionState.Connecting({ attempt, url: shown }))
+        yield* emit(ConnectionEvent.Connecting({ at: now(), attempt, url: shown }))
+        const outcome = yield* Effect.scoped(dialOnce(url.success))
+        switch (outcome._tag) {
+          case "Stopped":
+            break loop
+          case "Restart":
+            attempt = 0
+            step = yield* Schedule.toStep(cfg.reconnect)
+            continue loop
+          case "Failed": {
+            if (Deferred.isDoneUnsafe(stopSignal)) break loop
+            const error = outcome.error
+            if (outcome.uptime !== undefined && outcome.uptime >= cfg.minUptime) {
+              attempt = 0
+              step = yield* Schedule.toStep(cfg.reconnect)
+            }
+            if (!cfg.shouldReconnect(error)) {
+              finalError = error
+              finalReason = `not retried: ${error.message}`
+              break loop
+            }
+            const next = yield* Effect.result(step(now(), error))
+            if (next._tag === "Failure") {
+              finalError = error
+              finalReason = `reconnect schedule ended after ${attempt} attempts: ${error.message}`
+              break loop
+            }
+            const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
+            const delay = Math.max(Duration.toMillis(next.success[1]), retryAfter)
+            yield* setState(ConnectionState.Reconnecting({ attempt: attempt + 1, delay, error }))
+            yield* emit(ConnectionEvent.Reconnecting({ at: now(), attempt: attempt + 1, delay }))
+            const woken = Deferred.makeUnsafe<void>()
+            wake = woken
+            const waited = yield* Effect.raceFirst(
+              Effect.as(Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(woken)), RESTART),
+              awaitStop
+            )
+            wake = undefined
+            if (waited._tag === "Stopped") break loop
+          }
+        }
+      }
+      return { reason: finalReason, error: finalError }
+    })
+
+    const finish = (result: { readonly reason: string; readonly error: Errors.ConnectionError | undefined }) =>
+      Effect.gen(function*() {
+        live = undefined
+        const stoppedError = new Errors.ConnectionStopped({ connection: name, reason: result.reason })
+        for (const item of sendQueue.splice(0)) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
+        yield* setState(ConnectionState.Closed(result))
+        yield* emit(ConnectionEvent.Closed({ at: now(), ...result }))
+        yield* frames.end
+        yield* events.end
+        yield* Deferred.succeed(stopped, undefined)
+      })
+
+    const main = yield* Effect.forkScoped(
+      Effect.flatMap(dialLoop, finish).pipe(
+        Effect.onInterrupt(() => finish({ reason: "connection scope closed", error: undefined }))
+      )
+    )
+
+    // close() returns within a bound even if a hook never ends: past three
+    // closeTimeouts the dial loop is interrupted and the connection finishes.
+    const close = (code = 1000, reason = "") =>
+      Effect.gen(function*() {
+        if (!Deferred.isDoneUnsafe(stopSignal)) {
+          yield* Deferred.succeed(stopSignal, { code, reason })
+          const current = live
+          if (current !== undefined) yield* endSession(current, "stop", "close", code, reason)
+        }
+        yield* Deferred.await(stopped).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(3 * cfg.closeTimeout),
+            orElse: () => Fiber.interrupt(main)
+          })
+        )
+      })
+    yield* Effect.addFinalizer(() => close())
+
+    const shape: ConnectionShape = {
+      name,
+      state,
+      frames: frames.stream,
+      events: events.stream,
+      send,
+      ping: Effect.suspend((): ConnectionShape["ping"] => {
+        const current = live
+        if (current === undefined || current.endReason !== undefined) {
+          return Effect.fail(new Errors.NotConnected({ connection: name, state: state.value._tag }))
+        }
+        const timeout = cfg.heartbeat._tag === "None" ? cfg.connectTimeout : cfg.heartbeat.timeout
+        return Effect.flatMap(pingOnce(current, timeout), (rtt) =>
+          rtt === undefined
+            ? Effect.fail(new Errors.HeartbeatTimeout({ connection: name, session: current.number, timeout }))
+            : Effect.succeed(Duration.millis(rtt)))
+      }),
+      restart: (reason = "restart requested") =>
+        Effect.gen(function*() {
+          const current = state.value
+          if (current._tag === "Closed" || Deferred.isDoneUnsafe(stopSignal)) {
+            return yield* new Errors.ConnectionStopped({ connection: name, reason: "restart after close" })
+          }
+          const session = live
+          if (session !== undefined) {
+            yield* emit(ConnectionEvent.RestartRequested({ at: now(), session: session.number, reason }))
+            yield* endSession(session, "restart", "close", 1000, reason.slice(0, 100))
+            yield* session.session.terminate
+          } else if (wake !== undefined) {
+            yield* Deferred.succeed(wake, undefined)
+          }
+        }),
+      close,
+      stats: Effect.sync(() => ({
+        ...counters,
+        dropped: frames.dropped,
+        reconnects: Math.max(0, counters.sessions - 1),
+        uptime: live === undefined ? 0 : now() - live.since
+      }))
+    }
+    return shape
+  })
+
+/**
+ * A layer providing one `Connection`, closed gracefully when the layer is
+ * released.
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@kharbranth/core"
+ * import { NodeTransport } from "@kharbranth/node"
+ * import { Effect, Layer, Stream } from "effect"
+ *
+ * const Feed = Connection.layer("btc", { url: "wss://stream.binance.com:9443/ws/btcusdt@trade" }).pipe(
+ *   Layer.provide(NodeTransport.layer())
+ * )
+ * const program = Effect.gen(function*() {
+ *   const conn = yield* Connection.Connection
+ *   yield* conn.frames.pipe(Stream.take(5), Stream.runDrain)
+ * }).pipe(Effect.provide(Feed))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = <R = never>(
+  name: string,
+  config: Config.ConnectionConfig,
+  hooks?: ReadHooks<R>
+): Layer.Layer<Connection, Errors.InvalidConfig, Transport.Transport | R> =>
+  Layer.effect(Connection, make(name, config, hooks))

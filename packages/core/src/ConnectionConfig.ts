@@ -1,0 +1,274 @@
+/**
+ * What a connection is told: where to dial, how to tell the peer is alive,
+ * how to reconnect, and how much to buffer. Every default lives here, and
+ * `resolve` validates a config when the connection is made, so a bad URL, a
+ * non-positive duration or an oversized ping payload is an `InvalidConfig`
+ * naming the field, never a crash in a background fiber.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import * as ConnectionError from "./ConnectionError.ts"
+import * as Heartbeat from "./Heartbeat.ts"
+import { redactUrl } from "./internal/redact.ts"
+import * as ReconnectPolicy from "./ReconnectPolicy.ts"
+
+/**
+ * How the inbound buffer of each `frames` subscriber behaves when full:
+ * `suspend` (backpressure reaches the socket, nothing is dropped), `sliding`
+ * (the oldest frames go) or `dropping` (new frames go). Drops are counted in
+ * `stats`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type InboundStrategy = "suspend" | "sliding" | "dropping"
+
+/**
+ * A connection's configuration. Only `url` is required.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConnectionConfig {
+  /** `ws://` or `wss://` URL, or an effect evaluated before every dial (rotating endpoints, fresh tokens). */
+  readonly url: string | Effect.Effect<string>
+  /** Subprotocols to offer. */
+  readonly protocols?: ReadonlyArray<string> | undefined
+  /** Extra upgrade headers; give secrets as `Redacted`. */
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted<string>>> | undefined
+  /** Default `Heartbeat.protocol()`: ping every 15 s, pong within 10 s. */
+  readonly heartbeat?: Heartbeat.Heartbeat | undefined
+  /** End a session after this long without a data frame (heartbeats do not count). Default: off. */
+  readonly idleTimeout?: Duration.Input | undefined
+  /** Reconnect schedule, stepped with each error. Default `ReconnectPolicy.defaultSchedule`. */
+  readonly reconnect?: ReconnectPolicy.ReconnectSchedule | undefined
+  /** A session up this long resets the attempt count and the schedule. Default 10 s. */
+  readonly minUptime?: Duration.Input | undefined
+  /** Which errors are worth another dial. Default `defaultShouldReconnect`. */
+  readonly shouldReconnect?: ((error: ConnectionError.ConnectionError) => boolean) | undefined
+  /** Bound on dial + TLS + upgrade. Default 10 s. */
+  readonly connectTimeout?: Duration.Input | undefined
+  /** How long `close()` waits for the peer's close frame before terminating. Default 2 s. */
+  readonly closeTimeout?: Duration.Input | undefined
+  /** Largest inbound message in bytes. Default 16 MiB. */
+  readonly maxPayload?: number | undefined
+  /** Offer permessage-deflate. Default false: it costs far more CPU than it saves on market data. */
+  readonly compression?: boolean | undefined
+  /** Frames buffered per `frames` subscriber (default 4096) and what happens when full (default `suspend`). */
+  readonly inbound?: {
+    readonly capacity?: number | undefined
+    readonly strategy?: InboundStrategy | undefined
+  } | undefined
+  /**
+   * Messages kept while not connected and sent after the next `onOpen`.
+   * Default 0: `send` while not open fails with `NotConnected`. When the
+   * buffer is full, `send` fails with `SendFailed`; nothing is dropped silently.
+   */
+  readonly sendBuffer?: number | undefined
+  /** Outbound bytes buffered in the socket before `send` waits. Default 1 MiB. */
+  readonly sendHighWaterMark?: number | undefined
+}
+
+/**
+ * A validated config with every default filled in (durations in milliseconds).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resolved {
+  readonly url: Effect.Effect<string>
+  readonly protocols: ReadonlyArray<string>
+  readonly headers: Readonly<Record<string, string | Redacted.Redacted<string>>>
+  readonly heartbeat: ResolvedHeartbeat
+  readonly idleTimeout: number | undefined
+  readonly reconnect: ReconnectPolicy.ReconnectSchedule
+  readonly minUptime: number
+  readonly shouldReconnect: (error: ConnectionError.ConnectionError) => boolean
+  readonly connectTimeout: number
+  readonly closeTimeout: number
+  readonly maxPayload: number
+  readonly compression: boolean
+  readonly capacity: number
+  readonly strategy: InboundStrategy
+  readonly sendBuffer: number
+  readonly sendHighWaterMark: number
+}
+
+/**
+ * A heartbeat with its durations in milliseconds.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ResolvedHeartbeat =
+  | { readonly _tag: "Protocol"; readonly interval: number; readonly timeout: number; readonly payload: Uint8Array | undefined }
+  | {
+    readonly _tag: "Message"
+    readonly interval: number
+    readonly timeout: number
+    readonly message: () => string
+    readonly isPong: (text: string) => boolean
+    readonly deliverPongs: boolean
+  }
+  | { readonly _tag: "None" }
+
+/**
+ * The defaults, in one place.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults = {
+  heartbeat: Heartbeat.protocol(),
+  minUptime: 10_000,
+  connectTimeout: 10_000,
+  closeTimeout: 2_000,
+  maxPayload: 16 * 1024 * 1024,
+  compression: false,
+  capacity: 4096,
+  strategy: "suspend" as InboundStrategy,
+  sendBuffer: 0,
+  sendHighWaterMark: 1024 * 1024
+} as const
+
+/** Shorter heartbeat deadlines than this fire on scheduling noise, not on dead peers. */
+const MIN_HEARTBEAT_MILLIS = 10
+
+/**
+ * The default `shouldReconnect`: retry everything except an explicit
+ * `close()` (`ConnectionStopped`), an invalid config, and an upgrade refused
+ * with 401 or 403, which no retry can fix. A server close, even with 1000,
+ * is a disconnect to recover from.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const defaultShouldReconnect = (error: ConnectionError.ConnectionError): boolean => {
+  switch (error._tag) {
+    case "ConnectionStopped":
+    case "InvalidConfig":
+      return false
+    case "ConnectFailed":
+      return error.status !== 401 && error.status !== 403
+    default:
+      return true
+  }
+}
+
+/**
+ * Checks that a URL is a `ws://` or `wss://` URL.
+ *
+ * @category validation
+ * @since 0.1.0
+ */
+export const validateUrl = (connection: string, url: string): Effect.Effect<string, ConnectionError.InvalidConfig> => {
+  const invalid = (reason: string) => Effect.fail(new ConnectionError.InvalidConfig({ connection, field: "url", reason }))
+  if (typeof url !== "string" || !URL.canParse(url)) {
+    const shown = redactUrl(String(url))
+    return invalid(`not a URL: "${shown.length > 100 ? shown.slice(0, 100) + "…" : shown}"`)
+  }
+  const parsed = new URL(url)
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    return invalid(`scheme must be ws: or wss:, got ${parsed.protocol}`)
+  }
+  return Effect.succeed(url)
+}
+
+/**
+ * Validates a config and fills in the defaults.
+ *
+ * @category validation
+ * @since 0.1.0
+ */
+export const resolve = (
+  connection: string,
+  config: ConnectionConfig
+): Effect.Effect<Resolved, ConnectionError.InvalidConfig> =>
+  Effect.gen(function*() {
+    const invalid = (field: string, reason: string) =>
+      new ConnectionError.InvalidConfig({ connection, field, reason })
+    if (connection.length === 0) return yield* invalid("name", "must not be empty")
+    if (typeof config.url === "string") yield* validateUrl(connection, config.url)
+    else if (!Effect.isEffect(config.url)) return yield* invalid("url", "must be a string or an Effect<string>")
+    const url = typeof config.url === "string" ? Effect.succeed(config.url) : config.url
+
+    const millis = (field: string, input: Duration.Input | undefined, fallback: number, min = 1) =>
+      Effect.gen(function*() {
+        if (input === undefined) return fallback
+        const duration = Duration.fromInput(input)
+        if (duration._tag === "None") return yield* invalid(field, `not a duration: ${String(input)}`)
+        const ms = Duration.toMillis(duration.value)
+        if (!Number.isFinite(ms)) return yield* invalid(field, "must be finite")
+        if (ms < min) return yield* invalid(field, min === 0 ? "must not be negative" : `must be at least ${min} ms, got ${ms} ms`)
+        return ms
+      })
+    const integer = (field: string, value: number | undefined, fallback: number, min: number) =>
+      Effect.gen(function*() {
+        if (value === undefined) return fallback
+        if (!Number.isInteger(value) || value < min) return yield* invalid(field, `must be an integer ≥ ${min}, got ${value}`)
+        return value
+      })
+
+    const hb = config.heartbeat ?? defaults.heartbeat
+    let heartbeat: ResolvedHeartbeat
+    switch (hb._tag) {
+      case "None":
+        heartbeat = hb
+        break
+      case "Protocol": {
+        const interval = yield* millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
+        const timeout = yield* millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
+        if (hb.payload !== undefined && hb.payload.byteLength > 125) {
+          return yield* invalid("heartbeat.payload", `a ping payload is at most 125 bytes, got ${hb.payload.byteLength}`)
+        }
+        heartbeat = { _tag: "Protocol", interval, timeout, payload: hb.payload }
+        break
+      }
+      case "Message": {
+        const interval = yield* millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
+        const timeout = yield* millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
+        if (typeof hb.isPong !== "function") return yield* invalid("heartbeat.isPong", "must be a function")
+        const message = hb.message
+        if (typeof message === "string" && message.length === 0) {
+          return yield* invalid("heartbeat.message", "must not be empty")
+        }
+        heartbeat = {
+          _tag: "Message",
+          interval,
+          timeout,
+          message: typeof message === "string" ? () => message : message,
+          isPong: hb.isPong,
+          deliverPongs: hb.deliverPongs ?? false
+        }
+        break
+      }
+      default:
+        return yield* invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
+    }
+
+    const strategy = config.inbound?.strategy ?? defaults.strategy
+    if (strategy !== "suspend" && strategy !== "sliding" && strategy !== "dropping") {
+      return yield* invalid("inbound.strategy", `must be "suspend", "sliding" or "dropping", got ${String(strategy)}`)
+    }
+    return {
+      url,
+      protocols: config.protocols ?? [],
+      headers: config.headers ?? {},
+      heartbeat,
+      idleTimeout: config.idleTimeout === undefined ? undefined : yield* millis("idleTimeout", config.idleTimeout, 0),
+      reconnect: config.reconnect ?? ReconnectPolicy.defaultSchedule,
+      minUptime: yield* millis("minUptime", config.minUptime, defaults.minUptime, 0),
+      shouldReconnect: config.shouldReconnect ?? defaultShouldReconnect,
+      connectTimeout: yield* millis("connectTimeout", config.connectTimeout, defaults.connectTimeout),
+      closeTimeout: yield* millis("closeTimeout", config.closeTimeout, defaults.closeTimeout),
+      maxPayload: yield* integer("maxPayload", config.maxPayload, defaults.maxPayload, 1),
+      compression: config.compression ?? defaults.compression,
+      capacity: yield* integer("inbound.capacity", config.inbound?.capacity, defaults.capacity, 1),
+      strategy,
+      sendBuffer: yield* integer("sendBuffer", config.sendBuffer, defaults.sendBuffer, 0),
+      sendHighWaterMark: yield* integer("sendHighWaterMark", config.sendHighWaterMark, defaults.sendHighWaterMark, 1)
+    } satisfies Resolved
+  })
