@@ -585,7 +585,7 @@ export const make = <R = never>(
               break loop
             }
             const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
-            const delay = Math.max(Duration.toMillis(next.success[1]), retryAfter)
+            const delay = Math.round(Math.max(Duration.toMillis(next.success[1]), retryAfter))
             yield* setState(ConnectionState.Reconnecting({ attempt: attempt + 1, delay, error }))
             yield* emit(ConnectionEvent.Reconnecting({ at: now(), attempt: attempt + 1, delay }))
             const woken = Deferred.makeUnsafe<void>()

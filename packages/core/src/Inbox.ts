@@ -15,6 +15,23 @@ import type * as Frame from "./Frame.ts"
 type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
 
 /**
+ * How an inbox meets its socket.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface InboxOptions {
+  /** Frames buffered before `onPause` is called. */
+  readonly highWaterMark: number
+  /** Stop reading from the socket. */
+  readonly onPause: () => void
+  /** Read from the socket again. */
+  readonly onResume: () => void
+  /** Epoch milliseconds, from the `Clock`. */
+  readonly clock: () => number
+}
+
+/**
  * One session's inbound frames, ended by a terminal error (the close).
  *
  * @category models
@@ -30,12 +47,17 @@ export class Inbox<E> {
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
-  constructor(
-    private readonly highWaterMark: number,
-    private readonly onPause: () => void,
-    private readonly onResume: () => void,
-    private readonly clock: () => number
-  ) {}
+  private readonly highWaterMark: number
+  private readonly onPause: () => void
+  private readonly onResume: () => void
+  private readonly clock: () => number
+
+  constructor(options: InboxOptions) {
+    this.highWaterMark = options.highWaterMark
+    this.onPause = options.onPause
+    this.onResume = options.onResume
+    this.clock = options.clock
+  }
 
   /**
    * The receive time for a frame of the current socket read: the clock is

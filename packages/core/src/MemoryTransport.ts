@@ -181,12 +181,12 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
       let state: "open" | "closed" = "open"
       let stalled = false
       let autoPong = true
-      const inbox = new Inbox<Transport.SessionEnd>(
-        request.highWaterMark,
-        () => Latch.closeUnsafe(flowing),
-        () => Latch.openUnsafe(flowing),
-        () => clock.currentTimeMillisUnsafe()
-      )
+      const inbox = new Inbox<Transport.SessionEnd>({
+        highWaterMark: request.highWaterMark,
+        onPause: () => Latch.closeUnsafe(flowing),
+        onResume: () => Latch.openUnsafe(flowing),
+        clock: () => clock.currentTimeMillisUnsafe()
+      })
       const now = () => inbox.now()
       const finish = (code: number, reason: string, by: CloseInfo["by"]) => {
         if (state === "closed") return

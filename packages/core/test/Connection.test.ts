@@ -748,3 +748,18 @@ describe("Connection", () => {
       assert.strictEqual((yield* server.dials).length, 2)
     }).pipe(Effect.provide(MemoryTransport.layer())))
 })
+
+describe("README", () => {
+  it.effect("the testing example resubscribes after a drop", () =>
+    Effect.gen(function*() {
+      const server = yield* MemoryServer
+      yield* Connection.make("feed", { url: "ws://venue.test/ws", heartbeat: Heartbeat.none }, {
+        onOpen: ({ send }) => send("subscribe")
+      })
+      const first = yield* server.accepted
+      yield* first.drop
+      yield* TestClock.adjust("1 minute")
+      const second = yield* server.accepted
+      assert.deepStrictEqual(yield* second.takeReceived, { _tag: "Text", data: "subscribe" })
+    }).pipe(Effect.provide(MemoryTransport.layer())))
+})

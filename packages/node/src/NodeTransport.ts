@@ -153,12 +153,12 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
         )
         ws.binaryType = "nodebuffer"
 
-        const inbox = new Inbox.Inbox<Transport.SessionEnd>(
-          request.highWaterMark,
-          () => ws.pause(),
-          () => ws.resume(),
-          () => clock.currentTimeMillisUnsafe()
-        )
+        const inbox = new Inbox.Inbox<Transport.SessionEnd>({
+          highWaterMark: request.highWaterMark,
+          onPause: () => ws.pause(),
+          onResume: () => ws.resume(),
+          clock: () => clock.currentTimeMillisUnsafe()
+        })
         const session = request.session
 
         ws.on("error", (error) => {
