@@ -119,7 +119,11 @@ export interface ConnectionShape {
   ) => Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped>
   /** Sends a protocol ping and waits for its pong: the round-trip time. */
   readonly ping: Effect.Effect<Duration.Duration, Errors.NotConnected | Errors.SendFailed | Errors.HeartbeatTimeout>
-  /** The feed went bad: close this session now and reconnect at once, without backoff. */
+  /**
+   * The feed went bad: close this session now and reconnect at once, without
+   * backoff (during a backoff wait, dial now; while dialing, nothing more is
+   * needed). Fails with `ConnectionStopped` after `close`.
+   */
   readonly restart: (reason?: string) => Effect.Effect<void, Errors.ConnectionStopped>
   /** Graceful stop: close frame, wait at most `closeTimeout`, terminate; no more reconnects; streams end. */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
@@ -146,7 +150,7 @@ type EndReason = Errors.HeartbeatTimeout | Errors.IdleTimeout | "restart" | "sto
 interface PendingPing {
   readonly key: string
   readonly sentAt: number
-  readonly done: Deferred.Deferred<number>
+  readonly done: Deferred.Deferred<number, Errors.NotConnected>
 }
 
 interface Live {
@@ -287,7 +291,7 @@ export const make = <R = never>(
     const pingOnce = (current: Live, timeout: number, payload?: Uint8Array) =>
       Effect.gen(function*() {
         const key = payload === undefined ? `kh${++pingCounter}` : decoder.decode(payload)
-        const pending: PendingPing = { key, sentAt: now(), done: Deferred.makeUnsafe<number>() }
+        const pending: PendingPing = { key, sentAt: now(), done: Deferred.makeUnsafe<number, Errors.NotConnected>() }
         pendingPings.push(pending)
         yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
           Effect.tapError(() => Effect.sync(() => removePing(pending)))
@@ -499,9 +503,8 @@ export const make = <R = never>(
         )
         const end = yield* Effect.raceFirst(readLoop(current), hardStop)
         live = undefined
-        for (const pending of pendingPings) {
-          Deferred.doneUnsafe(pending.done, Effect.interrupt)
-        }
+        const gone = new Errors.NotConnected({ connection: name, state: "session ended before the pong" })
+        for (const pending of pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
         pendingPings = []
         const uptime = now() - since
         const reason = current.endReason

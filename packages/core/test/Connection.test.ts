@@ -763,3 +763,44 @@ describe("README", () => {
       assert.deepStrictEqual(yield* second.takeReceived, { _tag: "Text", data: "subscribe" })
     }).pipe(Effect.provide(MemoryTransport.layer())))
 })
+
+describe("subscribers", () => {
+  it.effect("a slow subscriber that leaves while the read loop waits on it does not stall the others", () =>
+    Effect.gen(function*() {
+      const server = yield* MemoryServer
+      const conn = yield* Connection.make("btc", { ...noHeartbeat, inbound: { capacity: 4 } })
+      const fast = yield* collect(conn.frames)
+      // Takes two frames slowly, then ends: its queue is shut down mid-flood.
+      const slow = yield* Effect.forkScoped(conn.frames.pipe(
+        Stream.tap(() => Effect.sleep("1 second")),
+        Stream.take(2),
+        Stream.runDrain
+      ))
+      yield* settle
+      const peer = yield* server.accepted
+      const producer = yield* Effect.forkScoped(Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => peer.send(...Array.from({ length: 5 }, (_, j) => String(i * 5 + j))),
+        { discard: true }
+      ))
+      yield* advance(3000, 100)
+      yield* Fiber.join(slow)
+      yield* Fiber.join(producer)
+      yield* settle
+      assert.strictEqual(texts(fast.items).length, 100)
+      assert.deepStrictEqual(texts(fast.items).map(Number), Array.from({ length: 100 }, (_, i) => i))
+    }).pipe(Effect.provide(MemoryTransport.layer())))
+
+  it.effect("a ping in flight when the session ends fails with NotConnected, not an interruption", () =>
+    Effect.gen(function*() {
+      const server = yield* MemoryServer
+      const conn = yield* Connection.make("btc", noHeartbeat)
+      const peer = yield* server.accepted
+      yield* peer.setAutoPong(false)
+      const pinging = yield* Effect.forkScoped(Effect.flip(conn.ping))
+      yield* settle
+      yield* peer.drop
+      const error = yield* Fiber.join(pinging)
+      assert.strictEqual(error._tag, "NotConnected")
+    }).pipe(Effect.provide(MemoryTransport.layer())))
+})
