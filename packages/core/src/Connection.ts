@@ -32,6 +32,7 @@ import { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
 import { Hub } from "./internal/hub.ts"
 import { redactUrl } from "./internal/redact.ts"
+import { CurrentTap } from "./internal/tap.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -201,8 +202,10 @@ export const make = <R = never>(
     const clock = yield* Clock.Clock
     const now = () => clock.currentTimeMillisUnsafe()
 
+    const tap = yield* CurrentTap
+
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
-    const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, cfg.capacity)
+    const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
     const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
     const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
     const stopped = yield* Deferred.make<void>()
@@ -228,8 +231,12 @@ export const make = <R = never>(
     let messagePong: Deferred.Deferred<void> | undefined
     const sendQueue: Array<{ readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }> = []
 
-    const emit = (event: ConnectionEvent) => events.publish([event])
-    const setState = (next: ConnectionState) => SubscriptionRef.set(state, next)
+    const emit = tap === undefined
+      ? (event: ConnectionEvent) => events.publish([event])
+      : (event: ConnectionEvent) => Effect.andThen(events.publish([event]), tap.event(name, event))
+    const setState = tap === undefined
+      ? (next: ConnectionState) => SubscriptionRef.set(state, next)
+      : (next: ConnectionState) => Effect.andThen(SubscriptionRef.set(state, next), tap.state(name, next))
 
     // ---- sending -------------------------------------------------------
 
@@ -453,6 +460,15 @@ export const make = <R = never>(
       return deliver ?? batch
     }
 
+    /** Runs a delivery that may wait on a slow consumer, marking the reader blocked meanwhile. */
+    const blocking = (publish: Effect.Effect<void>) =>
+      publish === Effect.void ? publish : Effect.suspend(() => {
+        readerBlocked = true
+        return Effect.ensuring(publish, Effect.sync(() => {
+          readerBlocked = false
+        }))
+      })
+
     /** Reads until the session ends; every frame taken is delivered. */
     const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> =>
       Effect.gen(function*() {
@@ -463,12 +479,8 @@ export const make = <R = never>(
           if (batch.length === 0) continue
           if (hasFrameHooks) yield* runHooks(current, batch)
           const publish = frames.publish(batch)
-          if (publish !== Effect.void) {
-            readerBlocked = true
-            yield* Effect.ensuring(publish, Effect.sync(() => {
-              readerBlocked = false
-            }))
-          }
+          if (publish !== Effect.void) yield* blocking(publish)
+          if (tap !== undefined) yield* blocking(tap.frames(name, batch))
         }
       })
 
@@ -605,8 +617,13 @@ export const make = <R = never>(
       return { reason: finalReason, error: finalError }
     })
 
+    // Runs once: at the end of the dial loop, or when the loop is interrupted
+    // (the interruption may land while the first run is finishing).
+    let finished = false
     const finish = (result: { readonly reason: string; readonly error: Errors.ConnectionError | undefined }) =>
       Effect.gen(function*() {
+        if (finished) return
+        finished = true
         live = undefined
         const stoppedError = new Errors.ConnectionStopped({ connection: name, reason: result.reason })
         for (const item of sendQueue.splice(0)) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))

@@ -11,10 +11,12 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { Closed, ConnectFailed, SendFailed } from "./ConnectionError.ts"
 import * as Frame from "./Frame.ts"
 import { Inbox } from "./Inbox.ts"
@@ -136,6 +138,8 @@ export interface Options {
   readonly reply?: ((message: string) => Frame.Outbound | ReadonlyArray<Frame.Outbound> | undefined) | undefined
   /** What happens to dials with no scripted outcome (default: accept). */
   readonly defaultOutcome?: DialOutcome | undefined
+  /** How long every dial takes before its outcome, on the `Clock` (default: none). */
+  readonly dialLatency?: Duration.Input | undefined
 }
 
 /**
@@ -170,6 +174,7 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
   const open = new Set<ServerConnection>()
   let latest: ServerConnection | undefined
   let accepts = 0
+  const latency = options.dialLatency === undefined ? undefined : Duration.fromInputUnsafe(options.dialLatency)
 
   const accept = (request: Transport.OpenRequest, protocol: string) =>
     Effect.gen(function*() {
@@ -315,11 +320,13 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
             outcome: outcome._tag
           })
           const url = redactUrl(request.url)
+          const settle = (effect: Effect.Effect<Transport.Session, ConnectFailed, Scope.Scope>) =>
+            latency === undefined ? effect : Effect.andThen(Effect.sleep(latency), effect)
           switch (outcome._tag) {
             case "Accept":
-              return accept(request, outcome.protocol ?? "")
+              return settle(accept(request, outcome.protocol ?? ""))
             case "Refuse":
-              return Effect.fail(
+              return settle(Effect.fail(
                 new ConnectFailed({
                   connection: request.connection,
                   url,
@@ -327,9 +334,9 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
                   ...(outcome.retryAfter === undefined ? {} : { retryAfter: outcome.retryAfter }),
                   detail: `upgrade refused with HTTP ${outcome.status}`
                 })
-              )
+              ))
             case "Fail":
-              return Effect.fail(new ConnectFailed({ connection: request.connection, url, detail: outcome.detail }))
+              return settle(Effect.fail(new ConnectFailed({ connection: request.connection, url, detail: outcome.detail })))
             case "Stall":
               return Effect.never
           }

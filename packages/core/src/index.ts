@@ -29,3 +29,5 @@ export * as MemoryTransport from "./MemoryTransport.ts"
 export * as ReconnectPolicy from "./ReconnectPolicy.ts"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.ts"
+/** @since 0.1.0 */
+export * as WSManager from "./WSManager.ts"

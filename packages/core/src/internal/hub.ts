@@ -80,9 +80,9 @@ export class Hub<A> {
     for (const queue of this.subscribers) Queue.endUnsafe(queue)
   })
 
-  /** Whether someone is subscribed now. */
-  get hasSubscribers(): boolean {
-    return this.subscribers.size > 0
+  /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
+  get wanted(): boolean {
+    return !this.ended && (this.subscribers.size > 0 || this.retained !== undefined)
   }
 
   private makeSubscribe(): Effect.Effect<Queue.Dequeue<A, Cause.Done>, never, Scope.Scope> {

@@ -1,0 +1,372 @@
+/**
+ * Many named connections, safely. `add` makes a `Connection` in a scope of
+ * its own (so `remove` closes exactly that connection's socket, fibers and
+ * timers); a second `add` of a live name fails with `DuplicateConnection`
+ * and dials nothing. All connections share one dial governor, so a thousand
+ * connections that drop together reconnect spread out, not in lockstep.
+ * Frames, events and states of every connection are merged into single
+ * streams without a fiber or a subscription per connection.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import * as SynchronizedRef from "effect/SynchronizedRef"
+import * as Connection from "./Connection.ts"
+import type { ConnectionConfig } from "./ConnectionConfig.ts"
+import * as Errors from "./ConnectionError.ts"
+import type { ConnectionEvent } from "./ConnectionEvent.ts"
+import type { ConnectionState } from "./ConnectionState.ts"
+import type * as Frame from "./Frame.ts"
+import { governed } from "./internal/governor.ts"
+import { Hub } from "./internal/hub.ts"
+import { CurrentTap, type Tap } from "./internal/tap.ts"
+import * as Transport from "./Transport.ts"
+
+/**
+ * Options of a manager.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ManagerOptions {
+  /**
+   * Dials in flight at once, across all hosts. Default 8: enough to reopen
+   * hundreds of connections in seconds, few enough not to look like a flood.
+   */
+  readonly maxConcurrentDials?: number | undefined
+  /**
+   * Dials per host in any one-second window. Default 3: OKX's per-IP limit
+   * (3 connection requests per second), the strictest of the major venues;
+   * Binance allows 300 per 5 minutes. Raise it for hosts you control.
+   */
+  readonly dialsPerSecond?: number | undefined
+  /** Merged `frames` buffer per subscriber (default 16384) and its strategy (default `suspend`). */
+  readonly inbound?: {
+    readonly capacity?: number | undefined
+    readonly strategy?: "suspend" | "sliding" | "dropping" | undefined
+  } | undefined
+}
+
+/**
+ * A frame and the name of the connection it arrived on.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface NamedFrame {
+  readonly connection: string
+  readonly frame: Frame.Frame
+}
+
+/**
+ * An event and the name of its connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface NamedEvent {
+  readonly connection: string
+  readonly event: ConnectionEvent
+}
+
+/**
+ * A state change and the name of its connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface NamedState {
+  readonly connection: string
+  readonly state: ConnectionState
+}
+
+/**
+ * Per-connection stats and their totals.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ManagerStats {
+  readonly connections: Readonly<Record<string, Connection.ConnectionStats>>
+  readonly totals: {
+    readonly connections: number
+    readonly open: number
+    readonly framesIn: number
+    readonly bytesIn: number
+    readonly framesOut: number
+    readonly bytesOut: number
+    readonly dropped: number
+    readonly reconnects: number
+    readonly failedDials: number
+  }
+}
+
+/**
+ * The manager.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WSManagerShape {
+  /** Makes and starts a connection; fails with `DuplicateConnection` if the name is live. */
+  readonly add: <R = never>(
+    name: string,
+    config: ConnectionConfig,
+    hooks?: Connection.ReadHooks<R>
+  ) => Effect.Effect<Connection.ConnectionShape, Errors.DuplicateConnection | Errors.InvalidConfig, R>
+  readonly get: (name: string) => Effect.Effect<Connection.ConnectionShape, Errors.ConnectionNotFound>
+  /** Closes exactly that connection (gracefully) and frees the name. */
+  readonly remove: (name: string) => Effect.Effect<void, Errors.ConnectionNotFound>
+  readonly restart: (name: string, reason?: string) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.ConnectionStopped>
+  /** Restarts every live connection; the dial governor spreads the redials. */
+  readonly restartAll: (reason?: string) => Effect.Effect<void>
+  readonly send: (
+    name: string,
+    data: Frame.Outbound
+  ) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped>
+  /** Live names, in the order they were added. */
+  readonly names: Effect.Effect<ReadonlyArray<string>>
+  /** Every live connection's current state. */
+  readonly states: Effect.Effect<ReadonlyMap<string, ConnectionState>>
+  /** State changes of every connection, from the moment the stream starts. */
+  readonly stateChanges: Stream.Stream<NamedState>
+  /** Frames of every connection, merged; each connection's frames keep their order. */
+  readonly frames: Stream.Stream<NamedFrame>
+  /** Events of every connection, merged. */
+  readonly events: Stream.Stream<NamedEvent>
+  readonly stats: Effect.Effect<ManagerStats>
+}
+
+/**
+ * The manager service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class WSManager extends Context.Service<WSManager, WSManagerShape>()("@kharbranth/core/WSManager") {}
+
+interface Entry {
+  readonly connection: Connection.ConnectionShape
+  readonly scope: Scope.Closeable
+}
+
+/**
+ * The defaults of `ManagerOptions`.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults = {
+  maxConcurrentDials: 8,
+  dialsPerSecond: 3,
+  capacity: 16_384,
+  strategy: "suspend" as const
+}
+
+const positiveInteger = (field: string, value: number | undefined, fallback: number) => {
+  if (value === undefined) return Effect.succeed(fallback)
+  return Number.isInteger(value) && value > 0
+    ? Effect.succeed(value)
+    : Effect.fail(new Errors.InvalidConfig({ connection: "WSManager", field, reason: `must be a positive integer, got ${value}` }))
+}
+
+/**
+ * Makes a manager living as long as the scope; closing the scope closes
+ * every connection gracefully (close frame, then terminate after each
+ * connection's `closeTimeout`), all at once, and ends the merged streams.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  options: ManagerOptions = {}
+): Effect.Effect<WSManagerShape, Errors.InvalidConfig, Transport.Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const maxConcurrentDials = yield* positiveInteger("maxConcurrentDials", options.maxConcurrentDials, defaults.maxConcurrentDials)
+    const dialsPerSecond = yield* positiveInteger("dialsPerSecond", options.dialsPerSecond, defaults.dialsPerSecond)
+    const capacity = yield* positiveInteger("inbound.capacity", options.inbound?.capacity, defaults.capacity)
+    const strategy = options.inbound?.strategy ?? defaults.strategy
+
+    const transport = yield* governed(yield* Transport.Transport, { maxConcurrentDials, dialsPerSecond })
+    const entries = yield* SynchronizedRef.make(new Map<string, Entry>())
+
+    const frames = new Hub<NamedFrame>(capacity, strategy, capacity)
+    const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", 0)
+    const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", 0)
+
+    const tap: Tap = {
+      retainFrames: false,
+      frames: (connection, batch) => {
+        if (!frames.wanted) return Effect.void
+        const named = new Array<NamedFrame>(batch.length)
+        for (let i = 0; i < batch.length; i++) named[i] = { connection, frame: batch[i]! }
+        return frames.publish(named)
+      },
+      event: (connection, event) => events.wanted ? events.publish([{ connection, event }]) : Effect.void,
+      state: (connection, state) => states.wanted ? states.publish([{ connection, state }]) : Effect.void
+    }
+
+    const lookup = (name: string) =>
+      Effect.flatMap(SynchronizedRef.get(entries), (map) => {
+        const entry = map.get(name)
+        return entry === undefined ? Effect.fail(new Errors.ConnectionNotFound({ name })) : Effect.succeed(entry)
+      })
+
+    const add = <R>(name: string, config: ConnectionConfig, hooks?: Connection.ReadHooks<R>) =>
+      // The map is held only while the connection is made: that validates the
+      // config and forks the dial loop; the dial itself happens outside.
+      SynchronizedRef.modifyEffect(entries, (map) =>
+        Effect.gen(function*() {
+          if (map.has(name)) return yield* new Errors.DuplicateConnection({ name })
+          // Not a child of the manager's scope: the manager's finalizer closes
+          // all connection scopes in parallel, rather than one after another.
+          const scope = yield* Scope.make()
+          const connection = yield* Connection.make(name, config, hooks).pipe(
+            Scope.provide(scope),
+            Effect.provideService(Transport.Transport, transport),
+            Effect.provideService(CurrentTap, tap),
+            Effect.onError(() => Scope.close(scope, Exit.void))
+          )
+          const next = new Map(map)
+          next.set(name, { connection, scope })
+          return [connection, next] as const
+        }))
+
+    const remove = (name: string) =>
+      Effect.gen(function*() {
+        const entry = yield* SynchronizedRef.modifyEffect(entries, (map) => {
+          const found = map.get(name)
+          if (found === undefined) return Effect.fail(new Errors.ConnectionNotFound({ name }))
+          const next = new Map(map)
+          next.delete(name)
+          return Effect.succeed([found, next] as const)
+        })
+        yield* Scope.close(entry.scope, Exit.void)
+      })
+
+    const all = Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.values()))
+
+    // Closing the manager closes every connection at once, so shutdown takes
+    // one closeTimeout, not one per connection.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const closing = yield* SynchronizedRef.getAndSet(entries, new Map())
+        yield* Effect.forEach(closing.values(), (entry) => Scope.close(entry.scope, Exit.void), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        yield* frames.end
+        yield* events.end
+        yield* states.end
+      })
+    )
+
+    return {
+      add,
+      get: (name) => Effect.map(lookup(name), (entry) => entry.connection),
+      remove,
+      restart: (name, reason) => Effect.flatMap(lookup(name), (entry) => entry.connection.restart(reason)),
+      restartAll: (reason) =>
+        Effect.flatMap(all, (list) =>
+          Effect.forEach(list, (entry) => Effect.ignore(entry.connection.restart(reason)), {
+            concurrency: "unbounded",
+            discard: true
+          })),
+      send: (name, data) => Effect.flatMap(lookup(name), (entry) => entry.connection.send(data)),
+      names: Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.keys())),
+      states: Effect.map(
+        SynchronizedRef.get(entries),
+        (map) => new Map(Array.from(map, ([name, entry]) => [name, entry.connection.state.value] as const))
+      ),
+      stateChanges: states.stream,
+      frames: frames.stream,
+      events: events.stream,
+      stats: Effect.gen(function*() {
+        const list = yield* SynchronizedRef.get(entries)
+        const connections: Record<string, Connection.ConnectionStats> = {}
+        const totals = {
+          connections: list.size,
+          open: 0,
+          framesIn: 0,
+          bytesIn: 0,
+          framesOut: 0,
+          bytesOut: 0,
+          dropped: 0,
+          reconnects: 0,
+          failedDials: 0
+        }
+        for (const [name, entry] of list) {
+          const s = yield* entry.connection.stats
+          connections[name] = s
+          if (entry.connection.state.value._tag === "Open") totals.open++
+          totals.framesIn += s.framesIn
+          totals.bytesIn += s.bytesIn
+          totals.framesOut += s.framesOut
+          totals.bytesOut += s.bytesOut
+          totals.dropped += s.dropped
+          totals.reconnects += s.reconnects
+          totals.failedDials += s.failedDials
+        }
+        totals.dropped += frames.dropped
+        return { connections, totals }
+      })
+    } satisfies WSManagerShape
+  })
+
+/**
+ * A layer providing a `WSManager`.
+ *
+ * @example
+ * ```ts
+ * import { WSManager } from "@kharbranth/core"
+ * import { NodeTransport } from "@kharbranth/node"
+ * import { Effect, Layer, Stream } from "effect"
+ *
+ * const Live = WSManager.layer({ maxConcurrentDials: 8, dialsPerSecond: 3 }).pipe(Layer.provide(NodeTransport.layer()))
+ *
+ * const program = Effect.gen(function*() {
+ *   const manager = yield* WSManager.WSManager
+ *   yield* manager.add("btc", { url: "wss://stream.binance.com:9443/ws/btcusdt@trade" })
+ *   yield* manager.add("eth", { url: "wss://stream.binance.com:9443/ws/ethusdt@trade" })
+ *   yield* manager.frames.pipe(
+ *     Stream.take(10),
+ *     Stream.runForEach(({ connection, frame }) => Effect.log(`${connection}: ${frame._tag}`))
+ *   )
+ * }).pipe(Effect.provide(Live))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: ManagerOptions): Layer.Layer<WSManager, Errors.InvalidConfig, Transport.Transport> =>
+  Layer.effect(WSManager, make(options))
+
+/**
+ * The manager's options read from configuration: `KHARBRANTH_MAX_CONCURRENT_DIALS`
+ * and `KHARBRANTH_DIALS_PER_SECOND`, each falling back to its default.
+ *
+ * @category configuration
+ * @since 0.1.0
+ */
+export const config: Config.Config<ManagerOptions> = Config.all({
+  maxConcurrentDials: Config.Int("KHARBRANTH_MAX_CONCURRENT_DIALS").pipe(Config.withDefault(defaults.maxConcurrentDials)),
+  dialsPerSecond: Config.Int("KHARBRANTH_DIALS_PER_SECOND").pipe(Config.withDefault(defaults.dialsPerSecond))
+})
+
+/**
+ * A layer providing a `WSManager` whose options come from a `Config`
+ * (by default `WSManager.config`, from the environment).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Config<ManagerOptions> = config
+): Layer.Layer<WSManager, Errors.InvalidConfig | Config.ConfigError, Transport.Transport> =>
+  Layer.effect(WSManager, Effect.flatMap(options, make))

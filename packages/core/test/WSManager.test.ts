@@ -1,0 +1,339 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import * as Heartbeat from "../src/Heartbeat.ts"
+import { MemoryServer } from "../src/MemoryTransport.ts"
+import * as MemoryTransport from "../src/MemoryTransport.ts"
+import type { ServerConnection } from "../src/MemoryTransport.ts"
+import * as ReconnectPolicy from "../src/ReconnectPolicy.ts"
+import * as WSManager from "../src/WSManager.ts"
+import { advance, collect, settle } from "./utils/harness.ts"
+
+const config = (name: string) => ({ url: `ws://venue.test/${name}`, heartbeat: Heartbeat.none })
+const steady = ReconnectPolicy.exponential({ jitter: false })
+const memory = (options?: MemoryTransport.Options) => MemoryTransport.layer(options)
+
+/** A manager in the test's scope, over the memory transport in context. */
+const manager = (options?: WSManager.ManagerOptions) => WSManager.make(options)
+
+/** The accepted server connection for each name, by URL path. */
+const acceptAll = (count: number) =>
+  Effect.gen(function*() {
+    const server = yield* MemoryServer
+    const byName = new Map<string, ServerConnection>()
+    for (let i = 0; i < count; i++) {
+      const conn = yield* server.accepted
+      byName.set(new URL(conn.request.url).pathname.slice(1), conn)
+    }
+    return byName
+  })
+
+describe("WSManager", () => {
+  describe("names", () => {
+    it.effect("add returns the connection; get finds it; names lists live names in order", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const btc = yield* m.add("btc", config("btc"))
+        yield* m.add("eth", config("eth"))
+        assert.strictEqual(yield* m.get("btc"), btc)
+        assert.deepStrictEqual(yield* m.names, ["btc", "eth"])
+        yield* acceptAll(2)
+        assert.strictEqual(btc.state.value._tag, "Open")
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("a second add of a live name fails with DuplicateConnection and dials nothing", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        const first = yield* m.add("btc", config("btc"))
+        yield* settle
+        const error = yield* Effect.flip(m.add("btc", config("other")))
+        assert.strictEqual(error._tag, "DuplicateConnection")
+        assert.strictEqual(error._tag === "DuplicateConnection" && error.name, "btc")
+        yield* settle
+        assert.strictEqual((yield* server.dials).length, 1)
+        assert.strictEqual(yield* m.get("btc"), first, "the first connection is kept, not replaced")
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("50 concurrent adds of one name: exactly one dial and 49 DuplicateConnection", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        const results = yield* Effect.forEach(
+          Array.from({ length: 50 }),
+          () => Effect.exit(m.add("btc", config("btc"))),
+          { concurrency: "unbounded" }
+        )
+        yield* settle
+        const failures = results.filter(Exit.isFailure)
+        assert.strictEqual(results.filter(Exit.isSuccess).length, 1)
+        assert.strictEqual(failures.length, 49)
+        assert.isTrue(failures.every((e) => Exit.isFailure(e) && e.cause.reasons[0]?._tag === "Fail" && e.cause.reasons[0].error._tag === "DuplicateConnection"))
+        assert.strictEqual((yield* server.dials).length, 1)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("every per-name operation on an unknown name fails with ConnectionNotFound", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const errors = [
+          yield* Effect.flip(m.get("nope")),
+          yield* Effect.flip(m.remove("nope")),
+          yield* Effect.flip(m.restart("nope")),
+          yield* Effect.flip(m.send("nope", "x"))
+        ]
+        for (const error of errors) {
+          assert.strictEqual(error._tag, "ConnectionNotFound")
+          assert.include(error.message, "nope")
+        }
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("an invalid config fails add and leaves the name free", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const error = yield* Effect.flip(m.add("btc", { url: "http://nope" }))
+        assert.strictEqual(error._tag, "InvalidConfig")
+        assert.deepStrictEqual(yield* m.names, [])
+        yield* m.add("btc", config("btc"))
+        assert.deepStrictEqual(yield* m.names, ["btc"])
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("remove", () => {
+    it.effect("removing one of three closes exactly its socket; the others keep their frames flowing", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        for (const name of ["a", "b", "c"]) {
+          yield* m.add(name, { ...config(name), heartbeat: Heartbeat.protocol({ interval: "1 second", timeout: "500 millis" }) })
+        }
+        const peers = yield* acceptAll(3)
+        const frames = yield* collect(m.frames)
+        yield* settle
+        yield* m.remove("b")
+        assert.deepStrictEqual(yield* peers.get("b")!.closed, { code: 1000, reason: "", by: "client" })
+        assert.deepStrictEqual(yield* m.names, ["a", "c"])
+        const pingsBefore = (yield* peers.get("b")!.received).length
+        for (const name of ["a", "c"]) yield* peers.get(name)!.send(`${name}-1`)
+        yield* advance(86_400_000, 3_600_000)
+        assert.deepStrictEqual(frames.items.filter((f) => f.frame._tag === "Text").map((f) => f.connection), ["a", "c"])
+        assert.isTrue(yield* peers.get("a")!.isOpen)
+        assert.isTrue(yield* peers.get("c")!.isOpen)
+        assert.strictEqual((yield* peers.get("b")!.received).length, pingsBefore, "nothing of b runs afterwards")
+        assert.strictEqual((yield* server.dials).length, 3)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("a removed name can be added again", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        const first = yield* m.add("btc", config("btc"))
+        yield* acceptAll(1)
+        yield* m.remove("btc")
+        assert.strictEqual(first.state.value._tag, "Closed")
+        const second = yield* m.add("btc", config("btc"))
+        yield* acceptAll(1)
+        assert.notStrictEqual(second, first)
+        assert.strictEqual((yield* server.dials).length, 2)
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("restart", () => {
+    it.effect("restart(name) gives a new session to that connection only", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        const peers = yield* acceptAll(2)
+        yield* m.restart("a", "gap")
+        const [again] = yield* acceptAll(1).pipe(Effect.map((map) => Array.from(map.entries())))
+        assert.strictEqual(again![0], "a")
+        assert.strictEqual(again![1].request.session, 2)
+        assert.isFalse(yield* peers.get("a")!.isOpen)
+        assert.isTrue(yield* peers.get("b")!.isOpen)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("restartAll gives every connection a new session", () =>
+      Effect.gen(function*() {
+        const m = yield* manager({ dialsPerSecond: 100 })
+        for (const name of ["a", "b", "c"]) yield* m.add(name, config(name))
+        yield* acceptAll(3)
+        yield* m.restartAll("maintenance")
+        const again = yield* acceptAll(3)
+        assert.deepStrictEqual(Array.from(again.keys()).sort(), ["a", "b", "c"])
+        assert.isTrue(Array.from(again.values()).every((p) => p.request.session === 2))
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("merged streams", () => {
+    it.effect("frames carry their connection's name and keep per-connection order under interleaving", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const frames = yield* collect(m.frames)
+        for (const name of ["a", "b", "c"]) yield* m.add(name, config(name))
+        const peers = yield* acceptAll(3)
+        for (let i = 0; i < 30; i++) {
+          const name = ["a", "b", "c"][(i * 7) % 3]!
+          yield* peers.get(name)!.send(`${name}${i}`, `${name}${i}+`)
+        }
+        yield* settle
+        for (const name of ["a", "b", "c"]) {
+          const own = frames.items.filter((f) => f.connection === name && f.frame._tag === "Text")
+          const expected = Array.from({ length: 30 }, (_, i) => i).filter((i) => ["a", "b", "c"][(i * 7) % 3] === name)
+            .flatMap((i) => [`${name}${i}`, `${name}${i}+`])
+          assert.deepStrictEqual(own.map((f) => f.frame._tag === "Text" && f.frame.data), expected)
+        }
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("events and state changes are merged with names", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const events = yield* collect(m.events)
+        const states = yield* collect(m.stateChanges)
+        yield* settle
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        yield* acceptAll(2)
+        yield* settle
+        for (const name of ["a", "b"]) {
+          assert.deepStrictEqual(events.items.filter((e) => e.connection === name).map((e) => e.event._tag), ["Connecting", "Opened"])
+          assert.deepStrictEqual(states.items.filter((s) => s.connection === name).map((s) => s.state._tag), ["Connecting", "Open"])
+        }
+        const now = yield* m.states
+        assert.deepStrictEqual(Array.from(now, ([name, s]) => [name, s._tag]), [["a", "Open"], ["b", "Open"]])
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("send routes to the named connection", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        const peers = yield* acceptAll(2)
+        yield* m.send("b", "for b")
+        assert.deepStrictEqual(yield* peers.get("b")!.received, [{ _tag: "Text", data: "for b" }])
+        assert.deepStrictEqual(yield* peers.get("a")!.received, [])
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("stats give each connection and the totals", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        const peers = yield* acceptAll(2)
+        yield* peers.get("a")!.send("12", "34")
+        yield* peers.get("b")!.send("5")
+        yield* settle
+        const stats = yield* m.stats
+        assert.strictEqual(stats.connections["a"]!.framesIn, 2)
+        assert.strictEqual(stats.connections["b"]!.framesIn, 1)
+        assert.strictEqual(stats.totals.framesIn, 3)
+        assert.strictEqual(stats.totals.bytesIn, 5)
+        assert.strictEqual(stats.totals.open, 2)
+        assert.strictEqual(stats.totals.connections, 2)
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("dial governor", () => {
+    it.effect("1,000 connections dropped at once reopen spread out, never over the governor's limits", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const limits = { maxConcurrentDials: 20, dialsPerSecond: 200 }
+        const m = yield* manager(limits)
+        const total = 1000
+        for (let i = 0; i < total; i++) {
+          yield* m.add(`c${i}`, { url: "ws://venue.test/feed", heartbeat: Heartbeat.none, reconnect: steady })
+        }
+        yield* advance(10_000, 50)
+        assert.strictEqual((yield* server.connections).length, total, "all opened")
+        const firstWave = (yield* server.dials).length
+        const dropAt = yield* Clock.currentTimeMillis
+        for (const peer of yield* server.connections) yield* peer.drop
+        yield* advance(20_000, 50)
+        assert.strictEqual((yield* server.connections).length, total, "all reopened")
+        const dials = (yield* server.dials).slice(firstWave).map((d) => d.at)
+        assert.strictEqual(dials.length, total)
+        // At most 200 dials in any one-second window…
+        for (let i = limits.dialsPerSecond; i < dials.length; i++) {
+          assert.isAtLeast(dials[i]! - dials[i - limits.dialsPerSecond]!, 1000, `dial ${i}`)
+        }
+        // …at most 20 in flight at once (each dial takes 100 ms here)…
+        for (const t of dials) {
+          const inFlight = dials.filter((d) => d <= t && t < d + 100).length
+          assert.isAtMost(inFlight, limits.maxConcurrentDials)
+        }
+        // …and the spread is visible: not a single burst.
+        assert.isAtLeast(dials[dials.length - 1]! - dials[0]!, 4000)
+        assert.isAtLeast(dials[0]!, dropAt + 500 * 0.8 - 1)
+      }).pipe(Effect.provide(memory({ dialLatency: "100 millis" }))), 60_000)
+
+    it.effect("the per-second limit is per host", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager({ dialsPerSecond: 2 })
+        for (const host of ["one", "two"]) {
+          for (let i = 0; i < 3; i++) yield* m.add(`${host}${i}`, { url: `ws://${host}.test/ws`, heartbeat: Heartbeat.none })
+        }
+        yield* advance(2000, 100)
+        const dials = yield* server.dials
+        const at = (host: string) => dials.filter((d) => d.url.includes(host)).map((d) => d.at)
+        assert.deepStrictEqual(at("one"), [0, 0, 1000])
+        assert.deepStrictEqual(at("two"), [0, 0, 1000])
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("lifetime", () => {
+    it.effect("closing the manager closes every connection with 1000 and ends the merged streams", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const scope = yield* Scope.make()
+        const m = yield* manager({ dialsPerSecond: 100 }).pipe(Scope.provide(scope))
+        const frames = yield* collect(m.frames)
+        const events = yield* collect(m.events)
+        for (let i = 0; i < 20; i++) yield* m.add(`c${i}`, config(`c${i}`))
+        const peers = yield* acceptAll(20)
+        yield* Scope.close(scope, Exit.void)
+        for (const peer of peers.values()) {
+          assert.deepStrictEqual(yield* peer.closed, { code: 1000, reason: "", by: "client" })
+        }
+        yield* Fiber.join(frames.fiber)
+        yield* Fiber.join(events.fiber)
+        assert.strictEqual(events.items.filter((e) => e.event._tag === "Closed").length, 20)
+        yield* advance(3_600_000, 600_000)
+        assert.strictEqual((yield* server.dials).length, 20)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("closing the manager does not wait one closeTimeout per connection", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const m = yield* manager({ dialsPerSecond: 100 }).pipe(Scope.provide(scope))
+        for (let i = 0; i < 10; i++) yield* m.add(`c${i}`, { ...config(`c${i}`), closeTimeout: "2 seconds" })
+        const peers = yield* acceptAll(10)
+        for (const peer of peers.values()) yield* peer.stall
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        yield* advance(2000, 100)
+        yield* settle
+        assert.isDefined(closing.pollUnsafe(), "all ten closed within one closeTimeout")
+        for (const peer of peers.values()) assert.strictEqual((yield* peer.closed).by, "terminate")
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("WSManager.layer provides a manager; layerConfig reads its limits from configuration", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        yield* Effect.gen(function*() {
+          const m = yield* WSManager.WSManager
+          for (let i = 0; i < 3; i++) yield* m.add(`c${i}`, config(`c${i}`))
+          yield* advance(1000, 100)
+        }).pipe(
+          Effect.provide(WSManager.layerConfig().pipe(
+            Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ KHARBRANTH_DIALS_PER_SECOND: "1" })))
+          ))
+        )
+        const dials = (yield* server.dials).map((d) => d.at)
+        assert.deepStrictEqual(dials, [0, 1000], "one dial per second, from the config")
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("bad manager options are InvalidConfig naming the option", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(manager({ maxConcurrentDials: 0 }))
+        assert.strictEqual(error.field, "maxConcurrentDials")
+      }).pipe(Effect.provide(memory())))
+  })
+})
