@@ -52,6 +52,11 @@ export interface Options {
   readonly agent?: http.Agent | undefined
   /** How long scope release waits for the close handshake before terminating (default 1000 ms). */
   readonly closeTimeout?: Duration.Input | undefined
+  /**
+   * Pongs allowed to wait for the socket before a ping flood ends the
+   * session with a `ProtocolError` (code 1008). Default 60, as `ws`.
+   */
+  readonly maxPendingPongs?: number | undefined
 }
 
 const textDecoder = new TextDecoder()
@@ -100,6 +105,7 @@ const errorDetail = (error: unknown): string => {
  */
 export const make = (options: Options = {}): Transport.Transport["Service"] => {
   const closeTimeout = Duration.fromInputUnsafe(options.closeTimeout ?? 1000)
+  const maxPendingPongs = options.maxPendingPongs ?? 60
   return Transport.Transport.of({
     open: (request) =>
       Transport.withConnectTimeout(request, Effect.gen(function*() {
@@ -124,6 +130,13 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
         const opened = yield* Deferred.make<void, ConnectionError.ConnectFailed>()
         const closedSignal = yield* Deferred.make<void>()
         let lastError: Error | undefined
+        // Pongs written to the socket but not yet flushed: a peer that pings
+        // faster than it reads is flooding us.
+        let pendingPongs = 0
+        let pingFlood = false
+        const pongWritten = () => {
+          pendingPongs--
+        }
         let pendingBytes = 0
         let drainWaiters: Array<() => void> = []
 
@@ -136,7 +149,8 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
                 perMessageDeflate: request.compression,
                 maxPayload: request.maxPayload,
                 followRedirects: false,
-                autoPong: true,
+                // Pongs are answered below, so that a ping flood is reported, not a silent terminate.
+                autoPong: false,
                 ...(options.agent === undefined ? {} : { agent: options.agent })
               }),
             catch: (cause) => connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
@@ -184,19 +198,36 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
               : { _tag: "Text", data: textDecoder.decode(bytes), session, receivedAt: inbox.now() }
           )
         })
-        ws.on("ping", (data) => inbox.push({ _tag: "Ping", data, session, receivedAt: inbox.now() }))
+        ws.on("ping", (data) => {
+          inbox.push({ _tag: "Ping", data, session, receivedAt: inbox.now() })
+          if (ws.readyState !== WebSocket.OPEN) return
+          if (pendingPongs >= maxPendingPongs) {
+            pingFlood = true
+            ws.terminate()
+            return
+          }
+          pendingPongs++
+          ws.pong(data, true, pongWritten)
+        })
         ws.on("pong", (data) => inbox.push({ _tag: "Pong", data, session, receivedAt: inbox.now() }))
         ws.on("close", (code, reasonBytes) => {
           const reason = reasonBytes.toString()
           inbox.push({ _tag: "Close", code, reason, session, receivedAt: inbox.now() })
           const status = lastError === undefined ? undefined : statusOf(lastError)
           inbox.end(
-            lastError !== undefined && status !== undefined
+            pingFlood
+              ? new ConnectionError.ProtocolError({
+                connection: request.connection,
+                session,
+                code: 1008,
+                violation: `ping flood: more than ${maxPendingPongs} pongs waiting to be written`
+              })
+              : lastError !== undefined && status !== undefined
               ? new ConnectionError.ProtocolError({
                 connection: request.connection,
                 session,
                 code: status,
-                violation: lastError.message
+                violation: `${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`
               })
               : new ConnectionError.Closed({ connection: request.connection, session, code, reason })
           )

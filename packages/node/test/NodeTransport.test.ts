@@ -224,6 +224,33 @@ describe("NodeTransport", () => {
       assert.match(end._tag === "ProtocolError" ? end.violation : "", /UTF-8/i)
     }))
 
+  it.live("a ping flood ends the session with a ProtocolError (1008), not a silent terminate", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      // 100 pings in one write: more pongs than the socket may owe at once.
+      rawSocket(ws).write(Buffer.concat(Array.from({ length: 100 }, () => Buffer.from([0x89, 0x00]))))
+      const end = yield* Effect.flip(takeN(session, 1000))
+      assert.strictEqual(end._tag, "ProtocolError")
+      assert.strictEqual(end.code, 1008)
+      assert.match(end._tag === "ProtocolError" ? end.violation : "", /ping flood/)
+    }))
+
+  it.live("a few pings at once are each answered", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const session = yield* open(server.url)
+      const { ws } = yield* server.accepted
+      let pongs = 0
+      ws.on("pong", () => pongs++)
+      rawSocket(ws).write(Buffer.concat(Array.from({ length: 10 }, () => Buffer.from([0x89, 0x00]))))
+      const frames = yield* takeN(session, 10)
+      assert.isTrue(frames.every((f) => f._tag === "Ping"))
+      while (pongs < 10) yield* Effect.sleep("5 millis")
+      assert.strictEqual(pongs, 10)
+    }))
+
   it.live("headers (Redacted too) and subprotocols reach the server", () =>
     Effect.gen(function*() {
       const server = yield* wsServer({ handleProtocols: (protocols) => (protocols.has("v2") ? "v2" : false) })
