@@ -178,6 +178,9 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
         ws.on("error", (error) => {
           lastError = error
           Deferred.doneUnsafe(opened, Effect.fail(connectFailed(errorDetail(error), error)))
+          // A protocol violation: ws has sent its close frame; a broken peer is
+          // not waited for (ws would wait 30 s for its close reply).
+          if (statusOf(error) !== undefined) ws.terminate()
         })
         ws.on("unexpected-response", (req, res) => {
           const status = res.statusCode ?? 0
