@@ -7,6 +7,8 @@ export default defineProject({
     name: "reliability",
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
-    fileParallelism: false
+    fileParallelism: false,
+    // Memory assertions measure what is retained after a collection.
+    execArgv: ["--expose-gc"]
   }
 })

@@ -547,7 +547,12 @@ export const make = <R = never>(
           highWaterMark: cfg.capacity,
           sendHighWaterMark: cfg.sendHighWaterMark
         }
-        const opened = yield* Effect.raceFirst(Effect.result(transport.open(request)), awaitStop)
+        // close() during a dial gives the handshake up to closeTimeout to finish,
+        // so the session can then be closed with a close frame, not cut.
+        const opened = yield* Effect.raceFirst(
+          Effect.result(transport.open(request)),
+          Effect.andThen(awaitStop, Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
+        )
         if ("_tag" in opened && opened._tag === "Stopped") return STOPPED
         const result = opened as Exclude<typeof opened, Outcome>
         if (result._tag === "Failure") {

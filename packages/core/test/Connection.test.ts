@@ -482,6 +482,13 @@ describe("Connection", () => {
         const error = yield* Effect.flip(conn.send("x"))
         assert.strictEqual(error._tag, "NotConnected")
         assert.include(error.message, "btc")
+        // close() gives the dial in flight closeTimeout (2 s) to finish before cutting it.
+        const closing = yield* Effect.forkScoped(conn.close())
+        yield* advance(1999)
+        assert.isUndefined(closing.pollUnsafe())
+        yield* advance(1)
+        yield* Fiber.join(closing)
+        assert.strictEqual(conn.state.value._tag, "Closed")
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
     it.effect("with a send buffer, waits and is sent after onOpen; overflow is a typed error", () =>
@@ -602,6 +609,19 @@ describe("Connection", () => {
         assert.strictEqual((yield* server.dials).length, 1)
         assert.strictEqual((yield* server.connections).length, 0)
       }).pipe(Effect.provide(MemoryTransport.layer())))
+
+    it.effect("close during a handshake lets it finish, then closes the session with a close frame", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const conn = yield* Connection.make("btc", noHeartbeat)
+        yield* advance(500)
+        const closing = yield* Effect.forkScoped(conn.close(1000, "bye"))
+        yield* advance(500)
+        yield* Fiber.join(closing)
+        const peer = yield* server.accepted
+        assert.deepStrictEqual(yield* peer.closed, { code: 1000, reason: "bye", by: "client" })
+        assert.strictEqual(conn.state.value._tag, "Closed")
+      }).pipe(Effect.provide(MemoryTransport.layer({ dialLatency: "1 second" }))))
 
     it.effect("restart after close fails with ConnectionStopped", () =>
       Effect.gen(function*() {

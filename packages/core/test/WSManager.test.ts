@@ -320,14 +320,14 @@ describe("WSManager", () => {
         yield* Effect.gen(function*() {
           const m = yield* WSManager.WSManager
           for (let i = 0; i < 3; i++) yield* m.add(`c${i}`, config(`c${i}`))
-          yield* advance(1000, 100)
+          yield* advance(2000, 100)
         }).pipe(
           Effect.provide(WSManager.layerConfig().pipe(
             Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ KHARBRANTH_DIALS_PER_SECOND: "1" })))
           ))
         )
         const dials = (yield* server.dials).map((d) => d.at)
-        assert.deepStrictEqual(dials, [0, 1000], "one dial per second, from the config")
+        assert.deepStrictEqual(dials, [0, 1000, 2000], "one dial per second, from the config")
       }).pipe(Effect.provide(memory())))
 
     it.effect("bad manager options are InvalidConfig naming the option", () =>

@@ -2,9 +2,9 @@
  * The dial governor a `WSManager` shares among its connections: at most
  * `maxConcurrentDials` dials in flight, and at most `dialsPerSecond` dials
  * to any one host in any one-second window. It wraps the `Transport`, so a
- * connection needs to know nothing of it. Slots are reserved in arrival
- * order (first come, first dialed) and computed, not polled: a dial waits
- * exactly until its slot on the `Clock`.
+ * connection needs to know nothing of it. Dials take their turn in arrival
+ * order through the semaphore (first come, first dialed); a dial that finds
+ * its host's window full sleeps until the oldest start leaves it.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -28,23 +28,31 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
     const recent = new Map<string, Array<number>>()
     const limit = options.dialsPerSecond
 
-    /** The earliest time this host may be dialed again, reserved for the caller. */
-    const reserve = (host: string, now: number): number => {
-      let times = recent.get(host)
-      if (times === undefined) recent.set(host, times = [])
-      const slot = times.length < limit ? now : Math.max(now, times[times.length - limit]! + WINDOW)
-      times.push(slot)
-      if (times.length > limit) times.splice(0, times.length - limit)
-      return slot
+    /**
+     * Admits a dial to `host` now if fewer than `limit` dials started there in
+     * the last second, recording it; otherwise says how long to wait. The
+     * check and the record happen together, on actual start times, so a late
+     * timer can never squeeze one dial too many into a window.
+     */
+    const admit = (host: string): number => {
+      const now = clock.currentTimeMillisUnsafe()
+      let starts = recent.get(host)
+      if (starts === undefined) recent.set(host, starts = [])
+      while (starts.length > 0 && starts[0]! <= now - WINDOW) starts.shift()
+      if (starts.length < limit) {
+        starts.push(now)
+        return 0
+      }
+      return starts[0]! + WINDOW - now
     }
 
+    const awaitTurn = (host: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const wait = admit(host)
+        return wait === 0 ? Effect.void : Effect.andThen(Effect.sleep(Duration.millis(wait)), awaitTurn(host))
+      })
+
     return Transport.Transport.of({
-      open: (request) =>
-        permits.withPermits(1)(Effect.suspend(() => {
-          const now = clock.currentTimeMillisUnsafe()
-          const wait = reserve(hostOf(request.url), now) - now
-          const open = transport.open(request)
-          return wait > 0 ? Effect.andThen(Effect.sleep(Duration.millis(wait)), open) : open
-        }))
+      open: (request) => permits.withPermits(1)(Effect.andThen(awaitTurn(hostOf(request.url)), transport.open(request)))
     })
   })
