@@ -9,7 +9,8 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as ConnectionError from "./ConnectionError.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import { redactUrl } from "./internal/redact.ts"
@@ -134,6 +135,9 @@ export const defaults = {
   sendHighWaterMark: 1024 * 1024
 } as const
 
+/** An HTTP token (RFC 7230): what header names and subprotocols are made of. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
 /** Shorter heartbeat deadlines than this fire on scheduling noise, not on dead peers. */
 const MIN_HEARTBEAT_MILLIS = 10
 
@@ -221,6 +225,9 @@ export const resolve = (
       case "Protocol": {
         const interval = yield* millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
         const timeout = yield* millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
+        if (hb.payload !== undefined && !(hb.payload instanceof Uint8Array)) {
+          return yield* invalid("heartbeat.payload", "must be a Uint8Array")
+        }
         if (hb.payload !== undefined && hb.payload.byteLength > 125) {
           return yield* invalid("heartbeat.payload", `a ping payload is at most 125 bytes, got ${hb.payload.byteLength}`)
         }
@@ -249,14 +256,42 @@ export const resolve = (
         return yield* invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
     }
 
+    const protocols = config.protocols ?? []
+    if (!Array.isArray(protocols)) return yield* invalid("protocols", "must be an array of strings")
+    for (const protocol of protocols) {
+      if (typeof protocol !== "string" || !TOKEN.test(protocol)) {
+        return yield* invalid("protocols", `not a valid subprotocol token: ${JSON.stringify(protocol)}`)
+      }
+    }
+    const headers = config.headers ?? {}
+    if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+      return yield* invalid("headers", "must be an object of header name to value")
+    }
+    for (const [header, value] of Object.entries(headers)) {
+      if (!TOKEN.test(header)) return yield* invalid("headers", `not a valid header name: ${JSON.stringify(header)}`)
+      const text = Redacted.isRedacted(value) ? Redacted.value(value) : value
+      // The value itself is never shown: it may be a secret.
+      if (typeof text !== "string") return yield* invalid(`headers.${header}`, "must be a string or a Redacted string")
+      if (/[\r\n\0]/.test(text)) return yield* invalid(`headers.${header}`, "must not contain CR, LF or NUL")
+    }
+    if (config.reconnect !== undefined && !Schedule.isSchedule(config.reconnect)) {
+      return yield* invalid("reconnect", "must be a Schedule")
+    }
+    if (config.shouldReconnect !== undefined && typeof config.shouldReconnect !== "function") {
+      return yield* invalid("shouldReconnect", "must be a function of the error")
+    }
+    if (config.compression !== undefined && typeof config.compression !== "boolean") {
+      return yield* invalid("compression", "must be true or false")
+    }
+
     const strategy = config.inbound?.strategy ?? defaults.strategy
     if (strategy !== "suspend" && strategy !== "sliding" && strategy !== "dropping") {
       return yield* invalid("inbound.strategy", `must be "suspend", "sliding" or "dropping", got ${String(strategy)}`)
     }
     return {
       url,
-      protocols: config.protocols ?? [],
-      headers: config.headers ?? {},
+      protocols,
+      headers,
       heartbeat,
       idleTimeout: config.idleTimeout === undefined ? undefined : yield* millis("idleTimeout", config.idleTimeout, 0),
       reconnect: config.reconnect ?? ReconnectPolicy.defaultSchedule,

@@ -16,7 +16,7 @@ import type * as Scope from "effect/Scope"
 import { ConnectTimeout } from "./ConnectionError.ts"
 import type { Closed, ConnectFailed, ProtocolError, SendFailed } from "./ConnectionError.ts"
 import type * as Frame from "./Frame.ts"
-import { redactUrl as redactUrl_ } from "./internal/redact.ts"
+import { redactIn as redactIn_, redactUrl as redactUrl_ } from "./internal/redact.ts"
 
 /**
  * What to dial. `connection` and `session` are stamped on errors and frames;
@@ -152,3 +152,13 @@ export const withConnectTimeout = <A, E, R>(
  * @since 0.1.0
  */
 export const redactUrl: (url: string) => string = redactUrl_
+
+/**
+ * A message about `url` with the URL's secrets (user info, key-like query
+ * values) replaced by `***`: for transports mapping a socket library's
+ * errors, whose messages may quote the URL.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const redactIn: (url: string, text: string) => string = redactIn_

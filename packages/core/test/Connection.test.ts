@@ -723,12 +723,26 @@ describe("Connection", () => {
       ["a zero connect timeout", { connectTimeout: "0 millis" }, "connectTimeout"],
       ["a non-integer capacity", { inbound: { capacity: 1.5 } }, "inbound.capacity"],
       ["an unknown strategy", { inbound: { strategy: "lossy" as never } }, "inbound.strategy"],
-      ["a negative send buffer", { sendBuffer: -1 }, "sendBuffer"]
+      ["a negative send buffer", { sendBuffer: -1 }, "sendBuffer"],
+      ["an empty name", {}, "name"],
+      ["a subprotocol with a space", { protocols: ["v1 v2"] }, "protocols"],
+      ["a header name with a colon", { headers: { "x:y": "1" } }, "headers"],
+      ["a header value with a line break", { headers: { "x-key": "a\r\nInjected: yes" } }, "headers.x-key"],
+      ["a reconnect that is not a Schedule", { reconnect: 5 as never }, "reconnect"],
+      ["a shouldReconnect that is not a function", { shouldReconnect: true as never }, "shouldReconnect"],
+      ["a zero close timeout", { closeTimeout: 0 }, "closeTimeout"],
+      ["a negative minUptime", { minUptime: -1 }, "minUptime"],
+      ["a zero maxPayload", { maxPayload: 0 }, "maxPayload"],
+      ["a non-boolean compression", { compression: "yes" as never }, "compression"],
+      ["a zero sendHighWaterMark", { sendHighWaterMark: 0 }, "sendHighWaterMark"],
+      ["a message heartbeat with an empty message", { heartbeat: Heartbeat.message({ interval: "1 second", timeout: "1 second", message: "", isPong: () => true }) }, "heartbeat.message"],
+      ["a message heartbeat without isPong", { heartbeat: Heartbeat.message({ interval: "1 second", timeout: "1 second", message: "ping", isPong: undefined as never }) }, "heartbeat.isPong"],
+      ["a duration that is not one", { connectTimeout: "soon" as never }, "connectTimeout"]
     ]
     for (const [what, config, field] of cases) {
       it.effect(`${what} is InvalidConfig naming ${field}`, () =>
         Effect.gen(function*() {
-          const error = yield* Effect.flip(Connection.make("btc", { url, ...config }))
+          const error = yield* Effect.flip(Connection.make(field === "name" ? "" : "btc", { url, ...config }))
           assert.strictEqual(error._tag, "InvalidConfig")
           assert.strictEqual(error.field, field)
           assert.include(error.message, field)

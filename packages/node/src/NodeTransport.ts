@@ -89,6 +89,17 @@ const parseRetryAfter = (value: string | undefined, now: number): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
+/** A copy of an error with only its name, scrubbed message and code. */
+const scrubbed = (error: unknown, scrub: (text: string) => string): Error => {
+  const copy = new Error(scrub(error instanceof Error ? error.message : String(error)))
+  if (error instanceof Error) {
+    copy.name = error.name
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== undefined) Object.assign(copy, { code })
+  }
+  return copy
+}
+
 const errorDetail = (error: unknown): string => {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -111,14 +122,17 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
       Transport.withConnectTimeout(request, Effect.gen(function*() {
         const clock = yield* Clock.Clock
         const url = Transport.redactUrl(request.url)
+        // Socket errors may quote the URL: what leaves here has its secrets removed,
+        // and the cause is kept as a scrubbed copy (message and code) only.
+        const scrub = (text: string) => Transport.redactIn(request.url, text)
         const connectFailed = (detail: string, cause?: unknown, status?: number, retryAfter?: number) =>
           new ConnectionError.ConnectFailed({
             connection: request.connection,
             url,
-            detail,
+            detail: scrub(detail),
             ...(status === undefined ? {} : { status }),
             ...(retryAfter === undefined ? {} : { retryAfter }),
-            ...(cause === undefined ? {} : { cause })
+            ...(cause === undefined ? {} : { cause: scrubbed(cause, scrub) })
           })
         const tlsOptions: tls.ConnectionOptions = {
           rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
@@ -230,7 +244,7 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
                 connection: request.connection,
                 session,
                 code: status,
-                violation: `${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`
+                violation: scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
               })
               : new ConnectionError.Closed({ connection: request.connection, session, code, reason })
           )

@@ -29,3 +29,24 @@ export const redactUrl = (url: string): string => {
   }
   return changed ? parsed.toString() : url
 }
+
+/** The secret parts of a URL: its user name, password and key-like query values. */
+const secretsOf = (url: string): Array<string> => {
+  if (!URL.canParse(url)) return []
+  const parsed = new URL(url)
+  const secrets: Array<string> = []
+  for (const part of [parsed.username, parsed.password]) {
+    if (part !== "") secrets.push(part, decodeURIComponent(part))
+  }
+  for (const [name, value] of parsed.searchParams) {
+    if (SECRET_PARAM.test(name) && value !== "") secrets.push(value, encodeURIComponent(value))
+  }
+  return secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+}
+
+/** `text` (an error message from a socket library, say) with the URL's secrets replaced by `***`. */
+export const redactIn = (url: string, text: string): string => {
+  let out = text.split(url).join(redactUrl(url))
+  for (const secret of secretsOf(url)) out = out.split(secret).join("***")
+  return out
+}
