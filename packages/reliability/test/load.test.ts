@@ -136,7 +136,9 @@ describe("reconnect storm", () => {
       assert.isAtMost(peak, 200)
       assert.isBelow(reopenedIn, 10_000)
       for (let i = limits.dialsPerSecond; i < storm.length; i++) {
-        assert.isAtLeast(storm[i]! - storm[i - limits.dialsPerSecond]!, 1000, "dials per second per host")
+        // The governor admits on its own Clock read; this one is taken a moment later,
+        // so allow the 1 ms that can separate the two reads.
+        assert.isAtLeast(storm[i]! - storm[i - limits.dialsPerSecond]!, 999, "dials per second per host")
       }
       yield* Scope.close(scope, Exit.void)
       yield* server.stop
