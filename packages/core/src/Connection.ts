@@ -505,15 +505,9 @@ export const make = <R = never>(
         yield* flushSendQueue(current)
         yield* Effect.forkScoped(heartbeatLoop(current))
         if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
-        // close(): the read loop drains the close handshake; past closeTimeout the socket is terminated
-        // and, if a slow subscriber still holds the loop, it is given up.
-        const hardStop = Deferred.await(stopSignal).pipe(
-          Effect.andThen(Effect.sleep(Duration.millis(cfg.closeTimeout))),
-          Effect.andThen(session.terminate),
-          Effect.andThen(Effect.sleep(Duration.millis(cfg.closeTimeout))),
-          Effect.as(undefined)
-        )
-        const end = yield* Effect.raceFirst(readLoop(current), hardStop)
+        // The read loop runs on this fiber: no fiber per session besides the
+        // heartbeat. close() bounds how long it may take to drain.
+        const end = yield* readLoop(current)
         live = undefined
         const gone = new Errors.NotConnected({ connection: name, state: "session ended before the pong" })
         for (const pending of pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
@@ -522,8 +516,7 @@ export const make = <R = never>(
         const reason = current.endReason
         if (reason === "stop") return STOPPED
         if (reason === "restart") return RESTART
-        const error: Errors.ConnectionError = reason ?? end ??
-          new Errors.Closed({ connection: name, session: current.number, code: 1006, reason: "" })
+        const error: Errors.ConnectionError = reason ?? end
         yield* emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error }))
         return { _tag: "Failed", error, uptime } satisfies Outcome
       })
@@ -645,8 +638,11 @@ export const make = <R = never>(
       )
     )
 
-    // close() returns within a bound even if a hook never ends: past three
-    // closeTimeouts the dial loop is interrupted and the connection finishes.
+    // close(): the read loop drains the close handshake. Past closeTimeout the
+    // socket is terminated; if the loop is still held (a slow subscriber, a
+    // hook that never ends), past two more it is interrupted and the
+    // connection finishes anyway. close() always returns.
+    const closeTimeout = Duration.millis(cfg.closeTimeout)
     const close = (code = 1000, reason = "") =>
       Effect.gen(function*() {
         if (!Deferred.isDoneUnsafe(stopSignal)) {
@@ -656,8 +652,14 @@ export const make = <R = never>(
         }
         yield* Deferred.await(stopped).pipe(
           Effect.timeoutOrElse({
-            duration: Duration.millis(3 * cfg.closeTimeout),
-            orElse: () => Fiber.interrupt(main)
+            duration: closeTimeout,
+            orElse: () =>
+              Effect.andThen(
+                Effect.suspend(() => live?.session.terminate ?? Effect.void),
+                Deferred.await(stopped).pipe(
+                  Effect.timeoutOrElse({ duration: Duration.times(closeTimeout, 2), orElse: () => Fiber.interrupt(main) })
+                )
+              )
           })
         )
       })
