@@ -206,7 +206,7 @@ export const make = <R = never>(
 
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
     const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
-    const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
+    const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
     const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
     const stopped = yield* Deferred.make<void>()
 
