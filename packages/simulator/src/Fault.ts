@@ -1,0 +1,245 @@
+/**
+ * Scripted faults: what can go wrong between a client and a venue, and whom it hits. A fault targets one
+ * connection, every connection of a venue, or everything. `drop`, `close`, `gap` and `notice` act once;
+ * `stall`, `halfOpen`, `slow` and `latency` last until their `duration` ends (or `heal` is called);
+ * `refuse` applies to the next handshakes. `parse` reads the compact CLI form
+ * `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s` or `refuse:bybit,status=503,count=2`.
+ */
+import { Duration, Result, Schema } from "effect"
+import { type VenueName, venueNames } from "./Options.ts"
+
+/** Whom a fault hits: `"all"`, every connection of a venue, or one connection by id. */
+export type Target = "all" | { readonly venue: VenueName } | { readonly connection: number }
+
+interface Common {
+  readonly target: Target
+  /** Apply after this delay instead of now. */
+  readonly after?: Duration.Input | undefined
+}
+
+interface Lasting extends Common {
+  /** Heal after this long; without it the fault lasts until `heal` or the connection ends. */
+  readonly duration?: Duration.Input | undefined
+  /** Also hit connections opened later on the target while the fault lasts (not for `{ connection }`). */
+  readonly sticky?: boolean | undefined
+}
+
+/** Abrupt TCP destroy, no close frame: the client sees 1006. */
+export interface Drop extends Common { readonly kind: "drop" }
+/** A clean close with this code (default 1000) and reason. */
+export interface Close extends Common {
+  readonly kind: "close"
+  readonly code?: number | undefined
+  readonly reason?: string | undefined
+}
+/** Market data stops; the venue's heartbeats, pongs and PING frames continue. */
+export interface Stall extends Lasting { readonly kind: "stall" }
+/** Everything stops: no data, no pongs, no PING frames, no close replies; the TCP connection stays open. */
+export interface HalfOpen extends Lasting { readonly kind: "halfOpen" }
+/** Output throttled to `bytesPerSecond` (default 1024); the excess waits in a bounded queue. */
+export interface Slow extends Lasting {
+  readonly kind: "slow"
+  readonly bytesPerSecond?: number | undefined
+}
+/** Each affected stream skips at least `skip` (default 1) sequence numbers once, on its next message. */
+export interface Gap extends Common {
+  readonly kind: "gap"
+  readonly skip?: number | undefined
+}
+/** The next `count` (default 1) handshakes, or all within `duration`, get HTTP `status` (429 with `Retry-After`, or 503). */
+export interface Refuse extends Common {
+  readonly kind: "refuse"
+  readonly target: "all" | { readonly venue: VenueName }
+  readonly status?: 429 | 503 | undefined
+  /** Seconds written in the `Retry-After` header. Default 1. */
+  readonly retryAfter?: number | undefined
+  readonly count?: number | undefined
+  readonly duration?: Duration.Input | undefined
+}
+/** Every outgoing message and frame is held `latency` before it is written. */
+export interface Latency extends Lasting {
+  readonly kind: "latency"
+  readonly latency: Duration.Input
+}
+/** The venue's forced-disconnect notice (Binance `serverShutdown`, OKX `64008`, Kraken `status: maintenance`); closes after `closeAfter` if given. */
+export interface Notice extends Common {
+  readonly kind: "notice"
+  readonly closeAfter?: Duration.Input | undefined
+}
+
+/** Any fault. */
+export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice
+
+/** The kinds of fault. */
+export type Kind = FaultSpec["kind"]
+
+/** Every fault kind. */
+export const kinds: ReadonlyArray<Kind> = ["drop", "close", "stall", "halfOpen", "slow", "gap", "refuse", "latency", "notice"]
+
+/** What applying a fault did: its id (for `heal`) and the connections it hit. */
+export interface FaultResult {
+  readonly id: number
+  readonly kind: Kind
+  /** Connection ids hit now (empty for `refuse` and for a scheduled fault). */
+  readonly connections: ReadonlyArray<number>
+  /** True when `after` delayed it; it will be applied later under the same id. */
+  readonly scheduled: boolean
+}
+
+/** A fault spec that cannot be applied (unknown kind or venue, invalid close code, ...). */
+export class InvalidFault extends Schema.TaggedError<InvalidFault>()("InvalidFault", {
+  spec: Schema.String,
+  message: Schema.String
+}) {}
+
+const isVenue = (name: string): name is VenueName => (venueNames as ReadonlyArray<string>).includes(name)
+
+/** Close codes a server may send (RFC 6455 §7.4 and the private 3000-4999 range). */
+export const isSendableCloseCode = (code: number): boolean =>
+  Number.isInteger(code) &&
+  ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
+
+const validDuration = (input: Duration.Input | undefined): boolean =>
+  input === undefined || Duration.fromInput(input)._tag === "Some"
+
+/** Returns why a spec cannot be applied, or `undefined` when it is valid. */
+export const validate = (spec: FaultSpec): string | undefined => {
+  if (!kinds.includes(spec.kind)) return `unknown fault kind "${String(spec.kind)}"`
+  const t = spec.target
+  if (t !== "all") {
+    if (typeof t !== "object" || t === null) return "target must be \"all\", { venue } or { connection }"
+    if ("venue" in t && !isVenue(t.venue)) return `unknown venue "${String(t.venue)}"`
+    if ("connection" in t && !Number.isInteger(t.connection)) return "connection must be an integer id"
+  }
+  if (!validDuration(spec.after)) return "invalid after"
+  switch (spec.kind) {
+    case "close":
+      if (spec.code !== undefined && !isSendableCloseCode(spec.code)) return `close code ${spec.code} cannot be sent`
+      if (spec.reason !== undefined && Buffer.byteLength(spec.reason) > 123) return "close reason exceeds 123 bytes"
+      return undefined
+    case "refuse":
+      if (typeof t === "object" && "connection" in t) return "refuse targets a venue or all, not a connection"
+      if (spec.status !== undefined && spec.status !== 429 && spec.status !== 503) return "status must be 429 or 503"
+      if (spec.count !== undefined && !(spec.count >= 1)) return "count must be at least 1"
+      return validDuration(spec.duration) ? undefined : "invalid duration"
+    case "slow":
+      if (spec.bytesPerSecond !== undefined && !(spec.bytesPerSecond > 0)) return "bytesPerSecond must be positive"
+      return validDuration(spec.duration) ? undefined : "invalid duration"
+    case "gap":
+      return spec.skip !== undefined && !(Number.isInteger(spec.skip) && spec.skip >= 1) ? "skip must be a positive integer" : undefined
+    case "latency":
+      return validDuration(spec.latency) && validDuration(spec.duration) ? undefined : "invalid latency or duration"
+    case "notice":
+      return validDuration(spec.closeAfter) ? undefined : "invalid closeAfter"
+    case "stall":
+    case "halfOpen":
+      return validDuration(spec.duration) ? undefined : "invalid duration"
+    case "drop":
+      return undefined
+  }
+}
+
+/** Reads `5s`, `300ms`, `2m`, `1h` or a bare number of seconds as milliseconds. */
+export const parseDuration = (text: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
+  if (m === null) return undefined
+  const n = Number(m[1])
+  const unit = m[2] ?? "s"
+  return unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000
+}
+
+const parseTarget = (text: string | undefined): Result.Result<Target, string> => {
+  if (text === undefined || text === "" || text === "all") return Result.succeed("all")
+  if (isVenue(text)) return Result.succeed({ venue: text })
+  const id = /^#?(\d+)$/.exec(text)
+  if (id !== null) return Result.succeed({ connection: Number(id[1]) })
+  return Result.fail(`unknown target "${text}" (a venue, "all" or a connection id like #3)`)
+}
+
+/**
+ * Parses the CLI form `kind[:target][,key=value...][@at][+duration]`. Keys: `code`, `reason`, `status`,
+ * `retryAfter`, `count`, `skip`, `bps` (bytes per second), `latency` (a duration), `closeAfter`, `sticky`.
+ * `@at` becomes `after`; `+duration` becomes `duration` (for `latency` without a `latency` key, it is
+ * the added latency and the fault lasts until healed).
+ */
+export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
+  const fail = (message: string) => Result.fail(new InvalidFault({ spec: text, message }))
+  const m = /^([A-Za-z]+)(?::([^,@+]*))?((?:,[^,@+=]+=[^,@+]*)*)(?:@([^+]+))?(?:\+(.+))?$/.exec(text.trim())
+  if (m === null) return fail("expected kind[:target][,key=value...][@at][+duration]")
+  const kind = m[1] as string
+  if (!(kinds as ReadonlyArray<string>).includes(kind)) return fail(`unknown fault kind "${kind}" (one of ${kinds.join(", ")})`)
+  const parsedTarget = parseTarget(m[2])
+  if (Result.isFailure(parsedTarget)) return fail(parsedTarget.failure)
+  const target = parsedTarget.success
+  const params = new Map<string, string>()
+  for (const pair of (m[3] ?? "").split(",").filter((p) => p !== "")) {
+    const [key = "", value = ""] = pair.split("=")
+    params.set(key, value)
+  }
+  const durationOf = (raw: string | undefined): number | undefined | null =>
+    raw === undefined ? undefined : (parseDuration(raw) ?? null)
+  const after = durationOf(m[4])
+  const duration = durationOf(m[5])
+  const closeAfter = durationOf(params.get("closeAfter"))
+  const latencyParam = durationOf(params.get("latency"))
+  if (after === null || duration === null || closeAfter === null || latencyParam === null) return fail("invalid duration")
+  const num = (key: string): number | undefined => (params.has(key) ? Number(params.get(key)) : undefined)
+  const base = { target, ...(after !== undefined ? { after } : {}) }
+  const lasting = {
+    ...base,
+    ...(duration !== undefined ? { duration } : {}),
+    ...(params.get("sticky") === "true" ? { sticky: true } : {})
+  }
+  let spec: FaultSpec
+  switch (kind as Kind) {
+    case "drop":
+      spec = { kind: "drop", ...base }
+      break
+    case "close":
+      spec = {
+        kind: "close",
+        ...base,
+        ...(num("code") !== undefined ? { code: num("code") } : {}),
+        ...(params.has("reason") ? { reason: params.get("reason") } : {})
+      }
+      break
+    case "stall":
+      spec = { kind: "stall", ...lasting }
+      break
+    case "halfOpen":
+      spec = { kind: "halfOpen", ...lasting }
+      break
+    case "slow":
+      spec = { kind: "slow", ...lasting, ...(num("bps") !== undefined ? { bytesPerSecond: num("bps") } : {}) }
+      break
+    case "gap":
+      spec = { kind: "gap", ...base, ...(num("skip") !== undefined ? { skip: num("skip") } : {}) }
+      break
+    case "latency":
+      if (latencyParam === undefined && duration === undefined) return fail("latency needs ,latency=<duration> or +<duration>")
+      spec = latencyParam !== undefined
+        ? { kind: "latency", ...lasting, latency: latencyParam }
+        : { kind: "latency", ...base, latency: duration ?? 0 }
+      break
+    case "notice":
+      spec = { kind: "notice", ...base, ...(closeAfter !== undefined ? { closeAfter } : {}) }
+      break
+    case "refuse": {
+      if (typeof target === "object" && "connection" in target) return fail("refuse targets a venue or all")
+      const status = num("status")
+      spec = {
+        kind: "refuse",
+        ...base,
+        target,
+        ...(status === 429 || status === 503 ? { status } : {}),
+        ...(num("retryAfter") !== undefined ? { retryAfter: num("retryAfter") } : {}),
+        ...(num("count") !== undefined ? { count: num("count") } : {}),
+        ...(duration !== undefined ? { duration } : {})
+      }
+      if (status !== undefined && status !== 429 && status !== 503) return fail("status must be 429 or 503")
+      break
+    }
+  }
+  const error = validate(spec)
+  return error === undefined ? Result.succeed(spec) : fail(error)
+}

@@ -1,0 +1,115 @@
+/**
+ * The Effect API of the simulator: `make` starts the server in the caller's scope (closing the scope
+ * closes every socket and the port), and returns a `Simulator` to script faults, inspect connections and
+ * traffic, and watch server-side events. `Service` and `layer` provide the same thing as a service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Simulator } from "@kharbranth/simulator"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sim = yield* Simulator.make({ rate: 20, venues: { binance: { pingInterval: "1 second" } } })
+ *   console.log(sim.endpoints.binance)              // ws://127.0.0.1:PORT/binance/ws
+ *   yield* sim.fault({ kind: "halfOpen", target: { venue: "okx" }, duration: "3 seconds" })
+ * }))
+ * ```
+ */
+import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
+import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
+import { type FaultResult, type FaultSpec, InvalidFault } from "./Fault.ts"
+import { type Endpoints, type Engine, start } from "./internal/Server.ts"
+import type { Options } from "./Options.ts"
+import type { SimulatorEvent } from "./SimulatorEvent.ts"
+
+export type { Endpoints } from "./internal/Server.ts"
+
+/** The server could not listen (port in use, bad host, ...). */
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
+  host: Schema.String,
+  port: Schema.Number,
+  cause: Schema.Defect()
+}) {
+  /** A message a person can act on. */
+  override get message(): string {
+    return `Simulator could not listen on ${this.host}:${this.port}: ${String(this.cause)}`
+  }
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number
+  readonly host: string
+  /** WebSocket URL of each venue. */
+  readonly endpoints: Endpoints
+  /** Applies a fault now (or after `spec.after`); fails with `InvalidFault` for a spec that cannot apply. */
+  readonly fault: (spec: FaultSpec) => Effect.Effect<FaultResult, InvalidFault>
+  /** Ends a lasting fault or refusal by id, or all of them. */
+  readonly heal: (id?: number) => Effect.Effect<void>
+  /** The open connections. */
+  readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
+  /** Traffic counters per venue and per connection. */
+  readonly stats: Effect.Effect<Stats>
+  /** Server-side events from the moment the stream is run. */
+  readonly events: Stream.Stream<SimulatorEvent>
+  /** Subscribes to events now (nothing after this call is missed) and returns them as a stream. */
+  readonly subscribe: Effect.Effect<Stream.Stream<SimulatorEvent>, never, Scope.Scope>
+  /** Raw TCP sockets still open on the server. */
+  readonly openSockets: Effect.Effect<number>
+}
+
+const listen = (engine: Engine): Effect.Effect<Queue.Queue<SimulatorEvent>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<SimulatorEvent>()
+    yield* Effect.acquireRelease(
+      Effect.sync(() => engine.onEvent((event) => Queue.offerUnsafe(queue, event))),
+      (off) => Effect.sync(off)
+    )
+    return queue
+  })
+
+const fromEngine = (engine: Engine): Simulator => ({
+  port: engine.port,
+  host: engine.host,
+  endpoints: engine.endpoints,
+  fault: (spec) =>
+    Effect.try({
+      try: () => engine.fault(spec),
+      catch: (e) => (e instanceof InvalidFault ? e : new InvalidFault({ spec: JSON.stringify(spec), message: String(e) }))
+    }),
+  heal: (id) => Effect.sync(() => engine.heal(id)),
+  connections: Effect.sync(() => engine.connections()),
+  stats: Effect.sync(() => engine.stats()),
+  events: Stream.callback<SimulatorEvent>((queue) =>
+    Effect.acquireRelease(
+      Effect.sync(() => engine.onEvent((event) => Queue.offerUnsafe(queue, event))),
+      (off) => Effect.sync(off)
+    )
+  ),
+  subscribe: Effect.map(listen(engine), Stream.fromQueue),
+  openSockets: Effect.sync(() => engine.openSockets())
+})
+
+/**
+ * Starts a simulator that lives as long as the current scope. All venues share one port on
+ * `127.0.0.1` (port 0 picks a free one).
+ */
+export const make: (options?: Options) => Effect.Effect<Simulator, ListenError, Scope.Scope> = Effect.fnUntraced(
+  function*(options?: Options) {
+    const engine = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => start(options),
+        catch: (cause) => new ListenError({ host: options?.host ?? "127.0.0.1", port: options?.port ?? 0, cause })
+      }),
+      (engine) => Effect.promise(() => engine.close())
+    )
+    return fromEngine(engine)
+  }
+)
+
+/** The simulator as a service, for programs that take it from the context. */
+export class Service extends Context.Service<Service, Simulator>()("@kharbranth/simulator/Simulator") {}
+
+/** A layer that starts the simulator and stops it when the layer is released. */
+export const layer = (options?: Options): Layer.Layer<Service, ListenError> => Layer.effect(Service, make(options))

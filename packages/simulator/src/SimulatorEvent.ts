@@ -1,0 +1,60 @@
+/**
+ * Server-side events, as seen by the simulator: a connection opened, subscribed, closed (with the code and
+ * who closed it), a handshake was refused, a fault was applied or healed. Tests use them to measure how
+ * long a client takes to detect a fault and to recover. Each event carries `at`, the server's wall-clock
+ * time in milliseconds.
+ */
+import type { Kind } from "./Fault.ts"
+import type { VenueName } from "./Options.ts"
+
+/** A WebSocket handshake completed. */
+export interface Connected {
+  readonly _tag: "Connected"
+  readonly connection: number
+  readonly venue: VenueName
+  readonly path: string
+  readonly at: number
+}
+
+/** A connection subscribed to (or unsubscribed from) topics, named as the venue names them. */
+export interface Subscribed {
+  readonly _tag: "Subscribed" | "Unsubscribed"
+  readonly connection: number
+  readonly venue: VenueName
+  readonly topics: ReadonlyArray<string>
+  readonly at: number
+}
+
+/**
+ * A connection ended. `by` is `"server"` when the simulator closed it (fault, deadline, rate limit,
+ * lifetime, shutdown; `code` is then the code it sent, 1006 for `drop`), `"client"` otherwise.
+ */
+export interface Closed {
+  readonly _tag: "Closed"
+  readonly connection: number
+  readonly venue: VenueName
+  readonly code: number
+  readonly reason: string
+  readonly by: "client" | "server"
+  readonly at: number
+}
+
+/** A handshake was refused by a `refuse` fault. */
+export interface Refused {
+  readonly _tag: "Refused"
+  readonly venue: VenueName
+  readonly status: number
+  readonly at: number
+}
+
+/** A fault was applied (or, for `FaultHealed`, ended). */
+export interface FaultEvent {
+  readonly _tag: "FaultApplied" | "FaultHealed"
+  readonly fault: number
+  readonly kind: Kind
+  readonly connections: ReadonlyArray<number>
+  readonly at: number
+}
+
+/** Any simulator event. */
+export type SimulatorEvent = Connected | Subscribed | Closed | Refused | FaultEvent

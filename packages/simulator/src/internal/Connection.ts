@@ -1,0 +1,292 @@
+/**
+ * One accepted client connection: its socket, its venue session, its subscriptions and the faults acting
+ * on it. All output goes through `sendText`/`ping`, which apply the faults in one place: half-open drops
+ * everything, stall drops market data, latency and slow hold messages in a queue that the server's shared
+ * tick flushes (so a connection owns no timer of its own).
+ */
+import type { WebSocket } from "ws"
+import type { ConnectionInfo } from "../ConnectionInfo.ts"
+import type { FaultSpec, Kind } from "../Fault.ts"
+import type { Config, VenueName } from "../Options.ts"
+import type { SimulatorEvent } from "../SimulatorEvent.ts"
+import type { Emission, Feed, Session, Subscriber } from "../venues/Venue.ts"
+import { millis } from "../Options.ts"
+
+/** What a connection needs from its server. */
+export interface Host {
+  readonly config: Config
+  readonly emit: (event: SimulatorEvent) => void
+  readonly closed: (conn: Connection, code: number, reason: string, by: "client" | "server") => void
+  readonly count: (conn: Connection, bytes: number) => void
+}
+
+interface Pending {
+  readonly due: number
+  readonly size: number
+  readonly write: () => void
+}
+
+interface Slot {
+  readonly id: number
+  readonly kind: Kind
+}
+
+/** A live client connection. */
+export class Connection {
+  readonly id: number
+  readonly venue: VenueName
+  readonly path: string
+  readonly openedAt: number
+  readonly socket: WebSocket
+  readonly host: Host
+  session: Session | undefined = undefined
+  /** Topic (venue naming) → its feed and subscriber. */
+  readonly subscriptions = new Map<string, { readonly feed: Feed; readonly subscriber: Subscriber }>()
+
+  stall: Slot | undefined = undefined
+  halfOpen: Slot | undefined = undefined
+  slow: (Slot & { readonly bytesPerSecond: number; budget: number }) | undefined = undefined
+  latency: (Slot & { readonly ms: number }) | undefined = undefined
+  /** Feed key → sequence numbers still to skip. */
+  readonly gaps = new Map<string, number>()
+  closeAt: { readonly at: number; readonly code: number; readonly reason: string } | undefined = undefined
+
+  queue: Array<Pending> = []
+  queuedBytes = 0
+  lastIn: number
+  lastOut: number
+  lastData: number
+  messagesSent = 0
+  bytesSent = 0
+  messagesReceived = 0
+  closing: { readonly code: number; readonly reason: string } | undefined = undefined
+  ended = false
+
+  constructor(id: number, venue: VenueName, path: string, socket: WebSocket, host: Host, now: number) {
+    this.id = id
+    this.venue = venue
+    this.path = path
+    this.socket = socket
+    this.host = host
+    this.openedAt = now
+    this.lastIn = now
+    this.lastOut = now
+    this.lastData = now
+  }
+
+  /** Whether output is currently written (not closing, not half-open). */
+  get live(): boolean {
+    return this.closing === undefined && this.halfOpen === undefined && !this.ended
+  }
+
+  /** Sends a text message; `data` marks market data, which a stall suppresses. */
+  sendText(text: string, data = false): void {
+    if (!this.live || (data && this.stall !== undefined)) return
+    this.enqueue(text.length, () => {
+      this.socket.send(text)
+      this.messagesSent += 1
+      this.bytesSent += text.length
+      this.host.count(this, text.length)
+    })
+    this.lastOut = Date.now()
+  }
+
+  /** Sends a protocol PING frame. */
+  ping(): void {
+    if (!this.live) return
+    this.enqueue(2, () => this.socket.ping())
+  }
+
+  /** Answers a PING frame with its payload. */
+  pong(payload: Buffer): void {
+    if (!this.live) return
+    this.enqueue(2 + payload.length, () => this.socket.pong(payload))
+  }
+
+  private enqueue(size: number, write: () => void): void {
+    const delay = this.latency?.ms ?? 0
+    if (delay === 0 && this.slow === undefined && this.queue.length === 0) {
+      write()
+      return
+    }
+    this.queue.push({ due: Date.now() + delay, size, write })
+    this.queuedBytes += size
+    if (this.queuedBytes > this.host.config.maxQueuedBytes) {
+      this.close(1008, "Slow consumer: output queue limit exceeded")
+    }
+  }
+
+  /** Delivers one feed message, honouring a pending `gap` for that feed. */
+  deliver(feedKey: string, text: string, first: number, last: number): void {
+    const skip = this.gaps.get(feedKey)
+    if (skip !== undefined) {
+      const left = skip - (last - first + 1)
+      if (left > 0) this.gaps.set(feedKey, left)
+      else this.gaps.delete(feedKey)
+      return
+    }
+    if (!this.live || this.stall !== undefined) return
+    this.lastData = Date.now()
+    this.sendText(text, true)
+  }
+
+  /** Subscribes to a feed under a topic name; returns false when already subscribed. */
+  subscribe(topic: string, feed: Feed, deliver?: (emission: Emission) => void): boolean {
+    if (this.subscriptions.has(topic)) return false
+    const subscriber: Subscriber = {
+      conn: this,
+      deliver: deliver ?? ((e) => this.deliver(feed.key, e.text, e.first, e.last))
+    }
+    feed.subscribers.add(subscriber)
+    this.subscriptions.set(topic, { feed, subscriber })
+    return true
+  }
+
+  /** Unsubscribes a topic; returns false when it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    const entry = this.subscriptions.get(topic)
+    if (entry === undefined) return false
+    entry.feed.subscribers.delete(entry.subscriber)
+    this.subscriptions.delete(topic)
+    return true
+  }
+
+  /** Reports subscription changes as events. */
+  announce(tag: "Subscribed" | "Unsubscribed", topics: ReadonlyArray<string>): void {
+    if (topics.length === 0) return
+    this.host.emit({ _tag: tag, connection: this.id, venue: this.venue, topics, at: Date.now() })
+  }
+
+  /** Closes with a close frame, dropping anything still queued. */
+  close(code: number, reason: string): void {
+    if (this.closing !== undefined || this.ended) return
+    this.closing = { code, reason }
+    this.queue = []
+    this.queuedBytes = 0
+    this.socket.close(code, reason)
+  }
+
+  /** Destroys the TCP connection with no close frame (the client sees 1006). */
+  drop(): void {
+    if (this.ended) return
+    if (this.closing === undefined) this.closing = { code: 1006, reason: "" }
+    this.queue = []
+    this.socket.terminate()
+  }
+
+  /** Called once when the socket has closed. */
+  end(code: number, reason: string): void {
+    if (this.ended) return
+    this.ended = true
+    for (const topic of [...this.subscriptions.keys()]) this.unsubscribe(topic)
+    this.queue = []
+    const by = this.closing !== undefined ? "server" : "client"
+    this.host.closed(this, this.closing?.code ?? code, this.closing?.reason ?? reason, by)
+  }
+
+  /** Applies a fault; returns false when it does not apply to this connection (e.g. no notice on this venue). */
+  apply(id: number, spec: FaultSpec, now: number): boolean {
+    switch (spec.kind) {
+      case "drop":
+        this.drop()
+        return true
+      case "close":
+        this.close(spec.code ?? 1000, spec.reason ?? "")
+        return true
+      case "stall":
+        this.stall = { id, kind: "stall" }
+        return true
+      case "halfOpen":
+        this.halfOpen = { id, kind: "halfOpen" }
+        this.queue = []
+        this.queuedBytes = 0
+        this.socket.pause()
+        return true
+      case "slow":
+        this.slow = { id, kind: "slow", bytesPerSecond: spec.bytesPerSecond ?? 1024, budget: 0 }
+        return true
+      case "latency":
+        this.latency = { id, kind: "latency", ms: millis(spec.latency, 0) }
+        return true
+      case "gap":
+        for (const { feed } of this.subscriptions.values()) this.gaps.set(feed.key, spec.skip ?? 1)
+        return this.subscriptions.size > 0
+      case "notice": {
+        const sent = this.session?.notice?.(now) ?? false
+        if (sent && spec.closeAfter !== undefined) {
+          this.closeAt = { at: now + millis(spec.closeAfter, 0), code: 1001, reason: "Service upgrade" }
+        }
+        return sent
+      }
+      case "refuse":
+        return false
+    }
+  }
+
+  /** Ends a lasting fault if it is the one in place. */
+  heal(id: number, now: number): void {
+    if (this.stall?.id === id) this.stall = undefined
+    if (this.latency?.id === id) this.latency = undefined
+    if (this.slow?.id === id) {
+      this.slow = undefined
+    }
+    if (this.halfOpen?.id === id) {
+      this.halfOpen = undefined
+      this.lastIn = now
+      this.lastOut = now
+      this.lastData = now
+      this.session?.onResume?.(now)
+      this.socket.resume()
+    }
+  }
+
+  /** The shared tick: flush due output, then let the venue send heartbeats and enforce deadlines. */
+  tick(now: number, elapsed: number): void {
+    if (this.ended) return
+    if (this.closeAt !== undefined && now >= this.closeAt.at && this.halfOpen === undefined) {
+      const { code, reason } = this.closeAt
+      this.closeAt = undefined
+      this.close(code, reason)
+      return
+    }
+    if (this.queue.length > 0 && this.halfOpen === undefined) this.flush(now, elapsed)
+    if (this.live) this.session?.onTick(now)
+  }
+
+  private flush(now: number, elapsed: number): void {
+    const slow = this.slow
+    if (slow !== undefined) slow.budget = Math.min(slow.budget + (slow.bytesPerSecond * elapsed) / 1000, slow.bytesPerSecond)
+    let sent = 0
+    while (sent < this.queue.length) {
+      const next = this.queue[sent]
+      if (next === undefined || next.due > now) break
+      if (slow !== undefined) {
+        if (slow.budget <= 0) break
+        slow.budget -= next.size
+      }
+      sent += 1
+      this.queuedBytes -= next.size
+      next.write()
+    }
+    if (sent > 0) this.queue = this.queue.slice(sent)
+  }
+
+  /** A snapshot for `Simulator.connections`. */
+  info(): ConnectionInfo {
+    const faults: Array<Slot> = []
+    for (const slot of [this.stall, this.halfOpen, this.slow, this.latency]) {
+      if (slot !== undefined) faults.push({ id: slot.id, kind: slot.kind })
+    }
+    return {
+      id: this.id,
+      venue: this.venue,
+      path: this.path,
+      openedAt: this.openedAt,
+      subscriptions: [...this.subscriptions.keys()],
+      faults,
+      messagesSent: this.messagesSent,
+      bytesSent: this.bytesSent,
+      messagesReceived: this.messagesReceived
+    }
+  }
+}

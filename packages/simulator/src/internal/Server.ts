@@ -1,0 +1,433 @@
+/**
+ * The simulator engine: one HTTP server on one port, one `ws` server (no auto-pong) routing handshakes to
+ * venues by path, one shared timer that emits market data and checks every deadline, and the fault
+ * registry (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
+ * it is the hot path for thousands of connections and is also driven from non-Effect callers. The Effect
+ * API in `Simulator.ts` wraps it in a scope.
+ */
+import * as Http from "node:http"
+import type { Duplex } from "node:stream"
+import { WebSocketServer } from "ws"
+import type { ConnectionInfo, Stats, VenueStats } from "../ConnectionInfo.ts"
+import type { FaultResult, FaultSpec } from "../Fault.ts"
+import { InvalidFault, validate } from "../Fault.ts"
+import { type Config, millis, type Options, resolve, type VenueName, venueNames } from "../Options.ts"
+import type { SimulatorEvent } from "../SimulatorEvent.ts"
+import * as Binance from "../venues/Binance.ts"
+import * as Bybit from "../venues/Bybit.ts"
+import * as Coinbase from "../venues/Coinbase.ts"
+import * as Hyperliquid from "../venues/Hyperliquid.ts"
+import * as Kraken from "../venues/Kraken.ts"
+import * as Okx from "../venues/Okx.ts"
+import type { Emission, Feed, Market, Venue } from "../venues/Venue.ts"
+import { Connection, type Host } from "./Connection.ts"
+import { Book, type Instrument, rng, Tape } from "./Market.ts"
+
+/** WebSocket URLs of every venue on the running server. */
+export interface Endpoints {
+  /** Binance raw streams: `ws://host:port/binance/ws` (append `/<stream>` or subscribe by message). */
+  readonly binance: string
+  /** Binance combined streams: `ws://host:port/binance/stream` (append `?streams=a@trade/b@depth`). */
+  readonly binanceCombined: string
+  readonly okx: string
+  readonly bybit: string
+  readonly coinbase: string
+  readonly kraken: string
+  readonly hyperliquid: string
+}
+
+/** The running server, for `Simulator.ts` and `startSimulator`. */
+export interface Engine {
+  readonly port: number
+  readonly host: string
+  readonly endpoints: Endpoints
+  readonly config: Config
+  /** Applies (or schedules) a fault; throws `InvalidFault`. */
+  readonly fault: (spec: FaultSpec) => FaultResult
+  /** Heals one lasting fault by id, or all of them. */
+  readonly heal: (id?: number) => void
+  readonly connections: () => ReadonlyArray<ConnectionInfo>
+  readonly stats: () => Stats
+  /** Registers an event listener; returns its removal. */
+  readonly onEvent: (listener: (event: SimulatorEvent) => void) => () => void
+  /** Raw TCP sockets still open (handshaking, upgraded or refused): 0 after `close`. */
+  readonly openSockets: () => number
+  /** Closes every connection (1001, then cut after the grace period) and the server; idempotent. */
+  readonly close: () => Promise<void>
+}
+
+const venues: ReadonlyArray<Venue> = [Binance.venue, Okx.venue, Bybit.venue, Coinbase.venue, Kraken.venue, Hyperliquid.venue]
+
+interface ActiveFault {
+  readonly id: number
+  readonly spec: FaultSpec
+  readonly connections: Set<number>
+  readonly expiresAt: number | undefined
+}
+
+interface Refusal {
+  readonly id: number
+  readonly status: 429 | 503
+  readonly retryAfter: number
+  remaining: number
+  readonly until: number | undefined
+}
+
+const emptyVenueStats = (): { -readonly [K in keyof VenueStats]: VenueStats[K] } => ({
+  connections: 0,
+  openConnections: 0,
+  messagesSent: 0,
+  bytesSent: 0,
+  messagesReceived: 0,
+  refused: 0
+})
+
+const lasting = (spec: FaultSpec): boolean =>
+  spec.kind === "stall" || spec.kind === "halfOpen" || spec.kind === "slow" || spec.kind === "latency"
+
+/** Starts the server; resolves once it listens. */
+export const start = (options: Options = {}): Promise<Engine> => {
+  const config = resolve(options)
+  const random = rng(config.seed)
+  const listeners = new Set<(event: SimulatorEvent) => void>()
+  const connections = new Map<number, Connection>()
+  const sockets = new Set<Duplex>()
+  const feeds = new Map<string, Feed>()
+  const tapes = new Map<string, Tape>()
+  const books = new Map<string, Book>()
+  const active = new Map<number, ActiveFault>()
+  const refusals = new Map<VenueName, Refusal>()
+  const scheduled: Array<{ readonly at: number; readonly id: number; readonly spec: FaultSpec }> = []
+  const venueStats = Object.fromEntries(venueNames.map((v) => [v, emptyVenueStats()])) as Record<
+    VenueName,
+    ReturnType<typeof emptyVenueStats>
+  >
+  let nextConnectionId = 1
+  let nextFaultId = 1
+  let closing: Promise<void> | undefined
+  const firstId = 1_000_000 + Math.floor(random() * 1_000_000)
+
+  const emit = (event: SimulatorEvent): void => {
+    for (const listener of listeners) listener(event)
+  }
+
+  const market: Market = {
+    config,
+    tape: (venue: VenueName, symbol: string, instrument: Instrument) => {
+      const key = `${venue}:${symbol}`
+      let tape = tapes.get(key)
+      if (tape === undefined) {
+        tape = new Tape(symbol, instrument, random, firstId)
+        tapes.set(key, tape)
+      }
+      return tape
+    },
+    book: (venue: VenueName, symbol: string, instrument: Instrument, depth: number) => {
+      const key = `${venue}:${symbol}`
+      let book = books.get(key)
+      if (book === undefined) {
+        book = new Book(symbol, instrument, depth, random, firstId)
+        books.set(key, book)
+      }
+      return book
+    },
+    feed: (key: string, rate: number, next: (now: number) => Emission) => {
+      let feed = feeds.get(key)
+      if (feed === undefined) {
+        feed = { key, rate, credit: 0, subscribers: new Set(), next }
+        feeds.set(key, feed)
+      }
+      return feed
+    }
+  }
+
+  const host: Host = {
+    config,
+    emit,
+    count: (conn, bytes) => {
+      const s = venueStats[conn.venue]
+      s.messagesSent += 1
+      s.bytesSent += bytes
+    },
+    closed: (conn, code, reason, by) => {
+      connections.delete(conn.id)
+      venueStats[conn.venue].openConnections -= 1
+      for (const fault of active.values()) fault.connections.delete(conn.id)
+      emit({ _tag: "Closed", connection: conn.id, venue: conn.venue, code, reason, by, at: Date.now() })
+    }
+  }
+
+  const wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 1 << 20 })
+
+  const matches = (target: FaultSpec["target"], conn: Connection): boolean =>
+    target === "all" || ("venue" in target ? target.venue === conn.venue : target.connection === conn.id)
+
+  const accept = (socket: import("ws").WebSocket, venue: Venue, url: URL): void => {
+    const now = Date.now()
+    const conn = new Connection(nextConnectionId++, venue.name, url.pathname + url.search, socket, host, now)
+    connections.set(conn.id, conn)
+    venueStats[venue.name].connections += 1
+    venueStats[venue.name].openConnections += 1
+    socket.on("error", () => {})
+    socket.on("close", (code, reason) => conn.end(code, reason.toString()))
+    socket.on("message", (data, isBinary) => {
+      if (conn.halfOpen !== undefined || conn.ended) return
+      const t = Date.now()
+      conn.lastIn = t
+      conn.messagesReceived += 1
+      venueStats[venue.name].messagesReceived += 1
+      if (!isBinary) conn.session?.onText(data.toString(), t)
+    })
+    socket.on("ping", (payload) => {
+      if (conn.halfOpen !== undefined || conn.ended) return
+      const t = Date.now()
+      conn.lastIn = t
+      conn.session?.onPing?.(t)
+      conn.pong(payload)
+    })
+    socket.on("pong", () => {
+      if (conn.halfOpen !== undefined || conn.ended) return
+      const t = Date.now()
+      conn.lastIn = t
+      conn.session?.onPong?.(t)
+    })
+    emit({ _tag: "Connected", connection: conn.id, venue: venue.name, path: conn.path, at: now })
+    conn.session = venue.open(conn, url, market)
+    for (const fault of active.values()) {
+      const { spec } = fault
+      if (!lasting(spec) || !("sticky" in spec) || spec.sticky !== true || !matches(spec.target, conn)) continue
+      if (conn.closing !== undefined) break
+      if (conn.apply(fault.id, spec, now)) fault.connections.add(conn.id)
+    }
+  }
+
+  const reject = (socket: Duplex, status: number, retryAfter?: number): void => {
+    const body = `${status} ${Http.STATUS_CODES[status] ?? ""}\n`
+    const headers = [
+      `HTTP/1.1 ${status} ${Http.STATUS_CODES[status] ?? ""}`,
+      "Connection: close",
+      "Content-Type: text/plain",
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...(retryAfter !== undefined ? [`Retry-After: ${retryAfter}`] : [])
+    ]
+    socket.once("finish", () => socket.destroy())
+    socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`)
+  }
+
+  const takeRefusal = (venue: VenueName, now: number): Refusal | undefined => {
+    const refusal = refusals.get(venue)
+    if (refusal === undefined) return undefined
+    if (refusal.until !== undefined && now >= refusal.until) {
+      refusals.delete(venue)
+      return undefined
+    }
+    if (refusal.until === undefined) {
+      refusal.remaining -= 1
+      if (refusal.remaining <= 0) refusals.delete(venue)
+    }
+    return refusal
+  }
+
+  const server = Http.createServer((_req, res) => {
+    res.writeHead(426, { "Content-Type": "text/plain" })
+    res.end("This is a WebSocket server. Endpoints: /binance/ws, /binance/stream, /okx/ws/v5/public, /bybit/v5/public/spot, /coinbase, /kraken/v2, /hyperliquid/ws\n")
+  })
+  server.on("connection", (socket) => {
+    sockets.add(socket)
+    socket.on("error", () => {})
+    socket.on("close", () => sockets.delete(socket))
+  })
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => {})
+    const url = new URL(req.url ?? "/", "http://localhost")
+    const venue = venues.find((v) => v.matches(url.pathname))
+    if (venue === undefined) return reject(socket, 404)
+    if (closing !== undefined) return reject(socket, 503)
+    const now = Date.now()
+    const refusal = takeRefusal(venue.name, now)
+    if (refusal !== undefined) {
+      venueStats[venue.name].refused += 1
+      reject(socket, refusal.status, refusal.retryAfter)
+      emit({ _tag: "Refused", venue: venue.name, status: refusal.status, at: now })
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, venue, url))
+  })
+
+  const healFault = (fault: ActiveFault, now: number): void => {
+    active.delete(fault.id)
+    const hit = [...fault.connections]
+    for (const id of hit) connections.get(id)?.heal(fault.id, now)
+    emit({ _tag: "FaultHealed", fault: fault.id, kind: fault.spec.kind, connections: hit, at: now })
+  }
+
+  const applyNow = (id: number, spec: FaultSpec, now: number): FaultResult => {
+    if (spec.kind === "refuse") {
+      const targets = spec.target === "all" ? venueNames : [spec.target.venue]
+      const until = spec.duration !== undefined ? now + millis(spec.duration, 0) : undefined
+      for (const venue of targets) {
+        refusals.set(venue, {
+          id,
+          status: spec.status ?? 429,
+          retryAfter: spec.retryAfter ?? 1,
+          remaining: spec.count ?? 1,
+          until
+        })
+      }
+      emit({ _tag: "FaultApplied", fault: id, kind: spec.kind, connections: [], at: now })
+      return { id, kind: spec.kind, connections: [], scheduled: false }
+    }
+    const hit: Array<number> = []
+    for (const conn of [...connections.values()]) {
+      if (conn.closing !== undefined || conn.ended || !matches(spec.target, conn)) continue
+      if (conn.apply(id, spec, now)) hit.push(conn.id)
+    }
+    if (lasting(spec)) {
+      const duration = "duration" in spec && spec.duration !== undefined ? millis(spec.duration, 0) : undefined
+      active.set(id, {
+        id,
+        spec,
+        connections: new Set(hit),
+        expiresAt: duration !== undefined ? now + duration : undefined
+      })
+    }
+    emit({ _tag: "FaultApplied", fault: id, kind: spec.kind, connections: hit, at: now })
+    return { id, kind: spec.kind, connections: hit, scheduled: false }
+  }
+
+  const fault = (spec: FaultSpec): FaultResult => {
+    const error = validate(spec)
+    if (error !== undefined) throw new InvalidFault({ spec: JSON.stringify(spec), message: error })
+    if (closing !== undefined) throw new InvalidFault({ spec: JSON.stringify(spec), message: "the simulator is closed" })
+    const id = nextFaultId++
+    const now = Date.now()
+    if (spec.after !== undefined) {
+      const { after, ...rest } = spec
+      scheduled.push({ at: now + millis(after, 0), id, spec: rest as FaultSpec })
+      return { id, kind: spec.kind, connections: [], scheduled: true }
+    }
+    return applyNow(id, spec, now)
+  }
+
+  const heal = (id?: number): void => {
+    const now = Date.now()
+    for (const f of [...active.values()]) if (id === undefined || f.id === id) healFault(f, now)
+    for (const [venue, refusal] of [...refusals]) if (id === undefined || refusal.id === id) refusals.delete(venue)
+  }
+
+  let lastTick = Date.now()
+  const tick = (): void => {
+    const now = Date.now()
+    const elapsed = Math.min(now - lastTick, 1000)
+    lastTick = now
+    for (let i = scheduled.length - 1; i >= 0; i--) {
+      const s = scheduled[i]
+      if (s !== undefined && s.at <= now) {
+        scheduled.splice(i, 1)
+        applyNow(s.id, s.spec, now)
+      }
+    }
+    for (const f of [...active.values()]) if (f.expiresAt !== undefined && now >= f.expiresAt) healFault(f, now)
+    for (const feed of feeds.values()) {
+      if (feed.subscribers.size === 0 || feed.rate <= 0) {
+        feed.credit = 0
+        continue
+      }
+      feed.credit += (feed.rate * elapsed) / 1000
+      const n = Math.floor(feed.credit)
+      feed.credit -= n
+      for (let i = 0; i < Math.min(n, 1000); i++) {
+        const emission = feed.next(now)
+        for (const subscriber of feed.subscribers) subscriber.deliver(emission)
+      }
+    }
+    for (const conn of connections.values()) conn.tick(now, elapsed)
+  }
+
+  const close = (): Promise<void> => {
+    if (closing !== undefined) return closing
+    closing = (async () => {
+      clearInterval(timer)
+      scheduled.length = 0
+      const open = [...connections.values()]
+      for (const conn of open) {
+        if (conn.halfOpen !== undefined) conn.drop()
+        else conn.close(1001, "Server shutting down")
+      }
+      if (connections.size > 0) {
+        await new Promise<void>((done) => {
+          const grace = setTimeout(finish, config.closeGraceMs)
+          const off = onEvent(() => {
+            if (connections.size === 0) finish()
+          })
+          function finish() {
+            clearTimeout(grace)
+            off()
+            done()
+          }
+        })
+      }
+      for (const conn of [...connections.values()]) conn.drop()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((done) => {
+        wss.close(() => server.close(() => done()))
+        server.closeAllConnections()
+      })
+      listeners.clear()
+    })()
+    return closing
+  }
+
+  const onEvent = (listener: (event: SimulatorEvent) => void): (() => void) => {
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+    }
+  }
+
+  const stats = (): Stats => {
+    let messagesSent = 0
+    let bytesSent = 0
+    for (const v of venueNames) {
+      messagesSent += venueStats[v].messagesSent
+      bytesSent += venueStats[v].bytesSent
+    }
+    const venuesCopy = Object.fromEntries(venueNames.map((v) => [v, { ...venueStats[v] }])) as Record<VenueName, VenueStats>
+    return { messagesSent, bytesSent, venues: venuesCopy, connections: [...connections.values()].map((c) => c.info()) }
+  }
+
+  let timer: ReturnType<typeof setInterval>
+
+  return new Promise<Engine>((resolvePromise, rejectPromise) => {
+    server.once("error", rejectPromise)
+    server.listen(config.port, config.host, () => {
+      server.off("error", rejectPromise)
+      server.on("error", () => {})
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : config.port
+      const base = `ws://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`
+      timer = setInterval(tick, config.tickMs)
+      resolvePromise({
+        port,
+        host: config.host,
+        config,
+        endpoints: {
+          binance: `${base}/binance/ws`,
+          binanceCombined: `${base}/binance/stream`,
+          okx: `${base}/okx/ws/v5/public`,
+          bybit: `${base}/bybit/v5/public/spot`,
+          coinbase: `${base}/coinbase`,
+          kraken: `${base}/kraken/v2`,
+          hyperliquid: `${base}/hyperliquid/ws`
+        },
+        fault,
+        heal,
+        connections: () => [...connections.values()].map((c) => c.info()),
+        stats,
+        onEvent,
+        openSockets: () => sockets.size,
+        close
+      })
+    })
+  })
+}

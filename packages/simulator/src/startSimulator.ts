@@ -1,0 +1,40 @@
+/**
+ * A Promise API for callers that do not use Effect (a benchmark child process, a plain script): start the
+ * simulator, script faults, close it. It is the same engine as `Simulator.make`.
+ */
+import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
+import type { FaultResult, FaultSpec } from "./Fault.ts"
+import { type Endpoints, start } from "./internal/Server.ts"
+import type { Options } from "./Options.ts"
+import type { SimulatorEvent } from "./SimulatorEvent.ts"
+
+/** A running simulator driven with Promises. */
+export interface SimulatorHandle {
+  readonly port: number
+  readonly endpoints: Endpoints
+  /** Applies a fault; rejects with `InvalidFault` for a spec that cannot apply. */
+  readonly fault: (spec: FaultSpec) => Promise<FaultResult>
+  /** Ends a lasting fault or refusal by id, or all of them. */
+  readonly heal: (id?: number) => void
+  readonly connections: () => ReadonlyArray<ConnectionInfo>
+  readonly stats: () => Stats
+  /** Registers an event listener; returns its removal. */
+  readonly onEvent: (listener: (event: SimulatorEvent) => void) => () => void
+  /** Closes every connection and the server; resolves when nothing is left open. Idempotent. */
+  readonly close: () => Promise<void>
+}
+
+/** Starts the simulator; resolves once it listens. */
+export const startSimulator = async (options?: Options): Promise<SimulatorHandle> => {
+  const engine = await start(options)
+  return {
+    port: engine.port,
+    endpoints: engine.endpoints,
+    fault: async (spec) => engine.fault(spec),
+    heal: engine.heal,
+    connections: engine.connections,
+    stats: engine.stats,
+    onEvent: engine.onEvent,
+    close: engine.close
+  }
+}

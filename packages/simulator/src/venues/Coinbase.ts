@@ -1,0 +1,167 @@
+/**
+ * Coinbase Exchange websocket feed at `/coinbase`. A `{"type":"subscribe","product_ids","channels"}` must
+ * arrive within `subscribeDeadline` or the connection closes (1008); every (un)subscribe is answered with
+ * the full `{"type":"subscriptions","channels":[...]}`. Channels: `matches` (a `last_match`, then `match`
+ * messages whose per-product `sequence` increases by 1), `heartbeat` (every `heartbeatInterval`, carrying
+ * the product's current `sequence` and `last_trade_id`), and `level2`/`level2_batch` (a `snapshot`, then
+ * `l2update`s).
+ */
+import { fixed, type Instrument, type Tape, type Trade } from "../internal/Market.ts"
+import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import { isoMicros, isStringArray, pairs, parseObject } from "./Venue.ts"
+
+const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 8 }
+const sequenceOffset = 50_000_000
+const channelNames = ["matches", "heartbeat", "level2", "level2_batch"] as const
+type ChannelName = typeof channelNames[number]
+
+const matchText = (type: "match" | "last_match", product: string, t: Trade): string =>
+  `{"type":"${type}","trade_id":${t.id},"maker_order_id":"m-${t.id}","taker_order_id":"t-${t.id}","side":"${
+    t.buy ? "sell" : "buy"
+  }","size":"${fixed(t.qty, 8)}","price":"${fixed(t.price, 2)}","product_id":"${product}","sequence":${
+    t.id + sequenceOffset
+  },"time":"${isoMicros(t.time)}"}`
+
+interface Channel {
+  readonly feed: Feed
+  readonly initial?: (now: number) => string | undefined
+}
+
+const channelFor = (market: Market, name: ChannelName, product: string, tape: Tape): Channel => {
+  const rate = market.config.coinbase.rate
+  switch (name) {
+    case "matches":
+      return {
+        feed: market.feed(`coinbase:matches:${product}`, rate, (now) => {
+          const t = tape.next(now)
+          return { text: matchText("match", product, t), first: t.id, last: t.id }
+        }),
+        initial: () => (tape.last !== undefined ? matchText("last_match", product, tape.last) : undefined)
+      }
+    case "heartbeat":
+      return { feed: market.feed(`coinbase:heartbeat:${product}`, 0, () => ({ text: "", first: 0, last: 0 })) }
+    case "level2":
+    case "level2_batch": {
+      const book = market.book("coinbase", product, instrument, 20)
+      const feed = market.feed(`coinbase:level2:${product}`, rate, (now) => {
+        const c = book.next(now)
+        const changes = [
+          ...c.bids.map(([p, q]) => `["buy","${fixed(p, 2)}","${fixed(q, 8)}"]`),
+          ...c.asks.map(([p, q]) => `["sell","${fixed(p, 2)}","${fixed(q, 8)}"]`)
+        ]
+        return {
+          text: `{"type":"l2update","product_id":"${product}","changes":[${changes.join(",")}],"time":"${isoMicros(now)}"}`,
+          first: c.seq,
+          last: c.seq
+        }
+      })
+      return {
+        feed,
+        initial: () =>
+          `{"type":"snapshot","product_id":"${product}","bids":${pairs(book.top("bids", 50), 2, 8, fixed)},"asks":${
+            pairs(book.top("asks", 50), 2, 8, fixed)
+          }}`
+      }
+    }
+  }
+}
+
+const isChannel = (name: string): name is ChannelName => (channelNames as ReadonlyArray<string>).includes(name)
+
+/** The Coinbase venue. */
+export const venue: Venue = {
+  name: "coinbase",
+  matches: (path) => path === "/coinbase" || path === "/coinbase/",
+  open: (conn, _url, market): Session => {
+    const cfg = market.config.coinbase
+    let subscribed = false
+    let nextHeartbeat = 0
+
+    const error = (message: string, reason: string) =>
+      conn.sendText(JSON.stringify({ type: "error", message, reason }))
+
+    const subscriptionsText = (): string => {
+      const byChannel = new Map<string, Array<string>>()
+      for (const topic of conn.subscriptions.keys()) {
+        const [channel = "", product = ""] = topic.split(":")
+        byChannel.set(channel, [...(byChannel.get(channel) ?? []), product])
+      }
+      return JSON.stringify({
+        type: "subscriptions",
+        channels: [...byChannel].map(([name, product_ids]) => ({ name, product_ids }))
+      })
+    }
+
+    return {
+      onText: (text, now) => {
+        const msg = parseObject(text)
+        const type = msg?.["type"]
+        if (msg === undefined || (type !== "subscribe" && type !== "unsubscribe")) {
+          return error("Failed to subscribe", "type must be subscribe or unsubscribe")
+        }
+        const products = isStringArray(msg["product_ids"]) ? msg["product_ids"] : []
+        const channels = Array.isArray(msg["channels"]) ? (msg["channels"] as ReadonlyArray<unknown>) : []
+        const wanted: Array<readonly [string, string]> = []
+        for (const c of channels) {
+          if (typeof c === "string") {
+            for (const p of products) wanted.push([c, p])
+          } else if (typeof c === "object" && c !== null) {
+            const o = c as Record<string, unknown>
+            const ids = isStringArray(o["product_ids"]) ? o["product_ids"] : products
+            if (typeof o["name"] === "string") for (const p of ids) wanted.push([o["name"], p])
+          }
+        }
+        if (wanted.length === 0) return error("Failed to subscribe", "No channels or product_ids provided")
+        for (const [name] of wanted) {
+          if (!isChannel(name)) return error("Failed to subscribe", `${name} is not a valid channel`)
+        }
+        const changed: Array<string> = []
+        const initial: Array<string> = []
+        for (const [name, product] of wanted) {
+          const topic = `${name}:${product}`
+          if (type === "unsubscribe") {
+            if (conn.unsubscribe(topic)) changed.push(topic)
+            continue
+          }
+          if (!isChannel(name)) continue
+          const ch = channelFor(market, name, product, market.tape("coinbase", product, instrument))
+          if (conn.subscribe(topic, ch.feed)) {
+            changed.push(topic)
+            const first = ch.initial?.(now)
+            if (first !== undefined) initial.push(first)
+          }
+        }
+        if (type === "subscribe") {
+          if (!subscribed) nextHeartbeat = now + cfg.heartbeatIntervalMs
+          subscribed = true
+        }
+        conn.sendText(subscriptionsText())
+        for (const m of initial) conn.sendText(m, true)
+        conn.announce(type === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
+      },
+      onTick: (now) => {
+        if (!subscribed) {
+          if (now - conn.openedAt >= cfg.subscribeDeadlineMs) {
+            conn.close(1008, `No subscribe message within ${cfg.subscribeDeadlineMs / 1000}s`)
+          }
+          return
+        }
+        if (now < nextHeartbeat) return
+        nextHeartbeat = now + cfg.heartbeatIntervalMs
+        for (const topic of conn.subscriptions.keys()) {
+          if (!topic.startsWith("heartbeat:")) continue
+          const product = topic.slice("heartbeat:".length)
+          const tape = market.tape("coinbase", product, instrument)
+          conn.sendText(
+            `{"type":"heartbeat","last_trade_id":${tape.lastId},"product_id":"${product}","sequence":${
+              tape.lastId + sequenceOffset
+            },"time":"${isoMicros(now)}"}`
+          )
+        }
+      },
+      onResume: (now) => {
+        nextHeartbeat = now + cfg.heartbeatIntervalMs
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Kraken websocket v2 at `/kraken/v2`. A `status` message on connect; `{"method":"ping"}` → `pong`;
+ * `{"method":"subscribe"|"unsubscribe","params":{"channel","symbol":[...]},"req_id"}` answered once per
+ * symbol. Channels: `trade` (`trade_id` +1) and `book` (a snapshot, then updates; both carry the CRC32
+ * `checksum` of the top 10 levels as Kraken documents it). Prices (1 decimal) and quantities (8 decimals)
+ * are JSON numbers written with full precision, as Kraken writes them. Once subscribed, a
+ * `{"channel":"heartbeat"}` goes out when nothing else was sent for `heartbeatInterval`. The notice is a
+ * `status` update with `system: "maintenance"`.
+ */
+import * as Checksum from "../Checksum.ts"
+import { type Book, fixed, type Instrument, type Trade } from "../internal/Market.ts"
+import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import { isoMicros, isStringArray, parseObject } from "./Venue.ts"
+
+const instrument: Instrument = { priceDecimals: 1, qtyDecimals: 8 }
+const depths = [10, 25, 100, 500, 1000]
+
+const levelsText = (levels: ReadonlyArray<readonly [number, number]>): string =>
+  "[" + levels.map(([p, q]) => `{"price":${fixed(p, 1)},"qty":${fixed(q, 8)}}`).join(",") + "]"
+
+/** The checksum of a book's top 10 levels, exactly as a client must compute it. */
+export const checksumOf = (book: Book): number => {
+  const text = (levels: ReadonlyArray<readonly [number, number]>) => levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
+  return Checksum.kraken(text(book.top("asks", 10)), text(book.top("bids", 10)))
+}
+
+const tradeText = (symbol: string, t: Trade): string =>
+  `{"symbol":"${symbol}","side":"${t.buy ? "buy" : "sell"}","price":${fixed(t.price, 1)},"qty":${
+    fixed(t.qty, 8)
+  },"ord_type":"market","trade_id":${t.id},"timestamp":"${isoMicros(t.time)}"}`
+
+interface Channel {
+  readonly feed: Feed
+  readonly snapshot: () => string
+  readonly result: Record<string, unknown>
+}
+
+const channelFor = (market: Market, channel: string, symbol: string, depth: number): Channel | undefined => {
+  const rate = market.config.kraken.rate
+  if (channel === "trade") {
+    const tape = market.tape("kraken", symbol, instrument)
+    return {
+      feed: market.feed(`kraken:trade:${symbol}`, rate, (now) => {
+        const t = tape.next(now)
+        return { text: `{"channel":"trade","type":"update","data":[${tradeText(symbol, t)}]}`, first: t.id, last: t.id }
+      }),
+      snapshot: () => `{"channel":"trade","type":"snapshot","data":[${tape.last !== undefined ? tradeText(symbol, tape.last) : ""}]}`,
+      result: { channel: "trade", snapshot: true, symbol }
+    }
+  }
+  if (channel === "book") {
+    const book = market.book("kraken", symbol, instrument, 10)
+    return {
+      feed: market.feed(`kraken:book:${symbol}`, rate, (now) => {
+        const c = book.next(now)
+        return {
+          text: `{"channel":"book","type":"update","data":[{"symbol":"${symbol}","bids":${levelsText(c.bids)},"asks":${
+            levelsText(c.asks)
+          },"checksum":${checksumOf(book)},"timestamp":"${isoMicros(now)}"}]}`,
+          first: c.seq,
+          last: c.seq
+        }
+      }),
+      snapshot: () =>
+        `{"channel":"book","type":"snapshot","data":[{"symbol":"${symbol}","bids":${levelsText(book.top("bids", depth))},"asks":${
+          levelsText(book.top("asks", depth))
+        },"checksum":${checksumOf(book)}}]}`,
+      result: { channel: "book", depth, snapshot: true, symbol }
+    }
+  }
+  return undefined
+}
+
+/** The Kraken venue. */
+export const venue: Venue = {
+  name: "kraken",
+  matches: (path) => path === "/kraken/v2",
+  open: (conn, _url, market): Session => {
+    const cfg = market.config.kraken
+    const send = (value: unknown) => conn.sendText(JSON.stringify(value))
+    conn.sendText(
+      `{"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":${conn.id}}]}`
+    )
+    return {
+      onText: (text, now) => {
+        const msg = parseObject(text)
+        const method = msg?.["method"]
+        const reqId = msg?.["req_id"]
+        const times = { time_in: isoMicros(now), time_out: isoMicros(Date.now()) }
+        const withReq = reqId !== undefined ? { req_id: reqId } : {}
+        if (msg === undefined || typeof method !== "string") {
+          return send({ error: "Invalid request: not a JSON object with method", success: false, ...times })
+        }
+        if (method === "ping") return send({ method: "pong", ...withReq, ...times })
+        if (method !== "subscribe" && method !== "unsubscribe") {
+          return send({ error: `Method not found: ${method}`, method, success: false, ...withReq, ...times })
+        }
+        const params = typeof msg["params"] === "object" && msg["params"] !== null ? (msg["params"] as Record<string, unknown>) : {}
+        const channel = params["channel"]
+        const symbols = params["symbol"]
+        const depth = typeof params["depth"] === "number" ? params["depth"] : 10
+        if (typeof channel !== "string" || !isStringArray(symbols) || symbols.length === 0) {
+          return send({ error: "Invalid request: params.channel and params.symbol are required", method, success: false, ...withReq, ...times })
+        }
+        if (channel === "book" && !depths.includes(depth)) {
+          return send({ error: `Invalid depth: ${depth}`, method, success: false, ...withReq, ...times })
+        }
+        const changed: Array<string> = []
+        for (const symbol of symbols) {
+          const topic = `${channel}:${symbol}`
+          const ch = channelFor(market, channel, symbol, depth)
+          if (ch === undefined) {
+            send({ error: `Channel ${channel} not found`, method, success: false, symbol, ...withReq, ...times })
+            continue
+          }
+          if (method === "unsubscribe") {
+            if (conn.unsubscribe(topic)) changed.push(topic)
+            send({ method, result: { channel, symbol }, success: true, ...withReq, ...times })
+            continue
+          }
+          if (conn.subscriptions.has(topic)) {
+            send({ error: "Already subscribed", method, success: false, symbol, ...withReq, ...times })
+            continue
+          }
+          send({ method, result: ch.result, success: true, ...withReq, ...times })
+          conn.subscribe(topic, ch.feed)
+          conn.sendText(ch.snapshot(), true)
+          changed.push(topic)
+        }
+        conn.announce(method === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
+      },
+      onTick: (now) => {
+        if (conn.subscriptions.size > 0 && now - conn.lastOut >= cfg.heartbeatIntervalMs) {
+          conn.sendText(`{"channel":"heartbeat"}`)
+        }
+      },
+      notice: () => {
+        conn.sendText(
+          `{"channel":"status","type":"update","data":[{"version":"2.0.0","system":"maintenance","api_version":"v2","connection_id":${conn.id}}]}`
+        )
+        return true
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The CLI fault spec parser: kinds, targets, `@at`, `+duration`, parameters, and the errors a person sees.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import { Fault } from "../src/index.ts"
+
+const ok = (text: string) => {
+  const r = Fault.parse(text)
+  if (Result.isFailure(r)) throw new Error(r.failure.message)
+  return r.success
+}
+const error = (text: string) => {
+  const r = Fault.parse(text)
+  return Result.isFailure(r) ? r.failure.message : "parsed"
+}
+
+describe("Fault.parse", () => {
+  it("reads kind:target@at+duration", () => {
+    assert.deepStrictEqual(ok("drop:binance@5s"), { kind: "drop", target: { venue: "binance" }, after: 5000 })
+    assert.deepStrictEqual(ok("halfOpen:okx@10s+3s"), { kind: "halfOpen", target: { venue: "okx" }, after: 10_000, duration: 3000 })
+    assert.deepStrictEqual(ok("stall"), { kind: "stall", target: "all" })
+    assert.deepStrictEqual(ok("drop:#12"), { kind: "drop", target: { connection: 12 } })
+  })
+
+  it("reads parameters", () => {
+    assert.deepStrictEqual(ok("close:all,code=4000,reason=bye"), { kind: "close", target: "all", code: 4000, reason: "bye" })
+    assert.deepStrictEqual(ok("refuse:bybit,status=503,count=2"), { kind: "refuse", target: { venue: "bybit" }, status: 503, count: 2 })
+    assert.deepStrictEqual(ok("latency:kraken,latency=300ms+10s"), { kind: "latency", target: { venue: "kraken" }, latency: 300, duration: 10_000 })
+    assert.deepStrictEqual(ok("latency:kraken+250ms"), { kind: "latency", target: { venue: "kraken" }, latency: 250 })
+    assert.deepStrictEqual(ok("slow:okx,bps=200,sticky=true+1m"), { kind: "slow", target: { venue: "okx" }, bytesPerSecond: 200, sticky: true, duration: 60_000 })
+    assert.deepStrictEqual(ok("gap:all,skip=5"), { kind: "gap", target: "all", skip: 5 })
+    assert.deepStrictEqual(ok("notice:binance,closeAfter=2s"), { kind: "notice", target: { venue: "binance" }, closeAfter: 2000 })
+  })
+
+  it("explains what is wrong", () => {
+    assert.match(error("explode:binance"), /unknown fault kind/)
+    assert.match(error("drop:ftx"), /unknown target/)
+    assert.match(error("close:all,code=1006"), /cannot be sent/)
+    assert.match(error("refuse:#3"), /venue or all/)
+    assert.match(error("stall:okx+soon"), /invalid duration/)
+  })
+})
