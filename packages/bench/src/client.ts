@@ -1,0 +1,270 @@
+/**
+ * A client process (`node --expose-gc src/client.ts '<ClientConfig JSON>'`):
+ * one library, `connections` sockets to the feed server, the same handler
+ * for every library (count the message, then `JSON.parse` it, or only count
+ * it), and the measurements the orchestrator asks for over IPC: messages and
+ * CPU over a window, latency percentiles, memory after GC, when each
+ * connection saw its first frame after a reconnect, when each noticed a dead
+ * peer. Only this file measures; the adapters in `clients/` only adapt.
+ *
+ * The latency probe wraps `ws`'s `WebSocket.prototype.emit` (every client
+ * here, Kharbranth included, reads through `ws`): on each `message` event it
+ * notes the time and the message's send stamp, and the handler pairs its own
+ * time with it. It is installed only for the latency window.
+ */
+import WebSocket from "ws"
+import type { Adapter, Running } from "./clients/Adapter.ts"
+import { monoMicros, readSendStamp } from "./payload.ts"
+import { type ChildMessage, type ClientCommand, type ClientConfig, type Memory, parseClientConfig } from "./protocol.ts"
+import { percentiles } from "./stats.ts"
+
+const config: ClientConfig = parseClientConfig(process.argv[2] ?? "")
+const send = (message: ChildMessage) => process.send?.(message)
+const gc = (globalThis as { gc?: () => void }).gc
+
+process.on("disconnect", () => process.exit(0))
+setTimeout(() => process.exit(3), Number(process.env.BENCH_MAX_LIFETIME_MS ?? 600_000)).unref()
+process.on("uncaughtException", (error) => {
+  send({ type: "error", message: `${config.kind}: ${error.stack ?? String(error)}` })
+  setTimeout(() => process.exit(1), 50)
+})
+
+const loadAdapter = async (): Promise<Adapter> => {
+  switch (config.kind) {
+    case "ws":
+      return (await import("./clients/ws.ts")).adapter
+    case "kharbranth-stream":
+      return (await import("./clients/kharbranth.ts")).streamAdapter
+    case "kharbranth-hooks":
+      return (await import("./clients/kharbranth.ts")).hooksAdapter
+    case "partysocket":
+      return (await import("./clients/partysocket.ts")).adapter
+    case "reconnecting-websocket":
+      return (await import("./clients/reconnectingWebsocket.ts")).adapter
+  }
+}
+
+const n = config.connections
+const opens = new Int32Array(n)
+let firstOpens = 0
+let messages = 0
+let sink: unknown
+let sinkLength = 0
+
+// ---- the latency probe ------------------------------------------------------
+
+let probing = false
+/** Per connection: send stamps and `message`-event times of messages not yet handled. */
+const pending: Array<{ sent: Array<number>; at: Array<number>; head: number }> = []
+const indexOf = new WeakMap<object, number>()
+const added: Array<number> = []
+const endToEnd: Array<number> = []
+type Emit = (this: WebSocket, event: string | symbol, a?: unknown, b?: unknown) => boolean
+const prototype = WebSocket.prototype as unknown as { emit: Emit }
+const originalEmit = prototype.emit
+
+/** The send stamp of a paced message, read from its bytes (`{"e":"trade","E":<digits>,`). */
+const stampOfBytes = (bytes: Buffer): number => {
+  let value = 0
+  for (let i = 17; i < bytes.length; i++) {
+    const c = bytes[i]!
+    if (c < 48 || c > 57) break
+    value = value * 10 + (c - 48)
+  }
+  return value
+}
+
+const probedEmit: Emit = function(event, a, b) {
+  if (event === "message" && b === false) {
+    let index = indexOf.get(this)
+    if (index === undefined) {
+      index = Number(this.url.slice(this.url.lastIndexOf("/") + 1))
+      indexOf.set(this, index)
+    }
+    const queue = pending[index] ??= { sent: [], at: [], head: 0 }
+    queue.sent.push(stampOfBytes(a as Buffer))
+    queue.at.push(monoMicros())
+  }
+  return originalEmit.call(this, event, a, b)
+}
+
+const probe = (index: number, data: string) => {
+  const now = monoMicros()
+  const sent = readSendStamp(data)
+  endToEnd.push(now - sent)
+  const queue = pending[index]
+  if (queue === undefined) return
+  // Pair with this message's own `message` event (same send stamp, in order).
+  while (queue.head < queue.sent.length && queue.sent[queue.head]! < sent) queue.head++
+  if (queue.head < queue.sent.length && queue.sent[queue.head] === sent) {
+    added.push(now - queue.at[queue.head]!)
+    queue.head++
+  }
+  if (queue.head === queue.sent.length) {
+    queue.sent.length = 0
+    queue.at.length = 0
+    queue.head = 0
+  }
+}
+
+// ---- reconnect and dead-peer watches -------------------------------------------
+
+let watchFirstFrames = false
+const firstFrameAt = new Float64Array(n).fill(Number.NaN)
+let firstFrames = 0
+let watchCloses = false
+const closeAt = new Float64Array(n).fill(Number.NaN)
+let closes = 0
+let finishWatch: (() => void) | undefined
+let running: Running | undefined
+
+// ---- the handler: the same for every client ------------------------------------
+
+/** Called every 1,024 messages while a window is open. */
+let checkpoint: (() => void) | undefined
+
+const onMessage = (index: number, data: string): void => {
+  if ((++messages & 1023) === 0 && checkpoint !== undefined) checkpoint()
+  if (probing) probe(index, data)
+  if (config.parse) sink = JSON.parse(data)
+  else sinkLength += data.length
+  if (watchFirstFrames && opens[index]! >= 2 && Number.isNaN(firstFrameAt[index]!)) {
+    firstFrameAt[index] = monoMicros()
+    if (++firstFrames === n) finishWatch?.()
+  }
+}
+
+const onOpen = (index: number): void => {
+  if (opens[index]!++ === 0 && ++firstOpens === n) ready?.()
+}
+
+const onClose = (index: number): void => {
+  if (watchCloses && Number.isNaN(closeAt[index]!)) {
+    closeAt[index] = monoMicros()
+    if (++closes === n) finishWatch?.()
+  }
+}
+
+// ---- measurements --------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const cpuMicros = () => {
+  const usage = process.cpuUsage()
+  return usage.user + usage.system
+}
+const memory = async (): Promise<Memory> => {
+  for (let i = 0; i < 4; i++) {
+    gc?.()
+    await sleep(20)
+  }
+  const usage = process.memoryUsage()
+  return { rss: usage.rss, heapUsed: usage.heapUsed }
+}
+
+/**
+ * Messages, elapsed time and CPU over one window that starts `warmupMs`
+ * after the first message from now (the orchestrator arms the window before
+ * the server starts sending). Under a flood a single event-loop turn can take seconds (libuv reads
+ * up to 2 MB per socket per turn), so a timer alone would make a loose
+ * window: the handler also checks the clock every 1,024 messages.
+ */
+const window = (warmupMs: number, windowMs: number) =>
+  new Promise<{ messages: number; cpuMicros: number; elapsedMs: number }>((resolve) => {
+    const armedAt = messages
+    let startAt = Number.POSITIVE_INFINITY
+    let start: { messages: number; cpu: number; time: number } | undefined
+    const check = () => {
+      const now = performance.now()
+      if (startAt === Number.POSITIVE_INFINITY && messages > armedAt) startAt = now + warmupMs
+      if (start === undefined) {
+        if (now >= startAt) start = { messages, cpu: cpuMicros(), time: now }
+        return
+      }
+      if (now - start.time < windowMs) return
+      checkpoint = undefined
+      clearInterval(timer)
+      resolve({ messages: messages - start.messages, cpuMicros: cpuMicros() - start.cpu, elapsedMs: now - start.time })
+    }
+    const timer = setInterval(check, 10)
+    checkpoint = check
+  })
+
+const watch = (arm: () => void, timeoutMs: number, times: Float64Array) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(() => finishWatch?.(), timeoutMs)
+    finishWatch = () => {
+      finishWatch = undefined
+      clearTimeout(timer)
+      send({ type: "times", at: Array.from(times) })
+      resolve()
+    }
+    arm()
+  })
+
+const handle = async (command: ClientCommand): Promise<void> => {
+  switch (command.type) {
+    case "measure-flood": {
+      const w = await window(command.warmupMs, command.windowMs)
+      return void send({ type: "flood-result", ...w })
+    }
+    case "measure-paced": {
+      // CPU without the probe, then latency with it.
+      const w = await window(command.warmupMs, command.windowMs)
+      prototype.emit = probedEmit
+      probing = true
+      await sleep(command.windowMs)
+      probing = false
+      delete (WebSocket.prototype as unknown as { emit?: Emit }).emit
+      return void send({
+        type: "paced-result",
+        ...w,
+        added: percentiles(added),
+        endToEnd: percentiles(endToEnd)
+      })
+    }
+    case "measure-memory": {
+      await sleep(command.settleMs)
+      const after = await memory()
+      let held = 0
+      for (let i = 0; i < n; i++) if (opens[i]! > 0) held++
+      return void send({ type: "memory-result", base, after, held })
+    }
+    case "watch-reconnect":
+      return watch(() => {
+        watchFirstFrames = true
+      }, command.timeoutMs, firstFrameAt)
+    case "watch-close":
+      return watch(() => {
+        watchCloses = true
+      }, command.timeoutMs, closeAt)
+    case "exit":
+      await running?.stop().catch(() => undefined)
+      process.exit(0)
+  }
+}
+
+process.on("message", (raw) => {
+  handle(raw as ClientCommand).catch((error: unknown) => send({ type: "error", message: String(error) }))
+})
+
+// ---- start ---------------------------------------------------------------------
+
+const adapter = await loadAdapter()
+const base = await memory()
+const started = performance.now()
+let ready: (() => void) | undefined = () => {
+  ready = undefined
+  clearTimeout(readyTimer)
+  send({ type: "ready", opened: firstOpens, openMs: performance.now() - started })
+}
+const readyTimer = setTimeout(() => ready?.(), config.readyTimeoutMs)
+const url = (index: number) => `ws://127.0.0.1:${config.port}/c/${index}`
+running = await adapter.start(config, url, { onMessage, onOpen, onClose }).catch((error: unknown) => {
+  send({ type: "error", message: `${config.kind}: ${String(error)}` })
+  setTimeout(() => process.exit(1), 50)
+  return undefined
+})
+// Keep the sink observable, so the parse is never optimized away.
+process.on("exit", () => {
+  if (sink === Symbol.for("never") && sinkLength < 0) console.log(sink)
+})

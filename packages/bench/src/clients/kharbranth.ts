@@ -1,0 +1,86 @@
+/**
+ * Kharbranth, two ways a user consumes it: `stream` (one `WSManager`, every
+ * frame read from the merged `manager.frames` Stream with
+ * `Stream.runForEach`) and `hooks` (the same manager, frames handled by an
+ * `onText` hook per connection, no stream). Both use `NodeTransport` (the
+ * `ws` package underneath), no compression, and the manager's dial governor
+ * with limits raised for a local host, as the README advises.
+ */
+import { Heartbeat, ReconnectPolicy, WSManager } from "@kharbranth/core"
+import type { ConnectionConfig, ConnectionEvent } from "@kharbranth/core"
+import { NodeTransport } from "@kharbranth/node"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import type { Adapter, Handlers } from "./Adapter.ts"
+import type { ClientConfig } from "../protocol.ts"
+
+/** The connection config every Kharbranth connection in the benchmark gets. */
+export const connectionConfig = (config: ClientConfig, url: string): ConnectionConfig.ConnectionConfig => ({
+  url,
+  heartbeat: config.heartbeat === undefined
+    ? Heartbeat.none
+    : Heartbeat.protocol({
+      interval: Duration.millis(config.heartbeat.intervalMs),
+      timeout: Duration.millis(config.heartbeat.timeoutMs)
+    }),
+  // The default policy (500 ms, ×2, jittered), or the same fixed delay every client gets.
+  ...(config.reconnect.kind === "fixed"
+    ? { reconnect: ReconnectPolicy.exponential({ base: Duration.millis(config.reconnect.delayMs), factor: 1, jitter: false }) }
+    : {}),
+  connectTimeout: Duration.seconds(10)
+})
+
+const makeAdapter = (mode: "stream" | "hooks"): Adapter => ({
+  start: (config, url, handlers: Handlers) =>
+    new Promise((resolve, reject) => {
+      const index = new Map<string, number>()
+      const program = Effect.gen(function*() {
+        const manager = yield* WSManager.make({
+          maxConcurrentDials: config.dialConcurrency,
+          dialsPerSecond: config.dialsPerSecond
+        })
+        if (mode === "stream") {
+          yield* Effect.forkScoped(
+            manager.frames.pipe(
+              Stream.runForEach(({ connection, frame }) =>
+                frame._tag === "Text" ? Effect.sync(() => handlers.onMessage(index.get(connection)!, frame.data)) : Effect.void
+              )
+            )
+          )
+        }
+        yield* Effect.forkScoped(
+          manager.events.pipe(
+            Stream.runForEach(({ connection, event }: { connection: string; event: ConnectionEvent.ConnectionEvent }) =>
+              event._tag === "Disconnected" ? Effect.sync(() => handlers.onClose(index.get(connection)!)) : Effect.void
+            )
+          )
+        )
+        for (let i = 0; i < config.connections; i++) {
+          const name = `c${i}`
+          index.set(name, i)
+          const onOpen = () => Effect.sync(() => handlers.onOpen(i))
+          yield* manager.add(
+            name,
+            connectionConfig(config, url(i)),
+            mode === "hooks"
+              ? { onOpen, onText: (frame) => Effect.sync(() => handlers.onMessage(i, frame.data)) }
+              : { onOpen }
+          )
+        }
+        resolve({ stop: () => Effect.runPromise(Fiber.interrupt(fiber)).then(() => undefined) })
+        return yield* Effect.never
+      }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))
+      const fiber = Effect.runFork(program)
+      fiber.addObserver((exit) => {
+        if (exit._tag === "Failure") reject(new Error(`kharbranth client failed: ${String(exit.cause)}`))
+      })
+    })
+})
+
+/** Kharbranth read through `manager.frames` (a Stream). */
+export const streamAdapter: Adapter = makeAdapter("stream")
+
+/** Kharbranth read through `onText` hooks. */
+export const hooksAdapter: Adapter = makeAdapter("hooks")

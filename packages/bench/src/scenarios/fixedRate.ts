@@ -1,0 +1,75 @@
+/**
+ * Fixed rate: the server paces 10,000 msg/s in total, spread round-robin
+ * over 1, 100 or 1,000 connections, each message stamped with its send time
+ * on the monotonic clock. The client measures CPU per message over one
+ * window (no probe installed), then latency over a second window: the time
+ * from the `ws` socket's `message` event to the user's handler ("added",
+ * what the library adds) and from the server's send to the handler
+ * ("end-to-end"), at p50, p99 and p99.9.
+ */
+import { clientConfig, withClient, withServer } from "../harness.ts"
+import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import type { Case, Plan, Scenario } from "../scenario.ts"
+
+/** The paced rate, messages per second over all connections. */
+export const RATE = 10_000
+
+/** One fixed-rate measurement of one client. */
+export const measurePaced = (
+  kind: ClientKind,
+  connections: number,
+  warmupMs: number,
+  windowMs: number
+): Promise<Record<string, number>> =>
+  withServer((server, port) =>
+    withClient(clientConfig({ kind, connections, port }), async (client, opened) => {
+      if (opened < connections) throw new Error(`only ${opened} of ${connections} connections opened`)
+      client.send({ type: "measure-paced", warmupMs, windowMs })
+      await server.request({ type: "pace", rate: RATE }, "ack", 10_000)
+      const r = await client.next("paced-result", warmupMs + 2 * windowMs + 30_000)
+      const s = await server.request({ type: "stop" }, "server-stats", 10_000)
+      return {
+        msgsPerSec: r.messages / (r.elapsedMs / 1000),
+        cpuPerMsg: r.cpuMicros / r.messages,
+        addedP50: r.added.p50,
+        addedP99: r.added.p99,
+        addedP999: r.added.p999,
+        e2eP50: r.endToEnd.p50,
+        e2eP99: r.endToEnd.p99,
+        e2eP999: r.endToEnd.p999,
+        samples: r.added.count,
+        serverCpu: (100 * s.cpuMicros) / (s.elapsedMs * 1000)
+      }
+    })
+  )
+
+const COUNTS = [1, 100, 1000]
+
+/** The fixed-rate scenario. */
+export const scenario: Scenario = {
+  name: "fixed-rate",
+  title: "Fixed rate (10,000 msg/s): CPU per message and latency",
+  method: `The server sends ${RATE.toLocaleString("en-US")} msg/s in total from a 1 ms timer, round-robin over the ` +
+    "connections, each message stamped with its send time (monotonic clock, µs). Each client `JSON.parse`s every " +
+    "message. CPU per message is user+system CPU over the first window divided by messages handled, with nothing " +
+    "instrumented. Latency is taken over a second window with a probe on `ws`'s `WebSocket.prototype.emit` " +
+    "(every client here reads through `ws`): *added* = socket `message` event → the user's handler; " +
+    "*end-to-end* = server send → handler.",
+  metrics: [
+    { key: "cpuPerMsg", label: "CPU/msg", unit: "µs", better: "lower", headline: "cpu", digits: 2 },
+    { key: "e2eP99", label: "e2e p99", unit: "µs", better: "lower", headline: "latency-p99", digits: 0 },
+    { key: "addedP50", label: "added p50", unit: "µs", better: "lower", digits: 1 },
+    { key: "addedP99", label: "added p99", unit: "µs", better: "lower", digits: 1 },
+    { key: "addedP999", label: "added p99.9", unit: "µs", better: "lower", digits: 1 },
+    { key: "e2eP50", label: "e2e p50", unit: "µs", better: "lower", digits: 0 },
+    { key: "e2eP999", label: "e2e p99.9", unit: "µs", better: "lower", digits: 0 },
+    { key: "msgsPerSec", label: "msgs/s", unit: "msg/s", better: "higher", digits: 0 }
+  ],
+  cases: (plan: Plan): ReadonlyArray<Case> =>
+    COUNTS.map((count) => ({
+      config: String(count),
+      label: `${count.toLocaleString("en-US")} conn`,
+      clients: plan.quick ? ["ws", "kharbranth-stream", "kharbranth-hooks"] : CLIENT_KINDS,
+      measure: (client: ClientKind) => measurePaced(client, count, plan.warmupMs, plan.windowMs)
+    }))
+}

@@ -1,0 +1,29 @@
+/**
+ * CI smoke run: the harness end to end through the real process layout
+ * (a forked feed server and a forked client per measurement): flood
+ * throughput over one connection for about a second, for raw `ws` and for
+ * Kharbranth, then the headline line computed from those samples.
+ */
+import { describe, expect, it } from "vitest"
+import { formatHeadline } from "../src/report.ts"
+import { headlineOf, type Sample } from "../src/scenario.ts"
+import { measureFlood, scenario } from "../src/scenarios/throughput.ts"
+
+describe("smoke", () => {
+  it("measures flood throughput of ws and kharbranth over one connection", async () => {
+    const samples: Array<Sample> = []
+    for (const client of ["ws", "kharbranth-hooks"] as const) {
+      const metrics = await measureFlood(client, 1, true, 200, 800)
+      samples.push({ scenario: "throughput", config: "1", client, run: 1, metrics })
+      // Sane: tens of thousands of msgs/s at least, a plausible CPU per message, a server far from saturated.
+      expect(metrics.msgsPerSec).toBeGreaterThan(20_000)
+      expect(metrics.msgsPerSec).toBeLessThan(10_000_000)
+      expect(metrics.cpuPerMsg).toBeGreaterThan(0.05)
+      expect(metrics.cpuPerMsg).toBeLessThan(100)
+      expect(metrics.serverCpu).toBeLessThan(90)
+    }
+    const metric = scenario.metrics.find((m) => m.key === "msgsPerSec")!
+    const line = formatHeadline(headlineOf(samples, "throughput", "1", metric)!)
+    expect(line).toMatch(/^throughput-1: kharbranth\/ws = \d+\.\d\d {2}\(hooks \d+\.\d\d\)$/)
+  }, 20_000)
+})
