@@ -359,10 +359,14 @@ export const make = <R = never>(
           yield* Effect.sleep(Duration.millis(hb.interval))
           const pong = Deferred.makeUnsafe<void>()
           messagePong = pong
+          const sentAt = now()
           const sent = yield* Effect.exit(sendOn(current, hb.message()))
           if (Exit.isFailure(sent)) return
           const answered = yield* Deferred.await(pong).pipe(
-            Effect.as(true),
+            Effect.map(() => {
+              counters.lastRtt = now() - sentAt
+              return true
+            }),
             Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
           )
           if (!answered) {

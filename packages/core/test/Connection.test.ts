@@ -171,6 +171,7 @@ describe("Connection", () => {
         assert.strictEqual(conn.state.value._tag, "Open")
         const sent = yield* peer.received
         assert.strictEqual(sent.filter((m) => m._tag === "Text" && m.data === "ping").length, 6)
+        assert.strictEqual((yield* conn.stats).lastRtt, 0, "the text pong's round trip is measured too")
         assert.deepStrictEqual(texts(got.items), [], "pongs are not delivered as data")
       }).pipe(Effect.provide(MemoryTransport.layer({ reply: (m) => (m === "ping" ? "pong" : undefined) }))))
 
