@@ -48,10 +48,13 @@ export interface OpenContext {
 }
 
 /**
- * Effectful handlers per frame kind, run in receive order on the
- * connection's read loop. A failing hook is reported as a `HookFailed`
- * event; the connection lives on. Hooks hold up the read loop while they
- * run: keep them short, or fork.
+ * Handlers per frame kind, run in receive order on the connection's read
+ * loop, a socket read's batch at a time. A frame hook may return an Effect
+ * (run before the next frame is handed over) or be a plain function that
+ * returns nothing: that form runs with no effect per frame, the fastest way
+ * to handle a flood. A hook that fails or throws is reported as a
+ * `HookFailed` event; the connection lives on. Hooks hold up the read loop
+ * while they run: keep them short, or fork.
  *
  * @category models
  * @since 0.1.0
@@ -59,11 +62,11 @@ export interface OpenContext {
 export interface ReadHooks<R = never> {
   /** After every (re)connect, before the session's first frame is delivered: resubscribe here. */
   readonly onOpen?: ((context: OpenContext) => Effect.Effect<void, unknown, R>) | undefined
-  readonly onText?: ((frame: Frame.Text) => Effect.Effect<void, unknown, R>) | undefined
-  readonly onBinary?: ((frame: Frame.Binary) => Effect.Effect<void, unknown, R>) | undefined
-  readonly onPing?: ((frame: Frame.Ping) => Effect.Effect<void, unknown, R>) | undefined
-  readonly onPong?: ((frame: Frame.Pong) => Effect.Effect<void, unknown, R>) | undefined
-  readonly onClose?: ((frame: Frame.Close) => Effect.Effect<void, unknown, R>) | undefined
+  readonly onText?: ((frame: Frame.Text) => Effect.Effect<void, unknown, R> | void) | undefined
+  readonly onBinary?: ((frame: Frame.Binary) => Effect.Effect<void, unknown, R> | void) | undefined
+  readonly onPing?: ((frame: Frame.Ping) => Effect.Effect<void, unknown, R> | void) | undefined
+  readonly onPong?: ((frame: Frame.Pong) => Effect.Effect<void, unknown, R> | void) | undefined
+  readonly onClose?: ((frame: Frame.Close) => Effect.Effect<void, unknown, R> | void) | undefined
 }
 
 /**
@@ -398,27 +401,69 @@ export const make = <R = never>(
 
     // ---- the read loop -----------------------------------------------
 
-    const runHooks = (current: Live, batch: ReadonlyArray<Frame.Frame>) =>
-      Effect.forEach(batch, (frame) => {
-        let effect: Effect.Effect<void, unknown, R> | undefined
-        switch (frame._tag) {
-          case "Text":
-            effect = hooks.onText?.(frame)
-            break
-          case "Binary":
-            effect = hooks.onBinary?.(frame)
-            break
-          case "Ping":
-            effect = hooks.onPing?.(frame)
-            break
-          case "Pong":
-            effect = hooks.onPong?.(frame)
-            break
-          case "Close":
-            effect = hooks.onClose?.(frame)
+    const hookFor = (frame: Frame.Frame): Effect.Effect<void, unknown, R> | void => {
+      switch (frame._tag) {
+        case "Text":
+          return hooks.onText?.(frame)
+        case "Binary":
+          return hooks.onBinary?.(frame)
+        case "Ping":
+          return hooks.onPing?.(frame)
+        case "Pong":
+          return hooks.onPong?.(frame)
+        case "Close":
+          return hooks.onClose?.(frame)
+      }
+    }
+
+    /**
+     * Runs the hooks of `batch[from…]` in receive order. Hooks that are plain
+     * functions run right here, with no effect per frame (the hot path); from
+     * the first hook that returns an effect on, the rest of the batch runs as
+     * one effect under one guard. A hook that throws or fails is reported as
+     * `HookFailed` and the rest of the batch still runs.
+     */
+    const runHooks = (current: Live, batch: ReadonlyArray<Frame.Frame>, from: number): Effect.Effect<void, never, R> => {
+      for (let i = from; i < batch.length; i++) {
+        let result: Effect.Effect<void, unknown, R> | void
+        try {
+          result = hookFor(batch[i]!)
+        } catch (defect) {
+          // The boundary with a user's synchronous code: a throw is a defect of that hook.
+          return hookFailed(current, batch, i, Cause.die(defect))
         }
-        return effect === undefined ? Effect.void : guardHook(current, `on${frame._tag}`, effect)
-      }, { discard: true })
+        if (result !== undefined && Effect.isEffect(result)) return effectfulHooks(current, batch, i, result)
+      }
+      return Effect.void
+    }
+
+    const effectfulHooks = (
+      current: Live,
+      batch: ReadonlyArray<Frame.Frame>,
+      start: number,
+      first: Effect.Effect<void, unknown, R>
+    ): Effect.Effect<void, never, R> => {
+      let index = start
+      return Effect.catchCause(
+        Effect.gen(function*() {
+          yield* first
+          for (index = start + 1; index < batch.length; index++) {
+            const result = hookFor(batch[index]!)
+            if (result !== undefined && Effect.isEffect(result)) yield* result
+          }
+        }),
+        (cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : hookFailed(current, batch, index, cause)
+      )
+    }
+
+    const hookFailed = (current: Live, batch: ReadonlyArray<Frame.Frame>, index: number, cause: Cause.Cause<unknown>) =>
+      Effect.andThen(
+        emit(ConnectionEvent.HookFailed({ at: now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })),
+        Effect.suspend(() => runHooks(current, batch, index + 1))
+      )
 
     const guardHook = <E>(current: Live, hook: string, effect: Effect.Effect<void, E, R>) =>
       Effect.catchCause(effect, (cause) =>
@@ -477,16 +522,17 @@ export const make = <R = never>(
     const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> =>
       Effect.gen(function*() {
         while (true) {
-          const taken = yield* Effect.result(current.session.take)
-          if (taken._tag === "Failure") return taken.failure
-          const batch = observe(taken.success)
+          const batch = observe(yield* current.session.take)
           if (batch.length === 0) continue
-          if (hasFrameHooks) yield* runHooks(current, batch)
+          if (hasFrameHooks) {
+            const hooked = runHooks(current, batch, 0)
+            if (hooked !== Effect.void) yield* hooked
+          }
           const publish = frames.publish(batch)
           if (publish !== Effect.void) yield* blocking(publish)
           if (tap !== undefined) yield* blocking(tap.frames(name, batch))
         }
-      })
+      }).pipe(Effect.flip)
 
     // ---- one session -------------------------------------------------
 
@@ -507,7 +553,7 @@ export const make = <R = never>(
           yield* guardHook(current, "onOpen", hooks.onOpen({ connection: name, session: current.number, send: sendHere }))
         }
         yield* flushSendQueue(current)
-        yield* Effect.forkScoped(heartbeatLoop(current))
+        if (cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(heartbeatLoop(current))
         if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
         // The read loop runs on this fiber: no fiber per session besides the
         // heartbeat. close() bounds how long it may take to drain.
@@ -672,8 +718,12 @@ export const make = <R = never>(
     const shape: ConnectionShape = {
       name,
       state,
-      frames: frames.stream,
-      events: events.stream,
+      get frames() {
+        return frames.stream
+      },
+      get events() {
+        return events.stream
+      },
       send,
       ping: Effect.suspend((): ConnectionShape["ping"] => {
         const current = live

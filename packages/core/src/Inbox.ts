@@ -103,17 +103,19 @@ export class Inbox<E> {
    * Takes every buffered frame at once, waiting if there is none; fails with
    * the terminal error once the buffer is empty and the inbox has ended.
    */
-  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, E> = Effect.suspend(() => {
-    const ready = this.poll()
-    if (ready !== undefined) return ready
-    return Effect.callback<ReadonlyArray<Frame.Frame>, E>((resume) => {
-      const now = this.poll()
-      if (now !== undefined) return resume(now)
+  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, E> = Effect.callback<ReadonlyArray<Frame.Frame>, E>(
+    (resume) => {
+      // One effect, built once: a take that finds frames resumes at once;
+      // otherwise the reader parks until the next flush.
+      const ready = this.poll()
+      if (ready !== undefined) return resume(ready)
       this.waiter = resume
-      return Effect.sync(() => {
-        if (this.waiter === resume) this.waiter = undefined
-      })
-    })
+      return this.cancelTake
+    }
+  )
+
+  private readonly cancelTake: Effect.Effect<void> = Effect.sync(() => {
+    this.waiter = undefined
   })
 
   private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined {

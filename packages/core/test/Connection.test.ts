@@ -474,6 +474,34 @@ describe("Connection", () => {
       }).pipe(Effect.provide(MemoryTransport.layer())))
   })
 
+  describe("plain-function hooks", () => {
+    it.effect("run in receive order, mixed with effectful hooks, a throw reported and the batch going on", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const log: Array<string> = []
+        const conn = yield* Connection.make("btc", noHeartbeat, {
+          onText: (f) => {
+            if (f.data === "throw") throw new Error("bad frame")
+            log.push(`text ${f.data}`)
+          },
+          onBinary: (f) => Effect.sync(() => void log.push(`binary ${f.data.length}`)),
+          onPing: () => {
+            log.push("ping")
+          }
+        })
+        const events = yield* collect(conn.events)
+        const peer = yield* server.accepted
+        yield* peer.send("a", new Uint8Array(2), "throw", "b", new Uint8Array(3), "c")
+        yield* peer.ping()
+        yield* settle
+        assert.deepStrictEqual(log, ["text a", "binary 2", "text b", "binary 3", "text c", "ping"])
+        const failed = events.items.filter((e) => e._tag === "HookFailed")
+        assert.strictEqual(failed.length, 1)
+        assert.isTrue(failed[0]!._tag === "HookFailed" && failed[0]!.hook === "onText" && Cause.hasDies(failed[0]!.cause))
+        assert.strictEqual(conn.state.value._tag, "Open")
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+  })
+
   describe("send", () => {
     it.effect("while not connected fails with NotConnected by default", () =>
       Effect.gen(function*() {

@@ -59,8 +59,6 @@ export interface Options {
   readonly maxPendingPongs?: number | undefined
 }
 
-const textDecoder = new TextDecoder()
-
 const revealHeaders = (headers: Transport.OpenRequest["headers"]): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
@@ -212,7 +210,7 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
           inbox.push(
             isBinary
               ? { _tag: "Binary", data: bytes, session, receivedAt: inbox.now() }
-              : { _tag: "Text", data: textDecoder.decode(bytes), session, receivedAt: inbox.now() }
+              : { _tag: "Text", data: bytes.toString(), session, receivedAt: inbox.now() }
           )
         })
         ws.on("ping", (data) => {

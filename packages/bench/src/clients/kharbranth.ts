@@ -2,7 +2,8 @@
  * Kharbranth, two ways a user consumes it: `stream` (one `WSManager`, every
  * frame read from the merged `manager.frames` Stream with
  * `Stream.runForEach`) and `hooks` (the same manager, frames handled by an
- * `onText` hook per connection, no stream). Both use `NodeTransport` (the
+ * `onText` hook per connection written as a plain function, the form the
+ * README advises for hot paths; no stream). Both use `NodeTransport` (the
  * `ws` package underneath), no compression, and the manager's dial governor
  * with limits raised for a local host, as the README advises.
  */
@@ -65,7 +66,8 @@ const makeAdapter = (mode: "stream" | "hooks"): Adapter => ({
             name,
             connectionConfig(config, url(i)),
             mode === "hooks"
-              ? { onOpen, onText: (frame) => Effect.sync(() => handlers.onMessage(i, frame.data)) }
+              // The plain-function form, as the README advises for hot hooks: no effect per frame.
+              ? { onOpen, onText: (frame) => handlers.onMessage(i, frame.data) }
               : { onOpen }
           )
         }

@@ -35,15 +35,21 @@ export class Hub<A> {
     this.strategy = strategy
     this.retainLimit = retainLimit
     this.retained = retainLimit > 0 ? [] : undefined
-    this.subscribe = this.makeSubscribe()
-    this.stream = Stream.unwrap(Effect.map(this.subscribe, Stream.fromQueue))
   }
 
+  // Built on first use: most connections under a manager never have a subscriber.
+  private subscribeEffect: Effect.Effect<Queue.Dequeue<A, Cause.Done>, never, Scope.Scope> | undefined
+  private streamValue: Stream.Stream<A> | undefined
+
   /** Subscribes now, for the life of the scope. */
-  readonly subscribe: Effect.Effect<Queue.Dequeue<A, Cause.Done>, never, Scope.Scope>
+  get subscribe(): Effect.Effect<Queue.Dequeue<A, Cause.Done>, never, Scope.Scope> {
+    return this.subscribeEffect ??= this.makeSubscribe()
+  }
 
   /** A stream that subscribes when it starts running. */
-  readonly stream: Stream.Stream<A>
+  get stream(): Stream.Stream<A> {
+    return this.streamValue ??= Stream.unwrap(Effect.map(this.subscribe, Stream.fromQueue))
+  }
 
   /** Offers a batch to every subscriber; suspends only when a `suspend` subscriber is full. */
   publish(batch: ReadonlyArray<A>): Effect.Effect<void> {
