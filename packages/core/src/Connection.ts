@@ -394,7 +394,11 @@ export const make = <R = never>(
             lastDataAt = now()
           } else {
             const error = new Errors.IdleTimeout({ connection: name, session: current.number, idleTimeout: idle })
-            return yield* endSession(current, error, "close", 4000, "idle timeout")
+            yield* endSession(current, error, "close", 4000, "idle timeout")
+            // A peer that does not answer the close frame is cut after closeTimeout
+            // (this fiber is interrupted first if the session ends sooner).
+            yield* Effect.sleep(Duration.millis(cfg.closeTimeout))
+            return yield* current.session.terminate
           }
         }
       })

@@ -248,6 +248,23 @@ describe("Connection", () => {
         assert.isAbove((yield* peer.received).filter((m) => m._tag === "Ping").length, 3, "pongs kept coming")
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
+    it.effect("against a peer that does not answer the close frame, the session is cut after closeTimeout", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const conn = yield* Connection.make("btc", { ...idle, heartbeat: Heartbeat.none, closeTimeout: "1 second" })
+        const events = yield* collect(conn.events)
+        const peer = yield* server.accepted
+        yield* peer.stall
+        yield* advance(5000)
+        assert.strictEqual(conn.state.value._tag, "Open", "the close frame went unanswered")
+        yield* advance(1000)
+        assert.strictEqual((yield* peer.closed).by, "terminate")
+        const disconnected = events.items.find((e) => e._tag === "Disconnected")
+        assert.strictEqual(disconnected?._tag === "Disconnected" && disconnected.error._tag, "IdleTimeout")
+        yield* advance(1000)
+        yield* server.accepted
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+
     it.effect("does not fire while data keeps arriving", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer
