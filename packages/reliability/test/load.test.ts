@@ -9,6 +9,7 @@ import { Connection, Heartbeat, Transport, WSManager } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { execFile } from "node:child_process"
 import { eventually } from "./utils/peers.ts"
 import { flood, serve, serveScoped } from "./utils/servers.ts"
 
@@ -179,4 +180,26 @@ describe("graceful shutdown under load", () => {
       yield* eventually("no socket handle left", () =>
         process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length <= handlesBefore, 5000)
     }).pipe(Effect.provide(NodeTransport.layer())), 90_000)
+})
+
+describe("graceful shutdown in a process of its own", () => {
+  it.live("after closing the manager of 1,000 busy connections the process exits by itself: no handle left", () =>
+    Effect.gen(function*() {
+      const started = performance.now()
+      const { code, stdout } = yield* Effect.promise(() =>
+        new Promise<{ readonly code: number | null; readonly stdout: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            [new URL("./fixtures/busy-shutdown.ts", import.meta.url).pathname],
+            { timeout: 45_000 },
+            (error, stdout) => resolve({ code: error === null ? 0 : (error.code as number | null) ?? null, stdout })
+          )
+        })
+      )
+      console.log(`${stdout.trim()}; process exited ${Math.round(performance.now() - started)} ms after start`)
+      assert.strictEqual(code, 0, "exited by itself, before the 45 s kill")
+      assert.match(stdout, /^closed 1000 with 1000 in \d+ ms$/m)
+      const took = Number(/in (\d+) ms/.exec(stdout)?.[1])
+      assert.isBelow(took, 2000, "within closeTimeout")
+    }), 60_000)
 })
