@@ -152,10 +152,90 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
         let pendingBytes = 0
         let drainWaiters: Array<() => void> = []
 
+        const session = request.session
+        let socket: WebSocket | undefined
+        const inbox = new Inbox.Inbox<Transport.SessionEnd>({
+          highWaterMark: request.highWaterMark,
+          onPause: () => socket?.pause(),
+          onResume: () => socket?.resume(),
+          clock: () => clock.currentTimeMillisUnsafe()
+        })
+        /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
+        const attach = (ws: WebSocket): WebSocket => {
+          socket = ws
+          ws.binaryType = "nodebuffer"
+          ws.on("error", (error) => {
+            lastError = error
+            Deferred.doneUnsafe(opened, Effect.fail(connectFailed(errorDetail(error), error)))
+            // A protocol violation: ws has sent its close frame; a broken peer is
+            // not waited for (ws would wait 30 s for its close reply).
+            if (statusOf(error) !== undefined) ws.terminate()
+          })
+          ws.on("unexpected-response", (req, res) => {
+            const status = res.statusCode ?? 0
+            const retryAfter = parseRetryAfter(res.headers["retry-after"], clock.currentTimeMillisUnsafe())
+            Deferred.doneUnsafe(
+              opened,
+              Effect.fail(connectFailed(`upgrade refused with HTTP ${status}`, undefined, status, retryAfter))
+            )
+            res.resume()
+            req.destroy()
+          })
+          ws.on("open", () => Deferred.doneUnsafe(opened, Effect.void))
+          ws.on("message", (data, isBinary) => {
+            const bytes = data as Buffer
+            inbox.push(
+              isBinary
+                ? { _tag: "Binary", data: bytes, session, receivedAt: inbox.now() }
+                : { _tag: "Text", data: bytes.toString(), session, receivedAt: inbox.now() }
+            )
+          })
+          ws.on("ping", (data) => {
+            inbox.push({ _tag: "Ping", data, session, receivedAt: inbox.now() })
+            if (ws.readyState !== WebSocket.OPEN) return
+            if (pendingPongs >= maxPendingPongs) {
+              pingFlood = true
+              ws.terminate()
+              return
+            }
+            pendingPongs++
+            ws.pong(data, true, pongWritten)
+          })
+          ws.on("pong", (data) => inbox.push({ _tag: "Pong", data, session, receivedAt: inbox.now() }))
+          ws.on("close", (code, reasonBytes) => {
+            const reason = reasonBytes.toString()
+            inbox.push({ _tag: "Close", code, reason, session, receivedAt: inbox.now() })
+            const status = lastError === undefined ? undefined : statusOf(lastError)
+            inbox.end(
+              pingFlood
+                ? new ConnectionError.ProtocolError({
+                  connection: request.connection,
+                  session,
+                  code: 1008,
+                  violation: `ping flood: more than ${maxPendingPongs} pongs waiting to be written`
+                })
+                : lastError !== undefined && status !== undefined
+                ? new ConnectionError.ProtocolError({
+                  connection: request.connection,
+                  session,
+                  code: status,
+                  violation: scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
+                })
+                : new ConnectionError.Closed({ connection: request.connection, session, code, reason })
+            )
+            Deferred.doneUnsafe(opened, Effect.fail(connectFailed(lastError ? errorDetail(lastError) : `closed with ${code}`)))
+            Deferred.doneUnsafe(closedSignal, Effect.void)
+            const waiters = drainWaiters
+            drainWaiters = []
+            for (const wake of waiters) wake()
+          })
+          return ws
+        }
+
         const ws = yield* Effect.acquireRelease(
           Effect.try({
             try: () =>
-              new WebSocket(request.url, request.protocols.slice(), {
+              attach(new WebSocket(request.url, request.protocols.slice(), {
                 ...tlsOptions,
                 headers: revealHeaders(request.headers),
                 perMessageDeflate: request.compression,
@@ -164,7 +244,7 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
                 // Pongs are answered below, so that a ping flood is reported, not a silent terminate.
                 autoPong: false,
                 ...(options.agent === undefined ? {} : { agent: options.agent })
-              }),
+              })),
             catch: (cause) => connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
           }),
           (ws) =>
@@ -177,82 +257,6 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
               )
             })
         )
-        ws.binaryType = "nodebuffer"
-
-        const inbox = new Inbox.Inbox<Transport.SessionEnd>({
-          highWaterMark: request.highWaterMark,
-          onPause: () => ws.pause(),
-          onResume: () => ws.resume(),
-          clock: () => clock.currentTimeMillisUnsafe()
-        })
-        const session = request.session
-
-        ws.on("error", (error) => {
-          lastError = error
-          Deferred.doneUnsafe(opened, Effect.fail(connectFailed(errorDetail(error), error)))
-          // A protocol violation: ws has sent its close frame; a broken peer is
-          // not waited for (ws would wait 30 s for its close reply).
-          if (statusOf(error) !== undefined) ws.terminate()
-        })
-        ws.on("unexpected-response", (req, res) => {
-          const status = res.statusCode ?? 0
-          const retryAfter = parseRetryAfter(res.headers["retry-after"], clock.currentTimeMillisUnsafe())
-          Deferred.doneUnsafe(
-            opened,
-            Effect.fail(connectFailed(`upgrade refused with HTTP ${status}`, undefined, status, retryAfter))
-          )
-          res.resume()
-          req.destroy()
-        })
-        ws.on("open", () => Deferred.doneUnsafe(opened, Effect.void))
-        ws.on("message", (data, isBinary) => {
-          const bytes = data as Buffer
-          inbox.push(
-            isBinary
-              ? { _tag: "Binary", data: bytes, session, receivedAt: inbox.now() }
-              : { _tag: "Text", data: bytes.toString(), session, receivedAt: inbox.now() }
-          )
-        })
-        ws.on("ping", (data) => {
-          inbox.push({ _tag: "Ping", data, session, receivedAt: inbox.now() })
-          if (ws.readyState !== WebSocket.OPEN) return
-          if (pendingPongs >= maxPendingPongs) {
-            pingFlood = true
-            ws.terminate()
-            return
-          }
-          pendingPongs++
-          ws.pong(data, true, pongWritten)
-        })
-        ws.on("pong", (data) => inbox.push({ _tag: "Pong", data, session, receivedAt: inbox.now() }))
-        ws.on("close", (code, reasonBytes) => {
-          const reason = reasonBytes.toString()
-          inbox.push({ _tag: "Close", code, reason, session, receivedAt: inbox.now() })
-          const status = lastError === undefined ? undefined : statusOf(lastError)
-          inbox.end(
-            pingFlood
-              ? new ConnectionError.ProtocolError({
-                connection: request.connection,
-                session,
-                code: 1008,
-                violation: `ping flood: more than ${maxPendingPongs} pongs waiting to be written`
-              })
-              : lastError !== undefined && status !== undefined
-              ? new ConnectionError.ProtocolError({
-                connection: request.connection,
-                session,
-                code: status,
-                violation: scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
-              })
-              : new ConnectionError.Closed({ connection: request.connection, session, code, reason })
-          )
-          Deferred.doneUnsafe(opened, Effect.fail(connectFailed(lastError ? errorDetail(lastError) : `closed with ${code}`)))
-          Deferred.doneUnsafe(closedSignal, Effect.void)
-          const waiters = drainWaiters
-          drainWaiters = []
-          for (const wake of waiters) wake()
-        })
-
         yield* Deferred.await(opened)
 
         const notOpen = (what: string) =>
