@@ -295,7 +295,9 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
           protocol: ws.protocol,
           take: inbox.take,
           send: (data) =>
-            pendingBytes > request.sendHighWaterMark ? Effect.andThen(awaitDrain, write(data)) : write(data),
+            Effect.suspend(() =>
+              pendingBytes > request.sendHighWaterMark ? Effect.andThen(awaitDrain, write(data)) : write(data)
+            ),
           ping: (payload) =>
             Effect.suspend(() => {
               if (ws.readyState !== WebSocket.OPEN) return Effect.fail(notOpen("ping"))
