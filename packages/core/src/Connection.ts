@@ -129,7 +129,12 @@ export interface ConnectionShape {
    * needed). Fails with `ConnectionStopped` after `close`.
    */
   readonly restart: (reason?: string) => Effect.Effect<void, Errors.ConnectionStopped>
-  /** Graceful stop: close frame, wait at most `closeTimeout`, terminate; no more reconnects; streams end. */
+  /**
+   * Graceful stop: close frame, wait at most `closeTimeout`, terminate; no
+   * more reconnects; streams end. The code must be one an endpoint may send
+   * (1000, or 3000–4999); any other is sent as 1000. The reason is cut to the
+   * 123 bytes a close frame holds. Calling it again waits for the first.
+   */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
   readonly stats: Effect.Effect<ConnectionStats>
 }
@@ -165,6 +170,20 @@ interface Live {
 }
 
 const encoder = new TextEncoder()
+
+/** `text` cut to at most `bytes` UTF-8 bytes, on a character boundary. */
+const truncateUtf8 = (text: string, bytes: number): string => {
+  if (encoder.encode(text).byteLength <= bytes) return text
+  let out = ""
+  let size = 0
+  for (const char of text) {
+    const length = encoder.encode(char).byteLength
+    if (size + length > bytes) break
+    out += char
+    size += length
+  }
+  return out
+}
 const decoder = new TextDecoder()
 const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
@@ -697,8 +716,12 @@ export const make = <R = never>(
     // hook that never ends), past two more it is interrupted and the
     // connection finishes anyway. close() always returns.
     const closeTimeout = Duration.millis(cfg.closeTimeout)
-    const close = (code = 1000, reason = "") =>
+    const close = (requestedCode = 1000, requestedReason = "") =>
       Effect.gen(function*() {
+        const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
+          ? requestedCode
+          : 1000
+        const reason = truncateUtf8(requestedReason, 123)
         if (!Deferred.isDoneUnsafe(stopSignal)) {
           yield* Deferred.succeed(stopSignal, { code, reason })
           const current = live
@@ -749,7 +772,7 @@ export const make = <R = never>(
           const session = live
           if (session !== undefined) {
             yield* emit(ConnectionEvent.RestartRequested({ at: now(), session: session.number, reason }))
-            yield* endSession(session, "restart", "close", 1000, reason.slice(0, 100))
+            yield* endSession(session, "restart", "close", 1000, truncateUtf8(reason, 123))
             yield* session.session.terminate
           } else if (wake !== undefined) {
             yield* Deferred.succeed(wake, undefined)

@@ -114,12 +114,19 @@ export interface ManagerStats {
  * @since 0.1.0
  */
 export interface WSManagerShape {
-  /** Makes and starts a connection; fails with `DuplicateConnection` if the name is live. */
+  /**
+   * Makes and starts a connection; fails with `DuplicateConnection` if the
+   * name is live, and with `ConnectionStopped` once the manager has closed.
+   */
   readonly add: <R = never>(
     name: string,
     config: ConnectionConfig,
     hooks?: Connection.ReadHooks<R>
-  ) => Effect.Effect<Connection.ConnectionShape, Errors.DuplicateConnection | Errors.InvalidConfig, R>
+  ) => Effect.Effect<
+    Connection.ConnectionShape,
+    Errors.DuplicateConnection | Errors.InvalidConfig | Errors.ConnectionStopped,
+    R
+  >
   readonly get: (name: string) => Effect.Effect<Connection.ConnectionShape, Errors.ConnectionNotFound>
   /** Closes exactly that connection (gracefully) and frees the name. */
   readonly remove: (name: string) => Effect.Effect<void, Errors.ConnectionNotFound>
@@ -223,6 +230,7 @@ export const make = (
       // config and forks the dial loop; the dial itself happens outside.
       SynchronizedRef.modifyEffect(entries, (map) =>
         Effect.gen(function*() {
+          if (closed) return yield* new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" })
           if (map.has(name)) return yield* new Errors.DuplicateConnection({ name })
           // Not a child of the manager's scope: the manager's finalizer closes
           // all connection scopes in parallel, rather than one after another.
@@ -254,9 +262,14 @@ export const make = (
 
     // Closing the manager closes every connection at once, so shutdown takes
     // one closeTimeout, not one per connection.
+    let closed = false
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        const closing = yield* SynchronizedRef.getAndSet(entries, new Map())
+        // Taking the map through the ref waits for an add in progress; none starts after.
+        const closing = yield* SynchronizedRef.modify(entries, (map) => {
+          closed = true
+          return [map, new Map<string, Entry>()] as const
+        })
         yield* Effect.forEach(closing.values(), (entry) => Scope.close(entry.scope, Exit.void), {
           concurrency: "unbounded",
           discard: true

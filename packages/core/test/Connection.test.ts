@@ -622,6 +622,17 @@ describe("Connection", () => {
         assert.strictEqual((yield* server.dials).length, 1)
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
+    it.effect("close with a code no endpoint may send closes with 1000; a long reason is cut to 123 bytes", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const conn = yield* Connection.make("btc", noHeartbeat)
+        const peer = yield* server.accepted
+        yield* conn.close(1006, "é".repeat(100))
+        const closed = yield* peer.closed
+        assert.strictEqual(closed.code, 1000)
+        assert.strictEqual(new TextEncoder().encode(closed.reason).byteLength, 122, "61 two-byte characters fit in 123 bytes")
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+
     it.effect("close against a peer that never answers terminates after closeTimeout", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

@@ -300,6 +300,18 @@ describe("WSManager", () => {
         assert.strictEqual((yield* server.dials).length, 20)
       }).pipe(Effect.provide(memory())))
 
+    it.effect("add after the manager has closed fails with ConnectionStopped and dials nothing", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const scope = yield* Scope.make()
+        const m = yield* manager().pipe(Scope.provide(scope))
+        yield* Scope.close(scope, Exit.void)
+        const error = yield* Effect.flip(m.add("late", config("late")))
+        assert.strictEqual(error._tag, "ConnectionStopped")
+        yield* settle
+        assert.strictEqual((yield* server.dials).length, 0)
+      }).pipe(Effect.provide(memory())))
+
     it.effect("closing the manager does not wait one closeTimeout per connection", () =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
