@@ -1,0 +1,197 @@
+/**
+ * Coinbase Exchange WebSocket feed: `{"type":"subscribe","channels":[{name,
+ * product_ids}]}` framing, the full `{"type":"subscriptions"}` list as the
+ * answer to every (un)subscribe, `{"type":"error"}` rejections, and `Schema`
+ * decoders for `match`/`last_match`, `l2update`, `snapshot` and `heartbeat`.
+ * Topics are `channel:product`, e.g. `matches:BTC-USD`, `heartbeat:BTC-USD`.
+ * Coinbase has no ping message: subscribe to the `heartbeat` channel (one
+ * message a second per product) and let `idleTimeout` find a dead feed.
+ *
+ * Sources: https://docs.cdp.coinbase.com/exchange/websocket-feed/overview
+ * (a `subscribe` must arrive within 5 s of connecting or the connection is
+ * closed) and https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits
+ * (8 requests per second per IP, bursts up to 20; 100 messages sent by the
+ * client per second per IP).
+ *
+ * @since 0.1.0
+ */
+import { Heartbeat } from "@kharbranth/core"
+import * as Schema from "effect/Schema"
+import { arr, isRecord, parseObject, str } from "./internal/json.ts"
+import * as Venue from "./Venue.ts"
+
+/**
+ * A topic for a channel and product (`matches:BTC-USD`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const topic = (channel: string, product: string): string => `${channel}:${product}`
+
+const request = (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => [{
+  op: type,
+  topics,
+  id: undefined,
+  text: JSON.stringify({
+    type,
+    channels: Venue.byChannel(topics).map(([name, product_ids]) => ({ name, product_ids }))
+  })
+}]
+
+/**
+ * Reads `{"type":"subscriptions","channels":[{name,product_ids}]}` (every
+ * active topic) and `{"type":"error","message","reason"}`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const confirmation = (text: string): Venue.Confirmation | undefined => {
+  if (text.startsWith('{"type":"error"')) {
+    const msg = parseObject(text)
+    return Venue.confirmation("rejected", [], undefined, `${str(msg, "message") ?? ""}: ${str(msg, "reason") ?? ""}`)
+  }
+  if (!text.startsWith('{"type":"subscriptions"')) return undefined
+  const topics: Array<string> = []
+  for (const channel of arr(parseObject(text), "channels")) {
+    if (!isRecord(channel)) continue
+    const name = str(channel, "name") ?? ""
+    for (const product of arr(channel, "product_ids")) if (typeof product === "string") topics.push(topic(name, product))
+  }
+  return Venue.confirmation("active", topics)
+}
+
+/**
+ * The Coinbase Exchange feed.
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const exchange: Venue.Profile = {
+  venue: "coinbase",
+  url: "wss://ws-feed.exchange.coinbase.com",
+  urls: {
+    feed: "wss://ws-feed.exchange.coinbase.com",
+    direct: "wss://ws-direct.exchange.coinbase.com",
+    sandbox: "wss://ws-feed-public.sandbox.exchange.coinbase.com"
+  },
+  heartbeat: Heartbeat.none,
+  idleTimeout: "5 seconds",
+  serverIdle: "5 seconds",
+  idleRule: "closes the connection when no subscribe arrives within 5 s of connecting; the heartbeat channel then sends a message every second",
+  limits: {
+    connections: { count: 8, window: "1 second" },
+    messagesPerSecond: 100,
+    messagesScope: "ip"
+  },
+  subscribe: request("subscribe"),
+  unsubscribe: request("unsubscribe"),
+  confirmation,
+  isNotice: () => false
+}
+
+/**
+ * A `match` (or the `last_match` sent on subscribing) on the `matches` channel.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Match = Schema.Struct({
+  type: Schema.Literals(["match", "last_match"]),
+  trade_id: Schema.Number,
+  sequence: Schema.Number,
+  maker_order_id: Schema.String,
+  taker_order_id: Schema.String,
+  time: Schema.String,
+  product_id: Schema.String,
+  size: Schema.String,
+  price: Schema.String,
+  side: Schema.Literals(["buy", "sell"])
+})
+
+/**
+ * A decoded match.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Match = typeof Match.Type
+
+/**
+ * An `l2update`: `[side, price, size]` changes; size `"0"` removes the level.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const L2Update = Schema.Struct({
+  type: Schema.Literal("l2update"),
+  product_id: Schema.String,
+  time: Schema.String,
+  changes: Schema.Array(Schema.Tuple([Schema.Literals(["buy", "sell"]), Schema.String, Schema.String]))
+})
+
+/**
+ * A decoded level-2 update.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type L2Update = typeof L2Update.Type
+
+/**
+ * The level-2 `snapshot` sent on subscribing.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Snapshot = Schema.Struct({
+  type: Schema.Literal("snapshot"),
+  product_id: Schema.String,
+  bids: Schema.Array(Schema.Tuple([Schema.String, Schema.String])),
+  asks: Schema.Array(Schema.Tuple([Schema.String, Schema.String]))
+})
+
+/**
+ * A `heartbeat` channel message: the product's latest `sequence` and trade id.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const HeartbeatMessage = Schema.Struct({
+  type: Schema.Literal("heartbeat"),
+  product_id: Schema.String,
+  sequence: Schema.Number,
+  last_trade_id: Schema.Number,
+  time: Schema.String
+})
+
+/**
+ * Any market message this module decodes.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Message = Schema.Union([Match, L2Update, Snapshot, HeartbeatMessage])
+
+/**
+ * A decoded market message.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Message = typeof Message.Type
+
+/**
+ * Decodes a text message into a `Message`.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeMessage = Schema.decodeUnknownEffect(Schema.fromJsonString(Message))
+
+/**
+ * Decodes a `match`/`last_match` message.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeMatch = Schema.decodeUnknownEffect(Schema.fromJsonString(Match))

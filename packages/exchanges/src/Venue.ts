@@ -1,0 +1,288 @@
+/**
+ * What a venue profile is: the facts about one exchange's public market-data
+ * WebSocket that a connection needs — its public URLs, how to frame
+ * subscribe and unsubscribe requests, how to recognise the venue's answer to
+ * them, which heartbeat it wants, its idle rules and limits, and which
+ * messages announce a forced disconnect. A profile is a plain value; the
+ * helpers here turn one into a core `ConnectionConfig` and `ReadHooks` so
+ * `Connection.make(name, ...Venue.connect(profile, topics))` is one line.
+ * Topics are strings in each venue's own naming (see each venue's module).
+ *
+ * @since 0.1.0
+ */
+import type { Connection, ConnectionConfig } from "@kharbranth/core"
+import { Heartbeat } from "@kharbranth/core"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+
+/**
+ * A venue's published limits. Every field is optional: a venue that does
+ * not document a limit leaves it out. Windows are per IP unless noted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Limits {
+  /** New connections allowed per IP in a window (e.g. Binance: 300 per 5 minutes). */
+  readonly connections?: { readonly count: number; readonly window: Duration.Input } | undefined
+  /** Messages the client may send per second (per connection unless `messagesScope` says IP). */
+  readonly messagesPerSecond?: number | undefined
+  /** Whether `messagesPerSecond` counts per connection or per IP. */
+  readonly messagesScope?: "connection" | "ip" | undefined
+  /** Streams (topics) one connection may hold. */
+  readonly streamsPerConnection?: number | undefined
+  /** Topics one subscribe request may carry. */
+  readonly topicsPerRequest?: number | undefined
+  /** Largest request the venue accepts, in bytes. */
+  readonly maxRequestBytes?: number | undefined
+  /** The venue ends every connection after this long (Binance: 24 hours). */
+  readonly maxLifetime?: Duration.Input | undefined
+}
+
+/**
+ * One request to send: its text, the topics it covers, and the request id
+ * the venue echoes in its answer (when it echoes one).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Request {
+  readonly op: "subscribe" | "unsubscribe"
+  readonly topics: ReadonlyArray<string>
+  readonly id: number | undefined
+  readonly text: string
+}
+
+/**
+ * What a venue message says about subscriptions. `subscribed` /
+ * `unsubscribed` name the topics (and the request id, if echoed);
+ * `acknowledged` is an id-only success (Binance's `{"result":null,"id":1}`);
+ * `rejected` is an error, with the topics or id it names when it names
+ * any; `active` lists every topic now active (Coinbase's `subscriptions`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Confirmation {
+  readonly kind: "subscribed" | "unsubscribed" | "acknowledged" | "rejected" | "active"
+  readonly topics: ReadonlyArray<string>
+  readonly id: number | undefined
+  readonly reason: string | undefined
+}
+
+/**
+ * A venue profile.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Profile {
+  /** Short name, e.g. `"binance-spot"`. */
+  readonly venue: string
+  /** The default public URL. */
+  readonly url: string
+  /** Every public URL the venue documents, by name. */
+  readonly urls: Readonly<Record<string, string>>
+  /** The heartbeat the venue wants (intervals below its deadlines). */
+  readonly heartbeat: Heartbeat.Heartbeat
+  /** A client `idleTimeout` that fits the venue (data or venue keep-alives arrive at least this often), if any. */
+  readonly idleTimeout: Duration.Input | undefined
+  /** The venue closes a connection after this long without the traffic it expects (see `idleRule`). */
+  readonly serverIdle: Duration.Input | undefined
+  /** In words: what the venue counts as idle and what it does then. */
+  readonly idleRule: string
+  readonly limits: Limits
+  /** The requests that subscribe to `topics`; `id` (default 1) numbers them when the venue echoes ids. */
+  readonly subscribe: (topics: ReadonlyArray<string>, id?: number) => ReadonlyArray<Request>
+  /** The requests that unsubscribe from `topics`. */
+  readonly unsubscribe: (topics: ReadonlyArray<string>, id?: number) => ReadonlyArray<Request>
+  /** What a text message says about subscriptions, or undefined for any other message. */
+  readonly confirmation: (text: string) => Confirmation | undefined
+  /** Whether a text message announces that the venue will close the connection soon. */
+  readonly isNotice: (text: string) => boolean
+}
+
+/**
+ * Whether `confirmation` settles `request`: `"confirmed"`, `"rejected"`, or
+ * undefined when it is about something else. Matching is by request id when
+ * both carry one, else by topic.
+ *
+ * **Gotchas**: a rejection naming neither topics nor an id (OKX, Coinbase and
+ * Hyperliquid errors often do) rejects any request that is still waiting.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const outcome = (request: Request, confirmation: Confirmation): "confirmed" | "rejected" | undefined => {
+  const sameId = request.id !== undefined && confirmation.id !== undefined
+    ? request.id === confirmation.id
+    : undefined
+  const overlaps = confirmation.topics.some((t) => request.topics.includes(t))
+  switch (confirmation.kind) {
+    case "rejected":
+      if (sameId !== undefined) return sameId ? "rejected" : undefined
+      if (confirmation.topics.length === 0) return "rejected"
+      return overlaps ? "rejected" : undefined
+    case "acknowledged":
+      return sameId === true ? "confirmed" : undefined
+    case "active": {
+      const active = request.topics.filter((t) => confirmation.topics.includes(t)).length
+      if (request.op === "subscribe") return active === request.topics.length ? "confirmed" : undefined
+      return active === 0 ? "confirmed" : undefined
+    }
+    case "subscribed":
+    case "unsubscribed": {
+      if ((confirmation.kind === "subscribed") !== (request.op === "subscribe")) return undefined
+      if (sameId !== undefined) return sameId ? "confirmed" : undefined
+      return overlaps ? "confirmed" : undefined
+    }
+  }
+}
+
+/**
+ * The same heartbeat style with other durations: for tests against a
+ * simulator with short deadlines, or a venue that changed its rules.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const retime = (
+  heartbeat: Heartbeat.Heartbeat,
+  timing: { readonly interval?: Duration.Input | undefined; readonly timeout?: Duration.Input | undefined }
+): Heartbeat.Heartbeat => {
+  switch (heartbeat._tag) {
+    case "None":
+      return heartbeat
+    case "Protocol":
+      return Heartbeat.protocol({
+        ...heartbeat,
+        interval: timing.interval ?? heartbeat.interval,
+        timeout: timing.timeout ?? heartbeat.timeout
+      })
+    case "Message":
+      return Heartbeat.message({
+        ...heartbeat,
+        interval: timing.interval ?? heartbeat.interval,
+        timeout: timing.timeout ?? heartbeat.timeout
+      })
+  }
+}
+
+/**
+ * Options of `connectionConfig` and `connect`: every `ConnectionConfig` field,
+ * plus `url` (another endpoint, such as the simulator's; default the
+ * profile's public URL) and `heartbeatInterval`/`heartbeatTimeout` (retime
+ * the profile's heartbeat, keeping its style).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options extends Omit<ConnectionConfig.ConnectionConfig, "url"> {
+  readonly url?: ConnectionConfig.ConnectionConfig["url"] | undefined
+  readonly heartbeatInterval?: Duration.Input | undefined
+  readonly heartbeatTimeout?: Duration.Input | undefined
+}
+
+/**
+ * A core `ConnectionConfig` for a profile: its URL (or `options.url`), its
+ * heartbeat (retimed or replaced by the options) and its `idleTimeout`,
+ * with every other option passed through.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const connectionConfig = (profile: Profile, options: Options = {}): ConnectionConfig.ConnectionConfig => {
+  const { heartbeatInterval, heartbeatTimeout, url, heartbeat, idleTimeout, ...rest } = options
+  return {
+    ...rest,
+    url: url ?? profile.url,
+    heartbeat: retime(heartbeat ?? profile.heartbeat, { interval: heartbeatInterval, timeout: heartbeatTimeout }),
+    idleTimeout: idleTimeout ?? profile.idleTimeout
+  }
+}
+
+/**
+ * The arguments of `Connection.make` after the name: a config from
+ * `connectionConfig` and hooks whose `onOpen` sends the subscribe requests
+ * for `topics` after every (re)connect, then runs `hooks.onOpen` if given.
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@kharbranth/core"
+ * import { Binance, Venue } from "@kharbranth/exchanges"
+ *
+ * const conn = Connection.make("btc", ...Venue.connect(Binance.spot, [Binance.trade("btcusdt")]))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const connect = <R = never>(
+  profile: Profile,
+  topics: ReadonlyArray<string>,
+  options: Options & { readonly hooks?: Connection.ReadHooks<R> | undefined } = {}
+): readonly [ConnectionConfig.ConnectionConfig, Connection.ReadHooks<R>] => {
+  const { hooks = {}, ...config } = options
+  const requests = topics.length === 0 ? [] : profile.subscribe(topics)
+  const userOpen = hooks.onOpen
+  const onOpen = (context: Connection.OpenContext): Effect.Effect<void, unknown, R> =>
+    Effect.forEach(requests, (request) => context.send(request.text), { discard: true }).pipe(
+      Effect.andThen(userOpen === undefined ? Effect.void : userOpen(context))
+    )
+  return [connectionConfig(profile, config), { ...hooks, onOpen }] as const
+}
+
+/**
+ * Splits topics into chunks of at most `size` (a venue's `topicsPerRequest`).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const chunks = <A>(items: ReadonlyArray<A>, size: number | undefined): ReadonlyArray<ReadonlyArray<A>> => {
+  if (size === undefined || items.length <= size) return [items]
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * Splits a `channel:key` topic at its first colon (Kraken symbols contain
+ * `/`, never `:`).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const splitTopic = (topic: string): readonly [channel: string, key: string] => {
+  const at = topic.indexOf(":")
+  return at < 0 ? [topic, ""] : [topic.slice(0, at), topic.slice(at + 1)]
+}
+
+/**
+ * Groups `channel:key` topics by channel, keeping first-seen order.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const byChannel = (topics: ReadonlyArray<string>): ReadonlyArray<readonly [string, ReadonlyArray<string>]> => {
+  const groups = new Map<string, Array<string>>()
+  for (const topic of topics) {
+    const [channel, key] = splitTopic(topic)
+    const group = groups.get(channel)
+    if (group === undefined) groups.set(channel, [key])
+    else group.push(key)
+  }
+  return [...groups]
+}
+
+/**
+ * A confirmation value.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const confirmation = (
+  kind: Confirmation["kind"],
+  topics: ReadonlyArray<string>,
+  id?: number | undefined,
+  reason?: string | undefined
+): Confirmation => ({ kind, topics, id, reason })

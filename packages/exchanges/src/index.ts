@@ -1,0 +1,24 @@
+/**
+ * Kharbranth venue profiles: for Binance, Bybit, OKX, Coinbase, Kraken and
+ * Hyperliquid, the public URLs, subscribe/unsubscribe framing, answer
+ * matching, heartbeat style, idle rules, limits and disconnect notices, plus
+ * `Schema` decoders for market data. Builds on `@kharbranth/core`; imports
+ * nothing platform-specific, so it runs wherever `effect` runs.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Binance from "./Binance.ts"
+/** @since 0.1.0 */
+export * as Bybit from "./Bybit.ts"
+/** @since 0.1.0 */
+export * as Coinbase from "./Coinbase.ts"
+/** @since 0.1.0 */
+export * as Hyperliquid from "./Hyperliquid.ts"
+/** @since 0.1.0 */
+export * as Kraken from "./Kraken.ts"
+/** @since 0.1.0 */
+export * as Okx from "./Okx.ts"
+/** @since 0.1.0 */
+export * as Venue from "./Venue.ts"

@@ -1,0 +1,51 @@
+/**
+ * Small, allocation-light readers for venue control messages (acks, errors,
+ * notices) that are matched on every inbound text frame: parse once, read a
+ * field with its type checked, never cast. Market data itself is decoded
+ * with `Schema` in each venue's module.
+ */
+
+/** A JSON object, or undefined when the text is not one. */
+export const parseObject = (text: string): Readonly<Record<string, unknown>> | undefined => {
+  if (text.length === 0 || text.charCodeAt(0) !== 123 /* { */) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  return isRecord(value) ? value : undefined
+}
+
+/** Whether a value is a plain JSON object. */
+export const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** A string field, or undefined. */
+export const str = (o: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined => {
+  const v = o?.[key]
+  return typeof v === "string" ? v : undefined
+}
+
+/** A numeric field (a JSON number, or a string of digits), or undefined. */
+export const num = (o: Readonly<Record<string, unknown>> | undefined, key: string): number | undefined => {
+  const v = o?.[key]
+  if (typeof v === "number") return v
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v)
+  return undefined
+}
+
+/** A nested object field, or undefined. */
+export const obj = (
+  o: Readonly<Record<string, unknown>> | undefined,
+  key: string
+): Readonly<Record<string, unknown>> | undefined => {
+  const v = o?.[key]
+  return isRecord(v) ? v : undefined
+}
+
+/** An array field, or an empty array. */
+export const arr = (o: Readonly<Record<string, unknown>> | undefined, key: string): ReadonlyArray<unknown> => {
+  const v = o?.[key]
+  return Array.isArray(v) ? v : []
+}

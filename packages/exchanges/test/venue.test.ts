@@ -1,0 +1,67 @@
+import { Connection, Heartbeat, MemoryTransport } from "@kharbranth/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Binance from "../src/Binance.ts"
+import * as Coinbase from "../src/Coinbase.ts"
+import { crc32 } from "../src/internal/crc32.ts"
+import * as Okx from "../src/Okx.ts"
+import * as Venue from "../src/Venue.ts"
+
+describe("Venue", () => {
+  it("crc32 matches the standard check value and zlib on ASCII", () => {
+    assert.strictEqual(crc32("123456789"), 0xcbf43926)
+    assert.strictEqual(crc32(""), 0)
+    assert.strictEqual(crc32("The quick brown fox jumps over the lazy dog"), 0x414fa339)
+  })
+
+  it("connectionConfig points at another URL and retimes the heartbeat keeping its style", () => {
+    const config = Venue.connectionConfig(Okx.publicProfile, {
+      url: "ws://127.0.0.1:1/okx",
+      heartbeatInterval: "1 second",
+      minUptime: "2 seconds"
+    })
+    assert.strictEqual(config.url, "ws://127.0.0.1:1/okx")
+    assert.strictEqual(config.minUptime, "2 seconds")
+    const hb = config.heartbeat!
+    assert.strictEqual(hb._tag, "Message")
+    if (hb._tag === "Message") {
+      assert.strictEqual(hb.interval, "1 second")
+      assert.strictEqual(hb.timeout, "5 seconds")
+      assert.isTrue(hb.isPong("pong"))
+    }
+    assert.strictEqual(Venue.connectionConfig(Binance.spot).url, "wss://stream.binance.com:9443/ws")
+    assert.strictEqual(Venue.retime(Heartbeat.none, { interval: "1 second" })._tag, "None")
+  })
+
+  it("outcome: an active list confirms a subscribe only when every topic is in it, an unsubscribe when none is", () => {
+    const [sub] = Coinbase.exchange.subscribe(["matches:BTC-USD", "heartbeat:BTC-USD"])
+    const [unsub] = Coinbase.exchange.unsubscribe(["matches:BTC-USD"])
+    const partial = Venue.confirmation("active", ["matches:BTC-USD"])
+    const both = Venue.confirmation("active", ["matches:BTC-USD", "heartbeat:BTC-USD"])
+    assert.isUndefined(Venue.outcome(sub!, partial))
+    assert.strictEqual(Venue.outcome(sub!, both), "confirmed")
+    assert.isUndefined(Venue.outcome(unsub!, both))
+    assert.strictEqual(Venue.outcome(unsub!, Venue.confirmation("active", ["heartbeat:BTC-USD"])), "confirmed")
+    assert.deepStrictEqual(JSON.parse(sub!.text), {
+      type: "subscribe",
+      channels: [{ name: "matches", product_ids: ["BTC-USD"] }, { name: "heartbeat", product_ids: ["BTC-USD"] }]
+    })
+  })
+
+  it.effect("connect's onOpen sends the subscribe requests after every connect, then the user's onOpen", () =>
+    Effect.gen(function*() {
+      const server = yield* MemoryTransport.MemoryServer
+      const opened = yield* Deferred.make<number>()
+      const topics = [Okx.topic("trades", "BTC-USDT")]
+      yield* Connection.make("okx", ...Venue.connect(Okx.publicProfile, topics, {
+        url: "ws://memory/okx",
+        heartbeat: Heartbeat.none,
+        hooks: { onOpen: ({ session }) => Deferred.succeed(opened, session) }
+      }))
+      const peer = yield* server.accepted
+      const sent = yield* peer.takeReceived
+      assert.deepStrictEqual(sent, { _tag: "Text", data: Okx.publicProfile.subscribe(topics)[0]!.text })
+      assert.strictEqual(yield* Deferred.await(opened), 1)
+    }).pipe(Effect.provide(MemoryTransport.layer())))
+})
