@@ -46,3 +46,49 @@ export const openGated = (count: number, concurrency: number, open: (index: numb
   }
   for (let i = 0; i < Math.min(concurrency, count); i++) launch()
 }
+
+/** What partysocket and reconnecting-websocket have in common (the first is a fork of the second). */
+export interface ReconnectingSocket {
+  addEventListener(type: "open" | "close" | "error", listener: () => void): void
+  addEventListener(type: "message", listener: (event: { readonly data: unknown }) => void): void
+  close(): void
+}
+
+/** The options both libraries take: the `ws` constructor, and a fixed delay when the scenario asks for one. */
+export const reconnectingOptions = (config: Parameters<Adapter["start"]>[0], WebSocket: unknown) =>
+  config.reconnect.kind === "fixed"
+    ? {
+      WebSocket,
+      minReconnectionDelay: config.reconnect.delayMs,
+      maxReconnectionDelay: config.reconnect.delayMs,
+      reconnectionDelayGrowFactor: 1,
+      connectionTimeout: 10_000
+    }
+    : { WebSocket }
+
+/** An adapter for a reconnecting wrapper, given how to make one socket for a URL. */
+export const reconnectingAdapter = (
+  make: (url: string, config: Parameters<Adapter["start"]>[0]) => ReconnectingSocket
+): Adapter => ({
+  start: (config, url, handlers) => {
+    const sockets: Array<ReconnectingSocket> = []
+    openGated(config.connections, config.dialConcurrency, (index, opened) => {
+      const socket = make(url(index), config)
+      sockets[index] = socket
+      socket.addEventListener("open", () => {
+        opened()
+        handlers.onOpen(index)
+      })
+      socket.addEventListener("message", (event) => {
+        if (typeof event.data === "string") handlers.onMessage(index, event.data)
+      })
+      socket.addEventListener("close", () => handlers.onClose(index))
+      socket.addEventListener("error", () => {})
+    })
+    return Promise.resolve({
+      stop: async () => {
+        for (const socket of sockets) socket.close()
+      }
+    })
+  }
+})

@@ -6,38 +6,9 @@
  */
 import ReconnectingWebSocket from "partysocket/ws"
 import WebSocket from "ws"
-import { type Adapter, openGated } from "./Adapter.ts"
+import { type Adapter, reconnectingAdapter, reconnectingOptions } from "./Adapter.ts"
 
 /** The partysocket adapter. */
-export const adapter: Adapter = {
-  start: (config, url, handlers) => {
-    const sockets: Array<ReconnectingWebSocket> = []
-    const options = config.reconnect.kind === "fixed"
-      ? {
-        WebSocket,
-        minReconnectionDelay: config.reconnect.delayMs,
-        maxReconnectionDelay: config.reconnect.delayMs,
-        reconnectionDelayGrowFactor: 1,
-        connectionTimeout: 10_000
-      }
-      : { WebSocket }
-    openGated(config.connections, config.dialConcurrency, (index, opened) => {
-      const socket = new ReconnectingWebSocket(url(index), undefined, options)
-      sockets[index] = socket
-      socket.addEventListener("open", () => {
-        opened()
-        handlers.onOpen(index)
-      })
-      socket.addEventListener("message", (event: MessageEvent) => {
-        if (typeof event.data === "string") handlers.onMessage(index, event.data)
-      })
-      socket.addEventListener("close", () => handlers.onClose(index))
-      socket.addEventListener("error", () => {})
-    })
-    return Promise.resolve({
-      stop: async () => {
-        for (const socket of sockets) socket.close()
-      }
-    })
-  }
-}
+export const adapter: Adapter = reconnectingAdapter((url, config) =>
+  new ReconnectingWebSocket(url, undefined, reconnectingOptions(config, WebSocket))
+)

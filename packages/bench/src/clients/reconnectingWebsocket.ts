@@ -6,7 +6,7 @@
  */
 import * as RwsModule from "reconnecting-websocket"
 import WebSocket from "ws"
-import { type Adapter, openGated } from "./Adapter.ts"
+import { type Adapter, reconnectingAdapter, reconnectingOptions } from "./Adapter.ts"
 
 // The package's types declare an ES default export, but its CommonJS build
 // sets `module.exports` to the class itself: take whichever is the class.
@@ -15,35 +15,6 @@ const loaded: unknown = RwsModule.default
 const ReconnectingWebSocket = ((loaded as { readonly default?: RwsClass }).default ?? loaded) as RwsClass
 
 /** The reconnecting-websocket adapter. */
-export const adapter: Adapter = {
-  start: (config, url, handlers) => {
-    const sockets: Array<InstanceType<RwsClass>> = []
-    const options = config.reconnect.kind === "fixed"
-      ? {
-        WebSocket,
-        minReconnectionDelay: config.reconnect.delayMs,
-        maxReconnectionDelay: config.reconnect.delayMs,
-        reconnectionDelayGrowFactor: 1,
-        connectionTimeout: 10_000
-      }
-      : { WebSocket }
-    openGated(config.connections, config.dialConcurrency, (index, opened) => {
-      const socket = new ReconnectingWebSocket(url(index), undefined, options)
-      sockets[index] = socket
-      socket.addEventListener("open", () => {
-        opened()
-        handlers.onOpen(index)
-      })
-      socket.addEventListener("message", (event: { readonly data: unknown }) => {
-        if (typeof event.data === "string") handlers.onMessage(index, event.data)
-      })
-      socket.addEventListener("close", () => handlers.onClose(index))
-      socket.addEventListener("error", () => {})
-    })
-    return Promise.resolve({
-      stop: async () => {
-        for (const socket of sockets) socket.close()
-      }
-    })
-  }
-}
+export const adapter: Adapter = reconnectingAdapter((url, config) =>
+  new ReconnectingWebSocket(url, undefined, reconnectingOptions(config, WebSocket))
+)
