@@ -360,19 +360,16 @@ export const make = <R = never>(
           yield* emit(ConnectionEvent.HeartbeatMissed({ at: now(), session: current.number, timeout }))
           yield* endSession(current, new Errors.HeartbeatTimeout({ connection: name, session: current.number, timeout }), "terminate")
         })
+      // A deadline passed while the read loop waited on a slow subscriber (the
+      // socket paused, so the pong could not be read): wait for it and try again.
+      const excused = Effect.suspend(() => readerBlocked ? Effect.as(awaitReader, true) : Effect.succeed(false))
       if (hb._tag === "Protocol") {
         return Effect.gen(function*() {
           while (current.endReason === undefined) {
             yield* Effect.sleep(Duration.millis(hb.interval))
             const rtt = yield* pingOnce(current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null))
             if (rtt === null) return
-            if (rtt === undefined) {
-              if (readerBlocked) {
-                yield* awaitReader
-                continue
-              }
-              return yield* missed(hb.timeout)
-            }
+            if (rtt === undefined && !(yield* excused)) return yield* missed(hb.timeout)
           }
         })
       }
@@ -391,13 +388,7 @@ export const make = <R = never>(
             }),
             Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
           )
-          if (!answered) {
-            if (readerBlocked) {
-              yield* awaitReader
-              continue
-            }
-            return yield* missed(hb.timeout)
-          }
+          if (!answered && !(yield* excused)) return yield* missed(hb.timeout)
         }
       })
     }

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { ConnectionError, Inbox, Transport } from "@kharbranth/core"
+import { ConnectionError, Frame, Inbox, Transport } from "@kharbranth/core"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -186,12 +186,12 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
             const bytes = data as Buffer
             inbox.push(
               isBinary
-                ? { _tag: "Binary", data: bytes, session, receivedAt: inbox.now() }
-                : { _tag: "Text", data: bytes.toString(), session, receivedAt: inbox.now() }
+                ? Frame.binary(bytes, session, inbox.now())
+                : Frame.text(bytes.toString(), session, inbox.now())
             )
           })
           ws.on("ping", (data) => {
-            inbox.push({ _tag: "Ping", data, session, receivedAt: inbox.now() })
+            inbox.push(Frame.ping(data, session, inbox.now()))
             if (ws.readyState !== WebSocket.OPEN) return
             if (pendingPongs >= maxPendingPongs) {
               pingFlood = true
@@ -201,10 +201,10 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
             pendingPongs++
             ws.pong(data, true, pongWritten)
           })
-          ws.on("pong", (data) => inbox.push({ _tag: "Pong", data, session, receivedAt: inbox.now() }))
+          ws.on("pong", (data) => inbox.push(Frame.pong(data, session, inbox.now())))
           ws.on("close", (code, reasonBytes) => {
             const reason = reasonBytes.toString()
-            inbox.push({ _tag: "Close", code, reason, session, receivedAt: inbox.now() })
+            inbox.push(Frame.close(code, reason, session, inbox.now()))
             const status = lastError === undefined ? undefined : statusOf(lastError)
             inbox.end(
               pingFlood
