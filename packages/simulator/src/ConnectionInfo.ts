@@ -15,8 +15,8 @@ export interface ConnectionInfo {
   readonly openedAt: number
   /** Topics as the venue names them (`btcusdt@trade`, `trades:BTC-USDT`, `publicTrade.BTCUSDT`, ...). */
   readonly subscriptions: ReadonlyArray<string>
-  /** Lasting faults currently active on this connection. */
-  readonly faults: ReadonlyArray<{ readonly id: number; readonly kind: Kind }>
+  /** Lasting faults currently active on this connection; a `mute` also names its stream. */
+  readonly faults: ReadonlyArray<{ readonly id: number; readonly kind: Kind; readonly stream?: string }>
   /** Text messages written to the socket, and their bytes. */
   readonly messagesSent: number
   readonly bytesSent: number

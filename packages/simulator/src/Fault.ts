@@ -1,9 +1,10 @@
 /**
  * Scripted faults: what can go wrong between a client and a venue, and whom it hits. A fault targets one
  * connection, every connection of a venue, or everything. `drop`, `close`, `gap` and `notice` act once;
- * `stall`, `halfOpen`, `slow` and `latency` last until their `duration` ends (or `heal` is called);
- * `refuse` applies to the next handshakes. `parse` reads the compact CLI form
- * `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s` or `refuse:bybit,status=503,count=2`.
+ * `stall`, `halfOpen`, `slow`, `latency` and `mute` last until their `duration` ends (or `heal` is called;
+ * a `mute` also ends by a resubscribe or reconnect); `refuse` applies to the next handshakes. `parse` reads
+ * the compact CLI form `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s`,
+ * `refuse:bybit,status=503,count=2` or `mute:binance,stream=btcusdt@trade,until=reconnect`.
  */
 import { Duration, Result, Schema } from "effect"
 import { type VenueName, venueNames } from "./Options.ts"
@@ -61,6 +62,49 @@ export interface Latency extends Lasting {
   readonly kind: "latency"
   readonly latency: Duration.Input
 }
+/**
+ * Market data of one subscribed stream stops on the targeted connections, silently: every other stream,
+ * the venue's heartbeats, pongs and PING frames continue, and the venue still lists the subscription.
+ * It models a venue that lost one subscription without saying so, which only a per-stream staleness
+ * check notices.
+ *
+ * `stream` names the stream exactly as the venue's subscription does (the names of `Subscribed` events
+ * and `ConnectionInfo.subscriptions`, and the topics of the client package):
+ *
+ * | venue | stream | e.g. |
+ * | --- | --- | --- |
+ * | Binance | the stream name as subscribed | `btcusdt@trade`, `btcusdt@depth@100ms` (not the same stream as `btcusdt@depth`) |
+ * | OKX | `channel:instId` | `trades:BTC-USDT`, `books:BTC-USDT` |
+ * | Bybit | the topic | `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT` |
+ * | Coinbase | `channel:product` | `matches:BTC-USD`, `level2:BTC-USD`; `heartbeat:BTC-USD` stops that product's heartbeats |
+ * | Kraken | `channel:symbol` | `trade:BTC/USD`, `book:BTC/USD` |
+ * | Hyperliquid | `type:coin` | `trades:BTC`, `l2Book:ETH` |
+ *
+ * Without `sticky` it hits the targeted connections that hold the stream when it is applied; with
+ * `sticky`, connections opened later on the target are muted too, from their first subscribe of it.
+ * Snapshots the venue sends on a subscribe (OKX `books`, Bybit `orderbook`, Kraken, Coinbase
+ * `last_match`/`snapshot`) are muted as well. Muting a connection's only stream can trip the venue's own
+ * no-data rule (OKX closes 4004 after `idleTimeout`; Bybit when the client does not ping either).
+ *
+ * `until` says what heals one connection before `duration` ends or `heal` is called:
+ * - `"resubscribe"` (default): a subscribe of the stream that the venue accepts on that connection; the
+ *   venue then answers it as a new subscription (snapshot again where it sends one) and a `FaultHealed`
+ *   event names the connection. Binance (`SUBSCRIBE` with the stream), OKX (`subscribe` with the
+ *   channel and instId) and Coinbase (`subscribe` with the channel and product) accept a duplicate, so
+ *   one subscribe heals. Bybit (`error:already subscribed`), Kraken (`Already subscribed`) and
+ *   Hyperliquid (`Already subscribed`) reject a duplicate, and a rejected subscribe heals nothing: send
+ *   `unsubscribe`, then `subscribe`. On a connection muted by `sticky` before it subscribed, its first
+ *   subscribe is the one lost; the next accepted one heals.
+ * - `"reconnect"`: no subscribe on the same connection helps (nor unsubscribe then subscribe); only a new
+ *   connection gets the stream, and with `sticky` not even that while the fault lasts.
+ */
+export interface Mute extends Lasting {
+  readonly kind: "mute"
+  /** The stream as the venue names it: `btcusdt@trade`, `trades:BTC-USDT`, `publicTrade.BTCUSDT`, `matches:BTC-USD`, `trade:BTC/USD`, `trades:BTC`. */
+  readonly stream: string
+  /** What heals a connection early: a resubscribe of the stream (default) or only a new connection. */
+  readonly until?: "resubscribe" | "reconnect" | undefined
+}
 /** The venue's forced-disconnect notice (Binance `serverShutdown`, OKX `64008`, Kraken `status: maintenance`); closes after `closeAfter` if given. */
 export interface Notice extends Common {
   readonly kind: "notice"
@@ -68,13 +112,13 @@ export interface Notice extends Common {
 }
 
 /** Any fault. */
-export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice
+export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice | Mute
 
 /** The kinds of fault. */
 export type Kind = FaultSpec["kind"]
 
 /** Every fault kind. */
-export const kinds: ReadonlyArray<Kind> = ["drop", "close", "stall", "halfOpen", "slow", "gap", "refuse", "latency", "notice"]
+export const kinds: ReadonlyArray<Kind> = ["drop", "close", "stall", "halfOpen", "slow", "gap", "refuse", "latency", "notice", "mute"]
 
 /** What applying a fault did: its id (for `heal`) and the connections it hit. */
 export interface FaultResult {
@@ -101,6 +145,9 @@ export const isSendableCloseCode = (code: number): boolean =>
 
 const validDuration = (input: Duration.Input | undefined): boolean =>
   input === undefined || Duration.fromInput(input)._tag === "Some"
+
+const muteNeedsStream =
+  "mute needs a stream, named as the venue names it (btcusdt@trade, trades:BTC-USDT, publicTrade.BTCUSDT, matches:BTC-USD, trade:BTC/USD, trades:BTC)"
 
 /** Returns why a spec cannot be applied, or `undefined` when it is valid. */
 export const validate = (spec: FaultSpec): string | undefined => {
@@ -131,6 +178,12 @@ export const validate = (spec: FaultSpec): string | undefined => {
       return validDuration(spec.latency) && validDuration(spec.duration) ? undefined : "invalid latency or duration"
     case "notice":
       return validDuration(spec.closeAfter) ? undefined : "invalid closeAfter"
+    case "mute":
+      if (typeof spec.stream !== "string" || spec.stream === "") return muteNeedsStream
+      if (spec.until !== undefined && spec.until !== "resubscribe" && spec.until !== "reconnect") {
+        return `until must be "resubscribe" or "reconnect", not "${String(spec.until)}"`
+      }
+      return validDuration(spec.duration) ? undefined : "invalid duration"
     case "stall":
     case "halfOpen":
       return validDuration(spec.duration) ? undefined : "invalid duration"
@@ -158,27 +211,48 @@ const parseTarget = (text: string | undefined): Result.Result<Target, string> =>
 
 /**
  * Parses the CLI form `kind[:target][,key=value...][@at][+duration]`. Keys: `code`, `reason`, `status`,
- * `retryAfter`, `count`, `skip`, `bps` (bytes per second), `latency` (a duration), `closeAfter`, `sticky`.
- * `@at` becomes `after`; `+duration` becomes `duration` (for `latency` without a `latency` key, it is
- * the added latency and the fault lasts until healed).
+ * `retryAfter`, `count`, `skip`, `bps` (bytes per second), `latency` (a duration), `closeAfter`, `sticky`,
+ * `stream` and `until` (`mute`). `@at` becomes `after`; `+duration` becomes `duration` (for `latency`
+ * without a `latency` key, it is the added latency and the fault lasts until healed).
+ *
+ * Values contain no `,` or `+`, and only a `stream` value may contain `@` (`stream=btcusdt@trade`). A
+ * spec that ends in `@<duration>` always means `@at`, so a stream that itself ends in `@<number>`
+ * (`btcusdt@depth@100ms`, Hyperliquid `trades:@107`) must be followed by another key, e.g.
+ * `mute:binance,stream=btcusdt@depth@100ms,until=resubscribe@5s`.
  */
 export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
   const fail = (message: string) => Result.fail(new InvalidFault({ spec: text, message }))
-  const m = /^([A-Za-z]+)(?::([^,@+]*))?((?:,[^,@+=]+=[^,@+]*)*)(?:@([^+]+))?(?:\+(.+))?$/.exec(text.trim())
-  if (m === null) return fail("expected kind[:target][,key=value...][@at][+duration]")
+  const form = "expected kind[:target][,key=value...][@at][+duration]"
+  // Values may hold `@` here; the `@at` that follows the last value is split off below.
+  const m = /^([A-Za-z]+)(?::([^,@+]*))?((?:,[^,@+=]+=[^,+]*)*)(?:@([^+]+))?(?:\+(.+))?$/.exec(text.trim())
+  if (m === null) return fail(form)
   const kind = m[1] as string
   if (!(kinds as ReadonlyArray<string>).includes(kind)) return fail(`unknown fault kind "${kind}" (one of ${kinds.join(", ")})`)
   const parsedTarget = parseTarget(m[2])
   if (Result.isFailure(parsedTarget)) return fail(parsedTarget.failure)
   const target = parsedTarget.success
   const params = new Map<string, string>()
-  for (const pair of (m[3] ?? "").split(",").filter((p) => p !== "")) {
-    const [key = "", value = ""] = pair.split("=")
+  const pairs = (m[3] ?? "").split(",").filter((p) => p !== "")
+  let at = m[4]
+  for (const [i, pair] of pairs.entries()) {
+    const eq = pair.indexOf("=")
+    const key = pair.slice(0, eq)
+    let value = pair.slice(eq + 1)
+    const lastAt = value.lastIndexOf("@")
+    if (i === pairs.length - 1 && lastAt >= 0) {
+      const tail = value.slice(lastAt + 1)
+      // `stream=btcusdt@trade`: the `@` belongs to the stream unless what follows it is a duration
+      if (key !== "stream" || parseDuration(tail) !== undefined) {
+        at = tail
+        value = value.slice(0, lastAt)
+      }
+    }
+    if (key !== "stream" && value.includes("@")) return fail(form)
     params.set(key, value)
   }
   const durationOf = (raw: string | undefined): number | undefined | null =>
     raw === undefined ? undefined : (parseDuration(raw) ?? null)
-  const after = durationOf(m[4])
+  const after = durationOf(at)
   const duration = durationOf(m[5])
   const closeAfter = durationOf(params.get("closeAfter"))
   const latencyParam = durationOf(params.get("latency"))
@@ -224,6 +298,18 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
     case "notice":
       spec = { kind: "notice", ...base, ...(closeAfter !== undefined ? { closeAfter } : {}) }
       break
+    case "mute": {
+      const stream = params.get("stream")
+      if (stream === undefined || stream === "") {
+        return fail("mute needs ,stream=<stream> named as the venue names it, e.g. mute:binance,stream=btcusdt@trade or mute:okx,stream=trades:BTC-USDT")
+      }
+      const until = params.get("until")
+      if (until !== undefined && until !== "resubscribe" && until !== "reconnect") {
+        return fail(`until must be "resubscribe" or "reconnect", not "${until}"`)
+      }
+      spec = { kind: "mute", ...lasting, stream, ...(until !== undefined ? { until } : {}) }
+      break
+    }
     case "refuse": {
       if (typeof target === "object" && "connection" in target) return fail("refuse targets a venue or all")
       const status = num("status")

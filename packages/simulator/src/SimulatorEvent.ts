@@ -47,7 +47,11 @@ export interface Refused {
   readonly at: number
 }
 
-/** A fault was applied (or, for `FaultHealed`, ended). */
+/**
+ * A fault was applied (or, for `FaultHealed`, ended). A `mute` that a resubscribe heals on one connection
+ * also reports `FaultHealed` naming just that connection, when it happens; once none of its connections is
+ * muted (and it is not sticky) that is its last event.
+ */
 export interface FaultEvent {
   readonly _tag: "FaultApplied" | "FaultHealed"
   readonly fault: number

@@ -28,9 +28,14 @@ Fault SPEC: kind[:target][,key=value...][@at][+duration]
   target   binance | okx | bybit | coinbase | kraken | hyperliquid | all (default) | #<connection id>
   @at      apply after this delay (5s, 300ms, 2m); +duration  heal after this long
   keys     code, reason (close); status, retryAfter, count (refuse); skip (gap); bps (slow);
-           latency (latency); closeAfter (notice); sticky=true (also hit later connections)
+           latency (latency); closeAfter (notice); sticky=true (also hit later connections);
+           stream, until=resubscribe|reconnect (mute: one stream's data stops until the client
+           resubscribes it, or only a new connection gets it; stream as the venue names it:
+           btcusdt@trade, trades:BTC-USDT, publicTrade.BTCUSDT, matches:BTC-USD, trade:BTC/USD,
+           trades:BTC; a trailing @<duration> is always @at)
   e.g.     drop:binance@5s   halfOpen:okx@10s+3s   close:all,code=4000,reason=bye
            refuse:bybit,status=503,count=2   latency:kraken,latency=300ms+10s   gap:okx,skip=5
+           mute:binance,stream=btcusdt@trade,until=reconnect   mute:kraken,stream=trade:BTC/USD+30s
 
 Stdin: one SPEC per line is applied at once; also "list", "stats", "heal [id]", "help".
 `

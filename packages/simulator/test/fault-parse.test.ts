@@ -40,4 +40,46 @@ describe("Fault.parse", () => {
     assert.match(error("refuse:#3"), /venue or all/)
     assert.match(error("stall:okx+soon"), /invalid duration/)
   })
+
+  it("reads mute: the stream as the venue names it (`@` included), until, sticky, @at and +duration", () => {
+    const cases: ReadonlyArray<readonly [string, Fault.FaultSpec]> = [
+      ["mute:binance,stream=btcusdt@trade,until=reconnect", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade", until: "reconnect" }],
+      ["mute:binance,stream=btcusdt@trade", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade" }],
+      ["mute:binance,stream=btcusdt@trade@5s", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade", after: 5000 }],
+      ["mute:binance,stream=btcusdt@depth@100ms,until=resubscribe@5s+1m", {
+        kind: "mute",
+        target: { venue: "binance" },
+        stream: "btcusdt@depth@100ms",
+        until: "resubscribe",
+        after: 5000,
+        duration: 60_000
+      }],
+      ["mute:okx,stream=trades:BTC-USDT", { kind: "mute", target: { venue: "okx" }, stream: "trades:BTC-USDT" }],
+      ["mute:bybit,stream=publicTrade.BTCUSDT+10s", { kind: "mute", target: { venue: "bybit" }, stream: "publicTrade.BTCUSDT", duration: 10_000 }],
+      ["mute:coinbase,stream=matches:BTC-USD,until=reconnect,sticky=true", {
+        kind: "mute",
+        target: { venue: "coinbase" },
+        stream: "matches:BTC-USD",
+        until: "reconnect",
+        sticky: true
+      }],
+      ["mute:kraken,stream=trade:BTC/USD@2s+30s", { kind: "mute", target: { venue: "kraken" }, stream: "trade:BTC/USD", after: 2000, duration: 30_000 }],
+      ["mute:#7,until=reconnect,stream=trades:BTC", { kind: "mute", target: { connection: 7 }, stream: "trades:BTC", until: "reconnect" }]
+    ]
+    for (const [text, spec] of cases) {
+      assert.deepStrictEqual(ok(text), spec, text)
+      assert.isUndefined(Fault.validate(spec), text)
+    }
+    assert.include(Fault.kinds, "mute")
+  })
+
+  it("explains what is wrong with a mute", () => {
+    assert.match(error("mute:binance"), /mute needs ,stream=<stream> named as the venue names it, e\.g\. mute:binance,stream=btcusdt@trade/)
+    assert.match(error("mute:okx,until=reconnect"), /mute needs ,stream=/)
+    assert.match(error("mute:okx,stream="), /mute needs ,stream=/)
+    assert.match(error("mute:okx,stream=trades:BTC-USDT,until=never"), /until must be "resubscribe" or "reconnect", not "never"/)
+    assert.match(error("mute:okx,stream=trades:BTC-USDT+soon"), /invalid duration/)
+    assert.match(error("close:all,reason=a@b,code=4000"), /expected kind/, "only a stream value may contain @")
+    assert.match(Fault.validate({ kind: "mute", target: "all", stream: "" }) ?? "", /mute needs a stream/)
+  })
 })

@@ -2,7 +2,8 @@
  * One accepted client connection: its socket, its venue session, its subscriptions and the faults acting
  * on it. All output goes through `sendText`/`ping`, which apply the faults in one place: half-open drops
  * everything, stall drops market data, latency and slow hold messages in a queue that the server's shared
- * tick flushes (so a connection owns no timer of its own).
+ * tick flushes (so a connection owns no timer of its own). A mute drops one topic's market data: its
+ * subscriber's deliveries and the snapshots a venue sends through `sendData`.
  */
 import type { WebSocket } from "ws"
 import type { ConnectionInfo } from "../ConnectionInfo.ts"
@@ -18,6 +19,8 @@ export interface Host {
   readonly emit: (event: SimulatorEvent) => void
   readonly closed: (conn: Connection, code: number, reason: string, by: "client" | "server") => void
   readonly count: (conn: Connection, bytes: number) => void
+  /** A lasting fault ended on this one connection by the client's own doing (a resubscribe healed a mute). */
+  readonly healed: (conn: Connection, fault: number, kind: Kind) => void
 }
 
 interface Pending {
@@ -29,6 +32,13 @@ interface Pending {
 interface Slot {
   readonly id: number
   readonly kind: Kind
+}
+
+interface MuteSlot extends Slot {
+  readonly stream: string
+  readonly until: "resubscribe" | "reconnect"
+  /** Whether the connection's subscription of the stream is already the lost one, so the next accepted subscribe heals. */
+  lost: boolean
 }
 
 /** A live client connection. */
@@ -47,6 +57,8 @@ export class Connection {
   halfOpen: Slot | undefined = undefined
   slow: (Slot & { readonly bytesPerSecond: number; budget: number }) | undefined = undefined
   latency: (Slot & { readonly ms: number }) | undefined = undefined
+  /** Topic → the mute silencing it. */
+  readonly mutes = new Map<string, MuteSlot>()
   /** Feed key → sequence numbers still to skip. */
   readonly gaps = new Map<string, number>()
   closeAt: { readonly at: number; readonly code: number; readonly reason: string } | undefined = undefined
@@ -91,6 +103,16 @@ export class Connection {
     this.lastOut = Date.now()
   }
 
+  /** Sends market data of one topic outside its feed (a snapshot on subscribe), unless the topic is muted. */
+  sendData(topic: string, text: string): void {
+    if (!this.muted(topic)) this.sendText(text, true)
+  }
+
+  /** Whether a mute silences this topic. */
+  muted(topic: string): boolean {
+    return this.mutes.size > 0 && this.mutes.has(topic)
+  }
+
   /** Sends a protocol PING frame. */
   ping(): void {
     if (!this.live) return
@@ -130,15 +152,38 @@ export class Connection {
     this.sendText(text, true)
   }
 
-  /** Subscribes to a feed under a topic name; returns false when already subscribed. */
+  /**
+   * Subscribes to a feed under a topic name. A venue calls it for every subscribe it accepts, a duplicate
+   * included, and never for one it rejects: an accepted subscribe is what heals a `mute` with `until:
+   * "resubscribe"`. Returns true when the stream (re)starts: a new subscription, or a held one whose mute
+   * this subscribe healed (the venue then answers as for a new one: snapshot, `Subscribed` event). Returns
+   * false for a plain duplicate.
+   */
   subscribe(topic: string, feed: Feed, deliver?: (emission: Emission) => void): boolean {
-    if (this.subscriptions.has(topic)) return false
+    const healed = this.resubscribed(topic)
+    if (this.subscriptions.has(topic)) return healed
+    const write = deliver ?? ((e: Emission) => this.deliver(feed.key, e.text, e.first, e.last))
     const subscriber: Subscriber = {
       conn: this,
-      deliver: deliver ?? ((e) => this.deliver(feed.key, e.text, e.first, e.last))
+      deliver: (e) => {
+        if (!this.muted(topic)) write(e)
+      }
     }
     feed.subscribers.add(subscriber)
     this.subscriptions.set(topic, { feed, subscriber })
+    return true
+  }
+
+  /** An accepted subscribe of a muted topic: heals a resubscribe-mute whose subscription was lost; returns whether it did. */
+  private resubscribed(topic: string): boolean {
+    const mute = this.mutes.get(topic)
+    if (mute === undefined || mute.until !== "resubscribe") return false
+    if (!mute.lost) {
+      mute.lost = true
+      return false
+    }
+    this.mutes.delete(topic)
+    this.host.healed(this, mute.id, mute.kind)
     return true
   }
 
@@ -184,8 +229,12 @@ export class Connection {
     this.host.closed(this, this.closing?.code ?? code, this.closing?.reason ?? reason, by)
   }
 
-  /** Applies a fault; returns false when it does not apply to this connection (e.g. no notice on this venue). */
-  apply(id: number, spec: FaultSpec, now: number): boolean {
+  /**
+   * Applies a fault; returns false when it does not apply to this connection (e.g. no notice on this
+   * venue, a mute of a stream it does not hold). `opening` is true for a sticky fault applied to a
+   * connection as it opens.
+   */
+  apply(id: number, spec: FaultSpec, now: number, opening = false): boolean {
     switch (spec.kind) {
       case "drop":
         this.drop()
@@ -218,6 +267,12 @@ export class Connection {
         }
         return sent
       }
+      case "mute": {
+        const held = this.subscriptions.has(spec.stream)
+        if (!held && !opening) return false
+        this.mutes.set(spec.stream, { id, kind: "mute", stream: spec.stream, until: spec.until ?? "resubscribe", lost: held })
+        return true
+      }
       case "refuse":
         return false
     }
@@ -230,6 +285,7 @@ export class Connection {
     if (this.slow?.id === id) {
       this.slow = undefined
     }
+    for (const [topic, mute] of this.mutes) if (mute.id === id) this.mutes.delete(topic)
     if (this.halfOpen?.id === id) {
       this.halfOpen = undefined
       this.lastIn = now
@@ -273,10 +329,11 @@ export class Connection {
 
   /** A snapshot for `Simulator.connections`. */
   info(): ConnectionInfo {
-    const faults: Array<Slot> = []
+    const faults: Array<ConnectionInfo["faults"][number]> = []
     for (const slot of [this.stall, this.halfOpen, this.slow, this.latency]) {
       if (slot !== undefined) faults.push({ id: slot.id, kind: slot.kind })
     }
+    for (const mute of this.mutes.values()) faults.push({ id: mute.id, kind: mute.kind, stream: mute.stream })
     return {
       id: this.id,
       venue: this.venue,

@@ -83,7 +83,7 @@ const emptyVenueStats = (): { -readonly [K in keyof VenueStats]: VenueStats[K] }
 })
 
 const lasting = (spec: FaultSpec): boolean =>
-  spec.kind === "stall" || spec.kind === "halfOpen" || spec.kind === "slow" || spec.kind === "latency"
+  spec.kind === "stall" || spec.kind === "halfOpen" || spec.kind === "slow" || spec.kind === "latency" || spec.kind === "mute"
 
 /** Starts the server; resolves once it listens. */
 export const start = (options: Options = {}): Promise<Engine> => {
@@ -154,6 +154,15 @@ export const start = (options: Options = {}): Promise<Engine> => {
       venueStats[conn.venue].openConnections -= 1
       for (const fault of active.values()) fault.connections.delete(conn.id)
       emit({ _tag: "Closed", connection: conn.id, venue: conn.venue, code, reason, by, at: Date.now() })
+    },
+    healed: (conn, id, kind) => {
+      const fault = active.get(id)
+      if (fault !== undefined) {
+        fault.connections.delete(conn.id)
+        const sticky = "sticky" in fault.spec && fault.spec.sticky === true
+        if (fault.connections.size === 0 && !sticky) active.delete(id)
+      }
+      emit({ _tag: "FaultHealed", fault: id, kind, connections: [conn.id], at: Date.now() })
     }
   }
 
@@ -197,7 +206,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
       const { spec } = fault
       if (!lasting(spec) || !("sticky" in spec) || spec.sticky !== true || !matches(spec.target, conn)) continue
       if (conn.closing !== undefined) break
-      if (conn.apply(fault.id, spec, now)) fault.connections.add(conn.id)
+      if (conn.apply(fault.id, spec, now, true)) fault.connections.add(conn.id)
     }
   }
 

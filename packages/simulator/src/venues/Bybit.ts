@@ -99,7 +99,7 @@ export const venue: Venue = {
         reply(op, true, "", reqId)
         for (const [topic, t] of resolved) {
           conn.subscribe(topic, t.feed)
-          if (t.snapshot !== undefined) conn.sendText(t.snapshot(now), true)
+          if (t.snapshot !== undefined) conn.sendData(topic, t.snapshot(now))
         }
         conn.announce("Subscribed", args)
       },

@@ -116,7 +116,7 @@ export const venue: Venue = {
           if (!isChannel(name)) return error("Failed to subscribe", `${name} is not a valid channel`)
         }
         const changed: Array<string> = []
-        const initial: Array<string> = []
+        const initial: Array<readonly [topic: string, text: string]> = []
         for (const [name, product] of wanted) {
           const topic = `${name}:${product}`
           if (type === "unsubscribe") {
@@ -128,7 +128,7 @@ export const venue: Venue = {
           if (conn.subscribe(topic, ch.feed)) {
             changed.push(topic)
             const first = ch.initial?.(now)
-            if (first !== undefined) initial.push(first)
+            if (first !== undefined) initial.push([topic, first])
           }
         }
         if (type === "subscribe") {
@@ -136,7 +136,7 @@ export const venue: Venue = {
           subscribed = true
         }
         conn.sendText(subscriptionsText())
-        for (const m of initial) conn.sendText(m, true)
+        for (const [topic, m] of initial) conn.sendData(topic, m)
         conn.announce(type === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
       },
       onTick: (now) => {
@@ -149,7 +149,7 @@ export const venue: Venue = {
         if (now < nextHeartbeat) return
         nextHeartbeat = now + cfg.heartbeatIntervalMs
         for (const topic of conn.subscriptions.keys()) {
-          if (!topic.startsWith("heartbeat:")) continue
+          if (!topic.startsWith("heartbeat:") || conn.muted(topic)) continue
           const product = topic.slice("heartbeat:".length)
           const tape = market.tape("coinbase", product, instrument)
           conn.sendText(

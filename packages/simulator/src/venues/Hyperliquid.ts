@@ -73,7 +73,8 @@ export const venue: Venue = {
         }
         const feed = feedFor(market, type, coin)
         if (feed === undefined) return error(`Invalid subscription: ${text.slice(0, 100)}`)
-        if (!conn.subscribe(topic, feed)) return error(`Already subscribed: ${text.slice(0, 100)}`)
+        if (conn.subscriptions.has(topic)) return error(`Already subscribed: ${text.slice(0, 100)}`)
+        conn.subscribe(topic, feed)
         conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
         conn.announce("Subscribed", [topic])
       },

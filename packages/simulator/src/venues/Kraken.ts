@@ -124,7 +124,7 @@ export const venue: Venue = {
           }
           send({ method, result: ch.result, success: true, ...withReq, ...times })
           conn.subscribe(topic, ch.feed)
-          conn.sendText(ch.snapshot(), true)
+          conn.sendData(topic, ch.snapshot())
           changed.push(topic)
         }
         conn.announce(method === "subscribe" ? "Subscribed" : "Unsubscribed", changed)

@@ -112,7 +112,7 @@ export const venue: Venue = {
           subscribed = true
           if (conn.subscribe(topic, ch.feed)) {
             changed.push(topic)
-            if (ch.snapshot !== undefined) conn.sendText(ch.snapshot(now), true)
+            if (ch.snapshot !== undefined) conn.sendData(topic, ch.snapshot(now))
           }
         }
         conn.announce(op === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
