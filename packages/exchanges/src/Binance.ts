@@ -2,9 +2,10 @@
  * Binance market streams: the spot profile (`stream.binance.com`) and the
  * USDⓈ-M futures profile (`fstream.binance.com`), with `SUBSCRIBE` /
  * `UNSUBSCRIBE` framing, id-matched acknowledgements, protocol-frame
- * heartbeats, the `serverShutdown` notice, and `Schema` decoders for trade
- * and diff-depth events (raw or wrapped in a combined-stream envelope).
- * Topics are stream names: `btcusdt@trade`, `btcusdt@depth@100ms`.
+ * heartbeats, the `serverShutdown` notice, `Schema` decoders for trade
+ * and diff-depth events (raw or wrapped in a combined-stream envelope), and
+ * `topicOf`/`sequence` readers for staleness and gap tracking. Topics are
+ * stream names: `btcusdt@trade`, `btcusdt@depth@100ms`.
  *
  * Sources: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
  * (spot: ping frame every 20 s, pong within 1 min, 24 h lifetime, 5 incoming
@@ -74,11 +75,83 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
 export const isNotice = (text: string): boolean =>
   text.includes('"serverShutdown"') && str(parseObject(text), "e") === "serverShutdown"
 
+/** The stream a market event belongs to, with the event itself (unwrapped from a combined-stream envelope). */
+const event = (text: string): { readonly stream: string; readonly data: Readonly<Record<string, unknown>> } | undefined => {
+  if (text.startsWith('{"stream":')) {
+    const msg = parseObject(text)
+    const stream = str(msg, "stream")
+    const data = obj(msg, "data")
+    return stream === undefined || data === undefined ? undefined : { stream, data }
+  }
+  if (!text.includes('"e":"trade"') && !text.includes('"e":"depthUpdate"')) return undefined
+  const data = parseObject(text)
+  const symbol = str(data, "s")
+  if (data === undefined || symbol === undefined) return undefined
+  switch (data["e"]) {
+    case "trade":
+      return { stream: trade(symbol), data }
+    case "depthUpdate":
+      return { stream: depth(symbol), data }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The stream a market-data message belongs to: the `stream` of a
+ * combined-stream envelope, or for a raw-stream `trade` / `depthUpdate`
+ * event the name `trade` / `depth` build from its symbol. Undefined for
+ * answers, `serverShutdown` and anything else.
+ *
+ * **Gotchas**: a raw-stream `depthUpdate` does not say at which speed it was
+ * subscribed, so it is named with `depth`'s default (`btcusdt@depth@100ms`).
+ * Subscribe to other speeds (`btcusdt@depth`) on the combined endpoint
+ * (`urls.combined`), whose envelope names the stream exactly. Raw events of
+ * other streams (`aggTrade`, `kline`, ...) give undefined.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => event(text)?.stream
+
+/**
+ * Where a market-data message sits in its stream: a trade covers its trade
+ * id `t` (`first` = `last` = `t`; ids go up by one per symbol); a diff-depth
+ * event covers update ids `U`..`u`. Spot chains depth events by `U` =
+ * previous `u` + 1; USDⓈ-M futures chain them by `pu` (the previous event's
+ * `u`), read as `prev`. `stream` is the message's `topicOf`. Undefined for
+ * anything else.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  const e = event(text)
+  if (e === undefined) return undefined
+  const { data, stream } = e
+  switch (data["e"]) {
+    case "trade": {
+      const t = num(data, "t")
+      return t === undefined ? undefined : { stream, first: t, last: t }
+    }
+    case "depthUpdate": {
+      const first = num(data, "U")
+      const last = num(data, "u")
+      if (first === undefined || last === undefined) return undefined
+      const prev = num(data, "pu")
+      return prev === undefined ? { stream, first, last } : { stream, first, last, prev }
+    }
+    default:
+      return undefined
+  }
+}
+
 const common = {
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
   isNotice,
+  topicOf,
   idleTimeout: undefined,
   serverIdle: undefined
 } as const
@@ -108,6 +181,7 @@ export const spot: Venue.Profile = {
     connections: { count: 300, window: "5 minutes" },
     messagesPerSecond: 5,
     messagesScope: "connection",
+    countsHeartbeat: true,
     streamsPerConnection: 1024,
     topicsPerRequest: 200,
     maxLifetime: "24 hours"

@@ -1,20 +1,24 @@
 /**
  * Bybit v5 public WebSocket (spot, linear, inverse): `{"op":"subscribe",
  * "args":[topics],"req_id"}` framing in requests of at most 10 topics, answers
- * matched by `req_id`, the `{"op":"ping"}` heartbeat. Topics are Bybit's own:
- * `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT`.
+ * matched by `req_id`, the `{"op":"ping"}` heartbeat, `Schema` decoders for
+ * `publicTrade` and `orderbook` pushes, and `topicOf`/`sequence` readers.
+ * Topics are Bybit's own: `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT`.
  *
  * Source: https://bybit-exchange.github.io/docs/v5/ws/connect — send
  * `{"op":"ping"}` every 20 s to keep the connection alive; spot answers
  * `{"op":"ping","ret_msg":"pong",...}`, linear/inverse answer `{"op":"pong"}`;
  * no more than 500 connections per 5 minutes per IP; spot takes at most 10
  * args per subscription request; the args array of one request is limited
- * to 21,000 characters.
+ * to 21,000 characters. https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
+ * (a snapshot, then deltas; the update id `u` is sequential, and a snapshot
+ * with `u` 1 means the service restarted: replace the local book).
  *
  * @since 0.1.0
  */
 import { Heartbeat } from "@kharbranth/core"
-import { num, parseObject, str } from "./internal/json.ts"
+import * as Schema from "effect/Schema"
+import { num, obj, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -74,6 +78,49 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   return Venue.confirmation(op === "subscribe" ? "subscribed" : "unsubscribed", [], id)
 }
 
+/** A data push: its topic, its `type`, and the parsed message. */
+const push = (
+  text: string
+): { readonly topic: string; readonly type: string | undefined; readonly msg: Readonly<Record<string, unknown>> } | undefined => {
+  if (!text.startsWith('{"topic":') && !(text.startsWith("{") && text.includes('"topic"'))) return undefined
+  const msg = parseObject(text)
+  const topic = str(msg, "topic")
+  if (msg === undefined || topic === undefined || !("data" in msg) || "op" in msg) return undefined
+  return { topic, type: str(msg, "type"), msg }
+}
+
+/**
+ * The topic of a data push (`{"topic":"publicTrade.BTCUSDT",...,"data":...}`),
+ * exactly as subscribed; undefined for answers, pongs and anything else.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => push(text)?.topic
+
+/**
+ * Where an `orderbook` push sits in its stream: a delta covers its update
+ * id `u` (`first` = `last` = `u`; ids go up by one). A snapshot replaces the
+ * book: it reads as `first` = `last` = `u` with `snapshot: true` (never a
+ * gap), and the next delta follows it. `stream` is the
+ * message's `topicOf`. Undefined for anything else, trades included: Bybit
+ * trade ids are not consecutive (UUIDs on linear) and a trade's `seq` is the
+ * cross sequence shared with other streams.
+ *
+ * **Gotchas**: a snapshot with `u` 1 means Bybit restarted the stream; it
+ * reads as `last` 1, below the numbers seen before it.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  const p = push(text)
+  if (p === undefined || !p.topic.startsWith("orderbook.")) return undefined
+  const u = num(obj(p.msg, "data"), "u")
+  if (u === undefined) return undefined
+  return p.type === "snapshot" ? { stream: p.topic, first: u, last: u, snapshot: true } : { stream: p.topic, first: u, last: u }
+}
+
 const profile = (category: "spot" | "linear" | "inverse"): Venue.Profile => ({
   venue: `bybit-${category}`,
   url: `wss://stream.bybit.com/v5/public/${category}`,
@@ -98,7 +145,8 @@ const profile = (category: "spot" | "linear" | "inverse"): Venue.Profile => ({
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
-  isNotice: () => false
+  isNotice: () => false,
+  topicOf
 })
 
 /**
@@ -116,3 +164,137 @@ export const spot: Venue.Profile = profile("spot")
  * @since 0.1.0
  */
 export const linear: Venue.Profile = profile("linear")
+
+/**
+ * One trade of a `publicTrade` push: time `T`, symbol `s`, taker side `S`,
+ * size `v`, price `p`, trade id `i`, block trade `BT`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Trade = Schema.Struct({
+  T: Schema.Number,
+  s: Schema.String,
+  S: Schema.Literals(["Buy", "Sell"]),
+  v: Schema.String,
+  p: Schema.String,
+  L: Schema.optionalKey(Schema.String),
+  i: Schema.String,
+  BT: Schema.Boolean,
+  seq: Schema.optionalKey(Schema.Number)
+})
+
+/**
+ * A decoded trade.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Trade = typeof Trade.Type
+
+/**
+ * A `publicTrade.<symbol>` push.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TradeMessage = Schema.Struct({
+  topic: Schema.String,
+  type: Schema.Literal("snapshot"),
+  ts: Schema.Number,
+  data: Schema.Array(Trade)
+})
+
+/**
+ * A decoded trade push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TradeMessage = typeof TradeMessage.Type
+
+/**
+ * A price level as Bybit writes it: `["price", "size"]`, decimal strings;
+ * size `"0"` removes the level.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Level = Schema.Tuple([Schema.String, Schema.String])
+
+/**
+ * The data of an order-book snapshot or delta: symbol `s`, bids `b`, asks
+ * `a`, update id `u` and cross sequence `seq`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BookData = Schema.Struct({
+  s: Schema.String,
+  b: Schema.Array(Level),
+  a: Schema.Array(Level),
+  u: Schema.Number,
+  seq: Schema.Number
+})
+
+/**
+ * An `orderbook.<depth>.<symbol>` push.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BookMessage = Schema.Struct({
+  topic: Schema.String,
+  type: Schema.Literals(["snapshot", "delta"]),
+  ts: Schema.Number,
+  data: BookData,
+  cts: Schema.optionalKey(Schema.Number)
+})
+
+/**
+ * A decoded order-book push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BookMessage = typeof BookMessage.Type
+
+/**
+ * Any push this module decodes.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Message = Schema.Union([TradeMessage, BookMessage])
+
+/**
+ * A decoded push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Message = typeof Message.Type
+
+/**
+ * Decodes a text message into a trade or order-book push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeMessage = Schema.decodeUnknownEffect(Schema.fromJsonString(Message))
+
+/**
+ * Decodes a `publicTrade` push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeTrades = Schema.decodeUnknownEffect(Schema.fromJsonString(TradeMessage))
+
+/**
+ * Decodes an `orderbook` push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeBook = Schema.decodeUnknownEffect(Schema.fromJsonString(BookMessage))

@@ -2,22 +2,25 @@
  * Coinbase Exchange WebSocket feed: `{"type":"subscribe","channels":[{name,
  * product_ids}]}` framing, the full `{"type":"subscriptions"}` list as the
  * answer to every (un)subscribe, `{"type":"error"}` rejections, and `Schema`
- * decoders for `match`/`last_match`, `l2update`, `snapshot` and `heartbeat`.
+ * decoders for `match`/`last_match`, `l2update`, `snapshot` and `heartbeat`,
+ * and `topicOf`/`sequence` readers.
  * Topics are `channel:product`, e.g. `matches:BTC-USD`, `heartbeat:BTC-USD`.
  * Coinbase has no ping message: subscribe to the `heartbeat` channel (one
  * message a second per product) and let `idleTimeout` find a dead feed.
  *
  * Sources: https://docs.cdp.coinbase.com/exchange/websocket-feed/overview
  * (a `subscribe` must arrive within 5 s of connecting or the connection is
- * closed) and https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits
+ * closed), https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits
  * (8 requests per second per IP, bursts up to 20; 100 messages sent by the
- * client per second per IP).
+ * client per second per IP), and
+ * https://docs.cdp.coinbase.com/exchange/websocket-feed/authentication
+ * (`level2` needs authentication; `level2_batch` is its public form).
  *
  * @since 0.1.0
  */
 import { Heartbeat } from "@kharbranth/core"
 import * as Schema from "effect/Schema"
-import { arr, isRecord, parseObject, str } from "./internal/json.ts"
+import { arr, isRecord, num, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -60,6 +63,75 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   return Venue.confirmation("active", topics)
 }
 
+/** The channel whose subscription delivers a message `type`. */
+const channelOf = (type: string | undefined): string | undefined => {
+  switch (type) {
+    case "match":
+    case "last_match":
+      return "matches"
+    case "heartbeat":
+      return "heartbeat"
+    case "snapshot":
+    case "l2update":
+      return "level2_batch"
+    case "ticker":
+      return "ticker"
+    default:
+      return undefined
+  }
+}
+
+/** A market message: its topic and the parsed message. */
+const market = (text: string): { readonly topic: string; readonly msg: Readonly<Record<string, unknown>> } | undefined => {
+  if (!text.includes('"product_id"')) return undefined
+  const msg = parseObject(text)
+  const channel = channelOf(str(msg, "type"))
+  const product = str(msg, "product_id")
+  return msg === undefined || channel === undefined || product === undefined ? undefined : { topic: topic(channel, product), msg }
+}
+
+/**
+ * The topic of a market message: `matches:<product>` for `match` and
+ * `last_match`, `heartbeat:<product>` for `heartbeat`,
+ * `level2_batch:<product>` for `snapshot` and `l2update`, `ticker:<product>`
+ * for `ticker`. Undefined for `subscriptions`, `error` and anything else.
+ *
+ * **Details**: Coinbase has no ping; its keep-alive is the `heartbeat`
+ * channel, a subscription like any other. Its messages are the data of the
+ * `heartbeat:<product>` topic (so that topic is not reported stale while
+ * they flow); they say nothing about the product's other topics, which may
+ * go quiet on a quiet market.
+ *
+ * **Gotchas**: `level2` (authenticated) and `level2_batch` (public) send the
+ * same messages, and so do `ticker` and `ticker_batch`; their messages are
+ * named with the public `level2_batch` and with `ticker`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => market(text)?.topic
+
+/**
+ * Where a `match` or `last_match` sits in its product's trades: it covers
+ * its `trade_id` (`first` = `last`), and a product's trade ids go up by one.
+ * `stream` is the message's `topicOf` (`matches:<product>`). Undefined for
+ * anything else: `l2update` and `snapshot` carry no number, and a
+ * `heartbeat` only repeats the latest ones.
+ *
+ * **Details**: the messages' `sequence` is not used: it counts every order
+ * event of the product (the `full` channel's numbering), so on the
+ * `matches` channel it jumps between matches.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  const m = market(text)
+  if (m === undefined || !m.topic.startsWith("matches:")) return undefined
+  const id = num(m.msg, "trade_id")
+  return id === undefined ? undefined : { stream: m.topic, first: id, last: id }
+}
+
 /**
  * The Coinbase Exchange feed.
  *
@@ -86,7 +158,8 @@ export const exchange: Venue.Profile = {
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
-  isNotice: () => false
+  isNotice: () => false,
+  topicOf
 }
 
 /**

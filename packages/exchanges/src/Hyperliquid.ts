@@ -1,8 +1,14 @@
 /**
  * Hyperliquid WebSocket: one `{"method":"subscribe","subscription":{type,coin}}`
  * per topic, `subscriptionResponse` answers, `{"channel":"error"}`
- * rejections, and the `{"method":"ping"}` → `{"channel":"pong"}` heartbeat.
+ * rejections, the `{"method":"ping"}` → `{"channel":"pong"}` heartbeat,
+ * `Schema` decoders for `trades` and `l2Book` messages, and `topicOf`.
  * Topics are `type:coin`, e.g. `trades:BTC`, `l2Book:ETH`.
+ *
+ * There is no `sequence` reader: `l2Book` messages are whole snapshots of
+ * the top levels (nothing to chain), and a trade's `tid` is an exchange-wide
+ * id, not consecutive per coin, so a missing message cannot be told from
+ * the numbers.
  *
  * Sources: https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/timeouts-and-heartbeats
  * (the server closes a connection that sent it nothing for 60 s; send
@@ -14,7 +20,8 @@
  * @since 0.1.0
  */
 import { Heartbeat } from "@kharbranth/core"
-import { obj, parseObject, str } from "./internal/json.ts"
+import * as Schema from "effect/Schema"
+import { isRecord, obj, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -54,6 +61,28 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
     : undefined
 }
 
+const control = new Set(["pong", "subscriptionResponse", "error", "post"])
+
+/**
+ * The topic of a market message: its `channel` and the `coin` of its data
+ * (an object, or the first element of an array), e.g. `{"channel":"trades",
+ * "data":[{"coin":"BTC",...}]}` is `trades:BTC`. Undefined for `pong`,
+ * `subscriptionResponse`, `error` and anything without a coin.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => {
+  if (!text.startsWith('{"channel":') && !(text.startsWith("{") && text.includes('"channel"'))) return undefined
+  const msg = parseObject(text)
+  const channel = str(msg, "channel")
+  if (channel === undefined || control.has(channel)) return undefined
+  const data = msg?.["data"]
+  const item = Array.isArray(data) ? data[0] : data
+  const coin = isRecord(item) ? str(item, "coin") : undefined
+  return coin === undefined ? undefined : topic(channel, coin)
+}
+
 /**
  * Hyperliquid mainnet.
  *
@@ -81,5 +110,140 @@ export const mainnet: Venue.Profile = {
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
-  isNotice: () => false
+  isNotice: () => false,
+  topicOf
 }
+
+/**
+ * One trade: taker side `B` (buy) or `A` (sell), price and size as decimal
+ * strings, exchange-wide trade id `tid`, and the buyer and seller.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Trade = Schema.Struct({
+  coin: Schema.String,
+  side: Schema.Literals(["B", "A"]),
+  px: Schema.String,
+  sz: Schema.String,
+  hash: Schema.String,
+  time: Schema.Number,
+  tid: Schema.Number,
+  users: Schema.optionalKey(Schema.Tuple([Schema.String, Schema.String]))
+})
+
+/**
+ * A decoded trade.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Trade = typeof Trade.Type
+
+/**
+ * A `trades` message.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TradesMessage = Schema.Struct({
+  channel: Schema.Literal("trades"),
+  data: Schema.Array(Trade)
+})
+
+/**
+ * A decoded `trades` message.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TradesMessage = typeof TradesMessage.Type
+
+/**
+ * A price level: price `px`, size `sz` (decimal strings) and the number of
+ * orders `n`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Level = Schema.Struct({ px: Schema.String, sz: Schema.String, n: Schema.Number })
+
+/**
+ * A coin's book: `levels` is `[bids, asks]`, bids high to low, asks low to
+ * high. Every message is a whole snapshot of the top levels.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Book = Schema.Struct({
+  coin: Schema.String,
+  time: Schema.Number,
+  levels: Schema.Tuple([Schema.Array(Level), Schema.Array(Level)])
+})
+
+/**
+ * A decoded book.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Book = typeof Book.Type
+
+/**
+ * An `l2Book` message.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BookMessage = Schema.Struct({
+  channel: Schema.Literal("l2Book"),
+  data: Book
+})
+
+/**
+ * A decoded `l2Book` message.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BookMessage = typeof BookMessage.Type
+
+/**
+ * Any market message this module decodes.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Message = Schema.Union([TradesMessage, BookMessage])
+
+/**
+ * A decoded market message.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Message = typeof Message.Type
+
+/**
+ * Decodes a text message into a trades or book message.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeMessage = Schema.decodeUnknownEffect(Schema.fromJsonString(Message))
+
+/**
+ * Decodes a `trades` message.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeTrades = Schema.decodeUnknownEffect(Schema.fromJsonString(TradesMessage))
+
+/**
+ * Decodes an `l2Book` message.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeBook = Schema.decodeUnknownEffect(Schema.fromJsonString(BookMessage))

@@ -3,8 +3,9 @@
  * "req_id"}` framing (one request per channel), one answer per symbol
  * matched by `req_id`, the `{"method":"ping"}` → `{"method":"pong"}`
  * heartbeat, the `status` maintenance notice, `Schema` decoders for `trade`
- * and `book` messages, and a local book that verifies Kraken's CRC32 book
- * checksum after every message. Topics are `channel:SYMBOL`, e.g.
+ * and `book` messages, `topicOf`/`sequence` readers, and a local book that
+ * verifies Kraken's CRC32 book checksum after every message. Topics are
+ * `channel:SYMBOL`, e.g.
  * `trade:BTC/USD`, `book:BTC/USD`.
  *
  * Sources: https://docs.kraken.com/api/docs/websocket-v2/ping (ping/pong),
@@ -75,6 +76,55 @@ export const isNotice = (text: string): boolean => {
   return arr(parseObject(text), "data").some((d) => isRecord(d) && (d["system"] === "maintenance" || d["system"] === "cancel_only"))
 }
 
+/** A market message: its topic and its `data` array. */
+const market = (text: string): { readonly topic: string; readonly data: ReadonlyArray<unknown> } | undefined => {
+  if (text.startsWith('{"channel":"heartbeat"') || text.startsWith('{"channel":"status"')) return undefined
+  if (!text.startsWith('{"channel":') && !(text.startsWith("{") && text.includes('"channel"'))) return undefined
+  const msg = parseObject(text)
+  const channel = str(msg, "channel")
+  if (channel === undefined || channel === "heartbeat" || channel === "status") return undefined
+  const data = arr(msg, "data")
+  const first = data[0]
+  const symbol = isRecord(first) ? str(first, "symbol") : undefined
+  return symbol === undefined ? undefined : { topic: topic(channel, symbol), data }
+}
+
+/**
+ * The topic of a market message (`{"channel":"trade","data":[{"symbol":
+ * "BTC/USD",...}]}` is `trade:BTC/USD`), snapshots included; undefined for
+ * `heartbeat`, `status`, answers, pongs and anything else (an empty trade
+ * snapshot names no symbol, so it gives undefined too).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => market(text)?.topic
+
+/**
+ * Where a `trade` message sits in its symbol's trades: it covers the
+ * `trade_id`s of its trades (`first` the lowest, `last` the highest); v2
+ * trade ids go up by one per pair. The snapshot sent on subscribing is the
+ * latest trades, read the same way (an empty one gives undefined). `stream`
+ * is the message's `topicOf`. Undefined for anything else: `book` messages
+ * carry no number (their checksum guards them instead).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  const m = market(text)
+  if (m === undefined || !m.topic.startsWith("trade:")) return undefined
+  let first = Infinity
+  let last = -Infinity
+  for (const trade of m.data) {
+    const id = isRecord(trade) ? num(trade, "trade_id") : undefined
+    if (id === undefined) continue
+    first = Math.min(first, id)
+    last = Math.max(last, id)
+  }
+  return last === -Infinity ? undefined : { stream: m.topic, first, last }
+}
+
 /**
  * Kraken spot WebSocket v2 (public).
  *
@@ -98,7 +148,8 @@ export const spot: Venue.Profile = {
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
-  isNotice
+  isNotice,
+  topicOf
 }
 
 /**

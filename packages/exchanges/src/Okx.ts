@@ -2,8 +2,10 @@
  * OKX v5 public WebSocket: `{"op":"subscribe","args":[{channel,instId}]}`
  * framing, one `{"event":"subscribe"|"unsubscribe","arg":{...}}` answer per
  * arg, `{"event":"error"}` rejections, the text `ping`/`pong` heartbeat, and
- * the `{"event":"notice","code":"64008"}` service-upgrade notice. Topics are
- * `channel:instId`, e.g. `trades:BTC-USDT`, `books:BTC-USDT`.
+ * the `{"event":"notice","code":"64008"}` service-upgrade notice, `Schema`
+ * decoders for `trades` and `books` pushes, `topicOf`/`sequence` readers, and
+ * a local book that verifies OKX's CRC32 book checksum after every message.
+ * Topics are `channel:instId`, e.g. `trades:BTC-USDT`, `books:BTC-USDT`.
  *
  * Source: https://www.okx.com/docs-v5/en/#overview-websocket — "If there's
  * no data return after connecting/subscribing for 30 seconds, the connection
@@ -11,11 +13,19 @@
  * 3 connection requests per second per IP, 480 subscribe/unsubscribe/login
  * requests per hour per connection, 64 KB total length of the channels in
  * one request; code 64008 announces a disconnect for a service upgrade.
+ * https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel
+ * (`books`: a snapshot, then updates whose `prevSeqId` is the previous
+ * `seqId`; the checksum interleaves up to 25 bid and ask levels as
+ * `bidPx:bidSz:askPx:askSz...` with the strings as received, CRC32 as a
+ * signed 32-bit integer).
  *
  * @since 0.1.0
  */
 import { Heartbeat } from "@kharbranth/core"
-import { obj, parseObject, str } from "./internal/json.ts"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { crc32 } from "./internal/crc32.ts"
+import { isRecord, num, obj, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -77,6 +87,77 @@ export const isNotice = (text: string): boolean => {
   return str(msg, "event") === "notice" && str(msg, "code") === "64008"
 }
 
+/** A data push: its topic (from `arg`), its `action` if any, and its `data` array. */
+const push = (
+  text: string
+): { readonly topic: string; readonly action: string | undefined; readonly data: ReadonlyArray<unknown> } | undefined => {
+  if (!text.startsWith('{"arg":') && !(text.startsWith("{") && text.includes('"arg"') && !text.includes('"event"'))) {
+    return undefined
+  }
+  const msg = parseObject(text)
+  if (msg === undefined || "event" in msg) return undefined
+  const arg = obj(msg, "arg")
+  const channel = str(arg, "channel")
+  const instId = str(arg, "instId")
+  const data = msg["data"]
+  if (channel === undefined || instId === undefined || !Array.isArray(data)) return undefined
+  return { topic: topic(channel, instId), action: str(msg, "action"), data }
+}
+
+/**
+ * The topic of a data push (`{"arg":{channel,instId},"data":[...]}`), as
+ * `topic` builds it; undefined for answers, errors, notices, `pong` and
+ * anything else.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const topicOf = (text: string): string | undefined => push(text)?.topic
+
+/**
+ * Where a data push sits in its stream. Book updates chain by `prevSeqId`:
+ * `first` = `last` = `seqId`, `prev` = `prevSeqId`. A book snapshot
+ * (`action: "snapshot"`, `prevSeqId` -1) replaces the book: it reads as
+ * `first` = `last` = `seqId` with `snapshot: true` and no `prev` (never a
+ * gap), and the next update chains from it. A `trades`
+ * push covers trade ids `tradeId - count + 1` .. `tradeId` (OKX aggregates
+ * `count` fills of one taker order under the last `tradeId`); trade ids go
+ * up by one per instrument. `stream` is the message's `topicOf`.
+ *
+ * **Gotchas**: OKX sends an empty update with `seqId` = `prevSeqId` when a
+ * book has been quiet, which reads as a repeat of the last number (a
+ * duplicate, harmless to drop). After maintenance OKX may reset `seqId`: an
+ * update whose `seqId` is below its `prevSeqId`; resubscribe for a fresh
+ * snapshot.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  const p = push(text)
+  if (p === undefined) return undefined
+  const { data, topic: stream } = p
+  const first = data[0]
+  if (!isRecord(first)) return undefined
+  const seqId = num(first, "seqId")
+  if (seqId !== undefined) {
+    const prev = num(first, "prevSeqId")
+    if (p.action === "snapshot" || prev === undefined || prev < 0) return { stream, first: seqId, last: seqId, snapshot: true }
+    return { stream, first: seqId, last: seqId, prev }
+  }
+  let low = Infinity
+  let high = -Infinity
+  for (const item of data) {
+    if (!isRecord(item)) continue
+    const id = num(item, "tradeId")
+    if (id === undefined) continue
+    const count = num(item, "count") ?? 1
+    low = Math.min(low, id - count + 1)
+    high = Math.max(high, id)
+  }
+  return high === -Infinity ? undefined : { stream, first: low, last: high }
+}
+
 /**
  * OKX public channels.
  *
@@ -102,6 +183,280 @@ export const publicProfile: Venue.Profile = {
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
   confirmation,
-  isNotice
+  isNotice,
+  topicOf
 }
+
+/**
+ * The `arg` of a push: channel and instrument.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Arg = Schema.Struct({ channel: Schema.String, instId: Schema.String })
+
+/**
+ * One trade of a `trades` push; `count` fills of one taker order are
+ * aggregated under the last `tradeId`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Trade = Schema.Struct({
+  instId: Schema.String,
+  tradeId: Schema.String,
+  px: Schema.String,
+  sz: Schema.String,
+  side: Schema.Literals(["buy", "sell"]),
+  ts: Schema.String,
+  count: Schema.optionalKey(Schema.String)
+})
+
+/**
+ * A decoded trade.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Trade = typeof Trade.Type
+
+/**
+ * A `trades` push.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TradesMessage = Schema.Struct({
+  arg: Schema.Struct({ channel: Schema.Literal("trades"), instId: Schema.String }),
+  data: Schema.Array(Trade)
+})
+
+/**
+ * A decoded `trades` push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TradesMessage = typeof TradesMessage.Type
+
+/**
+ * A price level as OKX writes it: `[price, size, "0", orderCount]`, decimal
+ * strings (the third field is deprecated and always `"0"`). Size `"0"`
+ * removes the level.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Level = Schema.Tuple([Schema.String, Schema.String, Schema.String, Schema.String])
+
+/**
+ * A decoded price level.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Level = typeof Level.Type
+
+/**
+ * The data of a book snapshot or update, with the checksum of the book after
+ * it and its place in the stream (`prevSeqId` is -1 on a snapshot).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BookData = Schema.Struct({
+  asks: Schema.Array(Level),
+  bids: Schema.Array(Level),
+  ts: Schema.String,
+  checksum: Schema.Number,
+  prevSeqId: Schema.Number,
+  seqId: Schema.Number
+})
+
+/**
+ * Decoded book data.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BookData = typeof BookData.Type
+
+/**
+ * A push of an incremental book channel (`books`, `books-l2-tbt`,
+ * `books50-l2-tbt`): a snapshot, then updates.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BookMessage = Schema.Struct({
+  arg: Arg,
+  action: Schema.Literals(["snapshot", "update"]),
+  data: Schema.Array(BookData)
+})
+
+/**
+ * A decoded book push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BookMessage = typeof BookMessage.Type
+
+/**
+ * Any push this module decodes.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Message = Schema.Union([TradesMessage, BookMessage])
+
+/**
+ * A decoded push.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Message = typeof Message.Type
+
+/**
+ * Decodes a text message into a trades or book push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeMessage = Schema.decodeUnknownEffect(Schema.fromJsonString(Message))
+
+/**
+ * Decodes a `trades` push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeTrades = Schema.decodeUnknownEffect(Schema.fromJsonString(TradesMessage))
+
+/**
+ * Decodes a book push.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeBook = Schema.decodeUnknownEffect(Schema.fromJsonString(BookMessage))
+
+/**
+ * A local order book for one instrument. Each side maps a level's numeric
+ * price to its price and size strings as last received, which the checksum
+ * is computed over. Mutable: `apply` changes it in place (one book per
+ * instrument and session).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Book {
+  readonly instId: string
+  readonly bids: Map<number, readonly [price: string, size: string]>
+  readonly asks: Map<number, readonly [price: string, size: string]>
+}
+
+/**
+ * An empty book.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeBook = (instId: string): Book => ({ instId, bids: new Map(), asks: new Map() })
+
+const update = (side: Book["bids"], levels: ReadonlyArray<Level>): void => {
+  for (const [price, size] of levels) {
+    const key = Number(price)
+    if (Number(size) === 0) side.delete(key)
+    else side.set(key, [price, size])
+  }
+}
+
+/**
+ * Applies a snapshot (`action: "snapshot"`, which replaces the book) or an
+ * update; a level of size `"0"` is removed.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const apply = (book: Book, action: "snapshot" | "update", data: BookData): void => {
+  if (action === "snapshot") {
+    book.bids.clear()
+    book.asks.clear()
+  }
+  update(book.bids, data.bids)
+  update(book.asks, data.asks)
+}
+
+const top = (side: Book["bids"], descending: boolean): Array<readonly [string, string]> =>
+  [...side.entries()].sort((a, b) => (descending ? b[0] - a[0] : a[0] - b[0])).slice(0, 25).map(([, level]) => level)
+
+/**
+ * The text OKX's checksum is computed over: the best 25 bids (high to low)
+ * and asks (low to high) interleaved as `bidPx:bidSz:askPx:askSz:...`; when
+ * one side has fewer levels, the other side's remaining levels follow.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const checksumInput = (book: Book): string => {
+  const bids = top(book.bids, true)
+  const asks = top(book.asks, false)
+  const parts: Array<string> = []
+  for (let i = 0; i < 25; i++) {
+    const bid = bids[i]
+    const ask = asks[i]
+    if (bid !== undefined) parts.push(bid[0], bid[1])
+    if (ask !== undefined) parts.push(ask[0], ask[1])
+  }
+  return parts.join(":")
+}
+
+/**
+ * The checksum of a local book (CRC32 as a signed 32-bit integer, as OKX
+ * sends it).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const checksum = (book: Book): number => crc32(checksumInput(book)) | 0
+
+/**
+ * The local book no longer matches the venue's: resubscribe (or restart the
+ * connection) to get a fresh snapshot. Same tag and fields as Kraken's.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ChecksumMismatch extends Schema.TaggedError<ChecksumMismatch>()("ChecksumMismatch", {
+  symbol: Schema.String,
+  expected: Schema.Number,
+  actual: Schema.Number
+}) {
+  /** A message a person can act on. */
+  override get message(): string {
+    return `OKX book ${this.symbol}: checksum ${this.actual} does not match the venue's ${this.expected}; resubscribe for a fresh snapshot`
+  }
+}
+
+/**
+ * Applies one book push's data to the book and checks the result against
+ * the push's checksum.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const applyVerified = (
+  book: Book,
+  action: "snapshot" | "update",
+  data: BookData
+): Effect.Effect<void, ChecksumMismatch> =>
+  Effect.suspend(() => {
+    apply(book, action, data)
+    const actual = checksum(book)
+    return actual === data.checksum
+      ? Effect.void
+      : Effect.fail(new ChecksumMismatch({ symbol: book.instId, expected: data.checksum, actual }))
+  })
 

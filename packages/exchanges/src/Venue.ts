@@ -35,6 +35,8 @@ export interface Limits {
   readonly topicsPerRequest?: number | undefined
   /** Largest request the venue accepts, in bytes. */
   readonly maxRequestBytes?: number | undefined
+  /** Whether the venue counts heartbeat pings in `messagesPerSecond` (Binance does). */
+  readonly countsHeartbeat?: boolean | undefined
   /** The venue ends every connection after this long (Binance: 24 hours). */
   readonly maxLifetime?: Duration.Input | undefined
 }
@@ -100,6 +102,32 @@ export interface Profile {
   readonly confirmation: (text: string) => Confirmation | undefined
   /** Whether a text message announces that the venue will close the connection soon. */
   readonly isNotice: (text: string) => boolean
+  /**
+   * The topic (as passed to `subscribe`) a market-data message belongs to,
+   * or undefined for anything else: answers, pongs, venue heartbeats,
+   * notices. Staleness is tracked per topic with it.
+   */
+  readonly topicOf: (text: string) => string | undefined
+}
+
+/**
+ * Where a market-data message sits in its stream's sequence: the stream
+ * (usually the topic), the first and last sequence numbers it covers (equal
+ * for a single event), and, for venues that chain messages by the previous
+ * message's number instead of consecutive numbers (OKX `prevSeqId`, Binance
+ * futures `pu`), that previous number. Used to detect gaps and to drop
+ * duplicates when a rotation overlaps two sessions.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Sequence {
+  readonly stream: string
+  readonly first: number
+  readonly last: number
+  readonly prev?: number | undefined
+  /** A snapshot starts the stream afresh: never a gap, and the numbering may restart lower. */
+  readonly snapshot?: boolean | undefined
 }
 
 /**

@@ -2,13 +2,46 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Binance from "../src/Binance.ts"
 import * as Venue from "../src/Venue.ts"
-import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const simulator = () =>
   Simulator.make({ rate: 20, venues: { binance: { pingInterval: "300 millis", pongTimeout: "1 second" } } })
+
+/** Whether `next` continues `prev` in its stream. */
+const chained = (prev: Venue.Sequence, next: Venue.Sequence): boolean =>
+  next.snapshot === true || (next.prev !== undefined ? next.prev === prev.last : next.first === prev.last + 1)
+
+/** Pairs of consecutive readings of one stream that do not chain. */
+const breaks = (readings: ReadonlyArray<Venue.Sequence>) => {
+  const last = new Map<string, Venue.Sequence>()
+  const out: Array<readonly [Venue.Sequence, Venue.Sequence]> = []
+  for (const r of readings) {
+    const prev = last.get(r.stream)
+    if (prev !== undefined && !chained(prev, r)) out.push([prev, r])
+    last.set(r.stream, r)
+  }
+  return out
+}
+
+/** Sequence readings of incoming texts (each checked to name its topic) until `done` holds. */
+const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
+  Effect.gen(function*() {
+    const out: Array<Venue.Sequence> = []
+    while (!done(out)) {
+      const text = yield* Queue.take(h.texts)
+      const reading = Binance.sequence(text)
+      if (reading === undefined) continue
+      assert.strictEqual(reading.stream, Binance.topicOf(text))
+      out.push(reading)
+    }
+    return out
+  }).pipe(Effect.timeout("5 seconds"))
+
+const count = (readings: ReadonlyArray<Venue.Sequence>, stream: string) => readings.filter((r) => r.stream === stream).length
 
 describe("Binance", () => {
   it.live("subscribe is acknowledged by id and trades decode with the schema", () =>
@@ -107,6 +140,64 @@ describe("Binance", () => {
       assert.include(notice, "serverShutdown")
       assert.isFalse(Binance.spot.isNotice('{"e":"trade","s":"serverShutdown"}'))
     }))
+
+  it.live("topicOf names every data message by its stream, raw or combined, and nothing else", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const topics = [Binance.trade("BTCUSDT"), Binance.depth("ethusdt")]
+      const h = yield* open(Binance.spot, topics, { url: sim.endpoints.binance })
+      const ack = yield* waitFor(h.texts, (t) => (Binance.confirmation(t) !== undefined ? t : undefined))
+      assert.isUndefined(Binance.spot.topicOf(ack))
+      const seen = new Set<string>()
+      yield* waitFor(h.texts, (t) => {
+        const topic = Binance.spot.topicOf(t)
+        assert.include(topics, topic)
+        seen.add(topic!)
+        return seen.size === topics.length ? true : undefined
+      })
+      // The combined envelope names a 1000ms depth stream exactly.
+      const c = yield* open(Binance.spot, [], { url: `${sim.endpoints.binanceCombined}?streams=solusdt@depth` })
+      assert.strictEqual(yield* waitFor(c.texts, Binance.spot.topicOf), "solusdt@depth")
+      yield* sim.fault({ kind: "notice", target: { venue: "binance" } })
+      const notice = yield* waitFor(h.texts, (t) => (Binance.spot.isNotice(t) ? t : undefined))
+      assert.isUndefined(Binance.spot.topicOf(notice))
+    }))
+
+  it.live("sequence readings chain trade ids and U..u ranges, and the gap fault breaks each stream once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 50, venues: { binance: { pingInterval: "10 seconds" } } })
+      const topics = [Binance.trade("btcusdt"), Binance.depth("btcusdt")]
+      const h = yield* open(Binance.spot, topics, { url: sim.endpoints.binance })
+      const before = yield* collect(h, (rs) => topics.every((t) => count(rs, t) >= 4))
+      assert.deepStrictEqual(breaks(before), [])
+      assert.isTrue(before.some((r) => r.stream === topics[1] && r.last > r.first), "some depth event covers several ids")
+      yield* sim.fault({ kind: "gap", target: { venue: "binance" } })
+      const after = yield* collect(h, (rs) => {
+        const found = breaks([...before, ...rs])
+        return topics.every((t) => found.some(([, r]) => r.stream === t) && count(rs, t) >= found.length + 2)
+      })
+      const found = breaks([...before, ...after])
+      assert.deepStrictEqual(found.map(([, r]) => r.stream).sort(), [...topics].sort())
+      for (const [prev, next] of found) assert.isTrue(next.first > prev.last + 1)
+      const trade = found.find(([, r]) => r.stream === topics[0])!
+      assert.strictEqual(trade[1].first, trade[0].last + 2, "one trade id skipped")
+    }))
+
+  it("sequence reads futures depth's pu as prev, envelopes by their stream, and rejects the rest", () => {
+    const futures =
+      '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["7403.89","0.002"]],"a":[]}'
+    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 157, last: 160, prev: 149 })
+    const wrapped = `{"stream":"btcusdt@depth@500ms","data":${futures}}`
+    assert.deepStrictEqual(Binance.sequence(wrapped), { stream: "btcusdt@depth@500ms", first: 157, last: 160, prev: 149 })
+    assert.strictEqual(Binance.usdm.topicOf(wrapped), "btcusdt@depth@500ms")
+    const trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
+    assert.deepStrictEqual(Binance.sequence(trade), { stream: "bnbbtc@trade", first: 12345, last: 12345 })
+    for (const text of ["", "pong", "{", '{"e":"trade"', '{"stream":"x@trade"', '{"result":null,"id":1}', '{"e":"serverShutdown","E":1}',
+      '{"e":"aggTrade","s":"BTCUSDT","a":1}', "[1,2]", "null", '{"stream":"x@trade","data":[]}']) {
+      assert.isUndefined(Binance.spot.topicOf(text), text)
+      assert.isUndefined(Binance.sequence(text), text)
+    }
+  })
 
   it("frames one SUBSCRIBE per 200 streams with consecutive ids", () => {
     const topics = Array.from({ length: 450 }, (_, i) => `s${i}usdt@trade`)

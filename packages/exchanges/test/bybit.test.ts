@@ -2,11 +2,26 @@ import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import * as Bybit from "../src/Bybit.ts"
 import * as Venue from "../src/Venue.ts"
-import { disconnected, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Bybit.spot
+
+/** Sequence readings of incoming texts (each checked to name its topic) until `n` are read. */
+const collect = (h: Harness, n: number) =>
+  Effect.gen(function*() {
+    const out: Array<Venue.Sequence> = []
+    while (out.length < n) {
+      const text = yield* Queue.take(h.texts)
+      const reading = Bybit.sequence(text)
+      if (reading === undefined) continue
+      assert.strictEqual(reading.stream, profile.topicOf(text))
+      out.push(reading)
+    }
+    return out
+  }).pipe(Effect.timeout("5 seconds"))
 
 describe("Bybit", () => {
   it.live("subscribe is confirmed by req_id and trades arrive for the topic", () =>
@@ -63,4 +78,69 @@ describe("Bybit", () => {
     assert.isTrue(Bybit.isPong('{"success":true,"ret_msg":"","conn_id":"x","op":"pong"}'))
     assert.isUndefined(Bybit.confirmation('{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}'))
   })
+
+  it.live("topicOf names pushes by their topic; answers and pongs give undefined", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const topics = [Bybit.trade("btcusdt"), Bybit.orderbook("ETHUSDT")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.bybit })
+      const seen = new Set<string>()
+      let answers = 0
+      yield* waitFor(h.texts, (t) => {
+        const topic = profile.topicOf(t)
+        if (Bybit.confirmation(t) !== undefined) {
+          assert.isUndefined(topic, t)
+          answers += 1
+        } else seen.add(topic!)
+        return seen.size === topics.length ? true : undefined
+      })
+      assert.deepStrictEqual([...seen].sort(), [...topics].sort())
+      assert.strictEqual(answers, 1)
+      // Pongs never reach the frames (the heartbeat takes them), but they are not data either.
+      for (const text of ["", "{", '{"topic":"publicTrade.BTCUSDT"', '{"topic":"publicTrade.BTCUSDT","type":"snapshot"}', "[]",
+        '{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}', '{"success":true,"ret_msg":"","conn_id":"x","op":"pong"}',
+        '{"success":false,"ret_msg":"error:handler not found,topic:x","op":"subscribe"}']) {
+        assert.isUndefined(profile.topicOf(text), text)
+        assert.isUndefined(Bybit.sequence(text), text)
+      }
+    }))
+
+  it.live("trade and order-book pushes decode with the schemas", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const h = yield* open(profile, [Bybit.orderbook("BTCUSDT"), Bybit.trade("BTCUSDT")], { url: sim.endpoints.bybit })
+      const snapshot = yield* firstDecoded(h, (t) => t.startsWith('{"topic":"orderbook'), Bybit.decodeBook)
+      assert.strictEqual(snapshot.type, "snapshot")
+      assert.strictEqual(snapshot.data.s, "BTCUSDT")
+      assert.strictEqual(snapshot.data.b.length, 50)
+      const trades = yield* firstDecoded(h, (t) => t.startsWith('{"topic":"publicTrade'), Bybit.decodeTrades)
+      assert.strictEqual(trades.topic, "publicTrade.BTCUSDT")
+      assert.isTrue(trades.data.length > 0 && Number(trades.data[0]!.p) > 0)
+      assert.include(["Buy", "Sell"], trades.data[0]!.S)
+      const delta = yield* firstDecoded(h, (t) => t.startsWith('{"topic":"orderbook'), Bybit.decodeMessage)
+      assert.strictEqual(delta.type, "delta")
+    }))
+
+  it.live("orderbook readings start with a snapshot and chain update ids; the gap fault breaks the chain", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 50 })
+      const topic = Bybit.orderbook("BTCUSDT", 200)
+      const h = yield* open(profile, [topic, Bybit.trade("BTCUSDT")], { url: sim.endpoints.bybit })
+      const before = yield* collect(h, 5)
+      assert.isTrue(before.every((r) => r.stream === topic), "trades carry no reading")
+      assert.isTrue(before[0]!.snapshot === true)
+      for (let i = 1; i < before.length; i++) {
+        assert.isTrue(before[i]!.snapshot !== true)
+        assert.strictEqual(before[i]!.first, before[i - 1]!.last + 1)
+        assert.strictEqual(before[i]!.last, before[i]!.first)
+      }
+      yield* sim.fault({ kind: "gap", target: { venue: "bybit" }, skip: 3 })
+      let prev = before[before.length - 1]!
+      const jumps: Array<number> = []
+      for (const r of yield* collect(h, 10)) {
+        if (r.first !== prev.last + 1) jumps.push(r.first - prev.last - 1)
+        prev = r
+      }
+      assert.deepStrictEqual(jumps, [3])
+    }))
 })

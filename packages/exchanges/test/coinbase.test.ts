@@ -3,7 +3,8 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Coinbase from "../src/Coinbase.ts"
-import { disconnected, firstDecoded, open, sendAll, settle, staysUp } from "./utils/harness.ts"
+import type * as Venue from "../src/Venue.ts"
+import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Coinbase.exchange
 
@@ -73,5 +74,77 @@ describe("Coinbase", () => {
       assert.strictEqual(error._tag, "Closed")
       if (error._tag === "Closed") assert.strictEqual(error.code, 1008)
       assert.isTrue(yield* ConnectionConfig.resolve("x", { url: profile.url, heartbeat: profile.heartbeat }).pipe(Effect.as(true)))
+    }))
+
+  it.live("topicOf names matches, heartbeat and level2_batch messages by their subscription; answers give undefined", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20, venues: { coinbase: { heartbeatInterval: "100 millis" } } })
+      const topics = [
+        Coinbase.topic("matches", "BTC-USD"),
+        Coinbase.topic("heartbeat", "BTC-USD"),
+        Coinbase.topic("level2_batch", "ETH-USD")
+      ]
+      const h = yield* open(profile, topics, { url: sim.endpoints.coinbase })
+      const byType = new Map<string, string>()
+      yield* waitFor(h.texts, (t) => {
+        const type = (JSON.parse(t) as { readonly type: string }).type
+        const topic = profile.topicOf(t)
+        if (type === "subscriptions") assert.isUndefined(topic)
+        else byType.set(type, topic!)
+        return byType.size === 4 ? true : undefined
+      })
+      // No last_match: the product has no trade yet when the subscription starts.
+      assert.deepStrictEqual(Object.fromEntries(byType), {
+        match: "matches:BTC-USD",
+        heartbeat: "heartbeat:BTC-USD",
+        snapshot: "level2_batch:ETH-USD",
+        l2update: "level2_batch:ETH-USD"
+      })
+      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(["nosuch:BTC-USD"])), ["rejected"])
+      for (const text of ['{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}', "", "{",
+        '{"type":"match","product_id":"BTC-USD"', '{"type":"received","product_id":"BTC-USD","sequence":1}', "[1]"]) {
+        assert.isUndefined(profile.topicOf(text), text)
+        assert.isUndefined(Coinbase.sequence(text), text)
+      }
+    }))
+
+  it.live("sequence readings chain trade ids from last_match on, heartbeats carry none, and the gap fault breaks the chain", () =>
+    Effect.gen(function*() {
+      // Trades must exist before subscribing for a last_match to be sent.
+      const sim = yield* Simulator.make({ rate: 50, venues: { coinbase: { heartbeatInterval: "50 millis" } } })
+      const warm = yield* open(profile, [Coinbase.topic("matches", "BTC-USD")], { url: sim.endpoints.coinbase })
+      const firstMatch = yield* waitFor(warm.texts, (t) => (t.startsWith('{"type":"match"') ? t : undefined))
+      assert.strictEqual(profile.topicOf(firstMatch), "matches:BTC-USD")
+      const topics = [Coinbase.topic("matches", "BTC-USD"), Coinbase.topic("heartbeat", "BTC-USD")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.coinbase })
+      const readings: Array<Venue.Sequence> = []
+      let heartbeats = 0
+      let lastMatch = false
+      const take = (n: number) =>
+        waitFor(h.texts, (t) => {
+          const reading = Coinbase.sequence(t)
+          if (t.startsWith('{"type":"heartbeat"')) {
+            assert.isUndefined(reading)
+            heartbeats += 1
+          }
+          if (reading !== undefined) {
+            assert.strictEqual(reading.stream, "matches:BTC-USD")
+            assert.strictEqual(reading.first, reading.last)
+            assert.strictEqual(reading.first, (JSON.parse(t) as { readonly trade_id: number }).trade_id)
+            if (readings.length === 0) lastMatch = t.startsWith('{"type":"last_match"')
+            readings.push(reading)
+          }
+          return readings.length >= n ? true : undefined
+        })
+      yield* take(5)
+      assert.isTrue(lastMatch, "the first reading is the last_match")
+      assert.strictEqual(profile.topicOf('{"type":"last_match","trade_id":1,"product_id":"BTC-USD"}'), "matches:BTC-USD")
+      for (let i = 1; i < 5; i++) assert.strictEqual(readings[i]!.first, readings[i - 1]!.last + 1)
+      const conn = (yield* sim.connections).find((c) => c.subscriptions.includes("heartbeat:BTC-USD"))!
+      yield* sim.fault({ kind: "gap", target: { connection: conn.id } })
+      yield* take(12)
+      const jumps = readings.slice(5).map((r, i) => r.first - readings[4 + i]!.last - 1).filter((d) => d !== 0)
+      assert.deepStrictEqual(jumps, [1])
+      assert.isTrue(heartbeats > 0)
     }))
 })

@@ -3,7 +3,7 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Hyperliquid from "../src/Hyperliquid.ts"
-import { disconnected, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Hyperliquid.mainnet
 
@@ -54,5 +54,51 @@ describe("Hyperliquid", () => {
       const error = yield* disconnected(h)
       assert.strictEqual(error._tag, "Closed")
       if (error._tag === "Closed") assert.strictEqual(error.code, 1000)
+    }))
+
+  it.live("topicOf names trades and l2Book messages by type:coin; answers and errors give undefined", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const topics = [Hyperliquid.topic("trades", "BTC"), Hyperliquid.topic("l2Book", "ETH")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.hyperliquid })
+      const seen = new Set<string>()
+      let answers = 0
+      yield* waitFor(h.texts, (t) => {
+        const topic = profile.topicOf(t)
+        if (profile.confirmation(t) !== undefined) {
+          assert.isUndefined(topic, t)
+          answers += 1
+        } else seen.add(topic!)
+        return seen.size === topics.length ? true : undefined
+      })
+      assert.deepStrictEqual([...seen].sort(), [...topics].sort())
+      assert.strictEqual(answers, 2)
+      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(["nosuch:BTC"])), ["rejected"])
+      for (const text of ['{"channel":"pong"}', '{"channel":"error","data":"Invalid subscription"}', "", "{", "[1]",
+        '{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}',
+        '{"channel":"trades","data":[]}', '{"channel":"allMids","data":{"mids":{"BTC":"1"}}}']) {
+        assert.isUndefined(profile.topicOf(text), text)
+      }
+      assert.strictEqual(profile.topicOf('{"channel":"bbo","data":{"coin":"SOL","time":1,"bbo":[]}}'), "bbo:SOL")
+    }))
+
+  it.live("trades and l2Book messages decode with the schemas", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const h = yield* open(profile, [Hyperliquid.topic("trades", "BTC"), Hyperliquid.topic("l2Book", "ETH")], {
+        url: sim.endpoints.hyperliquid
+      })
+      const trades = yield* firstDecoded(h, (t) => t.startsWith('{"channel":"trades"'), Hyperliquid.decodeTrades)
+      assert.strictEqual(trades.data[0]!.coin, "BTC")
+      assert.isTrue(Number(trades.data[0]!.px) > 0)
+      assert.include(["B", "A"], trades.data[0]!.side)
+      const book = yield* firstDecoded(h, (t) => t.startsWith('{"channel":"l2Book"'), Hyperliquid.decodeBook)
+      assert.strictEqual(book.data.coin, "ETH")
+      const [bids, asks] = book.data.levels
+      assert.strictEqual(bids.length, 20)
+      assert.isTrue(Number(bids[0]!.px) > Number(bids[1]!.px) && Number(asks[0]!.px) < Number(asks[1]!.px))
+      assert.isTrue(Number(bids[0]!.px) < Number(asks[0]!.px))
+      const any = yield* firstDecoded(h, (t) => t.startsWith('{"channel":"trades"'), Hyperliquid.decodeMessage)
+      assert.strictEqual(any.channel, "trades")
     }))
 })

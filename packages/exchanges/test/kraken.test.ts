@@ -3,6 +3,7 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Kraken from "../src/Kraken.ts"
+import type * as Venue from "../src/Venue.ts"
 import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor, type Harness } from "./utils/harness.ts"
 
 const profile = Kraken.spot
@@ -109,5 +110,67 @@ describe("Kraken", () => {
       yield* sim.fault({ kind: "notice", target: { venue: "kraken" } })
       const notice = yield* waitFor(h.texts, (t) => (profile.isNotice(t) ? t : undefined))
       assert.include(notice, "maintenance")
+    }))
+
+  it.live("topicOf names trade and book messages by channel:symbol; status, heartbeat and answers give undefined", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 5, venues: { kraken: { heartbeatInterval: "30 millis" } } })
+      const topics = [Kraken.topic("trade", "BTC/USD"), Kraken.topic("book", "ETH/USD")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.kraken })
+      const seen = new Set<string>()
+      const others = new Set<string>()
+      yield* waitFor(h.texts, (t) => {
+        const topic = profile.topicOf(t)
+        const msg = JSON.parse(t) as { readonly channel?: string; readonly method?: string; readonly data?: ReadonlyArray<unknown> }
+        const isData = (msg.channel === "trade" || msg.channel === "book") && (msg.data?.length ?? 0) > 0
+        if (isData) seen.add(topic!)
+        else {
+          assert.isUndefined(topic, t)
+          others.add(msg.channel ?? msg.method ?? "?")
+        }
+        return seen.size === topics.length && others.has("heartbeat") ? true : undefined
+      })
+      assert.deepStrictEqual([...seen].sort(), [...topics].sort())
+      assert.includeMembers([...others], ["status", "subscribe", "heartbeat"])
+      for (const text of ['{"method":"pong","time_in":"x","time_out":"y"}', "", "{", '{"channel":"trade","type":"update","data":[{"symbol"',
+        '{"channel":"instrument","type":"snapshot","data":{"assets":[],"pairs":[]}}', "[1]"]) {
+        assert.isUndefined(profile.topicOf(text), text)
+        assert.isUndefined(Kraken.sequence(text), text)
+      }
+    }))
+
+  it.live("trade readings span each message's trade ids from the snapshot on; the gap fault breaks the chain", () =>
+    Effect.gen(function*() {
+      // Trades must exist before subscribing for the snapshot to hold one.
+      const sim = yield* Simulator.make({ rate: 50 })
+      const topic = Kraken.topic("trade", "BTC/USD")
+      const warm = yield* open(profile, [topic], { url: sim.endpoints.kraken })
+      yield* waitFor(warm.texts, (t) => (Kraken.sequence(t) !== undefined ? true : undefined))
+      const h = yield* open(profile, [topic, Kraken.topic("book", "BTC/USD")], { url: sim.endpoints.kraken })
+      const readings: Array<Venue.Sequence> = []
+      let snapshot = false
+      const take = (n: number) =>
+        waitFor(h.texts, (t) => {
+          const reading = Kraken.sequence(t)
+          if (t.startsWith('{"channel":"book"')) assert.isUndefined(reading)
+          if (reading !== undefined) {
+            assert.strictEqual(reading.stream, profile.topicOf(t))
+            const ids = (JSON.parse(t) as { readonly data: ReadonlyArray<{ readonly trade_id: number }> }).data.map((d) => d.trade_id)
+            assert.deepStrictEqual([reading.first, reading.last], [Math.min(...ids), Math.max(...ids)])
+            if (readings.length === 0) snapshot = t.startsWith('{"channel":"trade","type":"snapshot"')
+            readings.push(reading)
+          }
+          return readings.length >= n ? true : undefined
+        })
+      yield* take(5)
+      assert.isTrue(snapshot, "the first reading is the snapshot")
+      for (let i = 1; i < 5; i++) assert.strictEqual(readings[i]!.first, readings[i - 1]!.last + 1)
+      const conn = (yield* sim.connections).find((c) => c.subscriptions.includes("book:BTC/USD"))!
+      yield* sim.fault({ kind: "gap", target: { connection: conn.id }, skip: 2 })
+      yield* take(12)
+      const jumps = readings.slice(5).map((r, i) => r.first - readings[4 + i]!.last - 1).filter((d) => d !== 0)
+      assert.deepStrictEqual(jumps, [2])
+      const multi = '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","trade_id":7},{"symbol":"BTC/USD","trade_id":9}]}'
+      assert.deepStrictEqual(Kraken.sequence(multi), { stream: topic, first: 7, last: 9 })
     }))
 })

@@ -2,10 +2,48 @@ import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import { crc32 } from "../src/internal/crc32.ts"
 import * as Okx from "../src/Okx.ts"
-import { disconnected, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import type * as Venue from "../src/Venue.ts"
+import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Okx.publicProfile
+
+const isBook = (t: string) => t.startsWith('{"arg":{"channel":"books"')
+const nextBook = (h: Harness) => firstDecoded(h, isBook, Okx.decodeBook)
+
+/** Whether `next` continues `prev` in its stream. */
+const chained = (prev: Venue.Sequence, next: Venue.Sequence): boolean =>
+  next.snapshot === true || (next.prev !== undefined ? next.prev === prev.last : next.first === prev.last + 1)
+
+/** Pairs of consecutive readings of one stream that do not chain. */
+const breaks = (readings: ReadonlyArray<Venue.Sequence>) => {
+  const last = new Map<string, Venue.Sequence>()
+  const out: Array<readonly [Venue.Sequence, Venue.Sequence]> = []
+  for (const r of readings) {
+    const prev = last.get(r.stream)
+    if (prev !== undefined && !chained(prev, r)) out.push([prev, r])
+    last.set(r.stream, r)
+  }
+  return out
+}
+
+/** Sequence readings of incoming texts (each checked to name its topic) until `done` holds. */
+const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
+  Effect.gen(function*() {
+    const out: Array<Venue.Sequence> = []
+    while (!done(out)) {
+      const text = yield* Queue.take(h.texts)
+      const reading = Okx.sequence(text)
+      if (reading === undefined) continue
+      assert.strictEqual(reading.stream, profile.topicOf(text))
+      out.push(reading)
+    }
+    return out
+  }).pipe(Effect.timeout("5 seconds"))
+
+const count = (readings: ReadonlyArray<Venue.Sequence>, stream: string) => readings.filter((r) => r.stream === stream).length
 
 describe("OKX", () => {
   it.live("subscribe is confirmed per arg and trades arrive for the topic", () =>
@@ -68,4 +106,131 @@ describe("OKX", () => {
       assert.include(notice, "64008")
       assert.isFalse(profile.isNotice('{"event":"error","code":"64008x"}'))
     }))
+
+  it.live("topicOf names trades and books pushes by channel:instId; answers, pong and notices give undefined", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const topics = [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "ETH-USDT")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.okx })
+      const seen = new Set<string>()
+      yield* waitFor(h.texts, (t) => {
+        const topic = profile.topicOf(t)
+        if (profile.confirmation(t) !== undefined) assert.isUndefined(topic)
+        else seen.add(topic!)
+        return seen.size === topics.length ? true : undefined
+      })
+      assert.deepStrictEqual([...seen].sort(), [...topics].sort())
+      yield* sim.fault({ kind: "notice", target: { venue: "okx" } })
+      const notice = yield* waitFor(h.texts, (t) => (profile.isNotice(t) ? t : undefined))
+      assert.isUndefined(profile.topicOf(notice))
+      for (const text of ["pong", "", "{", '{"arg":{"channel":"trades"', '{"arg":{"channel":"trades","instId":"X"}}', "[1]",
+        '{"event":"error","code":"60012","msg":"Invalid request: {\\"data\\":1}"}']) {
+        assert.isUndefined(profile.topicOf(text), text)
+        assert.isUndefined(Okx.sequence(text), text)
+      }
+    }))
+
+  it.live("trades and books pushes decode with the schemas", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const h = yield* open(profile, [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "BTC-USDT")], { url: sim.endpoints.okx })
+      // The snapshot goes out with the answer, before any trade.
+      const snapshot = yield* nextBook(h)
+      assert.strictEqual(snapshot.action, "snapshot")
+      assert.strictEqual(snapshot.data[0]!.prevSeqId, -1)
+      assert.strictEqual(snapshot.data[0]!.bids.length, 25)
+      const trades = yield* firstDecoded(h, (t) => t.startsWith('{"arg":{"channel":"trades"'), Okx.decodeTrades)
+      assert.strictEqual(trades.arg.instId, "BTC-USDT")
+      assert.isTrue(trades.data.length > 0 && Number(trades.data[0]!.px) > 0)
+      assert.include(["buy", "sell"], trades.data[0]!.side)
+      const update = yield* firstDecoded(h, isBook, Okx.decodeMessage)
+      assert.isTrue("action" in update && update.action === "update")
+    }))
+
+  it.live("sequence readings chain trade ids and seqId/prevSeqId, and the gap fault breaks each stream once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 50 })
+      const topics = [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "BTC-USDT")]
+      const h = yield* open(profile, topics, { url: sim.endpoints.okx })
+      const before = yield* collect(h, (rs) => topics.every((t) => count(rs, t) >= 4))
+      assert.deepStrictEqual(breaks(before), [])
+      const books = before.filter((r) => r.stream === topics[1])
+      assert.isTrue(books[0]!.snapshot === true && books[0]!.prev === undefined, "the first books reading is the snapshot")
+      assert.isTrue(books.slice(1).every((r) => r.snapshot !== true && r.prev === r.first - 1))
+      yield* sim.fault({ kind: "gap", target: { venue: "okx" }, skip: 2 })
+      const after = yield* collect(h, (rs) => {
+        const found = breaks([...before, ...rs])
+        return topics.every((t) => found.some(([, r]) => r.stream === t) && count(rs, t) >= found.length + 2)
+      })
+      const found = breaks([...before, ...after])
+      assert.deepStrictEqual(found.map(([, r]) => r.stream).sort(), [...topics].sort())
+      const [tradePrev, tradeNext] = found.find(([, r]) => r.stream === topics[0])!
+      assert.strictEqual(tradeNext.first, tradePrev.last + 3, "two trade ids skipped")
+      const [bookPrev, bookNext] = found.find(([, r]) => r.stream === topics[1])!
+      assert.strictEqual(bookNext.prev, bookPrev.last + 2, "two updates skipped: prevSeqId is not the last seqId seen")
+    }))
+
+  it.live("the book checksum verifies on the snapshot and every update", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 100 })
+      const h = yield* open(profile, [Okx.topic("books", "BTC-USDT")], { url: sim.endpoints.okx })
+      const book = Okx.makeBook("BTC-USDT")
+      const snapshot = yield* nextBook(h)
+      assert.strictEqual(snapshot.action, "snapshot")
+      for (const data of snapshot.data) yield* Okx.applyVerified(book, snapshot.action, data)
+      assert.strictEqual(book.bids.size, 25)
+      const signs = new Set<boolean>()
+      for (let i = 0; i < 40; i++) {
+        const msg = yield* nextBook(h)
+        assert.strictEqual(msg.action, "update")
+        for (const data of msg.data) {
+          yield* Okx.applyVerified(book, msg.action, data)
+          signs.add(data.checksum < 0)
+        }
+      }
+      assert.strictEqual(signs.size, 2, "signed checksums of both signs verified")
+    }))
+
+  it.live("a tampered book fails the checksum", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20 })
+      const h = yield* open(profile, [Okx.topic("books", "BTC-USDT")], { url: sim.endpoints.okx })
+      const snapshot = yield* nextBook(h)
+      const data = snapshot.data[0]!
+      const [best, ...rest] = data.asks
+      // Same size, written differently: the checksum uses the strings as received.
+      const tampered = { ...data, asks: [[best![0], `${best![1]}0`, best![2], best![3]] as const, ...rest] }
+      const error = yield* Effect.flip(Okx.applyVerified(Okx.makeBook("BTC-USDT"), "snapshot", tampered))
+      assert.strictEqual(error._tag, "ChecksumMismatch")
+      assert.strictEqual(error.symbol, "BTC-USDT")
+      assert.strictEqual(error.expected, data.checksum)
+      // The untouched snapshot passes, then a level changed locally is caught by the next update.
+      const book = Okx.makeBook("BTC-USDT")
+      yield* Okx.applyVerified(book, "snapshot", data)
+      const [bid] = [...book.bids.keys()].sort((a, b) => b - a)
+      book.bids.set(bid!, [book.bids.get(bid!)![0], "123.45678901"])
+      const next = yield* nextBook(h)
+      const failed = yield* Effect.flip(Okx.applyVerified(book, next.action, next.data[0]!))
+      assert.strictEqual(failed._tag, "ChecksumMismatch")
+    }))
+
+  it("checksumInput interleaves bids and asks as received, then the longer side's rest", () => {
+    const book = Okx.makeBook("BTC-USDT")
+    const level = (px: string, sz: string) => [px, sz, "0", "1"] as const
+    Okx.apply(book, "snapshot", {
+      bids: [level("99.5", "1.0"), level("99.0", "2")],
+      asks: [level("100.0", "3"), level("101", "4.50"), level("100.5", "5")],
+      ts: "0",
+      checksum: 0,
+      prevSeqId: -1,
+      seqId: 1
+    })
+    assert.strictEqual(Okx.checksumInput(book), "99.5:1.0:100.0:3:99.0:2:100.5:5:101:4.50")
+    assert.strictEqual(Okx.checksum(book), crc32(Okx.checksumInput(book)) | 0)
+    Okx.apply(book, "update", { bids: [level("99.5", "0")], asks: [], ts: "1", checksum: 0, prevSeqId: 1, seqId: 2 })
+    assert.strictEqual(Okx.checksumInput(book), "99.0:2:100.0:3:100.5:5:101:4.50")
+    const levels = Array.from({ length: 30 }, (_, i) => level(String(100 + i), "1"))
+    Okx.apply(book, "snapshot", { bids: [], asks: levels, ts: "2", checksum: 0, prevSeqId: -1, seqId: 3 })
+    assert.strictEqual(Okx.checksumInput(book).split(":").length, 50, "only the best 25 levels count")
+  })
 })
