@@ -1,5 +1,7 @@
 /**
- * The demo's fault schedule: every fault kind the simulator knows, each
+ * The demo's fault schedule: every connection-level fault kind the simulator
+ * knows (all but `mute`, one silent stream, which per-topic staleness in
+ * `@kharbranth/exchanges`' `Feed` handles: see `examples/top-of-book`), each
  * aimed at one venue, spread over the first 60% of the run so that every
  * connection has time to recover before the summary. `disrupts` says
  * whether the fault must end the session (drop, close, half-open…) or only

@@ -1,6 +1,6 @@
 /**
  * The Kharbranth demo: nine feeds across six exchange-like venues served by
- * the local simulator, one `WSManager`, every fault kind injected on a
+ * the local simulator, one `WSManager`, every connection-level fault kind injected on a
  * schedule, a live dashboard, and a summary that ends with
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.

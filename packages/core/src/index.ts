@@ -22,6 +22,8 @@ export * as Frame from "./Frame.ts"
 /** @since 0.1.0 */
 export * as Heartbeat from "./Heartbeat.ts"
 /** @since 0.1.0 */
+export * as Hub from "./Hub.ts"
+/** @since 0.1.0 */
 export * as Inbox from "./Inbox.ts"
 /** @since 0.1.0 */
 export * as MemoryTransport from "./MemoryTransport.ts"

@@ -22,3 +22,5 @@ export * as Kraken from "./Kraken.ts"
 export * as Okx from "./Okx.ts"
 /** @since 0.1.0 */
 export * as Venue from "./Venue.ts"
+/** @since 0.1.0 */
+export * as Feed from "./Feed.ts"

@@ -19,6 +19,12 @@ const microtaskScheduler = new Scheduler.MixedScheduler("sync")
 
 export type Strategy = "suspend" | "sliding" | "dropping"
 
+/**
+ * A broadcast of batches: `publish` offers a batch to every subscriber's own
+ * queue (bounded by `capacity` with `strategy`), `stream` subscribes when it
+ * starts, `end` ends every subscriber's stream after what it was given. Up to
+ * `retainLimit` items published before the first subscriber are kept for it.
+ */
 export class Hub<A> {
   private readonly subscribers = new Set<Queue.Queue<A, Cause.Done>>()
   private retained: Array<A> | undefined

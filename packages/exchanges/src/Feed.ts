@@ -1,0 +1,1343 @@
+/**
+ * A venue feed that stays correct for days: a subscription registry per
+ * connection, replayed after every reconnect at the venue's message budget;
+ * make-before-break rotation before the venue's forced disconnects
+ * (`maxLifetime`, server notices) with no gap and no duplicate for streams
+ * that carry a sequence; staleness per topic (a quiet topic is resubscribed,
+ * a topic that stays quiet restarts its connection); sequence-gap detection
+ * with a restart or a resync callback; and sharding across as many
+ * connections as the venue's per-connection stream cap needs. Consumers see
+ * one `frames` stream and one `events` stream whatever the shards and
+ * rotations underneath.
+ *
+ * Each shard is a core `Connection` (its own dial, heartbeat, idle timer and
+ * reconnect schedule); a rotation runs a second one beside it until the
+ * switch. Frames are taken a socket read at a time; per frame the feed asks
+ * the profile whether it is an answer, a notice or data of a topic, and asks
+ * the `sequence` reader (if given) where it sits in its stream.
+ *
+ * @since 0.1.0
+ */
+import {
+  type Connection as ConnectionModule,
+  Connection,
+  ConnectionConfig,
+  ConnectionError,
+  type ConnectionEvent,
+  type Frame,
+  Hub,
+  Transport
+} from "@kharbranth/core"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
+import * as RateWindow from "./internal/window.ts"
+import * as Venue from "./Venue.ts"
+
+/**
+ * A subscribe or unsubscribe the venue rejected, or did not answer within
+ * `confirmTimeout`; or topics the feed cannot take.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class SubscriptionError extends Schema.TaggedError<SubscriptionError>()("SubscriptionError", {
+  feed: Schema.String,
+  op: Schema.Literals(["subscribe", "unsubscribe"]),
+  topics: Schema.Array(Schema.String),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `feed "${this.feed}": ${this.op} ${this.topics.join(", ")} failed: ${this.reason}`
+  }
+}
+
+/**
+ * A sequence gap: `expected` is the number the stream should have continued
+ * with (for venues that chain by the previous number: the previous number it
+ * should have named) and `got` what it named instead. `sessionStart` is true
+ * when the gap is at the first message of a stream on a new session (after a
+ * reconnect or a rotation that could not overlap): data was missed while no
+ * session was up, and a restart would not bring it back.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Gap {
+  readonly feed: string
+  readonly stream: string
+  readonly expected: number
+  readonly got: number
+  readonly shard: number
+  readonly sessionStart: boolean
+}
+
+/**
+ * A feed's lifecycle events; `at` is the `Clock` time in epoch ms.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type FeedEvent = Data.TaggedEnum<{
+  /** The venue confirmed these topics (outside a replay). */
+  Subscribed: { readonly at: number; readonly shard: number; readonly topics: ReadonlyArray<string> }
+  /** The venue rejected these topics, or did not answer in time. */
+  SubscribeFailed: {
+    readonly at: number
+    readonly shard: number
+    readonly topics: ReadonlyArray<string>
+    readonly reason: string
+  }
+  /** These topics were removed from the registry. */
+  Unsubscribed: { readonly at: number; readonly topics: ReadonlyArray<string> }
+  /** A new shard (a connection of its own) was opened for topics over the per-connection cap. */
+  ShardAdded: { readonly at: number; readonly shard: number; readonly connection: string }
+  /** A shard's last topic left; its connection was closed. */
+  ShardRemoved: { readonly at: number; readonly shard: number }
+  /** Every topic of a shard was sent again on a new session and the venue answered each. */
+  Replayed: {
+    readonly at: number
+    readonly shard: number
+    readonly session: number
+    readonly requests: number
+    readonly confirmed: number
+    readonly failed: ReadonlyArray<string>
+    readonly took: number
+  }
+  /** A rotation began: a second session is dialed beside the live one. */
+  RotationStarted: { readonly at: number; readonly shard: number; readonly reason: string }
+  /** Consumers now read the new session; the old one is closed. `overlapped` is false when the switch was forced by `rotationTimeout`. */
+  Rotated: {
+    readonly at: number
+    readonly shard: number
+    readonly generation: number
+    readonly took: number
+    readonly overlapped: boolean
+  }
+  /** The new session never got ready within `rotationTimeout`; the old one stays live. */
+  RotationFailed: { readonly at: number; readonly shard: number; readonly reason: string }
+  /** A topic was quiet longer than its cadence; `action` is what the feed did. */
+  Stale: {
+    readonly at: number
+    readonly topic: string
+    readonly quietFor: number
+    readonly action: "resubscribe" | "restart"
+  }
+  /** A sequence gap; `action` is what the feed did. */
+  GapDetected: Gap & { readonly at: number; readonly action: "restart" | "resync" | "report" }
+  /** The resync callback failed. */
+  ResyncFailed: { readonly at: number; readonly stream: string; readonly cause: Cause.Cause<unknown> }
+  /** An event of one of the feed's connections. */
+  Connection: {
+    readonly at: number
+    readonly shard: number
+    readonly connection: string
+    readonly event: ConnectionEvent.ConnectionEvent
+  }
+}>
+
+/**
+ * Constructors and matchers for feed events.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const FeedEvent = Data.taggedEnum<FeedEvent>()
+
+/**
+ * Where a topic stands: `pending` until the venue answers (again after every
+ * reconnect), `confirmed`, or `failed` (rejected or unanswered; not
+ * replayed until subscribed again).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Subscription {
+  readonly topic: string
+  readonly state: "pending" | "confirmed" | "failed"
+  readonly shard: number
+  readonly reason: string | undefined
+  /** When the topic last delivered data (or was last confirmed), epoch ms. */
+  readonly lastDataAt: number | undefined
+}
+
+/**
+ * One shard: its current connection's name, generation (rotations so far)
+ * and topics.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ShardInfo {
+  readonly shard: number
+  readonly connection: string
+  readonly generation: number
+  readonly open: boolean
+  readonly rotating: boolean
+  readonly topics: ReadonlyArray<string>
+}
+
+/**
+ * Counters of a feed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FeedStats {
+  readonly shards: number
+  readonly topics: number
+  /** Frames handed to `frames`. */
+  readonly delivered: number
+  /** Frames dropped because their sequence was already delivered (rotation overlap, venue repeats). */
+  readonly duplicates: number
+  readonly gaps: number
+  readonly rotations: number
+  readonly resubscribes: number
+  readonly restarts: number
+  readonly replays: number
+  /** Requests (subscribe/unsubscribe) sent. */
+  readonly requests: number
+}
+
+/**
+ * What to do on a sequence gap: `"restart"` the shard's connection (the
+ * default; the gapped message and the rest of that session's data are not
+ * delivered, so nothing built on the gap reaches consumers, and the new
+ * session starts with the venue's snapshot where it sends one), only
+ * `"report"` it as an event, or run a resync callback (fetch a REST
+ * snapshot, rebuild the book). The callback runs in its own fiber; frames
+ * keep flowing meanwhile.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type GapAction = "restart" | "report" | ((gap: Gap) => Effect.Effect<void, unknown>)
+
+/**
+ * Options of a feed: every `Venue.Options` field (URL, heartbeat retiming,
+ * reconnect schedule, timeouts…) for its connections, plus the feed's own.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FeedOptions extends Venue.Options {
+  /** Topics subscribed at start. */
+  readonly topics?: ReadonlyArray<string> | undefined
+  /** Requests per second per connection. Default: the profile's `messagesPerSecond` when counted per connection, else unlimited. */
+  readonly messagesPerSecond?: number | undefined
+  /** Topics per connection before a new shard is opened. Default: the profile's `streamsPerConnection`, else unlimited. */
+  readonly streamsPerConnection?: number | undefined
+  /** Dials allowed per window across the feed's connections. Default: the profile's `connections` limit. */
+  readonly connectionLimit?: { readonly count: number; readonly window: Duration.Input } | undefined
+  /** Rotate a session older than this. Default: 95% of the profile's `maxLifetime`; none if it has none. */
+  readonly maxLifetime?: Duration.Input | undefined
+  /** Rotate when the venue announces a disconnect. Default true. */
+  readonly rotateOnNotice?: boolean | undefined
+  /** How long a rotation may wait for the new session to be ready before switching anyway (if it has data) or giving up. Default 30 seconds. */
+  readonly rotationTimeout?: Duration.Input | undefined
+  /** A request the venue has not answered after this long fails. Default 10 seconds. */
+  readonly confirmTimeout?: Duration.Input | undefined
+  /**
+   * The expected cadence of each topic: a topic quiet for longer is
+   * resubscribed, and if it stays quiet for another cadence its connection
+   * is restarted. Return undefined for quiet-by-nature topics (never checked).
+   * Default: no topic is checked.
+   */
+  readonly cadence?: ((topic: string) => Duration.Input | undefined) | undefined
+  /** Reads where a data message sits in its stream (see each venue module's `sequence`). Enables gap detection and duplicate removal. */
+  readonly sequence?: ((text: string) => Venue.Sequence | undefined) | undefined
+  /** What a gap triggers. Default `"restart"`. */
+  readonly onGap?: GapAction | undefined
+  /** Period of the feed's one timer (lifetimes, cadences, answer deadlines). Default 250 ms. */
+  readonly checkInterval?: Duration.Input | undefined
+  /** Frames buffered for each `frames` subscriber. Default 16,384. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * A feed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Feed {
+  readonly name: string
+  readonly profile: Venue.Profile
+  /** Every frame of every shard's live session, deduplicated, in receive order per shard. Ends when the feed closes. */
+  readonly frames: Stream.Stream<Frame.Frame>
+  /** The feed's events and its connections' events. Ends when the feed closes. */
+  readonly events: Stream.Stream<FeedEvent>
+  /**
+   * Adds topics to the registry and waits until the venue confirmed them
+   * (after the next connect, if no session is up). Topics already held are
+   * not sent again. Fails with `SubscriptionError` naming every rejected
+   * topic; the others stay subscribed.
+   */
+  readonly subscribe: (
+    topics: string | ReadonlyArray<string>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  /** Removes topics from the registry (never replayed again) and waits for the venue's answer. */
+  readonly unsubscribe: (
+    topics: string | ReadonlyArray<string>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  /**
+   * Unsubscribes and subscribes held topics again on their live sessions
+   * (a fresh snapshot, where the venue sends one): the targeted repair for a
+   * book whose checksum failed. Waits for the venue's answers.
+   */
+  readonly resubscribe: (
+    topics: string | ReadonlyArray<string>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  /** Restarts every shard's live session now (reconnect at once, replay). */
+  readonly restart: (reason?: string) => Effect.Effect<void>
+  /** The registry, in subscription order. */
+  readonly subscriptions: Effect.Effect<ReadonlyArray<Subscription>>
+  readonly shards: Effect.Effect<ReadonlyArray<ShardInfo>>
+  /** Rotates every shard now (make-before-break); returns when each switched or gave up. */
+  readonly rotate: (reason?: string) => Effect.Effect<void>
+  readonly stats: Effect.Effect<FeedStats>
+  /** Closes every connection gracefully; streams end, waiting calls fail with `ConnectionStopped`. */
+  readonly close: Effect.Effect<void>
+}
+
+interface Entry {
+  readonly topic: string
+  state: "pending" | "confirmed" | "failed"
+  shard: Shard
+  reason: string | undefined
+  waiters: Array<Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>>
+  lastData: number | undefined
+  quiet: number
+  readonly cadence: number | undefined
+}
+
+interface Replay {
+  pending: number
+  confirmed: number
+  readonly failed: Array<string>
+  readonly requests: number
+  readonly startedAt: number
+  readonly session: number
+}
+
+interface Inflight {
+  readonly request: Venue.Request
+  readonly open: Set<string>
+  readonly sentAt: number
+  readonly done: Deferred.Deferred<ReadonlyArray<string>>
+  readonly failed: Array<string>
+  reason: string | undefined
+  readonly replay: Replay | undefined
+}
+
+interface Session {
+  readonly shard: Shard
+  readonly generation: number
+  readonly connection: string
+  readonly scope: Scope.Closeable
+  conn: ConnectionModule.ConnectionShape | undefined
+  phase: "standby" | "live" | "retired"
+  open: boolean
+  sessionNo: number
+  openedAt: number | undefined
+  nextId: number
+  inflight: Array<Inflight>
+  replayFiber: Fiber.Fiber<void> | undefined
+  replayDone: boolean
+  gotData: boolean
+  /** Topics already requested on the current core session (by its replay or a subscribe). */
+  requested: Set<string>
+  /** A gap is restarting this core session: its later data is not delivered (it would build on the gap). */
+  broken: boolean
+  /** Streams delivered on the current core session (a gap at a stream's first message is a session-start gap). */
+  seen: Set<string>
+  /** Standby only: frames held until the switch, and each stream's first sequence among them. */
+  buffer: Array<Frame.Frame>
+  firstSeq: Map<string, Venue.Sequence>
+  readonly switched: Deferred.Deferred<boolean>
+  readonly window: RateWindow.Window
+}
+
+class Shard {
+  readonly index: number
+  readonly topics = new Set<string>()
+  /** Set right after construction: a session needs its shard first. */
+  live!: Session
+  standby: Session | undefined = undefined
+  /** Sessions a switch replaced, closed once the rotation is reported. */
+  retired: Array<Session> = []
+  generation = 0
+  nextRotationAt = 0
+  removed = false
+  constructor(index: number) {
+    this.index = index
+  }
+}
+
+const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
+const STANDBY_BUFFER_LIMIT = 100_000
+
+/**
+ * Makes a feed for `profile` and starts it: shards are opened as topics
+ * need them, so a feed with no topics dials nothing until its first
+ * `subscribe`. Lives until the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { NodeTransport } from "@kharbranth/node"
+ * import { Binance, Feed } from "@kharbranth/exchanges"
+ * import { Effect, Stream } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const feed = yield* Feed.make("binance", Binance.spot, {
+ *     topics: [Binance.trade("btcusdt")],
+ *     sequence: Binance.sequence,
+ *     cadence: () => "30 seconds"
+ *   })
+ *   yield* feed.frames.pipe(Stream.take(10), Stream.runForEach((f) => Effect.log(f._tag)))
+ * }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  name: string,
+  profile: Venue.Profile,
+  options: FeedOptions = {}
+): Effect.Effect<Feed, ConnectionError.InvalidConfig, Transport.Transport | Scope.Scope> =>
+  Effect.gen(function*() {
+    const {
+      capacity: capacityOption,
+      cadence,
+      checkInterval,
+      confirmTimeout: confirmTimeoutOption,
+      connectionLimit,
+      maxLifetime,
+      messagesPerSecond,
+      onGap = "restart",
+      rotateOnNotice = true,
+      rotationTimeout: rotationTimeoutOption,
+      sequence,
+      streamsPerConnection,
+      topics: initialTopics = [],
+      ...connectionOptions
+    } = options
+    const invalid = (field: string, reason: string) =>
+      Effect.fail(new ConnectionError.InvalidConfig({ connection: name, field, reason }))
+    const durationField = (field: string, input: Duration.Input | undefined, fallback: number) => {
+      if (input === undefined) return Effect.succeed(fallback)
+      const decoded = Duration.fromInput(input)
+      if (decoded._tag === "None") return invalid(field, `not a duration: ${String(input)}`)
+      const ms = Duration.toMillis(decoded.value)
+      return ms > 0 && Number.isFinite(ms) ? Effect.succeed(ms) : invalid(field, `must be positive and finite, got ${ms} ms`)
+    }
+    const positive = (field: string, value: number | undefined) =>
+      value === undefined || (Number.isInteger(value) && value > 0)
+        ? Effect.void
+        : invalid(field, `must be a positive integer, got ${String(value)}`)
+
+    yield* positive("messagesPerSecond", messagesPerSecond)
+    yield* positive("streamsPerConnection", streamsPerConnection)
+    yield* positive("capacity", capacityOption)
+    if (connectionLimit !== undefined) yield* positive("connectionLimit.count", connectionLimit.count)
+    const confirmTimeout = yield* durationField("confirmTimeout", confirmTimeoutOption, 10_000)
+    const rotationTimeout = yield* durationField("rotationTimeout", rotationTimeoutOption, 30_000)
+    const tick = yield* durationField("checkInterval", checkInterval, 250)
+    const profileLifetime = profile.limits.maxLifetime === undefined
+      ? undefined
+      : Math.floor(millis(profile.limits.maxLifetime) * 0.95)
+    const lifetime = maxLifetime === undefined
+      ? profileLifetime
+      : yield* durationField("maxLifetime", maxLifetime, 0)
+    const dialWindowSpec = connectionLimit ?? profile.limits.connections
+    const dialWindowMs = dialWindowSpec === undefined
+      ? 0
+      : yield* durationField("connectionLimit.window", dialWindowSpec.window, 0)
+    const cap = streamsPerConnection ?? profile.limits.streamsPerConnection ?? Number.POSITIVE_INFINITY
+    const capacity = capacityOption ?? 16_384
+    const config = Venue.connectionConfig(profile, connectionOptions)
+    // Checked once here, so opening a shard later cannot fail on config.
+    yield* ConnectionConfig.resolve(name, config)
+    // Budget per connection: the venue's rate when it counts per connection,
+    // less the pings one second can hold where the venue counts pings too
+    // (one for an interval of a second or more, two for 900 ms…).
+    const venueRate = profile.limits.messagesScope === "ip" ? undefined : profile.limits.messagesPerSecond
+    const heartbeat = config.heartbeat
+    const heartbeatReserve = profile.limits.countsHeartbeat === true && heartbeat !== undefined && heartbeat._tag !== "None"
+      ? Math.ceil(1000 / Math.max(1, millis(heartbeat.interval)))
+      : 0
+    const budget = messagesPerSecond ?? (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve))
+    const topicCadence = (topic: string): number | undefined => {
+      const input = cadence?.(topic)
+      if (input === undefined) return undefined
+      const decoded = Duration.fromInput(input)
+      return decoded._tag === "None" ? undefined : Duration.toMillis(decoded.value)
+    }
+
+    const feedScope = yield* Effect.scope
+    const clock = yield* Clock.Clock
+    const now = () => clock.currentTimeMillisUnsafe()
+    const baseTransport = yield* Transport.Transport
+    const dialWindow = dialWindowSpec === undefined
+      ? RateWindow.unlimited
+      : RateWindow.make(dialWindowSpec.count, dialWindowMs, clock)
+    const transport = Transport.Transport.of({
+      open: (request) => Effect.andThen(dialWindow.take, baseTransport.open(request))
+    })
+
+    const frames = new Hub.Hub<Frame.Frame>(capacity, "suspend", capacity)
+    const events = new Hub.Hub<FeedEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
+    const registry = new Map<string, Entry>()
+    const shards: Array<Shard> = []
+    const lastSeq = new Map<string, number>()
+    const assignLock = Semaphore.makeUnsafe(1)
+    let closed = false
+    let nextShard = 0
+    const counters = {
+      delivered: 0,
+      duplicates: 0,
+      gaps: 0,
+      rotations: 0,
+      resubscribes: 0,
+      restarts: 0,
+      replays: 0,
+      requests: 0
+    }
+
+    const emit = (event: FeedEvent): Effect.Effect<void> => events.publish([event])
+    const stopped = (reason: string) => new ConnectionError.ConnectionStopped({ connection: name, reason })
+    const fork = <A, E>(effect: Effect.Effect<A, E>) => Effect.asVoid(Effect.forkIn(Effect.ignore(effect), feedScope))
+
+    // ---- requests ---------------------------------------------------------
+
+    /** The profile's requests for `topics`, split further wherever one would exceed `maxRequestBytes`. */
+    const buildRequests = (
+      session: Session,
+      op: "subscribe" | "unsubscribe",
+      topics: ReadonlyArray<string>
+    ): ReadonlyArray<Venue.Request> => {
+      const maxBytes = profile.limits.maxRequestBytes
+      const frame = (ts: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
+        const id = session.nextId
+        const requests = op === "subscribe" ? profile.subscribe(ts, id) : profile.unsubscribe(ts, id)
+        session.nextId += requests.length
+        if (maxBytes === undefined) return requests
+        return requests.flatMap((request) => {
+          if (request.text.length <= maxBytes || request.topics.length <= 1) return [request]
+          session.nextId -= requests.length
+          const half = Math.ceil(request.topics.length / 2)
+          return [...frame(request.topics.slice(0, half)), ...frame(request.topics.slice(half))]
+        })
+      }
+      return topics.length === 0 ? [] : frame(topics)
+    }
+
+    /**
+     * Sends the requests for `topics` on `session`, each after the budget
+     * admits it; answers are matched by `settle`. A send that fails ends the
+     * batch: the session is gone, and the next one replays the registry.
+     */
+    const sendPaced = (
+      session: Session,
+      op: "subscribe" | "unsubscribe",
+      topics: ReadonlyArray<string>,
+      send: (text: string) => Effect.Effect<void, unknown>,
+      replay?: (requests: number) => Replay
+    ): Effect.Effect<ReadonlyArray<Inflight>> =>
+      Effect.suspend(() => {
+        const requests = buildRequests(session, op, topics)
+        const record = replay?.(requests.length)
+        const sent: Array<Inflight> = []
+        const sessionNo = session.sessionNo
+        const one = (request: Venue.Request): Effect.Effect<boolean> =>
+          Effect.andThen(
+            session.window.take,
+            Effect.suspend(() => {
+              if (session.sessionNo !== sessionNo || session.phase === "retired") return Effect.succeed(false)
+              const inflight: Inflight = {
+                request,
+                open: new Set(request.topics),
+                sentAt: now(),
+                done: Deferred.makeUnsafe<ReadonlyArray<string>>(),
+                failed: [],
+                reason: undefined,
+                replay: record
+              }
+              session.inflight.push(inflight)
+              counters.requests += 1
+              return send(request.text).pipe(
+                Effect.as(true),
+                Effect.catchCause(() =>
+                  Effect.sync(() => {
+                    session.inflight = session.inflight.filter((i) => i !== inflight)
+                    Deferred.doneUnsafe(inflight.done, Effect.succeed([]))
+                    return false
+                  })
+                ),
+                Effect.tap((ok) => Effect.sync(() => ok && sent.push(inflight)))
+              )
+            })
+          )
+        const loop = (i: number): Effect.Effect<ReadonlyArray<Inflight>> =>
+          i >= requests.length
+            ? Effect.succeed(sent)
+            : Effect.flatMap(one(requests[i]!), (ok) => (ok ? loop(i + 1) : Effect.succeed(sent)))
+        return loop(0)
+      })
+
+    /** Settles whatever `confirmation` answers among `session`'s requests in flight. */
+    const settle = (session: Session, confirmation: Venue.Confirmation, at: number, after: Array<Effect.Effect<void>>) => {
+      for (const inflight of session.inflight) {
+        const outcome = Venue.outcome(inflight.request, confirmation)
+        if (outcome === undefined) continue
+        const named = confirmation.topics.filter((t) => inflight.open.has(t))
+        const idMatch = inflight.request.id !== undefined && confirmation.id !== undefined
+        const topics = !idMatch && confirmation.kind !== "active" && named.length > 0 ? named : [...inflight.open]
+        for (const topic of topics) inflight.open.delete(topic)
+        if (outcome === "rejected") {
+          inflight.failed.push(...topics)
+          inflight.reason = confirmation.reason ?? "rejected by the venue"
+        }
+        applyOutcome(session, inflight, topics, outcome, inflight.reason, at, after)
+        if (inflight.open.size === 0) finish(session, inflight, at, after)
+        if (confirmation.kind !== "active") break
+      }
+    }
+
+    const applyOutcome = (
+      session: Session,
+      inflight: Inflight,
+      topics: ReadonlyArray<string>,
+      outcome: "confirmed" | "rejected",
+      reason: string | undefined,
+      at: number,
+      after: Array<Effect.Effect<void>>
+    ) => {
+      const replay = inflight.replay
+      if (replay !== undefined) {
+        if (outcome === "confirmed") replay.confirmed += topics.length
+        else replay.failed.push(...topics)
+      }
+      if (inflight.request.op === "subscribe" && outcome === "rejected") {
+        for (const topic of topics) session.requested.delete(topic)
+      }
+      if (inflight.request.op !== "subscribe" || session.phase !== "live") return
+      const settled: Array<string> = []
+      for (const topic of topics) {
+        const entry = registry.get(topic)
+        if (entry === undefined || entry.shard !== session.shard || entry.state === "failed") continue
+        if (outcome === "confirmed") {
+          const wasPending = entry.state === "pending"
+          entry.state = "confirmed"
+          entry.reason = undefined
+          if (wasPending) {
+            // A topic's silence is counted from its confirmation; a staleness
+            // resubscribe's own confirmation does not end the episode.
+            entry.lastData = at
+            entry.quiet = 0
+            settled.push(topic)
+          }
+          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.void)
+        } else {
+          entry.state = "failed"
+          entry.reason = reason
+          settled.push(topic)
+          const error = new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: reason ?? "rejected" })
+          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
+        }
+        entry.waiters = []
+      }
+      if (replay !== undefined || settled.length === 0) return
+      after.push(emit(
+        outcome === "confirmed"
+          ? FeedEvent.Subscribed({ at, shard: session.shard.index, topics: settled })
+          : FeedEvent.SubscribeFailed({ at, shard: session.shard.index, topics: settled, reason: reason ?? "rejected" })
+      ))
+    }
+
+    const finish = (session: Session, inflight: Inflight, at: number, after: Array<Effect.Effect<void>>) => {
+      session.inflight = session.inflight.filter((i) => i !== inflight)
+      Deferred.doneUnsafe(inflight.done, Effect.succeed(inflight.failed))
+      const replay = inflight.replay
+      if (replay === undefined) return
+      replay.pending -= 1
+      if (replay.pending > 0) return
+      if (replay.session === session.sessionNo) session.replayDone = true
+      counters.replays += 1
+      after.push(emit(FeedEvent.Replayed({
+        at,
+        shard: session.shard.index,
+        session: replay.session,
+        requests: replay.requests,
+        confirmed: replay.confirmed,
+        failed: replay.failed,
+        took: at - replay.startedAt
+      })))
+    }
+
+    /** Fails requests the venue has not answered within `confirmTimeout`. */
+    const expire = (session: Session, at: number, after: Array<Effect.Effect<void>>) => {
+      for (const inflight of [...session.inflight]) {
+        if (at - inflight.sentAt < confirmTimeout) continue
+        const topics = [...inflight.open]
+        inflight.open.clear()
+        inflight.failed.push(...topics)
+        inflight.reason = `no answer within ${confirmTimeout} ms`
+        applyOutcome(session, inflight, topics, "rejected", inflight.reason, at, after)
+        finish(session, inflight, at, after)
+      }
+    }
+
+    // ---- sessions ---------------------------------------------------------
+
+    /** After every (re)connect: send the shard's topics again, paced, in registry order. */
+    const onOpen = (session: Session, context: ConnectionModule.OpenContext): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const at = now()
+        session.open = true
+        session.sessionNo = context.session
+        session.openedAt = at
+        session.inflight = []
+        session.replayDone = false
+        session.seen = new Set()
+        session.requested = new Set()
+        session.broken = false
+        if (session.phase === "retired") return Effect.void
+        const topics = [...session.shard.topics].filter((t) => registry.get(t)?.state !== "failed")
+        if (session.phase === "live") {
+          for (const topic of topics) {
+            const entry = registry.get(topic)
+            if (entry !== undefined) entry.state = "pending"
+          }
+        }
+        for (const topic of topics) session.requested.add(topic)
+        if (topics.length === 0) {
+          session.replayDone = true
+          return Effect.void
+        }
+        const previous = session.replayFiber
+        // The first session of a shard just subscribes; later ones (and a
+        // rotation's new session) replay, and report it.
+        const isReplay = context.session > 1 || session.phase === "standby"
+        const replay = sendPaced(session, "subscribe", topics, context.send, isReplay ? (requests) => ({
+          pending: requests,
+          confirmed: 0,
+          failed: [],
+          requests,
+          startedAt: at,
+          session: context.session
+        }) : undefined)
+        return Effect.gen(function*() {
+          if (previous !== undefined) yield* Fiber.interrupt(previous)
+          session.replayFiber = yield* Effect.forkIn(Effect.asVoid(replay), session.scope)
+        })
+      })
+
+    const onConnectionEvent = (session: Session, event: ConnectionEvent.ConnectionEvent): Effect.Effect<void> => {
+      if ((event._tag === "Disconnected" && event.session === session.sessionNo) || event._tag === "Closed") {
+        session.open = false
+        session.openedAt = undefined
+      }
+      return emit(FeedEvent.Connection({
+        at: event.at,
+        shard: session.shard.index,
+        connection: session.connection,
+        event
+      }))
+    }
+
+    const makeSession = (shard: Shard, generation: number, phase: Session["phase"]) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.fork(feedScope, "sequential")
+        const connection = `${name}/${shard.index}.${generation}`
+        const session: Session = {
+          shard,
+          generation,
+          connection,
+          scope,
+          conn: undefined,
+          phase,
+          open: false,
+          sessionNo: 0,
+          openedAt: undefined,
+          nextId: 1,
+          inflight: [],
+          replayFiber: undefined,
+          replayDone: false,
+          gotData: false,
+          seen: new Set(),
+          requested: new Set(),
+          broken: false,
+          buffer: [],
+          firstSeq: new Map(),
+          switched: Deferred.makeUnsafe<boolean>(),
+          window: budget === undefined ? RateWindow.unlimited : RateWindow.make(budget, 1000, clock)
+        }
+        const conn = yield* Connection.make(connection, config, {
+          onOpen: (context) => onOpen(session, context)
+        }).pipe(
+          Effect.provideService(Transport.Transport, transport),
+          Scope.provide(scope),
+          Effect.orDie,
+          Effect.onError(() => Scope.close(scope, Exit.void))
+        )
+        session.conn = conn
+        yield* conn.frames.pipe(
+          Stream.runForEachArray((batch) => onBatch(session, batch)),
+          Effect.forkIn(scope)
+        )
+        yield* conn.events.pipe(
+          Stream.runForEach((event) => onConnectionEvent(session, event)),
+          Effect.forkIn(scope)
+        )
+        return session
+      })
+
+    // ---- frames -----------------------------------------------------------
+
+    /**
+     * Whether a live session's data message goes out: drops duplicates,
+     * reports gaps. A snapshot restarts its stream (venues reset numbering
+     * after a restart: Bybit `u` = 1), except while a rotation's held frames
+     * are released (`overlap`): there a snapshot older than what consumers
+     * already have would take their book back in time, so it is dropped.
+     */
+    const admit = (
+      session: Session,
+      text: string,
+      at: number,
+      after: Array<Effect.Effect<void>>,
+      overlap = false
+    ): boolean => {
+      if (sequence === undefined) return true
+      const seq = sequence(text)
+      if (seq === undefined) return true
+      const last = lastSeq.get(seq.stream)
+      const first = !session.seen.has(seq.stream)
+      session.seen.add(seq.stream)
+      if (seq.snapshot === true && !overlap) {
+        lastSeq.set(seq.stream, seq.last)
+        return true
+      }
+      if (last !== undefined && seq.last <= last) {
+        counters.duplicates += 1
+        return false
+      }
+      lastSeq.set(seq.stream, seq.last)
+      if (last === undefined || seq.snapshot === true) return true
+      const contiguous = seq.prev !== undefined ? seq.prev <= last : seq.first <= last + 1
+      if (!contiguous) {
+        counters.gaps += 1
+        const restarting = onGap === "restart" && !first
+        if (restarting) {
+          session.broken = true
+          lastSeq.set(seq.stream, last)
+        }
+        after.push(gapFound({
+          feed: name,
+          stream: seq.stream,
+          expected: seq.prev !== undefined ? last : last + 1,
+          got: seq.prev !== undefined ? seq.prev : seq.first,
+          shard: session.shard.index,
+          sessionStart: first
+        }, session, at))
+        return !restarting
+      }
+      return true
+    }
+
+    const gapFound = (gap: Gap, session: Session, at: number): Effect.Effect<void> => {
+      if (onGap === "report") return emit(FeedEvent.GapDetected({ ...gap, at, action: "report" }))
+      if (onGap === "restart") {
+        // A gap at a session's start is data missed while no session was up:
+        // restarting again would not bring it back.
+        if (gap.sessionStart) return emit(FeedEvent.GapDetected({ ...gap, at, action: "report" }))
+        counters.restarts += 1
+        return Effect.andThen(
+          emit(FeedEvent.GapDetected({ ...gap, at, action: "restart" })),
+          restartSession(session, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
+        )
+      }
+      const resync = onGap
+      return Effect.andThen(
+        emit(FeedEvent.GapDetected({ ...gap, at, action: "resync" })),
+        fork(Effect.suspend(() => resync(gap)).pipe(
+          Effect.catchCause((cause) =>
+            emit(FeedEvent.ResyncFailed({ at: now(), stream: gap.stream, cause }))
+          )
+        ))
+      )
+    }
+
+    const restartSession = (session: Session, reason: string): Effect.Effect<void> =>
+      session.conn === undefined ? Effect.void : Effect.ignore(session.conn.restart(reason))
+
+    const onBatch = (session: Session, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+      if (session.phase === "retired") return Effect.void
+      const at = now()
+      const out: Array<Frame.Frame> = []
+      const after: Array<Effect.Effect<void>> = []
+      const shard = session.shard
+      for (const frame of batch) {
+        if (frame._tag !== "Text") {
+          if (session.phase === "live") out.push(frame)
+          continue
+        }
+        const text = frame.data
+        const confirmation = profile.confirmation(text)
+        if (confirmation !== undefined) {
+          settle(session, confirmation, at, after)
+          if (session.phase === "live") out.push(frame)
+          continue
+        }
+        if (profile.isNotice(text)) {
+          if (session.phase === "live") {
+            out.push(frame)
+            if (rotateOnNotice) after.push(fork(rotateShard(shard, "notice")))
+          }
+          continue
+        }
+        // Topics are read only where they are used: staleness (a cadence was
+        // given) and a standby session's first data.
+        const topic = cadence !== undefined || session.phase === "standby" ? profile.topicOf(text) : undefined
+        if (topic !== undefined) {
+          session.gotData = true
+          if (session.phase === "live") {
+            const entry = registry.get(topic)
+            if (entry !== undefined && entry.shard === shard) {
+              entry.lastData = at
+              entry.quiet = 0
+            }
+          }
+        }
+        if (session.phase === "standby") {
+          session.buffer.push(frame)
+          if (sequence !== undefined) {
+            const seq = sequence(text)
+            if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
+          }
+          continue
+        }
+        if (!session.broken && admit(session, text, at, after)) out.push(frame)
+      }
+      const standby = shard.standby
+      if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))
+      counters.delivered += out.length
+      const published = frames.publish(out)
+      return after.length === 0 ? published : Effect.andThen(published, Effect.all(after, { discard: true }))
+    }
+
+    /** Whether a standby session may take over: replayed, has data, and overlaps the live one on every sequenced stream. */
+    const ready = (standby: Session): boolean => {
+      if (!standby.replayDone || !standby.gotData) return false
+      if (standby.buffer.length >= STANDBY_BUFFER_LIMIT) return true
+      if (!standby.shard.live.open) return true
+      for (const [stream, seq] of standby.firstSeq) {
+        const last = lastSeq.get(stream)
+        if (last === undefined || seq.snapshot === true) continue
+        const overlaps = seq.prev !== undefined ? seq.prev <= last : seq.first <= last + 1
+        if (!overlaps) return false
+      }
+      return true
+    }
+
+    /** Makes `standby` the live session: its held frames go out (deduplicated), the old session stops delivering. */
+    const switchOver = (
+      shard: Shard,
+      standby: Session,
+      at: number,
+      overlapped: boolean,
+      after: Array<Effect.Effect<void>>
+    ): Array<Frame.Frame> => {
+      const old = shard.live
+      old.phase = "retired"
+      shard.retired.push(old)
+      standby.phase = "live"
+      shard.live = standby
+      shard.standby = undefined
+      for (const topic of shard.topics) {
+        const entry = registry.get(topic)
+        if (entry !== undefined) {
+          entry.lastData = at
+          entry.quiet = 0
+        }
+      }
+      const out: Array<Frame.Frame> = []
+      for (const frame of standby.buffer) {
+        if (frame._tag !== "Text" || admit(standby, frame.data, at, after, true)) out.push(frame)
+      }
+      standby.buffer = []
+      standby.firstSeq = new Map()
+      Deferred.doneUnsafe(standby.switched, Effect.succeed(overlapped))
+      return out
+    }
+
+    // ---- rotation -----------------------------------------------------------
+
+    const rotateShard = (shard: Shard, reason: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (closed || shard.removed || shard.standby !== undefined) return Effect.void
+        const startedAt = now()
+        shard.nextRotationAt = startedAt + rotationTimeout
+        shard.generation += 1
+        const generation = shard.generation
+        return Effect.gen(function*() {
+          yield* emit(FeedEvent.RotationStarted({ at: startedAt, shard: shard.index, reason }))
+          const standby = yield* makeSession(shard, generation, "standby")
+          if (closed || shard.removed) return yield* Scope.close(standby.scope, Exit.void)
+          shard.standby = standby
+          const outcome = yield* Deferred.await(standby.switched).pipe(Effect.timeoutOption(Duration.millis(rotationTimeout)))
+          let overlapped: boolean | undefined = outcome._tag === "Some" ? outcome.value : undefined
+          if (overlapped === undefined && shard.standby === standby && standby.replayDone && standby.gotData) {
+            // Not overlapped in time (the old session fell behind or went
+            // quiet): switch anyway; any gap is reported by the sequence check.
+            const after: Array<Effect.Effect<void>> = []
+            const out = switchOver(shard, standby, now(), false, after)
+            counters.delivered += out.length
+            yield* frames.publish(out)
+            yield* Effect.all(after, { discard: true })
+            overlapped = false
+          }
+          if (overlapped === undefined) {
+            if (shard.standby === standby) shard.standby = undefined
+            standby.phase = "retired"
+            yield* Scope.close(standby.scope, Exit.void)
+            yield* emit(FeedEvent.RotationFailed({
+              at: now(),
+              shard: shard.index,
+              reason: `the new session was not ready within ${rotationTimeout} ms`
+            }))
+            return
+          }
+          counters.rotations += 1
+          shard.nextRotationAt = 0
+          yield* emit(FeedEvent.Rotated({
+            at: now(),
+            shard: shard.index,
+            generation,
+            took: now() - startedAt,
+            overlapped
+          }))
+          const retired = shard.retired
+          shard.retired = []
+          yield* Effect.forEach(retired, (s) => Scope.close(s.scope, Exit.void), { discard: true })
+        })
+      })
+
+    // ---- shards -----------------------------------------------------------
+
+    const addShard = Effect.gen(function*() {
+      const index = nextShard++
+      const shard = new Shard(index)
+      shard.live = yield* makeSession(shard, 0, "live")
+      shards.push(shard)
+      yield* emit(FeedEvent.ShardAdded({ at: now(), shard: index, connection: shard.live.connection }))
+      return shard
+    })
+
+    /** Registers each new topic on the first shard with room, opening shards as needed. */
+    const assign = (topics: ReadonlyArray<string>) =>
+      assignLock.withPermits(1)(Effect.gen(function*() {
+        const placed = new Map<Shard, Array<string>>()
+        for (const topic of topics) {
+          const held = registry.get(topic)
+          if (held !== undefined && held.state !== "failed") continue
+          if (held !== undefined) held.shard.topics.delete(topic)
+          let shard = shards.find((s) => !s.removed && s.topics.size < cap)
+          if (shard === undefined) shard = yield* addShard
+          shard.topics.add(topic)
+          registry.set(topic, {
+            topic,
+            state: "pending",
+            shard,
+            reason: undefined,
+            waiters: [],
+            lastData: undefined,
+            quiet: 0,
+            cadence: topicCadence(topic)
+          })
+          const list = placed.get(shard)
+          if (list === undefined) placed.set(shard, [topic])
+          else list.push(topic)
+        }
+        return placed
+      }))
+
+    const sessionsOf = (shard: Shard): ReadonlyArray<Session> =>
+      shard.standby === undefined ? [shard.live] : [shard.live, shard.standby]
+
+    const sendVia = (session: Session) => (text: string) =>
+      session.conn === undefined ? Effect.void : session.conn.send(text)
+
+    // ---- subscribe / unsubscribe --------------------------------------------
+
+    const toList = (topics: string | ReadonlyArray<string>): ReadonlyArray<string> =>
+      [...new Set(typeof topics === "string" ? [topics] : topics)]
+
+    const checkTopics = (
+      op: "subscribe" | "unsubscribe",
+      topics: ReadonlyArray<string>
+    ): Effect.Effect<void, SubscriptionError> => {
+      const bad = topics.filter((t) => typeof t !== "string" || t.length === 0)
+      return bad.length === 0
+        ? Effect.void
+        : Effect.fail(new SubscriptionError({ feed: name, op, topics: bad.map(String), reason: "a topic must be a non-empty string" }))
+    }
+
+    const subscribe = (input: string | ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (closed) return yield* Effect.fail(stopped("the feed is closed"))
+        const topics = toList(input)
+        yield* checkTopics("subscribe", topics)
+        const placed = yield* assign(topics)
+        const waits: Array<Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>> = []
+        for (const topic of topics) {
+          const entry = registry.get(topic)
+          if (entry === undefined || entry.state === "confirmed") continue
+          const waiter = Deferred.makeUnsafe<void, SubscriptionError | ConnectionError.ConnectionStopped>()
+          entry.waiters.push(waiter)
+          waits.push(waiter)
+        }
+        for (const [shard, list] of placed) {
+          for (const session of sessionsOf(shard)) {
+            if (!session.open || session.phase === "retired") continue
+            // A session that opened meanwhile is replaying them already: a
+            // second request would be rejected as a duplicate by some venues.
+            const missing = list.filter((t) => !session.requested.has(t))
+            for (const topic of missing) session.requested.add(topic)
+            if (missing.length > 0) yield* fork(sendPaced(session, "subscribe", missing, sendVia(session)))
+          }
+        }
+        const results = yield* Effect.forEach(waits, (w) => Effect.exit(Deferred.await(w)))
+        const failed: Array<string> = []
+        let reason: string | undefined
+        for (const result of results) {
+          if (result._tag === "Success") continue
+          const found = Cause.findErrorOption(result.cause)
+          if (found._tag === "None") continue
+          const error = found.value
+          if (error._tag === "ConnectionStopped") return yield* Effect.fail(error)
+          failed.push(...error.topics)
+          reason ??= error.reason
+        }
+        if (failed.length > 0) {
+          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: failed, reason: reason ?? "rejected" }))
+        }
+      })
+
+    const unsubscribe = (input: string | ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (closed) return yield* Effect.fail(stopped("the feed is closed"))
+        const topics = toList(input)
+        yield* checkTopics("unsubscribe", topics)
+        const byShard = new Map<Shard, Array<string>>()
+        const removed: Array<string> = []
+        for (const topic of topics) {
+          const entry = registry.get(topic)
+          if (entry === undefined) continue
+          registry.delete(topic)
+          lastSeq.delete(topic)
+          entry.shard.topics.delete(topic)
+          for (const session of sessionsOf(entry.shard)) session.requested.delete(topic)
+          removed.push(topic)
+          const error = new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: "unsubscribed before the venue confirmed it" })
+          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
+          entry.waiters = []
+          if (entry.state === "failed") continue
+          const list = byShard.get(entry.shard)
+          if (list === undefined) byShard.set(entry.shard, [topic])
+          else list.push(topic)
+        }
+        if (removed.length === 0) return
+        yield* emit(FeedEvent.Unsubscribed({ at: now(), topics: removed }))
+        const failed: Array<string> = []
+        let reason: string | undefined
+        for (const [shard, list] of byShard) {
+          for (const session of sessionsOf(shard)) {
+            if (!session.open || session.phase === "retired") continue
+            const sent = yield* sendPaced(session, "unsubscribe", list, sendVia(session))
+            if (session !== shard.live) continue
+            for (const inflight of sent) {
+              const rejected = yield* Deferred.await(inflight.done)
+              failed.push(...rejected)
+              reason ??= inflight.reason
+            }
+          }
+          if (shard.topics.size === 0) yield* removeShard(shard)
+        }
+        if (failed.length > 0) {
+          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "unsubscribe", topics: failed, reason: reason ?? "rejected" }))
+        }
+      })
+
+    /** Unsubscribe then subscribe on the live session; confirmations do not reset the topic's state. */
+    const resendTopics = (session: Session, topics: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const unsubscribed = yield* sendPaced(session, "unsubscribe", topics, sendVia(session))
+        yield* Effect.forEach(unsubscribed, (i) => Deferred.await(i.done), { discard: true })
+        const subscribed = yield* sendPaced(session, "subscribe", topics, sendVia(session))
+        const failed: Array<string> = []
+        let reason: string | undefined
+        for (const inflight of subscribed) {
+          failed.push(...(yield* Deferred.await(inflight.done)))
+          reason ??= inflight.reason
+        }
+        return { failed, reason }
+      })
+
+    const resubscribe = (input: string | ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        if (closed) return yield* Effect.fail(stopped("the feed is closed"))
+        const topics = toList(input)
+        yield* checkTopics("subscribe", topics)
+        const unknown = topics.filter((t) => registry.get(t)?.state !== "confirmed")
+        if (unknown.length > 0) {
+          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: unknown, reason: "not a confirmed subscription of this feed" }))
+        }
+        const byShard = new Map<Shard, Array<string>>()
+        for (const topic of topics) {
+          const shard = registry.get(topic)!.shard
+          byShard.set(shard, [...(byShard.get(shard) ?? []), topic])
+        }
+        const results = yield* Effect.forEach([...byShard], ([shard, list]) => resendTopics(shard.live, list), {
+          concurrency: "unbounded"
+        })
+        const failed = results.flatMap((r) => r.failed)
+        if (failed.length > 0) {
+          const reason = results.find((r) => r.reason !== undefined)?.reason ?? "rejected"
+          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: failed, reason }))
+        }
+      })
+
+    const removeShard = (shard: Shard) =>
+      assignLock.withPermits(1)(Effect.suspend(() => {
+        if (shard.topics.size > 0 || shard.removed) return Effect.void
+        shard.removed = true
+        shards.splice(shards.indexOf(shard), 1)
+        return Effect.andThen(
+          Effect.forEach(sessionsOf(shard), (s) => Scope.close(s.scope, Exit.void), { discard: true }),
+          emit(FeedEvent.ShardRemoved({ at: now(), shard: shard.index }))
+        )
+      }))
+
+    // ---- the feed's one timer ----------------------------------------------
+
+    const check: Effect.Effect<void> = Effect.suspend(() => {
+      const at = now()
+      const after: Array<Effect.Effect<void>> = []
+      for (const shard of shards) {
+        for (const session of sessionsOf(shard)) expire(session, at, after)
+        const live = shard.live
+        if (
+          lifetime !== undefined && live.open && live.openedAt !== undefined && shard.standby === undefined &&
+          at - live.openedAt >= lifetime && at >= shard.nextRotationAt
+        ) {
+          after.push(fork(rotateShard(shard, "maxLifetime")))
+        }
+      }
+      const restart = new Set<Shard>()
+      for (const entry of registry.values()) {
+        if (entry.cadence === undefined || entry.state !== "confirmed" || entry.lastData === undefined) continue
+        const shard = entry.shard
+        if (!shard.live.open || shard.standby !== undefined || restart.has(shard)) continue
+        const quietFor = at - entry.lastData
+        if (quietFor <= entry.cadence) continue
+        entry.lastData = at
+        if (entry.quiet === 0) {
+          entry.quiet = 1
+          counters.resubscribes += 1
+          const session = shard.live
+          after.push(emit(FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "resubscribe" })))
+          after.push(fork(resendTopics(session, [entry.topic])))
+        } else {
+          entry.quiet = 0
+          restart.add(shard)
+          counters.restarts += 1
+          after.push(emit(FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "restart" })))
+          after.push(restartSession(shard.live, `topic ${entry.topic} quiet for ${quietFor} ms after a resubscribe`))
+        }
+      }
+      return Effect.all(after, { discard: true })
+    })
+    yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(tick)), check)), feedScope)
+
+    // ---- lifecycle ----------------------------------------------------------
+
+    const closeDone = Deferred.makeUnsafe<void>()
+    const close: Effect.Effect<void> = Effect.suspend(() => {
+      if (closed) return Deferred.await(closeDone)
+      closed = true
+      const error = stopped("the feed is closed")
+      for (const entry of registry.values()) {
+        for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
+        entry.waiters = []
+      }
+      return Effect.forEach(
+        shards.flatMap((s) => sessionsOf(s)),
+        (s) => Scope.close(s.scope, Exit.void),
+        { concurrency: "unbounded", discard: true }
+      ).pipe(
+        Effect.andThen(frames.end),
+        Effect.andThen(events.end),
+        Effect.andThen(Deferred.succeed(closeDone, undefined))
+      )
+    })
+    yield* Scope.addFinalizer(feedScope, close)
+
+    if (initialTopics.length > 0) {
+      yield* checkTopics("subscribe", initialTopics).pipe(
+        Effect.mapError((e) => new ConnectionError.InvalidConfig({ connection: name, field: "topics", reason: e.reason }))
+      )
+      yield* fork(subscribe(initialTopics))
+    }
+
+    const feed: Feed = {
+      name,
+      profile,
+      frames: frames.stream,
+      events: events.stream,
+      subscribe,
+      unsubscribe,
+      resubscribe,
+      restart: (reason = "requested") =>
+        Effect.forEach([...shards], (shard) => restartSession(shard.live, reason), { discard: true }),
+      subscriptions: Effect.sync(() =>
+        [...registry.values()].map((e) => ({
+          topic: e.topic,
+          state: e.state,
+          shard: e.shard.index,
+          reason: e.reason,
+          lastDataAt: e.lastData
+        }))
+      ),
+      shards: Effect.sync(() =>
+        shards.map((s) => ({
+          shard: s.index,
+          connection: s.live.connection,
+          generation: s.generation,
+          open: s.live.open,
+          rotating: s.standby !== undefined,
+          topics: [...s.topics]
+        }))
+      ),
+      rotate: (reason = "requested") =>
+        Effect.forEach([...shards], (shard) => rotateShard(shard, reason), { concurrency: "unbounded", discard: true }),
+      stats: Effect.sync(() => ({
+        shards: shards.length,
+        topics: registry.size,
+        ...counters
+      })),
+      close
+    }
+    return feed
+  })

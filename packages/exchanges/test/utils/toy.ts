@@ -1,0 +1,91 @@
+/**
+ * A toy venue for Feed tests on MemoryTransport and TestClock: requests are
+ * `{"op","args","id"}` (`topicsPerRequest` topics per request, default two), answered by the memory
+ * server's `reply` with `{"ack":id}`, or `{"nack":id,"reason"}` for topics
+ * that start with `bad`, or not at all for topics that start with `mute`.
+ * Data is `{"topic","seq"}`; `{"notice":"bye"}` announces a disconnect.
+ */
+import { Heartbeat, MemoryTransport, type Transport } from "@kharbranth/core"
+import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import { TestClock } from "effect/testing"
+import * as Venue from "../../src/Venue.ts"
+
+const request = (op: "subscribe" | "unsubscribe", size: number) => (topics: ReadonlyArray<string>, id = 1) =>
+  Venue.chunks(topics, size).map((args, i) => ({
+    op,
+    topics: args,
+    id: id + i,
+    text: JSON.stringify({ op, args, id: id + i })
+  }))
+
+export const toy = (limits: Venue.Limits = {}): Venue.Profile => ({
+  venue: "toy",
+  url: "ws://toy.test/ws",
+  urls: {},
+  heartbeat: Heartbeat.none,
+  idleTimeout: undefined,
+  serverIdle: undefined,
+  idleRule: "none",
+  limits,
+  subscribe: request("subscribe", limits.topicsPerRequest ?? 2),
+  unsubscribe: request("unsubscribe", limits.topicsPerRequest ?? 2),
+  confirmation: (text) => {
+    if (text.startsWith('{"ack"')) return Venue.confirmation("acknowledged", [], JSON.parse(text).ack)
+    if (text.startsWith('{"nack"')) {
+      const msg = JSON.parse(text)
+      return Venue.confirmation("rejected", [], msg.nack, msg.reason)
+    }
+    return undefined
+  },
+  isNotice: (text) => text === '{"notice":"bye"}',
+  topicOf: (text) => (text.startsWith('{"topic"') ? JSON.parse(text).topic : undefined)
+})
+
+/** The toy server's answers. */
+export const reply = (message: string): string | undefined => {
+  const msg = JSON.parse(message)
+  if (msg.op === undefined) return undefined
+  const args: ReadonlyArray<string> = msg.args
+  if (args.some((t) => t.startsWith("mute"))) return undefined
+  const bad = args.find((t) => t.startsWith("bad"))
+  return bad === undefined ? JSON.stringify({ ack: msg.id }) : JSON.stringify({ nack: msg.id, reason: `unknown topic ${bad}` })
+}
+
+export const layer = (
+  options: MemoryTransport.Options = {}
+): Layer.Layer<Transport.Transport | MemoryTransport.MemoryServer> => MemoryTransport.layer({ reply, ...options })
+
+export const data = (topic: string, seq: number): string => JSON.stringify({ topic, seq })
+
+export const sequence = (text: string): Venue.Sequence | undefined => {
+  if (!text.startsWith('{"topic"')) return undefined
+  const msg = JSON.parse(text)
+  return { stream: msg.topic, first: msg.seq, last: msg.seq }
+}
+
+/** Parsed requests a server connection received, in order. */
+export const requests = (received: ReadonlyArray<MemoryTransport.ClientMessage>) =>
+  received.flatMap((m) => {
+    if (m._tag !== "Text") return []
+    const msg = JSON.parse(m.data)
+    return msg.op === undefined ? [] : [msg as { op: string; args: Array<string>; id: number }]
+  })
+
+/** Lets fibers and microtasks run without moving virtual time. */
+export const settle = Effect.gen(function*() {
+  for (let i = 0; i < 5; i++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+  yield* TestClock.adjust(0)
+})
+
+/** Advances virtual time in steps, letting fibers run in between. */
+export const advance = (millis: number, step = millis) =>
+  Effect.gen(function*() {
+    let left = millis
+    while (left > 0) {
+      const by = Math.min(step, left)
+      yield* TestClock.adjust(by)
+      yield* settle
+      left -= by
+    }
+  })
