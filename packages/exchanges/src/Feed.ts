@@ -528,16 +528,14 @@ export const make = (
     ): ReadonlyArray<Venue.Request> => {
       const maxBytes = profile.limits.maxRequestBytes
       const frame = (ts: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
-        const id = session.nextId
-        const requests = op === "subscribe" ? profile.subscribe(ts, id) : profile.unsubscribe(ts, id)
-        session.nextId += requests.length
-        if (maxBytes === undefined) return requests
-        return requests.flatMap((request) => {
-          if (request.text.length <= maxBytes || request.topics.length <= 1) return [request]
-          session.nextId -= requests.length
-          const half = Math.ceil(request.topics.length / 2)
-          return [...frame(request.topics.slice(0, half)), ...frame(request.topics.slice(half))]
-        })
+        const trial = op === "subscribe" ? profile.subscribe(ts, session.nextId) : profile.unsubscribe(ts, session.nextId)
+        const fits = maxBytes === undefined || trial.every((request) => request.text.length <= maxBytes)
+        if (fits || ts.length <= 1) {
+          session.nextId += trial.length
+          return trial
+        }
+        const half = Math.ceil(ts.length / 2)
+        return [...frame(ts.slice(0, half)), ...frame(ts.slice(half))]
       }
       return topics.length === 0 ? [] : frame(topics)
     }

@@ -227,6 +227,25 @@ describe("Feed", () => {
         assert.deepStrictEqual((yield* feed.shards).map((s) => s.topics), [["a", "d"]])
       }).pipe(Effect.provide(layer())))
 
+    it.effect("a request over maxRequestBytes is split until each fits", () =>
+      Effect.gen(function*() {
+        const profile = toy({ topicsPerRequest: 8, maxRequestBytes: 90 })
+        const feed = yield* Feed.make("toy", profile, base)
+        const server = yield* MemoryServer
+        const topics = Array.from({ length: 20 }, (_, i) => `topic-${String(i).padStart(2, "0")}`)
+        const done = yield* Effect.forkScoped(feed.subscribe(topics))
+        yield* settle
+        yield* Fiber.join(done)
+        const peer = (yield* server.latest)!
+        const sent = (yield* peer.received).flatMap((m) => (m._tag === "Text" ? [m.data] : []))
+        assert.isAbove(sent.length, 1)
+        assert.isAbove(sent.length, 3)
+        for (const text of sent) assert.isAtMost(text.length, 90)
+        assert.deepStrictEqual(requests(yield* peer.received).flatMap((r) => r.args), topics)
+        const ids = requests(yield* peer.received).map((r) => r.id)
+        assert.strictEqual(new Set(ids).size, ids.length)
+      }).pipe(Effect.provide(layer())))
+
     it.effect("dials across shards respect the venue's connection limit", () =>
       Effect.gen(function*() {
         const profile = toy({ streamsPerConnection: 1, connections: { count: 2, window: "1 second" } })
