@@ -232,7 +232,12 @@ export type GapAction = "restart" | "report" | ((gap: Gap) => Effect.Effect<void
 export interface FeedOptions extends Venue.Options {
   /** Topics subscribed at start. */
   readonly topics?: ReadonlyArray<string> | undefined
-  /** Requests per second per connection. Default: the profile's `messagesPerSecond` when counted per connection, else unlimited. */
+  /**
+   * Requests in any one-second window per connection. Default: the
+   * profile's `messagesPerSecond` when counted per connection, less the
+   * heartbeat's pings per second where the venue counts them
+   * (`countsHeartbeat`); else unlimited.
+   */
   readonly messagesPerSecond?: number | undefined
   /** Topics per connection before a new shard is opened. Default: the profile's `streamsPerConnection`, else unlimited. */
   readonly streamsPerConnection?: number | undefined

@@ -2,7 +2,9 @@
  * Kharbranth venue profiles: for Binance, Bybit, OKX, Coinbase, Kraken and
  * Hyperliquid, the public URLs, subscribe/unsubscribe framing, answer
  * matching, heartbeat style, idle rules, limits and disconnect notices, plus
- * `Schema` decoders for market data. Builds on `@kharbranth/core`; imports
+ * `Schema` decoders for market data; and `Feed`, which keeps a venue feed
+ * correct for days on top of them (paced replay, rotation, staleness, gap
+ * detection, sharding). Builds on `@kharbranth/core`; imports
  * nothing platform-specific, so it runs wherever `effect` runs.
  *
  * @since 0.1.0
