@@ -137,9 +137,11 @@ describe("reconnect storm", () => {
       assert.isAtMost(peak, 200)
       assert.isBelow(reopenedIn, 10_000)
       for (let i = limits.dialsPerSecond; i < storm.length; i++) {
-        // The governor admits on its own Clock read; this one is taken a moment later,
-        // so allow the 1 ms that can separate the two reads.
-        assert.isAtLeast(storm[i]! - storm[i - limits.dialsPerSecond]!, 999, "dials per second per host")
+        // The governor admits on its own Clock read; this one is taken after it on the same
+        // fiber, and the runtime may yield in between (8 ms seen on a busy 2-core machine). The
+        // exact window, to the millisecond, is proven on TestClock in core's WSManager test;
+        // here a sustained rate more than about 5% over the limit fails.
+        assert.isAtLeast(storm[i]! - storm[i - limits.dialsPerSecond]!, 950, "dials per second per host")
       }
       yield* Scope.close(scope, Exit.void)
       yield* server.stop
