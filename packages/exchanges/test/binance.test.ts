@@ -2,46 +2,17 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Binance from "../src/Binance.ts"
 import * as Venue from "../src/Venue.ts"
-import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import { type Harness, breaks, count, disconnected, firstDecoded, open, readings, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const simulator = () =>
   Simulator.make({ rate: 20, venues: { binance: { pingInterval: "300 millis", pongTimeout: "1 second" } } })
 
-/** Whether `next` continues `prev` in its stream. */
-const chained = (prev: Venue.Sequence, next: Venue.Sequence): boolean =>
-  next.snapshot === true || (next.prev !== undefined ? next.prev === prev.last : next.first === prev.last + 1)
-
-/** Pairs of consecutive readings of one stream that do not chain. */
-const breaks = (readings: ReadonlyArray<Venue.Sequence>) => {
-  const last = new Map<string, Venue.Sequence>()
-  const out: Array<readonly [Venue.Sequence, Venue.Sequence]> = []
-  for (const r of readings) {
-    const prev = last.get(r.stream)
-    if (prev !== undefined && !chained(prev, r)) out.push([prev, r])
-    last.set(r.stream, r)
-  }
-  return out
-}
-
-/** Sequence readings of incoming texts (each checked to name its topic) until `done` holds. */
 const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
-  Effect.gen(function*() {
-    const out: Array<Venue.Sequence> = []
-    while (!done(out)) {
-      const text = yield* Queue.take(h.texts)
-      const reading = Binance.sequence(text)
-      if (reading === undefined) continue
-      assert.strictEqual(reading.stream, Binance.topicOf(text))
-      out.push(reading)
-    }
-    return out
-  }).pipe(Effect.timeout("5 seconds"))
+  readings(h, Binance.spot, Binance.sequence, done)
 
-const count = (readings: ReadonlyArray<Venue.Sequence>, stream: string) => readings.filter((r) => r.stream === stream).length
 
 describe("Binance", () => {
   it.live("subscribe is acknowledged by id and trades decode with the schema", () =>

@@ -2,48 +2,19 @@ import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
 import { crc32 } from "../src/internal/crc32.ts"
 import * as Okx from "../src/Okx.ts"
 import type * as Venue from "../src/Venue.ts"
-import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import { type Harness, breaks, count, disconnected, firstDecoded, open, readings, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Okx.publicProfile
 
 const isBook = (t: string) => t.startsWith('{"arg":{"channel":"books"')
 const nextBook = (h: Harness) => firstDecoded(h, isBook, Okx.decodeBook)
 
-/** Whether `next` continues `prev` in its stream. */
-const chained = (prev: Venue.Sequence, next: Venue.Sequence): boolean =>
-  next.snapshot === true || (next.prev !== undefined ? next.prev === prev.last : next.first === prev.last + 1)
-
-/** Pairs of consecutive readings of one stream that do not chain. */
-const breaks = (readings: ReadonlyArray<Venue.Sequence>) => {
-  const last = new Map<string, Venue.Sequence>()
-  const out: Array<readonly [Venue.Sequence, Venue.Sequence]> = []
-  for (const r of readings) {
-    const prev = last.get(r.stream)
-    if (prev !== undefined && !chained(prev, r)) out.push([prev, r])
-    last.set(r.stream, r)
-  }
-  return out
-}
-
-/** Sequence readings of incoming texts (each checked to name its topic) until `done` holds. */
 const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
-  Effect.gen(function*() {
-    const out: Array<Venue.Sequence> = []
-    while (!done(out)) {
-      const text = yield* Queue.take(h.texts)
-      const reading = Okx.sequence(text)
-      if (reading === undefined) continue
-      assert.strictEqual(reading.stream, profile.topicOf(text))
-      out.push(reading)
-    }
-    return out
-  }).pipe(Effect.timeout("5 seconds"))
+  readings(h, profile, Okx.sequence, done)
 
-const count = (readings: ReadonlyArray<Venue.Sequence>, stream: string) => readings.filter((r) => r.stream === stream).length
 
 describe("OKX", () => {
   it.live("subscribe is confirmed per arg and trades arrive for the topic", () =>

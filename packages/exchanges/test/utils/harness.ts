@@ -103,3 +103,47 @@ export const disconnected = (
   within: Duration.Input = "5 seconds"
 ): Effect.Effect<ConnectionError.ConnectionError, unknown> =>
   waitFor(harness.events, (e) => (e._tag === "Disconnected" ? e.error : undefined), within)
+
+/** Whether `next` continues `prev` in its stream. */
+export const chained = (prev: Venue.Sequence, next: Venue.Sequence): boolean =>
+  next.snapshot === true || (next.prev !== undefined ? next.prev === prev.last : next.first === prev.last + 1)
+
+/** Pairs of consecutive readings of one stream that do not chain. */
+export const breaks = (readings: ReadonlyArray<Venue.Sequence>) => {
+  const last = new Map<string, Venue.Sequence>()
+  const out: Array<readonly [Venue.Sequence, Venue.Sequence]> = []
+  for (const r of readings) {
+    const prev = last.get(r.stream)
+    if (prev !== undefined && !chained(prev, r)) out.push([prev, r])
+    last.set(r.stream, r)
+  }
+  return out
+}
+
+/**
+ * Sequence readings of incoming texts by `profile`'s reader `read` until
+ * `done` holds; each reading must name the text's topic.
+ */
+export const readings = (
+  h: Harness,
+  profile: Venue.Profile,
+  read: (text: string) => Venue.Sequence | undefined,
+  done: (readings: ReadonlyArray<Venue.Sequence>) => boolean
+) =>
+  Effect.gen(function*() {
+    const out: Array<Venue.Sequence> = []
+    while (!done(out)) {
+      const text = yield* Queue.take(h.texts)
+      const reading = read(text)
+      if (reading === undefined) continue
+      if (reading.stream !== profile.topicOf(text)) {
+        return yield* Effect.fail(new Error(`reading names ${reading.stream}, topicOf says ${profile.topicOf(text)}`))
+      }
+      out.push(reading)
+    }
+    return out
+  }).pipe(Effect.timeout("5 seconds"))
+
+/** How many readings of `stream`. */
+export const count = (readings: ReadonlyArray<Venue.Sequence>, stream: string) =>
+  readings.filter((r) => r.stream === stream).length
