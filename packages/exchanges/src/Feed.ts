@@ -283,9 +283,10 @@ export interface Feed {
   readonly events: Stream.Stream<FeedEvent>
   /**
    * Adds topics to the registry and waits until the venue confirmed them
-   * (after the next connect, if no session is up). Topics already held are
-   * not sent again. Fails with `SubscriptionError` naming every rejected
-   * topic; the others stay subscribed.
+   * (after the next connect, if no session is up: wrap it in
+   * `Effect.timeout` to bound the wait; the topics stay registered). Topics
+   * already held are not sent again. Fails with `SubscriptionError` naming
+   * every rejected topic; the others stay subscribed.
    */
   readonly subscribe: (
     topics: string | ReadonlyArray<string>
