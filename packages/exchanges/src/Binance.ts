@@ -19,7 +19,7 @@
  */
 import { Heartbeat } from "@kharbranth/core"
 import * as Schema from "effect/Schema"
-import { num, obj, parseObject, str } from "./internal/json.ts"
+import { intAfter, num, obj, parseObject, str, stringAfter } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -48,6 +48,15 @@ const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<stri
   }))
 
 /**
+ * Market data, told by its first bytes: an event (`{"e":"trade"...`) or a
+ * combined-stream envelope. Answers never start so, and the only event that
+ * is not data is `serverShutdown`; checked first on every message so data
+ * is never scanned twice for answer and notice keys.
+ */
+const isMarketData = (text: string): boolean =>
+  text.startsWith('{"stream":') || (text.startsWith('{"e":"') && !text.startsWith('{"e":"serverShutdown"'))
+
+/**
  * Reads `{"result":null,"id":n}` (acknowledged) and `{"error":{...},"id":n}`
  * (rejected). Binance's answers name only the request id.
  *
@@ -55,7 +64,7 @@ const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<stri
  * @since 0.1.0
  */
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
-  if (!text.includes('"id"')) return undefined
+  if (isMarketData(text) || !text.includes('"id"')) return undefined
   const msg = parseObject(text)
   if (msg === undefined || !("id" in msg)) return undefined
   const id = num(msg, "id")
@@ -73,7 +82,8 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
  * @since 0.1.0
  */
 export const isNotice = (text: string): boolean =>
-  text.includes('"serverShutdown"') && str(parseObject(text), "e") === "serverShutdown"
+  text.startsWith('{"e":"serverShutdown"') ||
+  (!isMarketData(text) && text.includes('"serverShutdown"') && str(parseObject(text), "e") === "serverShutdown")
 
 /** The stream a market event belongs to, with the event itself (unwrapped from a combined-stream envelope). */
 const event = (text: string): { readonly stream: string; readonly data: Readonly<Record<string, unknown>> } | undefined => {
@@ -125,7 +135,50 @@ export const topicOf = (text: string): string | undefined => event(text)?.stream
  * @category combinators
  * @since 0.1.0
  */
-export const sequence = (text: string): Venue.Sequence | undefined => {
+export const sequence = (text: string): Venue.Sequence | undefined => fastSequence(text) ?? parsedSequence(text)
+
+/**
+ * The fast path of `sequence` for the shapes Binance writes (`{"e":"trade"…`,
+ * `{"e":"depthUpdate"…`, and both inside `{"stream":…,"data":…}`): the
+ * numbers are read by scanning, with no `JSON.parse`. Anything else, or any
+ * field not where expected, falls back to the parsing path.
+ */
+const fastSequence = (text: string): Venue.Sequence | undefined => {
+  let stream: string | undefined
+  let from = 0
+  if (text.startsWith('{"stream":"')) {
+    stream = stringAfter(text, '{"stream":"')
+    from = text.indexOf('"data":{')
+    if (stream === undefined || from < 0) return undefined
+    from += 8
+  }
+  if (text.startsWith('"e":"trade"', from + (from === 0 ? 1 : 0))) {
+    const t = intAfter(text, '"t":', from)
+    if (t === undefined) return undefined
+    if (stream === undefined) {
+      const symbol = stringAfter(text, '"s":"', from)
+      if (symbol === undefined) return undefined
+      stream = trade(symbol)
+    }
+    return { stream, first: t, last: t }
+  }
+  if (text.startsWith('"e":"depthUpdate"', from + (from === 0 ? 1 : 0))) {
+    const first = intAfter(text, '"U":', from)
+    const last = intAfter(text, '"u":', from)
+    if (first === undefined || last === undefined) return undefined
+    if (stream === undefined) {
+      const symbol = stringAfter(text, '"s":"', from)
+      if (symbol === undefined) return undefined
+      stream = depth(symbol)
+    }
+    if (!text.includes('"pu":', from)) return { stream, first, last }
+    const prev = intAfter(text, '"pu":', from)
+    return prev === undefined ? undefined : { stream, first, last, prev }
+  }
+  return undefined
+}
+
+const parsedSequence = (text: string): Venue.Sequence | undefined => {
   const e = event(text)
   if (e === undefined) return undefined
   const { data, stream } = e

@@ -69,7 +69,8 @@ export const isPong = (text: string): boolean => {
  * @since 0.1.0
  */
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
-  if (!text.includes('"success"')) return undefined
+  // Pushes start with their `topic`: answer keys are never scanned for in data.
+  if (text.startsWith('{"topic":') || !text.includes('"success"')) return undefined
   const msg = parseObject(text)
   const op = str(msg, "op")
   if (op !== "subscribe" && op !== "unsubscribe") return undefined

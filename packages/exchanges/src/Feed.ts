@@ -818,13 +818,11 @@ export const make = (
      */
     const admit = (
       session: Session,
-      text: string,
+      seq: Venue.Sequence | undefined,
       at: number,
       after: Array<Effect.Effect<void>>,
       overlap = false
     ): boolean => {
-      if (sequence === undefined) return true
-      const seq = sequence(text)
       if (seq === undefined) return true
       const last = lastSeq.get(seq.stream)
       const first = !session.seen.has(seq.stream)
@@ -911,9 +909,16 @@ export const make = (
           }
           continue
         }
-        // Topics are read only where they are used: staleness (a cadence was
-        // given) and a standby session's first data.
-        const topic = cadence !== undefined || session.phase === "standby" ? profile.topicOf(text) : undefined
+        // One reading per message: the sequence (if a reader was given) names
+        // the stream, which is the topic for the venue readers; the topic is
+        // read on its own only where it is used (staleness, a standby's
+        // first data) and the sequence did not already name a held topic.
+        const seq = sequence === undefined ? undefined : sequence(text)
+        const topic = seq !== undefined && registry.has(seq.stream)
+          ? seq.stream
+          : cadence !== undefined || session.phase === "standby"
+          ? profile.topicOf(text)
+          : undefined
         if (topic !== undefined) {
           session.gotData = true
           if (session.phase === "live") {
@@ -926,13 +931,10 @@ export const make = (
         }
         if (session.phase === "standby") {
           session.buffer.push(frame)
-          if (sequence !== undefined) {
-            const seq = sequence(text)
-            if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
-          }
+          if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
           continue
         }
-        if (!session.broken && admit(session, text, at, after)) out.push(frame)
+        if (!session.broken && admit(session, seq, at, after)) out.push(frame)
       }
       const standby = shard.standby
       if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))
@@ -978,7 +980,8 @@ export const make = (
       }
       const out: Array<Frame.Frame> = []
       for (const frame of standby.buffer) {
-        if (frame._tag !== "Text" || admit(standby, frame.data, at, after, true)) out.push(frame)
+        const seq = frame._tag !== "Text" || sequence === undefined ? undefined : sequence(frame.data)
+        if (admit(standby, seq, at, after, true)) out.push(frame)
       }
       standby.buffer = []
       standby.firstSeq = new Map()

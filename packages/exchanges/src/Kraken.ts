@@ -51,7 +51,8 @@ const request = (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<
  * @since 0.1.0
  */
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
-  if (!text.startsWith('{"method"') && !text.includes('"success"')) return undefined
+  // Channel messages (data, heartbeats, status) start with `channel`: never answers.
+  if (text.startsWith('{"channel":') || (!text.startsWith('{"method"') && !text.includes('"success"'))) return undefined
   const msg = parseObject(text)
   const method = str(msg, "method")
   if (method !== "subscribe" && method !== "unsubscribe") return undefined

@@ -57,7 +57,8 @@ const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<stri
  * @since 0.1.0
  */
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
-  if (!text.startsWith('{"event"') && !text.includes('"event":')) return undefined
+  // Pushes start with their `arg`: answer keys are never scanned for in data.
+  if (text.startsWith('{"arg":') || (!text.startsWith('{"event"') && !text.includes('"event":'))) return undefined
   const msg = parseObject(text)
   const event = str(msg, "event")
   const arg = obj(msg, "arg")
@@ -82,7 +83,7 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
  * @since 0.1.0
  */
 export const isNotice = (text: string): boolean => {
-  if (!text.includes("64008")) return false
+  if (text.startsWith('{"arg":') || !text.includes("64008")) return false
   const msg = parseObject(text)
   return str(msg, "event") === "notice" && str(msg, "code") === "64008"
 }

@@ -178,4 +178,22 @@ describe("Binance", () => {
     assert.strictEqual(Venue.outcome(requests[1]!, Binance.confirmation('{"result":null,"id":11}')!), "confirmed")
     assert.isUndefined(Venue.outcome(requests[1]!, Binance.confirmation('{"result":null,"id":12}')!))
   })
+  it("sequence reads the written shapes by scanning, and anything else by parsing, with the same results", () => {
+    const trade = '{"e":"trade","E":1,"s":"BTCUSDT","t":12345,"p":"1.0","q":"2.0","T":1,"m":true,"M":true}'
+    assert.deepStrictEqual(Binance.sequence(trade), { stream: "btcusdt@trade", first: 12345, last: 12345 })
+    const depth = '{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":100,"u":105,"b":[["1.0","2.0"]],"a":[]}'
+    assert.deepStrictEqual(Binance.sequence(depth), { stream: "ethusdt@depth@100ms", first: 100, last: 105 })
+    const futures = '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":200,"u":210,"pu":199,"b":[],"a":[]}'
+    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 200, last: 210, prev: 199 })
+    const combined = `{"stream":"btcusdt@depth@1000ms","data":${depth}}`
+    assert.deepStrictEqual(Binance.sequence(combined), { stream: "btcusdt@depth@1000ms", first: 100, last: 105 })
+    // Another key order, spaces, and a number written as a string take the parsing path.
+    assert.deepStrictEqual(Binance.sequence('{"s":"BTCUSDT","e":"trade","t":7}'), { stream: "btcusdt@trade", first: 7, last: 7 })
+    assert.deepStrictEqual(Binance.sequence('{"e":"trade", "s":"BTCUSDT", "t": 8}'), { stream: "btcusdt@trade", first: 8, last: 8 })
+    assert.deepStrictEqual(Binance.sequence('{"e":"trade","s":"BTCUSDT","t":"9"}'), { stream: "btcusdt@trade", first: 9, last: 9 })
+    assert.isUndefined(Binance.sequence('{"e":"trade","s":"BTCUSDT"}'))
+    assert.isUndefined(Binance.sequence('{"result":null,"id":1}'))
+    assert.isUndefined(Binance.sequence('{"e":"serverShutdown","E":1}'))
+    assert.isUndefined(Binance.sequence("not json"))
+  })
 })

@@ -49,3 +49,34 @@ export const arr = (o: Readonly<Record<string, unknown>> | undefined, key: strin
   const v = o?.[key]
   return Array.isArray(v) ? v : []
 }
+
+/**
+ * Scanning without parsing, for fast paths over machine-written JSON whose
+ * shape is known: the non-negative integer right after `key` (a key with
+ * its quotes and colon, e.g. `"t":`), searching from `from`, or undefined
+ * when the key is absent or not followed by digits.
+ */
+export const intAfter = (text: string, key: string, from = 0): number | undefined => {
+  const at = text.indexOf(key, from)
+  if (at < 0) return undefined
+  let i = at + key.length
+  let n = 0
+  const start = i
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) break
+    n = n * 10 + (c - 48)
+  }
+  return i === start || i - start > 15 ? undefined : n
+}
+
+/** The string right after `key` (e.g. `"s":"`, opening quote included) up to the next quote, or undefined. */
+export const stringAfter = (text: string, key: string, from = 0): string | undefined => {
+  const at = text.indexOf(key, from)
+  if (at < 0) return undefined
+  const start = at + key.length
+  const end = text.indexOf('"', start)
+  if (end < 0) return undefined
+  const value = text.slice(start, end)
+  return value.includes("\\") ? undefined : value
+}
