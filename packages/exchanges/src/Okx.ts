@@ -25,7 +25,7 @@ import { Heartbeat } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { crc32 } from "./internal/crc32.ts"
-import { isRecord, num, obj, parseObject, str } from "./internal/json.ts"
+import { intAfter, isRecord, num, obj, parseObject, str, stringAfter } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -134,7 +134,29 @@ export const topicOf = (text: string): string | undefined => push(text)?.topic
  * @category combinators
  * @since 0.1.0
  */
-export const sequence = (text: string): Venue.Sequence | undefined => {
+export const sequence = (text: string): Venue.Sequence | undefined => fastBookSequence(text) ?? parsedSequence(text)
+
+/**
+ * The fast path of `sequence` for book updates as OKX writes them
+ * (`{"arg":{"channel":"books…","instId":…},"action":"update","data":[{…,
+ * "prevSeqId":n,"seqId":m}]}`): read by scanning, with no `JSON.parse` of
+ * a message that can be kilobytes of levels. Snapshots, trades and any
+ * other shape fall back to the parsing path.
+ */
+const fastBookSequence = (text: string): Venue.Sequence | undefined => {
+  if (!text.startsWith('{"arg":{"channel":"books')) return undefined
+  const channel = stringAfter(text, '{"arg":{"channel":"')
+  const instId = stringAfter(text, '"instId":"')
+  const seqAt = text.lastIndexOf('"seqId":')
+  if (channel === undefined || instId === undefined || seqAt < 0 || text.indexOf('"seqId":') !== seqAt) return undefined
+  if (stringAfter(text, '"action":"') !== "update") return undefined
+  const seqId = intAfter(text, '"seqId":', seqAt)
+  const prev = intAfter(text, '"prevSeqId":')
+  if (seqId === undefined || prev === undefined) return undefined
+  return { stream: topic(channel, instId), first: seqId, last: seqId, prev }
+}
+
+const parsedSequence = (text: string): Venue.Sequence | undefined => {
   const p = push(text)
   if (p === undefined) return undefined
   const { data, topic: stream } = p

@@ -204,4 +204,15 @@ describe("OKX", () => {
     Okx.apply(book, "snapshot", { bids: [], asks: levels, ts: "2", checksum: 0, prevSeqId: -1, seqId: 3 })
     assert.strictEqual(Okx.checksumInput(book).split(":").length, 50, "only the best 25 levels count")
   })
+  it("sequence scans book updates as OKX writes them and parses anything else, with the same readings", () => {
+    const levels = Array.from({ length: 25 }, (_, i) => `["${97000 + i}.1","0.5","0","2"]`).join(",")
+    const update = `{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[${levels}],"bids":[],"ts":"1","checksum":-5,"prevSeqId":41,"seqId":42}]}`
+    assert.deepStrictEqual(Okx.sequence(update), { stream: "books:BTC-USDT", first: 42, last: 42, prev: 41 })
+    const snapshot = update.replace('"action":"update"', '"action":"snapshot"').replace('"prevSeqId":41', '"prevSeqId":-1')
+    assert.deepStrictEqual(Okx.sequence(snapshot), { stream: "books:BTC-USDT", first: 42, last: 42, snapshot: true })
+    // Another key order takes the parsing path, to the same reading.
+    const reordered = '{"action":"update","arg":{"channel":"books","instId":"ETH-USDT"},"data":[{"seqId":7,"prevSeqId":6,"asks":[],"bids":[],"ts":"1","checksum":1}]}'
+    assert.deepStrictEqual(Okx.sequence(reordered), { stream: "books:ETH-USDT", first: 7, last: 7, prev: 6 })
+    assert.isUndefined(Okx.sequence('{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}'))
+  })
 })
