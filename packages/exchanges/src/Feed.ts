@@ -362,10 +362,12 @@ interface Session {
   gotData: boolean
   /** Topics already requested on the current core session (by its replay or a subscribe). */
   requested: Set<string>
-  /** A gap is restarting this core session: its later data is not delivered (it would build on the gap). */
-  broken: boolean
+  /** The core session a gap is restarting (0: none): its later data is not delivered (it would build on the gap). */
+  broken: number
   /** Streams delivered on the current core session (a gap at a stream's first message is a session-start gap). */
   seen: Set<string>
+  /** The core session `seen` is about; frames, not `onOpen`, move it on, since old frames may still be in flight. */
+  seenSession: number
   /** Standby only: frames held until the switch, and each stream's first sequence among them. */
   buffer: Array<Frame.Frame>
   firstSeq: Map<string, Venue.Sequence>
@@ -713,9 +715,7 @@ export const make = (
         session.openedAt = at
         session.inflight = []
         session.replayDone = false
-        session.seen = new Set()
         session.requested = new Set()
-        session.broken = false
         if (session.phase === "retired") return Effect.void
         const topics = [...session.shard.topics].filter((t) => registry.get(t)?.state !== "failed")
         if (session.phase === "live") {
@@ -780,8 +780,9 @@ export const make = (
           replayDone: false,
           gotData: false,
           seen: new Set(),
+          seenSession: 0,
           requested: new Set(),
-          broken: false,
+          broken: 0,
           buffer: [],
           firstSeq: new Map(),
           switched: Deferred.makeUnsafe<boolean>(),
@@ -842,7 +843,7 @@ export const make = (
         counters.gaps += 1
         const restarting = onGap === "restart" && !first
         if (restarting) {
-          session.broken = true
+          session.broken = session.seenSession
           lastSeq.set(seq.stream, last)
         }
         after.push(gapFound({
@@ -934,7 +935,11 @@ export const make = (
           if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
           continue
         }
-        if (!session.broken && admit(session, seq, at, after)) out.push(frame)
+        if (frame.session !== session.seenSession) {
+          session.seenSession = frame.session
+          session.seen = new Set()
+        }
+        if (frame.session !== session.broken && admit(session, seq, at, after)) out.push(frame)
       }
       const standby = shard.standby
       if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))
@@ -980,6 +985,10 @@ export const make = (
       }
       const out: Array<Frame.Frame> = []
       for (const frame of standby.buffer) {
+        if (frame.session !== standby.seenSession) {
+          standby.seenSession = frame.session
+          standby.seen = new Set()
+        }
         const seq = frame._tag !== "Text" || sequence === undefined ? undefined : sequence(frame.data)
         if (admit(standby, seq, at, after, true)) out.push(frame)
       }
