@@ -23,7 +23,7 @@ export interface Plan {
 /** The quick plan (under two minutes) and the full one (≥5 interleaved runs). */
 export const plans = {
   quick: { quick: true, runs: 1, warmupMs: 300, windowMs: 1000, only: [] },
-  full: { quick: false, runs: 5, warmupMs: 600, windowMs: 1500, only: [] }
+  full: { quick: false, runs: 5, warmupMs: 1000, windowMs: 2500, only: [] }
 } satisfies Record<string, Plan>
 
 /** A reported metric. */
