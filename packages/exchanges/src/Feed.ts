@@ -454,6 +454,11 @@ export const make = (
         ? Effect.void
         : invalid(field, `must be a positive integer, got ${String(value)}`)
 
+    if (onGap !== "restart" && onGap !== "report" && typeof onGap !== "function") {
+      yield* invalid("onGap", `must be "restart", "report" or a function, got ${String(onGap)}`)
+    }
+    if (sequence !== undefined && typeof sequence !== "function") yield* invalid("sequence", "must be a function")
+    if (cadence !== undefined && typeof cadence !== "function") yield* invalid("cadence", "must be a function")
     yield* positive("messagesPerSecond", messagesPerSecond)
     yield* positive("streamsPerConnection", streamsPerConnection)
     yield* positive("capacity", capacityOption)

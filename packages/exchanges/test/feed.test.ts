@@ -505,6 +505,10 @@ describe("Feed", () => {
         assert.strictEqual(c.field, "url")
         const d = yield* Effect.flip(Feed.make("toy", toy(), { topics: [""] }))
         assert.strictEqual(d.field, "topics")
+        const misspelt: Feed.GapAction = JSON.parse('"restrat"')
+        const e = yield* Effect.flip(Feed.make("toy", toy(), { onGap: misspelt }))
+        assert.strictEqual(e.field, "onGap")
+        assert.include(e.message, "restrat")
       }).pipe(Effect.provide(layer())))
 
     it.effect("close ends the streams and fails waiting subscribers with ConnectionStopped", () =>
