@@ -134,6 +134,8 @@ export type FeedEvent = Data.TaggedEnum<{
   }
   /** A sequence gap; `action` is what the feed did. */
   GapDetected: Gap & { readonly at: number; readonly action: "restart" | "resync" | "report" }
+  /** A `sequence` or `cadence` function threw (the first error of a batch; the message was read as unsequenced / the topic as unchecked). */
+  ReaderFailed: { readonly at: number; readonly reader: "sequence" | "cadence"; readonly error: unknown }
   /** The resync callback failed. */
   ResyncFailed: { readonly at: number; readonly stream: string; readonly cause: Cause.Cause<unknown> }
   /** An event of one of the feed's connections. */
@@ -206,6 +208,8 @@ export interface FeedStats {
   readonly replays: number
   /** Requests (subscribe/unsubscribe) sent. */
   readonly requests: number
+  /** Batches in which a `sequence` or `cadence` function threw. */
+  readonly readerFailures: number
 }
 
 /**
@@ -490,11 +494,28 @@ export const make = (
       ? Math.ceil(1000 / Math.max(1, millis(heartbeat.interval)))
       : 0
     const budget = messagesPerSecond ?? (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve))
+    // The user's functions run on the feed's own fibers: one that throws is
+    // reported (`ReaderFailed`) and read as "nothing", never a dead fiber.
+    let readerFailure: { readonly reader: "sequence" | "cadence"; readonly error: unknown } | undefined
     const topicCadence = (topic: string): number | undefined => {
-      const input = cadence?.(topic)
+      let input: Duration.Input | undefined
+      try {
+        input = cadence?.(topic)
+      } catch (error) {
+        readerFailure ??= { reader: "cadence", error }
+        return undefined
+      }
       if (input === undefined) return undefined
       const decoded = Duration.fromInput(input)
       return decoded._tag === "None" ? undefined : Duration.toMillis(decoded.value)
+    }
+    const readSequence = sequence === undefined ? undefined : (text: string): Venue.Sequence | undefined => {
+      try {
+        return sequence(text)
+      } catch (error) {
+        readerFailure ??= { reader: "sequence", error }
+        return undefined
+      }
     }
 
     const feedScope = yield* Effect.scope
@@ -524,7 +545,8 @@ export const make = (
       resubscribes: 0,
       restarts: 0,
       replays: 0,
-      requests: 0
+      requests: 0,
+      readerFailures: 0
     }
 
     const emit = (event: FeedEvent): Effect.Effect<void> => events.publish([event])
@@ -887,6 +909,15 @@ export const make = (
       )
     }
 
+    const reportReaderFailure = (at: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const failure = readerFailure
+        readerFailure = undefined
+        if (failure === undefined) return Effect.void
+        counters.readerFailures += 1
+        return emit(FeedEvent.ReaderFailed({ at, reader: failure.reader, error: failure.error }))
+      })
+
     const restartSession = (session: Session, reason: string): Effect.Effect<void> =>
       session.conn === undefined ? Effect.void : Effect.ignore(session.conn.restart(reason))
 
@@ -919,7 +950,7 @@ export const make = (
         // the stream, which is the topic for the venue readers; the topic is
         // read on its own only where it is used (staleness, a standby's
         // first data) and the sequence did not already name a held topic.
-        const seq = sequence === undefined ? undefined : sequence(text)
+        const seq = readSequence === undefined ? undefined : readSequence(text)
         const topic = seq !== undefined && registry.has(seq.stream)
           ? seq.stream
           : cadence !== undefined || session.phase === "standby"
@@ -949,6 +980,7 @@ export const make = (
       const standby = shard.standby
       if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))
       counters.delivered += out.length
+      if (readerFailure !== undefined) after.push(reportReaderFailure(at))
       const published = frames.publish(out)
       return after.length === 0 ? published : Effect.andThen(published, Effect.all(after, { discard: true }))
     }
@@ -994,7 +1026,7 @@ export const make = (
           standby.seenSession = frame.session
           standby.seen = new Set()
         }
-        const seq = frame._tag !== "Text" || sequence === undefined ? undefined : sequence(frame.data)
+        const seq = frame._tag !== "Text" || readSequence === undefined ? undefined : readSequence(frame.data)
         if (admit(standby, seq, at, after, true)) out.push(frame)
       }
       standby.buffer = []
@@ -1121,6 +1153,7 @@ export const make = (
         const topics = toList(input)
         yield* checkTopics("subscribe", topics)
         const placed = yield* assign(topics)
+        yield* reportReaderFailure(now())
         const waits: Array<Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>> = []
         for (const topic of topics) {
           const entry = registry.get(topic)

@@ -511,6 +511,39 @@ describe("Feed", () => {
         assert.include(e.message, "restrat")
       }).pipe(Effect.provide(layer())))
 
+    it.effect("a sequence or cadence function that throws is reported; frames keep flowing", () =>
+      Effect.gen(function*() {
+        const feed = yield* Feed.make("toy", toy(), {
+          ...base,
+          // The unread 2 makes 3 look like a gap: reported only, so every frame stays visible.
+          onGap: "report",
+          sequence: (text) => {
+            if (text.includes('"seq":2')) throw new Error("cannot read 2")
+            return sequence(text)
+          },
+          cadence: (topic) => {
+            if (topic === "odd") throw new Error("no cadence for odd")
+            return undefined
+          }
+        })
+        const frames = yield* collect(feed.frames)
+        const events = yield* collect(feed.events)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe(["s", "odd"]))
+        yield* settle
+        const peer = (yield* server.latest)!
+        yield* peer.send(data("s", 1), data("s", 2), data("s", 3))
+        yield* settle
+        assert.deepStrictEqual(seqs(frames), [1, 2, 3])
+        const failures = events.filter(Feed.FeedEvent.$is("ReaderFailed"))
+        assert.deepStrictEqual(failures.map((f) => [f.reader, String(f.error)]), [
+          ["cadence", "Error: no cadence for odd"],
+          ["sequence", "Error: cannot read 2"]
+        ])
+        assert.strictEqual((yield* feed.stats).readerFailures, 2)
+        assert.deepStrictEqual((yield* feed.subscriptions).map((s) => s.state), ["confirmed", "confirmed"])
+      }).pipe(Effect.provide(layer())))
+
     it.effect("close ends the streams and fails waiting subscribers with ConnectionStopped", () =>
       Effect.gen(function*() {
         const feed = yield* Feed.make("toy", toy(), base)
