@@ -134,8 +134,12 @@ export type FeedEvent = Data.TaggedEnum<{
   }
   /** A sequence gap; `action` is what the feed did. */
   GapDetected: Gap & { readonly at: number; readonly action: "restart" | "resync" | "report" }
-  /** A `sequence` or `cadence` function threw (the first error of a batch; the message was read as unsequenced / the topic as unchecked). */
-  ReaderFailed: { readonly at: number; readonly reader: "sequence" | "cadence"; readonly error: unknown }
+  /**
+   * A `sequence` or `cadence` function, or a function of a user-written
+   * profile, threw (the first error of a batch). The message was read as
+   * unsequenced, the topic as unchecked, or the frame delivered as it came.
+   */
+  ReaderFailed: { readonly at: number; readonly reader: "sequence" | "cadence" | "profile"; readonly error: unknown }
   /** The resync callback failed. */
   ResyncFailed: { readonly at: number; readonly stream: string; readonly cause: Cause.Cause<unknown> }
   /** An event of one of the feed's connections. */
@@ -208,7 +212,7 @@ export interface FeedStats {
   readonly replays: number
   /** Requests (subscribe/unsubscribe) sent. */
   readonly requests: number
-  /** Batches in which a `sequence` or `cadence` function threw. */
+  /** Batches in which a `sequence`, `cadence` or profile function threw. */
   readonly readerFailures: number
 }
 
@@ -496,7 +500,7 @@ export const make = (
     const budget = messagesPerSecond ?? (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve))
     // The user's functions run on the feed's own fibers: one that throws is
     // reported (`ReaderFailed`) and read as "nothing", never a dead fiber.
-    let readerFailure: { readonly reader: "sequence" | "cadence"; readonly error: unknown } | undefined
+    let readerFailure: { readonly reader: "sequence" | "cadence" | "profile"; readonly error: unknown } | undefined
     const topicCadence = (topic: string): number | undefined => {
       let input: Duration.Input | undefined
       try {
@@ -921,6 +925,65 @@ export const make = (
     const restartSession = (session: Session, reason: string): Effect.Effect<void> =>
       session.conn === undefined ? Effect.void : Effect.ignore(session.conn.restart(reason))
 
+    /** One frame of a batch: answers, notices, data; what goes out is pushed on `out`. */
+    const onFrame = (
+      session: Session,
+      frame: Frame.Frame,
+      at: number,
+      out: Array<Frame.Frame>,
+      after: Array<Effect.Effect<void>>
+    ): void => {
+      const shard = session.shard
+      if (frame._tag !== "Text") {
+        if (session.phase === "live") out.push(frame)
+        return
+      }
+      const text = frame.data
+      const confirmation = profile.confirmation(text)
+      if (confirmation !== undefined) {
+        settle(session, confirmation, at, after)
+        if (session.phase === "live") out.push(frame)
+        return
+      }
+      if (profile.isNotice(text)) {
+        if (session.phase === "live") {
+          out.push(frame)
+          if (rotateOnNotice) after.push(fork(rotateShard(shard, "notice")))
+        }
+        return
+      }
+      // One reading per message: the sequence (if a reader was given) names
+      // the stream, which is the topic for the venue readers; the topic is
+      // read on its own only where it is used (staleness, a standby's
+      // first data) and the sequence did not already name a held topic.
+      const seq = readSequence === undefined ? undefined : readSequence(text)
+      const topic = seq !== undefined && registry.has(seq.stream)
+        ? seq.stream
+        : cadence !== undefined || session.phase === "standby"
+        ? profile.topicOf(text)
+        : undefined
+      if (topic !== undefined) {
+        session.gotData = true
+        if (session.phase === "live") {
+          const entry = registry.get(topic)
+          if (entry !== undefined && entry.shard === shard) {
+            entry.lastData = at
+            entry.quiet = 0
+          }
+        }
+      }
+      if (session.phase === "standby") {
+        session.buffer.push(frame)
+        if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
+        return
+      }
+      if (frame.session !== session.seenSession) {
+        session.seenSession = frame.session
+        session.seen = new Set()
+      }
+      if (frame.session !== session.broken && admit(session, seq, at, after)) out.push(frame)
+    }
+
     const onBatch = (session: Session, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
       if (session.phase === "retired") return Effect.void
       const at = now()
@@ -928,54 +991,14 @@ export const make = (
       const after: Array<Effect.Effect<void>> = []
       const shard = session.shard
       for (const frame of batch) {
-        if (frame._tag !== "Text") {
+        try {
+          onFrame(session, frame, at, out, after)
+        } catch (error) {
+          // A user-written profile that throws: reported, and the frame is
+          // delivered as it came rather than lost.
+          readerFailure ??= { reader: "profile", error }
           if (session.phase === "live") out.push(frame)
-          continue
         }
-        const text = frame.data
-        const confirmation = profile.confirmation(text)
-        if (confirmation !== undefined) {
-          settle(session, confirmation, at, after)
-          if (session.phase === "live") out.push(frame)
-          continue
-        }
-        if (profile.isNotice(text)) {
-          if (session.phase === "live") {
-            out.push(frame)
-            if (rotateOnNotice) after.push(fork(rotateShard(shard, "notice")))
-          }
-          continue
-        }
-        // One reading per message: the sequence (if a reader was given) names
-        // the stream, which is the topic for the venue readers; the topic is
-        // read on its own only where it is used (staleness, a standby's
-        // first data) and the sequence did not already name a held topic.
-        const seq = readSequence === undefined ? undefined : readSequence(text)
-        const topic = seq !== undefined && registry.has(seq.stream)
-          ? seq.stream
-          : cadence !== undefined || session.phase === "standby"
-          ? profile.topicOf(text)
-          : undefined
-        if (topic !== undefined) {
-          session.gotData = true
-          if (session.phase === "live") {
-            const entry = registry.get(topic)
-            if (entry !== undefined && entry.shard === shard) {
-              entry.lastData = at
-              entry.quiet = 0
-            }
-          }
-        }
-        if (session.phase === "standby") {
-          session.buffer.push(frame)
-          if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
-          continue
-        }
-        if (frame.session !== session.seenSession) {
-          session.seenSession = frame.session
-          session.seen = new Set()
-        }
-        if (frame.session !== session.broken && admit(session, seq, at, after)) out.push(frame)
       }
       const standby = shard.standby
       if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))

@@ -544,6 +544,30 @@ describe("Feed", () => {
         assert.deepStrictEqual((yield* feed.subscriptions).map((s) => s.state), ["confirmed", "confirmed"])
       }).pipe(Effect.provide(layer())))
 
+    it.effect("a user-written profile that throws is reported; the frame is delivered as it came", () =>
+      Effect.gen(function*() {
+        const base_ = toy()
+        const fragile: typeof base_ = {
+          ...base_,
+          isNotice: (text) => {
+            if (text === "boom") throw new Error("isNotice cannot read boom")
+            return base_.isNotice(text)
+          }
+        }
+        const feed = yield* Feed.make("toy", fragile, base)
+        const frames = yield* collect(feed.frames)
+        const events = yield* collect(feed.events)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe("s"))
+        yield* settle
+        const peer = (yield* server.latest)!
+        yield* peer.send(data("s", 1), "boom", data("s", 2))
+        yield* settle
+        assert.deepStrictEqual(texts(frames).filter((t) => !t.startsWith('{"ack"')), [data("s", 1), "boom", data("s", 2)])
+        const failures = events.filter(Feed.FeedEvent.$is("ReaderFailed"))
+        assert.deepStrictEqual(failures.map((f) => [f.reader, String(f.error)]), [["profile", "Error: isNotice cannot read boom"]])
+      }).pipe(Effect.provide(layer())))
+
     it.effect("close ends the streams and fails waiting subscribers with ConnectionStopped", () =>
       Effect.gen(function*() {
         const feed = yield* Feed.make("toy", toy(), base)
