@@ -30,6 +30,7 @@ import * as Errors from "./ConnectionError.ts"
 import { ConnectionEvent } from "./ConnectionEvent.ts"
 import { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
+import * as Direct from "./internal/direct.ts"
 import { Hub } from "./internal/hub.ts"
 import { redactUrl } from "./internal/redact.ts"
 import { CurrentTap } from "./internal/tap.ts"
@@ -532,21 +533,68 @@ export const make = <R = never>(
         }))
       })
 
+    /** Hands a batch to subscribers, then to the manager's tap; each may wait on a slow consumer. */
+    const publishBatch = (batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+      const publish = frames.publish(batch)
+      if (publish !== Effect.void) return Effect.andThen(blocking(publish), publishTap(batch))
+      return tap === undefined ? Effect.void : blocking(tap.frames(name, batch))
+    }
+    const publishTap = (batch: ReadonlyArray<Frame.Frame>) =>
+      Effect.suspend(() => tap === undefined ? Effect.void : blocking(tap.frames(name, batch)))
+
+    /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
+    let pending: Effect.Effect<void, never, R> | undefined
+
+    const takePending = () => {
+      const work = pending
+      pending = undefined
+      return work
+    }
+
+    /**
+     * Delivers a batch while the read loop is parked, with no fiber wake-up:
+     * plain-function hooks, then subscribers that have room. From the first
+     * step that needs the fiber on, the rest is left in `pending`.
+     */
+    const directReader = (current: Live): Direct.DirectReader => (raw) => {
+      const batch = observe(raw)
+      if (batch.length === 0) return true
+      if (hasFrameHooks) {
+        const hooked = runHooks(current, batch, 0)
+        if (hooked !== Effect.void) {
+          pending = Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
+          return false
+        }
+      }
+      const published = publishBatch(batch)
+      if (published === Effect.void) return true
+      pending = published
+      return false
+    }
+
     /** Reads until the session ends; every frame taken is delivered. */
-    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> =>
-      Effect.gen(function*() {
+    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> => {
+      const attach = Direct.attachOf(current.session.take)
+      const loop = Effect.gen(function*() {
+        takePending()
+        attach?.(directReader(current))
         while (true) {
-          const batch = observe(yield* current.session.take)
+          const raw = yield* current.session.take
+          const work = takePending()
+          if (work !== undefined) yield* work
+          if (raw.length === 0) continue
+          const batch = observe(raw)
           if (batch.length === 0) continue
           if (hasFrameHooks) {
             const hooked = runHooks(current, batch, 0)
             if (hooked !== Effect.void) yield* hooked
           }
-          const publish = frames.publish(batch)
-          if (publish !== Effect.void) yield* blocking(publish)
-          if (tap !== undefined) yield* blocking(tap.frames(name, batch))
+          const published = publishBatch(batch)
+          if (published !== Effect.void) yield* published
         }
       }).pipe(Effect.flip)
+      return attach === undefined ? loop : Effect.ensuring(loop, Effect.sync(() => attach(undefined)))
+    }
 
     // ---- one session -------------------------------------------------
 
