@@ -227,7 +227,12 @@ export const make = <R = never>(
 
     const tap = yield* CurrentTap
 
-    const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
+    // The state lives in a plain variable; its SubscriptionRef (a PubSub, a
+    // replay buffer, a semaphore, a scope) is made on first access, so a
+    // connection nobody observes does not hold one.
+    let stateValue: ConnectionState = ConnectionState.Idle()
+    let stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined
+    const stateRefOf = () => stateRef ??= Effect.runSync(SubscriptionRef.make(stateValue))
     const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
     const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
     const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
@@ -257,9 +262,14 @@ export const make = <R = never>(
     const emit = tap === undefined
       ? (event: ConnectionEvent) => events.publish([event])
       : (event: ConnectionEvent) => Effect.andThen(events.publish([event]), tap.event(name, event))
+    const setStateOnly = (next: ConnectionState) =>
+      Effect.suspend(() => {
+        stateValue = next
+        return stateRef === undefined ? Effect.void : SubscriptionRef.set(stateRef, next)
+      })
     const setState = tap === undefined
-      ? (next: ConnectionState) => SubscriptionRef.set(state, next)
-      : (next: ConnectionState) => Effect.andThen(SubscriptionRef.set(state, next), tap.state(name, next))
+      ? setStateOnly
+      : (next: ConnectionState) => Effect.andThen(setStateOnly(next), tap.state(name, next))
 
     // ---- sending -------------------------------------------------------
 
@@ -277,7 +287,7 @@ export const make = <R = never>(
     const send = (data: Frame.Outbound) =>
       Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
         if (live !== undefined && live.endReason === undefined) return sendOn(live, data)
-        const current = state.value
+        const current = stateValue
         if (current._tag === "Closed") {
           return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: current.reason }))
         }
@@ -783,7 +793,9 @@ export const make = <R = never>(
 
     const shape: ConnectionShape = {
       name,
-      state,
+      get state() {
+        return stateRefOf()
+      },
       get frames() {
         return frames.stream
       },
@@ -794,7 +806,7 @@ export const make = <R = never>(
       ping: Effect.suspend((): ConnectionShape["ping"] => {
         const current = live
         if (current === undefined || current.endReason !== undefined) {
-          return Effect.fail(new Errors.NotConnected({ connection: name, state: state.value._tag }))
+          return Effect.fail(new Errors.NotConnected({ connection: name, state: stateValue._tag }))
         }
         const timeout = cfg.heartbeat._tag === "None" ? cfg.connectTimeout : cfg.heartbeat.timeout
         return Effect.flatMap(pingOnce(current, timeout), (rtt) =>
@@ -804,7 +816,7 @@ export const make = <R = never>(
       }),
       restart: (reason = "restart requested") =>
         Effect.gen(function*() {
-          const current = state.value
+          const current = stateValue
           if (current._tag === "Closed" || Deferred.isDoneUnsafe(stopSignal)) {
             return yield* new Errors.ConnectionStopped({ connection: name, reason: "restart after close" })
           }
