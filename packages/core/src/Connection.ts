@@ -585,30 +585,47 @@ export const make = <R = never>(
     /** Reads until the session ends; every frame taken is delivered. */
     const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> => {
       const attach = Direct.attachOf(current.session.take)
-      const loop = Effect.gen(function*() {
+      // A loop of flatMaps rather than a generator: while the session is open
+      // the fiber waits in `take` holding one continuation, not a suspended
+      // generator and its registers.
+      const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(current.session.take, (raw) => {
+        const work = takePending()
+        const deliver = deliverTaken(current, raw)
+        if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
+        return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
+      })
+      const run = Effect.suspend(() => {
         takePending()
         attach?.(directReader(current))
-        while (true) {
-          const raw = yield* current.session.take
-          const work = takePending()
-          if (work !== undefined) yield* work
-          if (raw.length === 0) continue
-          const batch = observe(raw)
-          if (batch.length === 0) continue
-          if (hasFrameHooks) {
-            const hooked = runHooks(current, batch, 0)
-            if (hooked !== Effect.void) yield* hooked
-          }
-          const published = publishBatch(batch)
-          if (published !== Effect.void) yield* published
-        }
-      }).pipe(Effect.flip)
-      return attach === undefined ? loop : Effect.ensuring(loop, Effect.sync(() => attach(undefined)))
+        return Effect.flip(loop)
+      })
+      return attach === undefined ? run : Effect.ensuring(run, Effect.sync(() => attach(undefined)))
+    }
+
+    /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
+    const deliverTaken = (current: Live, raw: ReadonlyArray<Frame.Frame>): Effect.Effect<void, never, R> => {
+      if (raw.length === 0) return Effect.void
+      const batch = observe(raw)
+      if (batch.length === 0) return Effect.void
+      if (hasFrameHooks) {
+        const hooked = runHooks(current, batch, 0)
+        if (hooked !== Effect.void) return Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
+      }
+      return publishBatch(batch)
     }
 
     // ---- one session -------------------------------------------------
 
     const runSession = (session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> =>
+      Effect.flatMap(
+        openSession(session),
+        // The read loop runs on this fiber: no fiber per session besides the
+        // heartbeat. close() bounds how long it may take to drain.
+        (current) => Effect.flatMap(readLoop(current), (end) => sessionEnded(current, end))
+      )
+
+    /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
+    const openSession = (session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> =>
       Effect.gen(function*() {
         const since = now()
         const current: Live = { session, number: session.session, since, endReason: undefined }
@@ -627,20 +644,22 @@ export const make = <R = never>(
         yield* flushSendQueue(current)
         if (cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(heartbeatLoop(current))
         if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
-        // The read loop runs on this fiber: no fiber per session besides the
-        // heartbeat. close() bounds how long it may take to drain.
-        const end = yield* readLoop(current)
+        return current
+      })
+
+    const sessionEnded = (current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> =>
+      Effect.suspend((): Effect.Effect<Outcome> => {
         live = undefined
         const gone = new Errors.NotConnected({ connection: name, state: "session ended before the pong" })
         for (const pending of pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
         pendingPings = []
-        const uptime = now() - since
+        const uptime = now() - current.since
         const reason = current.endReason
-        if (reason === "stop") return STOPPED
-        if (reason === "restart") return RESTART
+        if (reason === "stop") return Effect.succeed(STOPPED)
+        if (reason === "restart") return Effect.succeed(RESTART)
         const error: Errors.ConnectionError = reason ?? end
-        yield* emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error }))
-        return { _tag: "Failed", error, uptime } satisfies Outcome
+        const failed: Outcome = { _tag: "Failed", error, uptime }
+        return Effect.as(emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error })), failed)
       })
 
     // ---- the dial loop ---------------------------------------------------
@@ -648,8 +667,10 @@ export const make = <R = never>(
     let attempt = 0
     const awaitStop = Effect.as(Deferred.await(stopSignal), STOPPED)
 
+    // The dial's generator ends before the session starts (it returns the
+    // session to run), so an open connection holds no suspended dial frame.
     const dialOnce = (url: string): Effect.Effect<Outcome, never, R | Scope.Scope> =>
-      Effect.gen(function*() {
+      Effect.flatten(Effect.gen(function*() {
         const request: Transport.OpenRequest = {
           connection: name,
           url,
@@ -668,15 +689,16 @@ export const make = <R = never>(
           Effect.result(transport.open(request)),
           Effect.andThen(awaitStop, Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
         )
-        if ("_tag" in opened && opened._tag === "Stopped") return STOPPED
+        if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
         const result = opened as Exclude<typeof opened, Outcome>
         if (result._tag === "Failure") {
           counters.failedDials++
           yield* emit(ConnectionEvent.DialFailed({ at: now(), attempt, error: result.failure }))
-          return { _tag: "Failed", error: result.failure, uptime: undefined } satisfies Outcome
+          const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
+          return Effect.succeed(failed)
         }
-        return yield* runSession(result.success)
-      })
+        return runSession(result.success)
+      }))
 
     const dialLoop = Effect.gen(function*() {
       let step = yield* Schedule.toStep(cfg.reconnect)
