@@ -190,6 +190,49 @@ const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
 
 /**
+ * The shape handed to callers, as a class: the lazy `state`, `frames` and
+ * `events` live on the prototype, so each connection is one small object
+ * (an object literal with getters is a dictionary-mode object).
+ */
+class Handle implements ConnectionShape {
+  readonly name: string
+  readonly send: ConnectionShape["send"]
+  readonly ping: ConnectionShape["ping"]
+  readonly restart: ConnectionShape["restart"]
+  readonly close: ConnectionShape["close"]
+  readonly stats: ConnectionShape["stats"]
+  private readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
+  private readonly framesHub: Hub<Frame.Frame>
+  private readonly eventsHub: Hub<ConnectionEvent>
+  constructor(
+    parts: Omit<ConnectionShape, "state" | "frames" | "events"> & {
+      readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
+      readonly framesHub: Hub<Frame.Frame>
+      readonly eventsHub: Hub<ConnectionEvent>
+    }
+  ) {
+    this.name = parts.name
+    this.send = parts.send
+    this.ping = parts.ping
+    this.restart = parts.restart
+    this.close = parts.close
+    this.stats = parts.stats
+    this.stateRef = parts.stateRef
+    this.framesHub = parts.framesHub
+    this.eventsHub = parts.eventsHub
+  }
+  get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
+    return this.stateRef()
+  }
+  get frames(): Stream.Stream<Frame.Frame> {
+    return this.framesHub.stream
+  }
+  get events(): Stream.Stream<ConnectionEvent> {
+    return this.eventsHub.stream
+  }
+}
+
+/**
  * Makes a connection that lives as long as the scope: closing the scope
  * closes it gracefully. Fails at once with `InvalidConfig` for a bad config.
  *
@@ -813,17 +856,11 @@ export const make = <R = never>(
       })
     yield* Effect.addFinalizer(() => close())
 
-    const shape: ConnectionShape = {
+    return new Handle({
       name,
-      get state() {
-        return stateRefOf()
-      },
-      get frames() {
-        return frames.stream
-      },
-      get events() {
-        return events.stream
-      },
+      stateRef: stateRefOf,
+      framesHub: frames,
+      eventsHub: events,
       send,
       ping: Effect.suspend((): ConnectionShape["ping"] => {
         const current = live
@@ -858,8 +895,7 @@ export const make = <R = never>(
         reconnects: Math.max(0, counters.sessions - 1),
         uptime: live === undefined ? 0 : now() - live.since
       }))
-    }
-    return shape
+    })
   })
 
 /**
