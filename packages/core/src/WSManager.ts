@@ -241,9 +241,10 @@ export const make = (
             Effect.provideService(CurrentTap, tap),
             Effect.onError(() => Scope.close(scope, Exit.void))
           )
-          const next = new Map(map)
-          next.set(name, { connection, scope })
-          return [connection, next] as const
+          // Updated in place (the ref serialises writers; readers copy what they
+          // keep across a yield): copying it per add made adding n connections O(n²).
+          map.set(name, { connection, scope })
+          return [connection, map] as const
         }))
 
     const remove = (name: string) =>
@@ -251,9 +252,8 @@ export const make = (
         const entry = yield* SynchronizedRef.modifyEffect(entries, (map) => {
           const found = map.get(name)
           if (found === undefined) return Effect.fail(new Errors.ConnectionNotFound({ name }))
-          const next = new Map(map)
-          next.delete(name)
-          return Effect.succeed([found, next] as const)
+          map.delete(name)
+          return Effect.succeed([found, map] as const)
         })
         yield* Scope.close(entry.scope, Exit.void)
       })
@@ -301,10 +301,10 @@ export const make = (
       frames: frames.stream,
       events: events.stream,
       stats: Effect.gen(function*() {
-        const list = yield* SynchronizedRef.get(entries)
+        const list = Array.from(yield* SynchronizedRef.get(entries))
         const connections: Record<string, Connection.ConnectionStats> = {}
         const totals = {
-          connections: list.size,
+          connections: list.length,
           open: 0,
           framesIn: 0,
           bytesIn: 0,
