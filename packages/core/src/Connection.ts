@@ -33,6 +33,7 @@ import type * as Frame from "./Frame.ts"
 import * as Direct from "./internal/direct.ts"
 import { Hub } from "./internal/hub.ts"
 import { redactUrl } from "./internal/redact.ts"
+import { CurrentState, type StateCell } from "./internal/currentState.ts"
 import { CurrentTap } from "./internal/tap.ts"
 import * as Transport from "./Transport.ts"
 
@@ -204,8 +205,11 @@ class Handle implements ConnectionShape {
   private readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
   private readonly framesHub: Hub<Frame.Frame>
   private readonly eventsHub: Hub<ConnectionEvent>
+  /** The state now, for the manager (internal/currentState.ts). */
+  readonly [CurrentState]: StateCell
   constructor(
     parts: Omit<ConnectionShape, "state" | "frames" | "events"> & {
+      readonly stateCell: StateCell
       readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
       readonly framesHub: Hub<Frame.Frame>
       readonly eventsHub: Hub<ConnectionEvent>
@@ -220,6 +224,7 @@ class Handle implements ConnectionShape {
     this.stateRef = parts.stateRef
     this.framesHub = parts.framesHub
     this.eventsHub = parts.eventsHub
+    this[CurrentState] = parts.stateCell
   }
   get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
     return this.stateRef()
@@ -273,9 +278,9 @@ export const make = <R = never>(
     // The state lives in a plain variable; its SubscriptionRef (a PubSub, a
     // replay buffer, a semaphore, a scope) is made on first access, so a
     // connection nobody observes does not hold one.
-    let stateValue: ConnectionState = ConnectionState.Idle()
+    const stateCell: StateCell = { value: ConnectionState.Idle() }
     let stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined
-    const stateRefOf = () => stateRef ??= Effect.runSync(SubscriptionRef.make(stateValue))
+    const stateRefOf = () => stateRef ??= Effect.runSync(SubscriptionRef.make(stateCell.value))
     const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
     const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
     const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
@@ -307,7 +312,7 @@ export const make = <R = never>(
       : (event: ConnectionEvent) => Effect.andThen(events.publish([event]), tap.event(name, event))
     const setStateOnly = (next: ConnectionState) =>
       Effect.suspend(() => {
-        stateValue = next
+        stateCell.value = next
         return stateRef === undefined ? Effect.void : SubscriptionRef.set(stateRef, next)
       })
     const setState = tap === undefined
@@ -330,7 +335,7 @@ export const make = <R = never>(
     const send = (data: Frame.Outbound) =>
       Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
         if (live !== undefined && live.endReason === undefined) return sendOn(live, data)
-        const current = stateValue
+        const current = stateCell.value
         if (current._tag === "Closed") {
           return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: current.reason }))
         }
@@ -858,6 +863,7 @@ export const make = <R = never>(
 
     return new Handle({
       name,
+      stateCell,
       stateRef: stateRefOf,
       framesHub: frames,
       eventsHub: events,
@@ -865,7 +871,7 @@ export const make = <R = never>(
       ping: Effect.suspend((): ConnectionShape["ping"] => {
         const current = live
         if (current === undefined || current.endReason !== undefined) {
-          return Effect.fail(new Errors.NotConnected({ connection: name, state: stateValue._tag }))
+          return Effect.fail(new Errors.NotConnected({ connection: name, state: stateCell.value._tag }))
         }
         const timeout = cfg.heartbeat._tag === "None" ? cfg.connectTimeout : cfg.heartbeat.timeout
         return Effect.flatMap(pingOnce(current, timeout), (rtt) =>
@@ -875,7 +881,7 @@ export const make = <R = never>(
       }),
       restart: (reason = "restart requested") =>
         Effect.gen(function*() {
-          const current = stateValue
+          const current = stateCell.value
           if (current._tag === "Closed" || Deferred.isDoneUnsafe(stopSignal)) {
             return yield* new Errors.ConnectionStopped({ connection: name, reason: "restart after close" })
           }

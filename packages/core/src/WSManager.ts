@@ -23,6 +23,7 @@ import * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
+import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
 import { Hub } from "./internal/hub.ts"
 import { CurrentTap, type Tap } from "./internal/tap.ts"
@@ -295,7 +296,7 @@ export const make = (
       names: Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.keys())),
       states: Effect.map(
         SynchronizedRef.get(entries),
-        (map) => new Map(Array.from(map, ([name, entry]) => [name, entry.connection.state.value] as const))
+        (map) => new Map(Array.from(map, ([name, entry]) => [name, currentState(entry.connection)] as const))
       ),
       stateChanges: states.stream,
       frames: frames.stream,
@@ -317,7 +318,7 @@ export const make = (
         for (const [name, entry] of list) {
           const s = yield* entry.connection.stats
           connections[name] = s
-          if (entry.connection.state.value._tag === "Open") totals.open++
+          if (currentState(entry.connection)._tag === "Open") totals.open++
           totals.framesIn += s.framesIn
           totals.bytesIn += s.bytesIn
           totals.framesOut += s.framesOut
