@@ -30,8 +30,10 @@ import * as Errors from "./ConnectionError.ts"
 import { ConnectionEvent } from "./ConnectionEvent.ts"
 import { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
+import * as Direct from "./internal/direct.ts"
 import { Hub } from "./internal/hub.ts"
 import { redactUrl } from "./internal/redact.ts"
+import { CurrentState, type StateCell } from "./internal/currentState.ts"
 import { CurrentTap } from "./internal/tap.ts"
 import * as Transport from "./Transport.ts"
 
@@ -189,6 +191,53 @@ const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
 
 /**
+ * The shape handed to callers, as a class: the lazy `state`, `frames` and
+ * `events` live on the prototype, so each connection is one small object
+ * (an object literal with getters is a dictionary-mode object).
+ */
+class Handle implements ConnectionShape {
+  readonly name: string
+  readonly send: ConnectionShape["send"]
+  readonly ping: ConnectionShape["ping"]
+  readonly restart: ConnectionShape["restart"]
+  readonly close: ConnectionShape["close"]
+  readonly stats: ConnectionShape["stats"]
+  private readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
+  private readonly framesHub: Hub<Frame.Frame>
+  private readonly eventsHub: Hub<ConnectionEvent>
+  /** The state now, for the manager (internal/currentState.ts). */
+  readonly [CurrentState]: StateCell
+  constructor(
+    parts: Omit<ConnectionShape, "state" | "frames" | "events"> & {
+      readonly stateCell: StateCell
+      readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
+      readonly framesHub: Hub<Frame.Frame>
+      readonly eventsHub: Hub<ConnectionEvent>
+    }
+  ) {
+    this.name = parts.name
+    this.send = parts.send
+    this.ping = parts.ping
+    this.restart = parts.restart
+    this.close = parts.close
+    this.stats = parts.stats
+    this.stateRef = parts.stateRef
+    this.framesHub = parts.framesHub
+    this.eventsHub = parts.eventsHub
+    this[CurrentState] = parts.stateCell
+  }
+  get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
+    return this.stateRef()
+  }
+  get frames(): Stream.Stream<Frame.Frame> {
+    return this.framesHub.stream
+  }
+  get events(): Stream.Stream<ConnectionEvent> {
+    return this.eventsHub.stream
+  }
+}
+
+/**
  * Makes a connection that lives as long as the scope: closing the scope
  * closes it gracefully. Fails at once with `InvalidConfig` for a bad config.
  *
@@ -226,7 +275,12 @@ export const make = <R = never>(
 
     const tap = yield* CurrentTap
 
-    const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
+    // The state lives in a plain variable; its SubscriptionRef (a PubSub, a
+    // replay buffer, a semaphore, a scope) is made on first access, so a
+    // connection nobody observes does not hold one.
+    const stateCell: StateCell = { value: ConnectionState.Idle() }
+    let stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined
+    const stateRefOf = () => stateRef ??= Effect.runSync(SubscriptionRef.make(stateCell.value))
     const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
     const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
     const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
@@ -256,9 +310,14 @@ export const make = <R = never>(
     const emit = tap === undefined
       ? (event: ConnectionEvent) => events.publish([event])
       : (event: ConnectionEvent) => Effect.andThen(events.publish([event]), tap.event(name, event))
+    const setStateOnly = (next: ConnectionState) =>
+      Effect.suspend(() => {
+        stateCell.value = next
+        return stateRef === undefined ? Effect.void : SubscriptionRef.set(stateRef, next)
+      })
     const setState = tap === undefined
-      ? (next: ConnectionState) => SubscriptionRef.set(state, next)
-      : (next: ConnectionState) => Effect.andThen(SubscriptionRef.set(state, next), tap.state(name, next))
+      ? setStateOnly
+      : (next: ConnectionState) => Effect.andThen(setStateOnly(next), tap.state(name, next))
 
     // ---- sending -------------------------------------------------------
 
@@ -276,7 +335,7 @@ export const make = <R = never>(
     const send = (data: Frame.Outbound) =>
       Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
         if (live !== undefined && live.endReason === undefined) return sendOn(live, data)
-        const current = state.value
+        const current = stateCell.value
         if (current._tag === "Closed") {
           return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: current.reason }))
         }
@@ -532,25 +591,89 @@ export const make = <R = never>(
         }))
       })
 
-    /** Reads until the session ends; every frame taken is delivered. */
-    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> =>
-      Effect.gen(function*() {
-        while (true) {
-          const batch = observe(yield* current.session.take)
-          if (batch.length === 0) continue
-          if (hasFrameHooks) {
-            const hooked = runHooks(current, batch, 0)
-            if (hooked !== Effect.void) yield* hooked
-          }
-          const publish = frames.publish(batch)
-          if (publish !== Effect.void) yield* blocking(publish)
-          if (tap !== undefined) yield* blocking(tap.frames(name, batch))
+    /** Hands a batch to subscribers, then to the manager's tap; each may wait on a slow consumer. */
+    const publishBatch = (batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+      const publish = frames.publish(batch)
+      if (publish !== Effect.void) return Effect.andThen(blocking(publish), publishTap(batch))
+      return tap === undefined ? Effect.void : blocking(tap.frames(name, batch))
+    }
+    const publishTap = (batch: ReadonlyArray<Frame.Frame>) =>
+      Effect.suspend(() => tap === undefined ? Effect.void : blocking(tap.frames(name, batch)))
+
+    /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
+    let pending: Effect.Effect<void, never, R> | undefined
+
+    const takePending = () => {
+      const work = pending
+      pending = undefined
+      return work
+    }
+
+    /**
+     * Delivers a batch while the read loop is parked, with no fiber wake-up:
+     * plain-function hooks, then subscribers that have room. From the first
+     * step that needs the fiber on, the rest is left in `pending`.
+     */
+    const directReader = (current: Live): Direct.DirectReader => (raw) => {
+      const batch = observe(raw)
+      if (batch.length === 0) return true
+      if (hasFrameHooks) {
+        const hooked = runHooks(current, batch, 0)
+        if (hooked !== Effect.void) {
+          pending = Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
+          return false
         }
-      }).pipe(Effect.flip)
+      }
+      const published = publishBatch(batch)
+      if (published === Effect.void) return true
+      pending = published
+      return false
+    }
+
+    /** Reads until the session ends; every frame taken is delivered. */
+    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> => {
+      const attach = Direct.attachOf(current.session.take)
+      // A loop of flatMaps rather than a generator: while the session is open
+      // the fiber waits in `take` holding one continuation, not a suspended
+      // generator and its registers.
+      const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(current.session.take, (raw) => {
+        const work = takePending()
+        const deliver = deliverTaken(current, raw)
+        if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
+        return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
+      })
+      const run = Effect.suspend(() => {
+        takePending()
+        attach?.(directReader(current))
+        return Effect.flip(loop)
+      })
+      return attach === undefined ? run : Effect.ensuring(run, Effect.sync(() => attach(undefined)))
+    }
+
+    /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
+    const deliverTaken = (current: Live, raw: ReadonlyArray<Frame.Frame>): Effect.Effect<void, never, R> => {
+      if (raw.length === 0) return Effect.void
+      const batch = observe(raw)
+      if (batch.length === 0) return Effect.void
+      if (hasFrameHooks) {
+        const hooked = runHooks(current, batch, 0)
+        if (hooked !== Effect.void) return Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
+      }
+      return publishBatch(batch)
+    }
 
     // ---- one session -------------------------------------------------
 
     const runSession = (session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> =>
+      Effect.flatMap(
+        openSession(session),
+        // The read loop runs on this fiber: no fiber per session besides the
+        // heartbeat. close() bounds how long it may take to drain.
+        (current) => Effect.flatMap(readLoop(current), (end) => sessionEnded(current, end))
+      )
+
+    /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
+    const openSession = (session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> =>
       Effect.gen(function*() {
         const since = now()
         const current: Live = { session, number: session.session, since, endReason: undefined }
@@ -569,20 +692,22 @@ export const make = <R = never>(
         yield* flushSendQueue(current)
         if (cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(heartbeatLoop(current))
         if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
-        // The read loop runs on this fiber: no fiber per session besides the
-        // heartbeat. close() bounds how long it may take to drain.
-        const end = yield* readLoop(current)
+        return current
+      })
+
+    const sessionEnded = (current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> =>
+      Effect.suspend((): Effect.Effect<Outcome> => {
         live = undefined
         const gone = new Errors.NotConnected({ connection: name, state: "session ended before the pong" })
         for (const pending of pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
         pendingPings = []
-        const uptime = now() - since
+        const uptime = now() - current.since
         const reason = current.endReason
-        if (reason === "stop") return STOPPED
-        if (reason === "restart") return RESTART
+        if (reason === "stop") return Effect.succeed(STOPPED)
+        if (reason === "restart") return Effect.succeed(RESTART)
         const error: Errors.ConnectionError = reason ?? end
-        yield* emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error }))
-        return { _tag: "Failed", error, uptime } satisfies Outcome
+        const failed: Outcome = { _tag: "Failed", error, uptime }
+        return Effect.as(emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error })), failed)
       })
 
     // ---- the dial loop ---------------------------------------------------
@@ -590,8 +715,10 @@ export const make = <R = never>(
     let attempt = 0
     const awaitStop = Effect.as(Deferred.await(stopSignal), STOPPED)
 
+    // The dial's generator ends before the session starts (it returns the
+    // session to run), so an open connection holds no suspended dial frame.
     const dialOnce = (url: string): Effect.Effect<Outcome, never, R | Scope.Scope> =>
-      Effect.gen(function*() {
+      Effect.flatten(Effect.gen(function*() {
         const request: Transport.OpenRequest = {
           connection: name,
           url,
@@ -610,15 +737,16 @@ export const make = <R = never>(
           Effect.result(transport.open(request)),
           Effect.andThen(awaitStop, Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
         )
-        if ("_tag" in opened && opened._tag === "Stopped") return STOPPED
+        if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
         const result = opened as Exclude<typeof opened, Outcome>
         if (result._tag === "Failure") {
           counters.failedDials++
           yield* emit(ConnectionEvent.DialFailed({ at: now(), attempt, error: result.failure }))
-          return { _tag: "Failed", error: result.failure, uptime: undefined } satisfies Outcome
+          const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
+          return Effect.succeed(failed)
         }
-        return yield* runSession(result.success)
-      })
+        return runSession(result.success)
+      }))
 
     const dialLoop = Effect.gen(function*() {
       let step = yield* Schedule.toStep(cfg.reconnect)
@@ -733,20 +861,17 @@ export const make = <R = never>(
       })
     yield* Effect.addFinalizer(() => close())
 
-    const shape: ConnectionShape = {
+    return new Handle({
       name,
-      state,
-      get frames() {
-        return frames.stream
-      },
-      get events() {
-        return events.stream
-      },
+      stateCell,
+      stateRef: stateRefOf,
+      framesHub: frames,
+      eventsHub: events,
       send,
       ping: Effect.suspend((): ConnectionShape["ping"] => {
         const current = live
         if (current === undefined || current.endReason !== undefined) {
-          return Effect.fail(new Errors.NotConnected({ connection: name, state: state.value._tag }))
+          return Effect.fail(new Errors.NotConnected({ connection: name, state: stateCell.value._tag }))
         }
         const timeout = cfg.heartbeat._tag === "None" ? cfg.connectTimeout : cfg.heartbeat.timeout
         return Effect.flatMap(pingOnce(current, timeout), (rtt) =>
@@ -756,7 +881,7 @@ export const make = <R = never>(
       }),
       restart: (reason = "restart requested") =>
         Effect.gen(function*() {
-          const current = state.value
+          const current = stateCell.value
           if (current._tag === "Closed" || Deferred.isDoneUnsafe(stopSignal)) {
             return yield* new Errors.ConnectionStopped({ connection: name, reason: "restart after close" })
           }
@@ -776,8 +901,7 @@ export const make = <R = never>(
         reconnects: Math.max(0, counters.sessions - 1),
         uptime: live === undefined ? 0 : now() - live.since
       }))
-    }
-    return shape
+    })
   })
 
 /**

@@ -98,17 +98,45 @@ export type DataFrame = Text | Binary
 const EMPTY = new Uint8Array(0)
 
 /**
+ * Data frames are built by a constructor rather than an object literal: V8
+ * may decide to allocate everything a literal makes straight in the old
+ * generation once it sees those objects survive a scavenge (a socket read's
+ * batch is alive until its flush), and then every dead frame keeps its
+ * payload string alive until a full GC. A constructor has no such allocation
+ * site. Its prototype is `Object.prototype`: the frames are plain objects,
+ * equal to the literals they replace.
+ */
+interface DataFrameObject {
+  readonly _tag: "Text" | "Binary"
+  readonly data: string | Uint8Array
+  readonly session: number
+  readonly receivedAt: number
+}
+interface DataFrameConstructor {
+  new(_tag: "Text" | "Binary", data: string | Uint8Array, session: number, receivedAt: number): DataFrameObject
+}
+const DataFrameObject = function(
+  this: { _tag: "Text" | "Binary"; data: string | Uint8Array; session: number; receivedAt: number },
+  _tag: "Text" | "Binary",
+  data: string | Uint8Array,
+  session: number,
+  receivedAt: number
+) {
+  this._tag = _tag
+  this.data = data
+  this.session = session
+  this.receivedAt = receivedAt
+} as unknown as DataFrameConstructor
+DataFrameObject.prototype = Object.prototype
+
+/**
  * Makes a `Text` frame.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const text = (data: string, session: number, receivedAt: number): Text => ({
-  _tag: "Text",
-  data,
-  session,
-  receivedAt
-})
+export const text = (data: string, session: number, receivedAt: number): Text =>
+  new DataFrameObject("Text", data, session, receivedAt) as Text
 
 /**
  * Makes a `Binary` frame around the given bytes (no copy).
@@ -116,12 +144,8 @@ export const text = (data: string, session: number, receivedAt: number): Text =>
  * @category constructors
  * @since 0.1.0
  */
-export const binary = (data: Uint8Array, session: number, receivedAt: number): Binary => ({
-  _tag: "Binary",
-  data,
-  session,
-  receivedAt
-})
+export const binary = (data: Uint8Array, session: number, receivedAt: number): Binary =>
+  new DataFrameObject("Binary", data, session, receivedAt) as Binary
 
 /**
  * Makes a `Ping` frame.

@@ -11,8 +11,12 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Frame from "./Frame.ts"
+import * as Direct from "./internal/direct.ts"
 
 type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
+
+/** Wakes a reader whose direct path left it work: nothing more to take. */
+const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 
 /**
  * How an inbox meets its socket.
@@ -44,6 +48,7 @@ export class Inbox<E> {
   private ended: E | undefined = undefined
   private paused = false
   private stamp = -1
+  private direct: Direct.DirectReader | undefined = undefined
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
@@ -57,6 +62,9 @@ export class Inbox<E> {
     this.onPause = options.onPause
     this.onResume = options.onResume
     this.clock = options.clock
+    Direct.register(this.take, (reader) => {
+      this.direct = reader
+    })
   }
 
   /**
@@ -66,13 +74,13 @@ export class Inbox<E> {
   now(): number {
     if (this.stamp < 0) {
       this.stamp = this.clock()
-      queueMicrotask(this.resetStamp)
+      // The flush clears the stamp: one microtask per read for both.
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        queueMicrotask(this.flush)
+      }
     }
     return this.stamp
-  }
-
-  private readonly resetStamp = (): void => {
-    this.stamp = -1
   }
 
   /** Adds one frame to the current batch. Frames after the end are ignored. */
@@ -118,16 +126,19 @@ export class Inbox<E> {
     this.waiter = undefined
   })
 
-  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined {
-    if (this.buffer.length > 0) {
-      const batch = this.buffer
-      this.buffer = []
-      if (this.paused) {
-        this.paused = false
-        if (!this.done) this.onResume()
-      }
-      return Effect.succeed(batch)
+  /** Takes the buffered frames (at least one), resuming a paused socket. */
+  private drain(): ReadonlyArray<Frame.Frame> {
+    const batch = this.buffer
+    this.buffer = []
+    if (this.paused) {
+      this.paused = false
+      if (!this.done) this.onResume()
     }
+    return batch
+  }
+
+  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined {
+    if (this.buffer.length > 0) return Effect.succeed(this.drain())
     if (this.done) return Effect.fail(this.ended as E)
     return undefined
   }
@@ -140,8 +151,21 @@ export class Inbox<E> {
 
   private readonly flush = (): void => {
     this.flushScheduled = false
+    this.stamp = -1
     const waiter = this.waiter
     if (waiter === undefined) return
+    // The reader is parked: a direct reader delivers the batch without waking it.
+    const direct = this.direct
+    if (direct !== undefined && this.buffer.length > 0) {
+      if (!direct(this.drain())) {
+        if (this.waiter === waiter) {
+          this.waiter = undefined
+          waiter(NOTHING)
+        }
+        return
+      }
+      if (this.waiter !== waiter) return
+    }
     const ready = this.poll()
     if (ready === undefined) return
     this.waiter = undefined

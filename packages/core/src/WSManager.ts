@@ -23,6 +23,7 @@ import * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
+import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
 import { Hub } from "./internal/hub.ts"
 import { CurrentTap, type Tap } from "./internal/tap.ts"
@@ -241,9 +242,10 @@ export const make = (
             Effect.provideService(CurrentTap, tap),
             Effect.onError(() => Scope.close(scope, Exit.void))
           )
-          const next = new Map(map)
-          next.set(name, { connection, scope })
-          return [connection, next] as const
+          // Updated in place (the ref serialises writers; readers copy what they
+          // keep across a yield): copying it per add made adding n connections O(n²).
+          map.set(name, { connection, scope })
+          return [connection, map] as const
         }))
 
     const remove = (name: string) =>
@@ -251,9 +253,8 @@ export const make = (
         const entry = yield* SynchronizedRef.modifyEffect(entries, (map) => {
           const found = map.get(name)
           if (found === undefined) return Effect.fail(new Errors.ConnectionNotFound({ name }))
-          const next = new Map(map)
-          next.delete(name)
-          return Effect.succeed([found, next] as const)
+          map.delete(name)
+          return Effect.succeed([found, map] as const)
         })
         yield* Scope.close(entry.scope, Exit.void)
       })
@@ -295,16 +296,16 @@ export const make = (
       names: Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.keys())),
       states: Effect.map(
         SynchronizedRef.get(entries),
-        (map) => new Map(Array.from(map, ([name, entry]) => [name, entry.connection.state.value] as const))
+        (map) => new Map(Array.from(map, ([name, entry]) => [name, currentState(entry.connection)] as const))
       ),
       stateChanges: states.stream,
       frames: frames.stream,
       events: events.stream,
       stats: Effect.gen(function*() {
-        const list = yield* SynchronizedRef.get(entries)
+        const list = Array.from(yield* SynchronizedRef.get(entries))
         const connections: Record<string, Connection.ConnectionStats> = {}
         const totals = {
-          connections: list.size,
+          connections: list.length,
           open: 0,
           framesIn: 0,
           bytesIn: 0,
@@ -317,7 +318,7 @@ export const make = (
         for (const [name, entry] of list) {
           const s = yield* entry.connection.stats
           connections[name] = s
-          if (entry.connection.state.value._tag === "Open") totals.open++
+          if (currentState(entry.connection)._tag === "Open") totals.open++
           totals.framesIn += s.framesIn
           totals.bytesIn += s.bytesIn
           totals.framesOut += s.framesOut

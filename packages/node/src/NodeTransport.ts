@@ -258,6 +258,9 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
             })
         )
         yield* Deferred.await(opened)
+        // Handshake listeners are done: an idle connection should not keep them.
+        ws.removeAllListeners("open")
+        ws.removeAllListeners("unexpected-response")
 
         const notOpen = (what: string) =>
           new ConnectionError.SendFailed({

@@ -26,7 +26,8 @@ export type Strategy = "suspend" | "sliding" | "dropping"
  * `retainLimit` items published before the first subscriber are kept for it.
  */
 export class Hub<A> {
-  private readonly subscribers = new Set<Queue.Queue<A, Cause.Done>>()
+  /** Made with the first subscriber: most hubs never have one. */
+  private subscribers: Set<Queue.Queue<A, Cause.Done>> | undefined
   private retained: Array<A> | undefined
   private ended = false
   /** Items a `sliding` or `dropping` subscriber lost. */
@@ -68,6 +69,7 @@ export class Hub<A> {
       }
       return Effect.void
     }
+    if (this.subscribers === undefined) return Effect.void
     let blocked: Array<Queue.Queue<A, Cause.Done>> | undefined
     for (const queue of this.subscribers) {
       const size = Queue.sizeUnsafe(queue)
@@ -89,12 +91,12 @@ export class Hub<A> {
   readonly end: Effect.Effect<void> = Effect.sync(() => {
     this.ended = true
     this.retained = undefined
-    for (const queue of this.subscribers) Queue.endUnsafe(queue)
+    if (this.subscribers !== undefined) for (const queue of this.subscribers) Queue.endUnsafe(queue)
   })
 
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
   get wanted(): boolean {
-    return !this.ended && (this.subscribers.size > 0 || this.retained !== undefined)
+    return !this.ended && ((this.subscribers !== undefined && this.subscribers.size > 0) || this.retained !== undefined)
   }
 
   private makeSubscribe(): Effect.Effect<Queue.Dequeue<A, Cause.Done>, never, Scope.Scope> {
@@ -112,12 +114,13 @@ export class Hub<A> {
         Queue.offerAllUnsafe(queue, this.retained)
         this.retained = undefined
       }
+      if (this.subscribers === undefined) this.subscribers = new Set()
       this.subscribers.add(queue)
       return queue
     })),
     (queue) =>
       Effect.sync(() => {
-        this.subscribers.delete(queue)
+        this.subscribers?.delete(queue)
         Queue.shutdownUnsafe(queue)
       })
     )
