@@ -26,6 +26,7 @@ import {
   type ConnectionEvent,
   type Frame,
   Hub,
+  RateWindow,
   Transport
 } from "@kharbranth/core"
 import * as Cause from "effect/Cause"
@@ -40,7 +41,6 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import * as RateWindow from "./internal/window.ts"
 import * as Venue from "./Venue.ts"
 
 /**
@@ -380,7 +380,7 @@ interface Session {
   buffer: Array<Frame.Frame>
   firstSeq: Map<string, Venue.Sequence>
   readonly switched: Deferred.Deferred<boolean>
-  readonly window: RateWindow.Window
+  readonly window: RateWindow.RateWindow
 }
 
 class Shard {
