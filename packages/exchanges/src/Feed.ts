@@ -1142,9 +1142,7 @@ export const make = (
             quiet: 0,
             cadence: topicCadence(topic)
           })
-          const list = placed.get(shard)
-          if (list === undefined) placed.set(shard, [topic])
-          else list.push(topic)
+          addTo(placed, shard, topic)
         }
         return placed
       }))
@@ -1156,6 +1154,33 @@ export const make = (
       session.conn === undefined ? Effect.void : session.conn.send(text)
 
     // ---- subscribe / unsubscribe --------------------------------------------
+
+    /** What the venue rejected (or left unanswered) of some requests, and the first reason it gave. */
+    interface Rejections {
+      readonly failed: Array<string>
+      reason: string | undefined
+    }
+
+    /** Waits for the venue's answers to `sent`, adding what it rejected to `into`. */
+    const awaitAnswers = (sent: ReadonlyArray<Inflight>, into: Rejections) =>
+      Effect.forEach(sent, (inflight) =>
+        Effect.map(Deferred.await(inflight.done), (rejected) => {
+          into.failed.push(...rejected)
+          into.reason ??= inflight.reason
+        }), { discard: true })
+
+    /** Fails with the `SubscriptionError` naming every rejected topic, if any. */
+    const failOn = (op: "subscribe" | "unsubscribe", rejections: Rejections): Effect.Effect<void, SubscriptionError> =>
+      rejections.failed.length === 0
+        ? Effect.void
+        : Effect.fail(new SubscriptionError({ feed: name, op, topics: rejections.failed, reason: rejections.reason ?? "rejected" }))
+
+    /** Appends `topic` to the list of `key`. */
+    const addTo = <K>(groups: Map<K, Array<string>>, key: K, topic: string): void => {
+      const list = groups.get(key)
+      if (list === undefined) groups.set(key, [topic])
+      else list.push(topic)
+    }
 
     const toList = (topics: string | ReadonlyArray<string>): ReadonlyArray<string> =>
       [...new Set(typeof topics === "string" ? [topics] : topics)]
@@ -1196,20 +1221,17 @@ export const make = (
           }
         }
         const results = yield* Effect.forEach(waits, (w) => Effect.exit(Deferred.await(w)))
-        const failed: Array<string> = []
-        let reason: string | undefined
+        const rejections: Rejections = { failed: [], reason: undefined }
         for (const result of results) {
           if (result._tag === "Success") continue
           const found = Cause.findErrorOption(result.cause)
           if (found._tag === "None") continue
           const error = found.value
           if (error._tag === "ConnectionStopped") return yield* Effect.fail(error)
-          failed.push(...error.topics)
-          reason ??= error.reason
+          rejections.failed.push(...error.topics)
+          rejections.reason ??= error.reason
         }
-        if (failed.length > 0) {
-          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: failed, reason: reason ?? "rejected" }))
-        }
+        yield* failOn("subscribe", rejections)
       })
 
     const unsubscribe = (input: string | ReadonlyArray<string>) =>
@@ -1230,46 +1252,28 @@ export const make = (
           const error = new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: "unsubscribed before the venue confirmed it" })
           for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
           entry.waiters = []
-          if (entry.state === "failed") continue
-          const list = byShard.get(entry.shard)
-          if (list === undefined) byShard.set(entry.shard, [topic])
-          else list.push(topic)
+          if (entry.state !== "failed") addTo(byShard, entry.shard, topic)
         }
         if (removed.length === 0) return
         yield* emit(FeedEvent.Unsubscribed({ at: now(), topics: removed }))
-        const failed: Array<string> = []
-        let reason: string | undefined
+        const rejections: Rejections = { failed: [], reason: undefined }
         for (const [shard, list] of byShard) {
           for (const session of sessionsOf(shard)) {
             if (!session.open || session.phase === "retired") continue
             const sent = yield* sendPaced(session, "unsubscribe", list, sendVia(session))
-            if (session !== shard.live) continue
-            for (const inflight of sent) {
-              const rejected = yield* Deferred.await(inflight.done)
-              failed.push(...rejected)
-              reason ??= inflight.reason
-            }
+            if (session === shard.live) yield* awaitAnswers(sent, rejections)
           }
           if (shard.topics.size === 0) yield* removeShard(shard)
         }
-        if (failed.length > 0) {
-          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "unsubscribe", topics: failed, reason: reason ?? "rejected" }))
-        }
+        yield* failOn("unsubscribe", rejections)
       })
 
     /** Unsubscribe then subscribe on the live session; confirmations do not reset the topic's state. */
-    const resendTopics = (session: Session, topics: ReadonlyArray<string>) =>
+    const resendTopics = (session: Session, topics: ReadonlyArray<string>, into: Rejections) =>
       Effect.gen(function*() {
         const unsubscribed = yield* sendPaced(session, "unsubscribe", topics, sendVia(session))
         yield* Effect.forEach(unsubscribed, (i) => Deferred.await(i.done), { discard: true })
-        const subscribed = yield* sendPaced(session, "subscribe", topics, sendVia(session))
-        const failed: Array<string> = []
-        let reason: string | undefined
-        for (const inflight of subscribed) {
-          failed.push(...(yield* Deferred.await(inflight.done)))
-          reason ??= inflight.reason
-        }
-        return { failed, reason }
+        yield* awaitAnswers(yield* sendPaced(session, "subscribe", topics, sendVia(session)), into)
       })
 
     const resubscribe = (input: string | ReadonlyArray<string>) =>
@@ -1282,18 +1286,13 @@ export const make = (
           return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: unknown, reason: "not a confirmed subscription of this feed" }))
         }
         const byShard = new Map<Shard, Array<string>>()
-        for (const topic of topics) {
-          const shard = registry.get(topic)!.shard
-          byShard.set(shard, [...(byShard.get(shard) ?? []), topic])
-        }
-        const results = yield* Effect.forEach([...byShard], ([shard, list]) => resendTopics(shard.live, list), {
-          concurrency: "unbounded"
+        for (const topic of topics) addTo(byShard, registry.get(topic)!.shard, topic)
+        const rejections: Rejections = { failed: [], reason: undefined }
+        yield* Effect.forEach(byShard, ([shard, list]) => resendTopics(shard.live, list, rejections), {
+          concurrency: "unbounded",
+          discard: true
         })
-        const failed = results.flatMap((r) => r.failed)
-        if (failed.length > 0) {
-          const reason = results.find((r) => r.reason !== undefined)?.reason ?? "rejected"
-          return yield* Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: failed, reason }))
-        }
+        yield* failOn("subscribe", rejections)
       })
 
     const removeShard = (shard: Shard) =>
@@ -1335,7 +1334,7 @@ export const make = (
           counters.resubscribes += 1
           const session = shard.live
           after.push(emit(FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "resubscribe" })))
-          after.push(fork(resendTopics(session, [entry.topic])))
+          after.push(fork(resendTopics(session, [entry.topic], { failed: [], reason: undefined })))
         } else {
           entry.quiet = 0
           restart.add(shard)
