@@ -1002,6 +1002,11 @@ export const make = (
       }
       const standby = shard.standby
       if (standby !== undefined && ready(standby)) out.push(...switchOver(shard, standby, at, true, after))
+      return deliver(out, after, at)
+    }
+
+    /** Hands `out` to consumers, then runs what the frames triggered (events, actions). */
+    const deliver = (out: ReadonlyArray<Frame.Frame>, after: Array<Effect.Effect<void>>, at: number): Effect.Effect<void> => {
       counters.delivered += out.length
       if (readerFailure !== undefined) after.push(reportReaderFailure(at))
       const published = frames.publish(out)
@@ -1078,10 +1083,8 @@ export const make = (
             // Not overlapped in time (the old session fell behind or went
             // quiet): switch anyway; any gap is reported by the sequence check.
             const after: Array<Effect.Effect<void>> = []
-            const out = switchOver(shard, standby, now(), false, after)
-            counters.delivered += out.length
-            yield* frames.publish(out)
-            yield* Effect.all(after, { discard: true })
+            const at = now()
+            yield* deliver(switchOver(shard, standby, at, false, after), after, at)
             overlapped = false
           }
           if (overlapped === undefined) {
