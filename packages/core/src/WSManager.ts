@@ -66,6 +66,20 @@ export interface NamedFrame {
 }
 
 /**
+ * Built by a constructor, not an object literal, for the reason `Frame`'s
+ * data frames are: a literal made per frame in a hot loop may be pretenured,
+ * and then every dead one keeps its frame and payload until a full GC.
+ */
+interface NamedFrameConstructor {
+  new(connection: string, frame: Frame.Frame): NamedFrame
+}
+const NamedFrameObject = function(this: { connection: string; frame: Frame.Frame }, connection: string, frame: Frame.Frame) {
+  this.connection = connection
+  this.frame = frame
+} as unknown as NamedFrameConstructor
+NamedFrameObject.prototype = Object.prototype
+
+/**
  * An event and the name of its connection.
  *
  * @category models
@@ -213,7 +227,7 @@ export const make = (
       frames: (connection, batch) => {
         if (!frames.wanted) return Effect.void
         const named = new Array<NamedFrame>(batch.length)
-        for (let i = 0; i < batch.length; i++) named[i] = { connection, frame: batch[i]! }
+        for (let i = 0; i < batch.length; i++) named[i] = new NamedFrameObject(connection, batch[i]!)
         return frames.publish(named)
       },
       event: (connection, event) => events.wanted ? events.publish([{ connection, event }]) : Effect.void,
