@@ -35,6 +35,8 @@ const loadAdapter = async (): Promise<Adapter> => {
       return (await import("./clients/ws.ts")).adapter
     case "kharbranth-stream":
       return (await import("./clients/kharbranth.ts")).streamAdapter
+    case "kharbranth-arrays":
+      return (await import("./clients/kharbranth.ts")).arraysAdapter
     case "kharbranth-hooks":
       return (await import("./clients/kharbranth.ts")).hooksAdapter
     case "partysocket":

@@ -8,7 +8,22 @@
 import type { Percentiles } from "./stats.ts"
 
 /** The clients compared. `ws` is the baseline of every ratio. */
-export const CLIENT_KINDS = ["ws", "kharbranth-stream", "kharbranth-hooks", "partysocket", "reconnecting-websocket"] as const
+export const CLIENT_KINDS = [
+  "ws",
+  "kharbranth-stream",
+  "kharbranth-arrays",
+  "kharbranth-hooks",
+  "partysocket",
+  "reconnecting-websocket"
+] as const
+
+/**
+ * The clients of the scenarios where how frames are consumed does not matter
+ * (idle memory, reconnects, storms): `kharbranth-arrays` differs from
+ * `kharbranth-stream` only in its consumer, so it runs in the throughput
+ * scenario alone.
+ */
+export const CONNECTION_CLIENTS: ReadonlyArray<ClientKind> = CLIENT_KINDS.filter((kind) => kind !== "kharbranth-arrays")
 
 /** One of `CLIENT_KINDS`. */
 export type ClientKind = typeof CLIENT_KINDS[number]

@@ -262,8 +262,9 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
   for (const h of headlines(scenarios, plan, samples)) out.push(formatHeadline(h))
   out.push("```")
   out.push("")
-  out.push("Each line shows the worse of the two Kharbranth variants (`stream`: `manager.frames` read with `Stream.runForEach`; " +
-    "`hooks`: an `onText` hook per connection), then both.")
+  out.push("Each line shows the worst Kharbranth variant, then each (`stream`: `manager.frames` read with `Stream.runForEach`, " +
+    "an effect per frame; `arrays`: the same stream read with `Stream.runForEachArray`, an effect per array of frames, " +
+    "throughput only; `hooks`: an `onText` hook per connection, a plain function).")
   out.push("")
   out.push("## Targets")
   out.push("")
@@ -284,8 +285,9 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
   out.push(
     "- **Process layout.** The orchestrator (`src/main.ts`) forks a fresh feed server (`src/server.ts`) and one client " +
       "process (`src/client.ts`) per measurement, on the same Node, over 127.0.0.1; both are killed afterwards. Clients run " +
-      "one after another, interleaved run by run (ws, kharbranth-stream, kharbranth-hooks, partysocket, reconnecting-websocket, " +
-      "ws, …), never side by side."
+      "one after another, interleaved run by run (ws, kharbranth-stream, kharbranth-arrays, kharbranth-hooks, partysocket, " +
+      "reconnecting-websocket, ws, …), never side by side. `kharbranth-arrays` (the stream read an array at a time) runs " +
+      "in the throughput scenario only: elsewhere it is the same client as `kharbranth-stream`."
   )
   out.push(
     "- **Same work.** Every client runs the same handler (`src/client.ts`): count the message, then `JSON.parse` the string " +

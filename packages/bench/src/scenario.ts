@@ -70,7 +70,7 @@ export interface Sample {
 }
 
 /** The Kharbranth variants, which each get a ratio to `ws`. */
-export const KHARBRANTH: ReadonlyArray<ClientKind> = ["kharbranth-stream", "kharbranth-hooks"]
+export const KHARBRANTH: ReadonlyArray<ClientKind> = ["kharbranth-stream", "kharbranth-arrays", "kharbranth-hooks"]
 
 /** A metric's values over runs, in run order (NaN where a run failed). */
 export const valuesOf = (

@@ -1,11 +1,14 @@
 /**
- * Kharbranth, two ways a user consumes it: `stream` (one `WSManager`, every
+ * Kharbranth, three ways a user consumes it: `stream` (one `WSManager`, every
  * frame read from the merged `manager.frames` Stream with
- * `Stream.runForEach`) and `hooks` (the same manager, frames handled by an
- * `onText` hook per connection written as a plain function, the form the
- * README advises for hot paths; no stream). Both use `NodeTransport` (the
- * `ws` package underneath), no compression, and the manager's dial governor
- * with limits raised for a local host, as the README advises.
+ * `Stream.runForEach`, an effect per frame), `arrays` (the same stream read
+ * with `Stream.runForEachArray`, one effect per array of frames, the form
+ * the README advises for hot streams) and `hooks` (the same manager, frames
+ * handled by an `onText` hook per connection written as a plain function,
+ * the form the README advises for hot hooks; no stream). All use
+ * `NodeTransport` (the `ws` package underneath), no compression, and the
+ * manager's dial governor with limits raised for a local host, as the README
+ * advises. Each calls the same handler once per text message.
  */
 import { Heartbeat, ReconnectPolicy, WSManager } from "@kharbranth/core"
 import type { ConnectionConfig, ConnectionEvent } from "@kharbranth/core"
@@ -33,7 +36,7 @@ export const connectionConfig = (config: ClientConfig, url: string): ConnectionC
   connectTimeout: Duration.seconds(10)
 })
 
-const makeAdapter = (mode: "stream" | "hooks"): Adapter => ({
+const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
   start: (config, url, handlers: Handlers) =>
     new Promise((resolve, reject) => {
       const index = new Map<string, number>()
@@ -47,6 +50,19 @@ const makeAdapter = (mode: "stream" | "hooks"): Adapter => ({
             manager.frames.pipe(
               Stream.runForEach(({ connection, frame }) =>
                 frame._tag === "Text" ? Effect.sync(() => handlers.onMessage(index.get(connection)!, frame.data)) : Effect.void
+              )
+            )
+          )
+        }
+        if (mode === "arrays") {
+          yield* Effect.forkScoped(
+            manager.frames.pipe(
+              Stream.runForEachArray((named) =>
+                Effect.sync(() => {
+                  for (const { connection, frame } of named) {
+                    if (frame._tag === "Text") handlers.onMessage(index.get(connection)!, frame.data)
+                  }
+                })
               )
             )
           )
@@ -83,6 +99,9 @@ const makeAdapter = (mode: "stream" | "hooks"): Adapter => ({
 
 /** Kharbranth read through `manager.frames` (a Stream). */
 export const streamAdapter: Adapter = makeAdapter("stream")
+
+/** Kharbranth read through `manager.frames`, an array at a time. */
+export const arraysAdapter: Adapter = makeAdapter("arrays")
 
 /** Kharbranth read through `onText` hooks. */
 export const hooksAdapter: Adapter = makeAdapter("hooks")

@@ -8,7 +8,7 @@
  * ("end-to-end"), at p50, p99 and p99.9.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** The paced rate, messages per second over all connections. */
@@ -69,7 +69,7 @@ export const scenario: Scenario = {
     COUNTS.map((count) => ({
       config: String(count),
       label: `${count.toLocaleString("en-US")} conn`,
-      clients: plan.quick ? ["ws", "kharbranth-stream", "kharbranth-hooks"] : CLIENT_KINDS,
+      clients: plan.quick ? ["ws", "kharbranth-stream", "kharbranth-hooks"] : CONNECTION_CLIENTS,
       measure: (client: ClientKind) => measurePaced(client, count, plan.warmupMs, plan.windowMs)
     }))
 }

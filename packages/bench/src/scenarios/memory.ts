@@ -6,7 +6,7 @@
  * file descriptors over the two processes, each within its own limit.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** One idle-memory measurement of one client. */
@@ -44,13 +44,13 @@ export const scenario: Scenario = {
     {
       config: "1000",
       label: "1,000 conn",
-      clients: CLIENT_KINDS,
+      clients: CONNECTION_CLIENTS,
       measure: (client: ClientKind) => measureIdle(client, 1000, plan.quick ? 300 : 1000)
     },
     {
       config: "10000",
       label: "10,000 conn",
-      clients: plan.quick ? ["ws", "kharbranth-hooks"] : CLIENT_KINDS,
+      clients: plan.quick ? ["ws", "kharbranth-hooks"] : CONNECTION_CLIENTS,
       measure: (client: ClientKind) => measureIdle(client, 10_000, plan.quick ? 300 : 1000)
     }
   ]

@@ -8,7 +8,7 @@
  * upgrade response to the user's handler, not its backoff policy.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 import { percentiles } from "../stats.ts"
 
@@ -49,7 +49,7 @@ export const scenario: Scenario = {
   cases: (_plan: Plan): ReadonlyArray<Case> => [{
     config: String(CONNECTIONS),
     label: `${CONNECTIONS} conn`,
-    clients: CLIENT_KINDS,
+    clients: CONNECTION_CLIENTS,
     measure: (client: ClientKind) => measureReconnect(client)
   }]
 }

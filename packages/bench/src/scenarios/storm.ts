@@ -7,7 +7,7 @@
  * partysocket and reconnecting-websocket their defaults.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 import { bucketize, peak } from "../stats.ts"
 
@@ -63,7 +63,7 @@ export const scenario: Scenario = {
   cases: (plan: Plan): ReadonlyArray<Case> => [{
     config: String(CONNECTIONS),
     label: `${CONNECTIONS.toLocaleString("en-US")} conn`,
-    clients: plan.quick ? ["ws", "kharbranth-hooks"] : CLIENT_KINDS,
+    clients: plan.quick ? ["ws", "kharbranth-hooks"] : CONNECTION_CLIENTS,
     measure: (client: ClientKind) => measureStorm(client, 20_000)
   }]
 }

@@ -38,7 +38,7 @@ export const measureFlood = (
   )
 
 const COUNTS = [1, 100, 1000]
-const NO_PARSE: ReadonlyArray<ClientKind> = ["ws", "kharbranth-stream", "kharbranth-hooks"]
+const NO_PARSE: ReadonlyArray<ClientKind> = ["ws", "kharbranth-stream", "kharbranth-arrays", "kharbranth-hooks"]
 
 /** The throughput scenario. */
 export const scenario: Scenario = {
