@@ -2,9 +2,10 @@
  * The broadcast a connection uses for its `frames` and `events`, for
  * libraries built on Kharbranth that fan out batches of their own (the
  * exchange feeds of `@kharbranth/exchanges` do): each subscriber gets its own
- * bounded queue read in arrays, a batch is offered to every subscriber at
- * once, wake-ups go through microtasks, and items published before the first
- * subscriber arrives are kept for it up to a limit.
+ * bounded buffer of whole batches (shared, never copied or changed), read an
+ * array at a time; a parked subscriber is resumed by the publish itself; and
+ * items published before the first subscriber arrives are kept for it up to
+ * a limit, even past the end.
  *
  * @example
  * ```ts
@@ -24,15 +25,17 @@
 export {
   /**
    * `new Hub(capacity, strategy, retainLimit)`: `publish(batch)` (suspends
-   * only when a `suspend` subscriber is full), `stream`, `subscribe`, `end`,
-   * `wanted`, `dropped`.
+   * only when a `suspend` subscriber is full; a batch larger than the
+   * capacity waits for an empty buffer and goes in whole), `stream`,
+   * `subscribe` (a scoped pull of the next non-empty array, failing with
+   * `Cause.Done` after the end), `end`, `wanted`, `dropped`.
    *
    * @category models
    * @since 0.1.0
    */
   Hub,
   /**
-   * What a full subscriber queue does: `suspend` the publisher, or drop the
+   * What a full subscriber buffer does: `suspend` the publisher, or drop the
    * oldest (`sliding`) or the newest (`dropping`) items.
    *
    * @category models

@@ -158,7 +158,11 @@ export interface WSManagerShape {
   readonly states: Effect.Effect<ReadonlyMap<string, ConnectionState>>
   /** State changes of every connection, from the moment the stream starts. */
   readonly stateChanges: Stream.Stream<NamedState>
-  /** Frames of every connection, merged; each connection's frames keep their order. */
+  /**
+   * Frames of every connection, merged; each connection's frames keep their
+   * order. A socket read's frames arrive as one array: read a flood with
+   * `Stream.runForEachArray` (one effect per array, not per frame).
+   */
   readonly frames: Stream.Stream<NamedFrame>
   /** Events of every connection, merged. */
   readonly events: Stream.Stream<NamedEvent>
