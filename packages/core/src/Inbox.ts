@@ -52,16 +52,11 @@ export class Inbox<E> {
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
-  private readonly highWaterMark: number
-  private readonly onPause: () => void
-  private readonly onResume: () => void
-  private readonly clock: () => number
+  /** Kept whole and called as methods: a transport may pass itself, with no closure per callback. */
+  private readonly options: InboxOptions
 
   constructor(options: InboxOptions) {
-    this.highWaterMark = options.highWaterMark
-    this.onPause = options.onPause
-    this.onResume = options.onResume
-    this.clock = options.clock
+    this.options = options
     Direct.register(this.take, (reader) => {
       this.direct = reader
     })
@@ -73,7 +68,7 @@ export class Inbox<E> {
    */
   now(): number {
     if (this.stamp < 0) {
-      this.stamp = this.clock()
+      this.stamp = this.options.clock()
       // The flush clears the stamp: one microtask per read for both.
       if (!this.flushScheduled) {
         this.flushScheduled = true
@@ -87,9 +82,9 @@ export class Inbox<E> {
   push(frame: Frame.Frame): void {
     if (this.done) return
     this.buffer.push(frame)
-    if (!this.paused && this.buffer.length >= this.highWaterMark) {
+    if (!this.paused && this.buffer.length >= this.options.highWaterMark) {
       this.paused = true
-      this.onPause()
+      this.options.onPause()
     }
     this.schedule()
   }
@@ -132,7 +127,7 @@ export class Inbox<E> {
     this.buffer = []
     if (this.paused) {
       this.paused = false
-      if (!this.done) this.onResume()
+      if (!this.done) this.options.onResume()
     }
     return batch
   }
