@@ -22,6 +22,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -189,6 +190,13 @@ const truncateUtf8 = (text: string, bytes: number): string => {
 const decoder = new TextDecoder()
 const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
+
+/** How the dial loop ended: the reason and error `Closed` reports. */
+type Final = { readonly reason: string; readonly error: Errors.ConnectionError | undefined }
+const CLOSED_BY_CALLER: Final = { reason: "closed by the caller", error: undefined }
+
+/** A stepped reconnect schedule. */
+type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, Errors.ConnectionError, never, never>>>
 
 /**
  * One connection: its handle (what callers get) and its machinery in one
@@ -773,10 +781,37 @@ class ConnectionImpl<R> implements ConnectionShape {
     })
   }
 
-  // The dial's generator ends before the session starts (it returns the
-  // session to run), so an open connection holds no suspended dial frame.
+  // The dial loop is a chain of flatMaps, not a generator: while a session
+  // is open the fiber holds the continuations of this dial and no suspended
+  // generator, and the effects it holds (the dial's scope, the session) keep
+  // no closure but the ones they need.
+  private dialLoop(): Effect.Effect<Final, never, R> {
+    return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (step) => this.dialNext(step))
+  }
+
+  /** One turn of the dial loop: the URL, a dial, its session, and what comes after. */
+  private dialNext(step: ReconnectStep): Effect.Effect<Final, never, R> {
+    return Effect.suspend(() => {
+      this.attempt++
+      const name = this.name
+      return Effect.flatMap(Effect.result(Effect.flatMap(this.cfg.url, (u) => Config.validateUrl(name, u))), (url) => {
+        if (url._tag === "Failure") return Effect.succeed<Final>({ reason: url.failure.message, error: url.failure })
+        const shown = redactUrl(url.success)
+        return Effect.andThen(
+          this.setState(ConnectionState.Connecting({ attempt: this.attempt, url: shown })),
+          Effect.suspend(() =>
+            Effect.andThen(
+              this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown })),
+              Effect.flatMap(Effect.scoped(this.dialOnce(url.success)), (outcome) => this.afterSession(step, outcome))
+            )
+          )
+        )
+      })
+    })
+  }
+
   private dialOnce(url: string): Effect.Effect<Outcome, never, R | Scope.Scope> {
-    return Effect.flatten(Effect.gen({ self: this }, function*() {
+    return Effect.suspend(() => {
       const cfg = this.cfg
       const request: Transport.OpenRequest = {
         connection: this.name,
@@ -792,90 +827,90 @@ class ConnectionImpl<R> implements ConnectionShape {
       }
       // close() during a dial gives the handshake up to closeTimeout to finish,
       // so the session can then be closed with a close frame, not cut.
-      const opened = yield* Effect.raceFirst(
-        Effect.result(this.transport.open(request)),
-        Effect.andThen(this.awaitStop(), Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
+      return Effect.flatMap(
+        Effect.raceFirst(
+          Effect.result(this.transport.open(request)),
+          Effect.andThen(this.awaitStop(), Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
+        ),
+        (opened) => this.afterDial(opened)
       )
-      if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
-      const result = opened as Exclude<typeof opened, Outcome>
-      if (result._tag === "Failure") {
-        this.counters.failedDials++
-        yield* this.emit(ConnectionEvent.DialFailed({ at: this.now(), attempt: this.attempt, error: result.failure }))
-        const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
-        return Effect.succeed(failed)
-      }
-      return this.runSession(result.success)
-    }))
+    })
   }
 
-  private dialLoop(): Effect.Effect<{ readonly reason: string; readonly error: Errors.ConnectionError | undefined }, never, R> {
-    return Effect.gen({ self: this }, function*() {
-      const cfg = this.cfg
-      const name = this.name
-      let step = yield* Schedule.toStep(cfg.reconnect)
-      let finalError: Errors.ConnectionError | undefined
-      let finalReason = "closed by the caller"
-      loop: while (true) {
-        this.attempt++
-        const url = yield* Effect.result(Effect.flatMap(cfg.url, (u) => Config.validateUrl(name, u)))
-        if (url._tag === "Failure") {
-          finalError = url.failure
-          finalReason = url.failure.message
-          break
+  private afterDial(
+    opened: Result.Result<Transport.Session, Errors.ConnectFailed | Errors.ConnectTimeout> | Outcome
+  ): Effect.Effect<Outcome, never, R | Scope.Scope> {
+    if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
+    const result = opened as Exclude<typeof opened, Outcome>
+    if (result._tag === "Failure") {
+      this.counters.failedDials++
+      const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
+      return Effect.as(
+        this.emit(ConnectionEvent.DialFailed({ at: this.now(), attempt: this.attempt, error: result.failure })),
+        failed
+      )
+    }
+    return this.runSession(result.success)
+  }
+
+  private afterSession(step: ReconnectStep, outcome: Outcome): Effect.Effect<Final, never, R> {
+    switch (outcome._tag) {
+      case "Stopped":
+        return Effect.succeed(CLOSED_BY_CALLER)
+      case "Restart":
+        this.attempt = 0
+        return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (fresh) => this.dialNext(fresh))
+      case "Failed": {
+        if (this.stopRequest !== undefined) return Effect.succeed(CLOSED_BY_CALLER)
+        if (outcome.uptime !== undefined && outcome.uptime >= this.cfg.minUptime) {
+          this.attempt = 0
+          return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (fresh) => this.backoff(fresh, outcome.error))
         }
-        const shown = redactUrl(url.success)
-        yield* this.setState(ConnectionState.Connecting({ attempt: this.attempt, url: shown }))
-        yield* this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown }))
-        const outcome = yield* Effect.scoped(this.dialOnce(url.success))
-        switch (outcome._tag) {
-          case "Stopped":
-            break loop
-          case "Restart":
-            this.attempt = 0
-            step = yield* Schedule.toStep(cfg.reconnect)
-            continue loop
-          case "Failed": {
-            if (this.stopRequest !== undefined) break loop
-            const error = outcome.error
-            if (outcome.uptime !== undefined && outcome.uptime >= cfg.minUptime) {
-              this.attempt = 0
-              step = yield* Schedule.toStep(cfg.reconnect)
-            }
-            if (!cfg.shouldReconnect(error)) {
-              finalError = error
-              finalReason = `not retried: ${error.message}`
-              break loop
-            }
-            const next = yield* Effect.result(step(this.now(), error))
-            if (next._tag === "Failure") {
-              finalError = error
-              finalReason = `reconnect schedule ended after ${this.attempt} attempts: ${error.message}`
-              break loop
-            }
-            const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
-            const delay = Math.round(Math.max(Duration.toMillis(next.success[1]), retryAfter))
-            yield* this.setState(ConnectionState.Reconnecting({ attempt: this.attempt + 1, delay, error }))
-            yield* this.emit(ConnectionEvent.Reconnecting({ at: this.now(), attempt: this.attempt + 1, delay }))
-            const woken = Deferred.makeUnsafe<void>()
-            this.wake = woken
-            const waited = yield* Effect.raceFirst(
-              Effect.as(Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(woken)), RESTART),
-              this.awaitStop()
-            )
-            this.wake = undefined
-            if (waited._tag === "Stopped") break loop
-          }
-        }
+        return this.backoff(step, outcome.error)
       }
-      return { reason: finalReason, error: finalError }
+    }
+  }
+
+  /** Waits the schedule's delay (or less, on `restart`), then dials again; or ends the loop. */
+  private backoff(step: ReconnectStep, error: Errors.ConnectionError): Effect.Effect<Final, never, R> {
+    if (!this.cfg.shouldReconnect(error)) return Effect.succeed<Final>({ reason: `not retried: ${error.message}`, error })
+    return Effect.flatMap(Effect.result(step(this.now(), error)), (next) => {
+      if (next._tag === "Failure") {
+        return Effect.succeed<Final>({
+          reason: `reconnect schedule ended after ${this.attempt} attempts: ${error.message}`,
+          error
+        })
+      }
+      const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
+      const delay = Math.round(Math.max(Duration.toMillis(next.success[1]), retryAfter))
+      return Effect.andThen(
+        this.setState(ConnectionState.Reconnecting({ attempt: this.attempt + 1, delay, error })),
+        Effect.suspend(() =>
+          Effect.andThen(
+            this.emit(ConnectionEvent.Reconnecting({ at: this.now(), attempt: this.attempt + 1, delay })),
+            Effect.suspend(() => {
+              const woken = Deferred.makeUnsafe<void>()
+              this.wake = woken
+              return Effect.flatMap(
+                Effect.raceFirst(
+                  Effect.as(Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(woken)), RESTART),
+                  this.awaitStop()
+                ),
+                (waited) => {
+                  this.wake = undefined
+                  return waited._tag === "Stopped" ? Effect.succeed(CLOSED_BY_CALLER) : this.dialNext(step)
+                }
+              )
+            })
+          )
+        )
+      )
     })
   }
 
   // Runs once: at the end of the dial loop, or when the loop is interrupted
   // (the interruption may land while the first run is finishing).
-  private finish(
-    result: { readonly reason: string; readonly error: Errors.ConnectionError | undefined }
-  ): Effect.Effect<void> {
+  private finish(result: Final): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       if (this.finished) return
       this.finished = true

@@ -182,7 +182,13 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   private pendingBytes = 0
   private drainWaiters: Array<() => void> = []
 
-  constructor(request: Transport.OpenRequest, settings: Settings, clock: Clock.Clock) {
+  /** What the dial needs, dropped once the socket is made. */
+  private request: Transport.OpenRequest | undefined
+  private options: Options | undefined
+
+  constructor(request: Transport.OpenRequest, options: Options, settings: Settings, clock: Clock.Clock) {
+    this.request = request
+    this.options = options
     this.session = request.session
     this.connection = request.connection
     this.url = request.url
@@ -236,8 +242,35 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
 
   // ---- the socket's events -----------------------------------------------
 
+  /** Makes the socket; once. */
+  connect(): WebSocket {
+    const request = this.request!
+    const options = this.options!
+    this.request = undefined
+    this.options = undefined
+    const tlsOptions: tls.ConnectionOptions = {
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
+      ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
+      ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
+      ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
+    }
+    return this.attach(
+      new WebSocket(request.url, request.protocols.slice(), {
+        ...tlsOptions,
+        headers: revealHeaders(request.headers),
+        perMessageDeflate: request.compression,
+        maxPayload: request.maxPayload,
+        followRedirects: false,
+        // Pongs are answered by the session, so that a ping flood is reported, not a silent terminate.
+        autoPong: false,
+        ...(options.agent === undefined ? {} : { agent: options.agent })
+      })
+    )
+  }
+
   /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
-  attach(ws: WebSocket): WebSocket {
+  private attach(ws: WebSocket): WebSocket {
     this.socket = ws
     ;(ws as SessionSocket)[SessionKey] = this
     ws.binaryType = "nodebuffer"
@@ -435,6 +468,15 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   }
 }
 
+// The scope keeps the acquire and release effects until it closes: their
+// closures hold the session alone, not the dial's request and options.
+const connectOf = (session: NodeSession): Effect.Effect<WebSocket, ConnectionError.ConnectFailed> =>
+  Effect.try({
+    try: () => session.connect(),
+    catch: (cause) => session.connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
+  })
+const releaseOf = (session: NodeSession) => (): Effect.Effect<void> => session.release()
+
 /**
  * Makes the transport service.
  *
@@ -449,33 +491,8 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
   return Transport.Transport.of({
     open: (request) =>
       Transport.withConnectTimeout(request, Effect.gen(function*() {
-        const session = new NodeSession(request, settings, yield* Clock.Clock)
-        const tlsOptions: tls.ConnectionOptions = {
-          rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-          ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
-          ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
-          ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
-          ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
-        }
-        yield* Effect.acquireRelease(
-          Effect.try({
-            try: () =>
-              session.attach(
-                new WebSocket(request.url, request.protocols.slice(), {
-                  ...tlsOptions,
-                  headers: revealHeaders(request.headers),
-                  perMessageDeflate: request.compression,
-                  maxPayload: request.maxPayload,
-                  followRedirects: false,
-                  // Pongs are answered by the session, so that a ping flood is reported, not a silent terminate.
-                  autoPong: false,
-                  ...(options.agent === undefined ? {} : { agent: options.agent })
-                })
-              ),
-            catch: (cause) => session.connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
-          }),
-          () => session.release()
-        )
+        const session = new NodeSession(request, options, settings, yield* Clock.Clock)
+        yield* Effect.acquireRelease(connectOf(session), releaseOf(session))
         yield* session.awaitOpen()
         return session
       }))
