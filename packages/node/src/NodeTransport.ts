@@ -127,7 +127,16 @@ function onSocketError(this: WebSocket, error: Error): void {
 function onSocketUnexpectedResponse(this: WebSocket, req: http.ClientRequest, res: http.IncomingMessage): void {
   sessionOf(this).onUnexpectedResponse(req, res)
 }
+// The handshake's listeners give way to the session's in the "open" event
+// itself, before the socket is first read: ws emits no frame before "open".
+// An emitter's listener table is a dictionary sized by the most listeners it
+// ever held, so an open socket keeps five, not seven.
 function onSocketOpen(this: WebSocket): void {
+  this.removeListener("open", onSocketOpen)
+  this.removeListener("unexpected-response", onSocketUnexpectedResponse)
+  this.on("message", onSocketMessage)
+  this.on("ping", onSocketPing)
+  this.on("pong", onSocketPong)
   sessionOf(this).onOpen()
 }
 function onSocketMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
@@ -277,9 +286,6 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
     ws.on("error", onSocketError)
     ws.on("unexpected-response", onSocketUnexpectedResponse)
     ws.on("open", onSocketOpen)
-    ws.on("message", onSocketMessage)
-    ws.on("ping", onSocketPing)
-    ws.on("pong", onSocketPong)
     ws.on("close", onSocketClose)
     return ws
   }
