@@ -238,6 +238,12 @@ class ConnectionImpl<R> implements ConnectionShape {
   /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
   private pending: Effect.Effect<void, never, R> | undefined = undefined
   private attempt = 0
+  /**
+   * The reconnect schedule, stepped with each failure; `undefined` after a
+   * reset (a restart, or a session that lasted `minUptime`) until the next
+   * failure makes a fresh one, so an open connection holds none.
+   */
+  private step: ReconnectStep | undefined = undefined
   /** Set once by `close`: the close frame to send. */
   private stopRequest: { readonly code: number; readonly reason: string } | undefined = undefined
   /** Made only while the dial loop waits for `close` (during a dial or a backoff). */
@@ -786,11 +792,11 @@ class ConnectionImpl<R> implements ConnectionShape {
   // generator, and the effects it holds (the dial's scope, the session) keep
   // no closure but the ones they need.
   private dialLoop(): Effect.Effect<Final, never, R> {
-    return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (step) => this.dialNext(step))
+    return this.dialNext()
   }
 
   /** One turn of the dial loop: the URL, a dial, its session, and what comes after. */
-  private dialNext(step: ReconnectStep): Effect.Effect<Final, never, R> {
+  private dialNext(): Effect.Effect<Final, never, R> {
     return Effect.suspend(() => {
       this.attempt++
       const name = this.name
@@ -802,7 +808,7 @@ class ConnectionImpl<R> implements ConnectionShape {
           Effect.suspend(() =>
             Effect.andThen(
               this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown })),
-              Effect.flatMap(Effect.scoped(this.dialOnce(url.success)), (outcome) => this.afterSession(step, outcome))
+              Effect.flatMap(Effect.scoped(this.dialOnce(url.success)), (outcome) => this.afterSession(outcome))
             )
           )
         )
@@ -853,28 +859,36 @@ class ConnectionImpl<R> implements ConnectionShape {
     return this.runSession(result.success)
   }
 
-  private afterSession(step: ReconnectStep, outcome: Outcome): Effect.Effect<Final, never, R> {
+  private afterSession(outcome: Outcome): Effect.Effect<Final, never, R> {
     switch (outcome._tag) {
       case "Stopped":
         return Effect.succeed(CLOSED_BY_CALLER)
       case "Restart":
         this.attempt = 0
-        return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (fresh) => this.dialNext(fresh))
+        this.step = undefined
+        return this.dialNext()
       case "Failed": {
         if (this.stopRequest !== undefined) return Effect.succeed(CLOSED_BY_CALLER)
         if (outcome.uptime !== undefined && outcome.uptime >= this.cfg.minUptime) {
           this.attempt = 0
-          return Effect.flatMap(Schedule.toStep(this.cfg.reconnect), (fresh) => this.backoff(fresh, outcome.error))
+          this.step = undefined
         }
-        return this.backoff(step, outcome.error)
+        return this.backoff(outcome.error)
       }
     }
   }
 
+  /** The reconnect schedule's step, stepped since the last reset; made at the first failure after one. */
+  private reconnectStep(): Effect.Effect<ReconnectStep> {
+    return this.step !== undefined
+      ? Effect.succeed(this.step)
+      : Effect.map(Schedule.toStep(this.cfg.reconnect), (step) => this.step = step)
+  }
+
   /** Waits the schedule's delay (or less, on `restart`), then dials again; or ends the loop. */
-  private backoff(step: ReconnectStep, error: Errors.ConnectionError): Effect.Effect<Final, never, R> {
+  private backoff(error: Errors.ConnectionError): Effect.Effect<Final, never, R> {
     if (!this.cfg.shouldReconnect(error)) return Effect.succeed<Final>({ reason: `not retried: ${error.message}`, error })
-    return Effect.flatMap(Effect.result(step(this.now(), error)), (next) => {
+    return Effect.flatMap(Effect.flatMap(this.reconnectStep(), (step) => Effect.result(step(this.now(), error))), (next) => {
       if (next._tag === "Failure") {
         return Effect.succeed<Final>({
           reason: `reconnect schedule ended after ${this.attempt} attempts: ${error.message}`,
@@ -898,7 +912,7 @@ class ConnectionImpl<R> implements ConnectionShape {
                 ),
                 (waited) => {
                   this.wake = undefined
-                  return waited._tag === "Stopped" ? Effect.succeed(CLOSED_BY_CALLER) : this.dialNext(step)
+                  return waited._tag === "Stopped" ? Effect.succeed(CLOSED_BY_CALLER) : this.dialNext()
                 }
               )
             })
