@@ -684,8 +684,13 @@ class ConnectionImpl<R> implements ConnectionShape {
     return false
   }
 
-  /** Reads until the session ends; every frame taken is delivered. */
-  private readLoop(current: Live): Effect.Effect<Transport.SessionEnd, never, R> {
+  /**
+   * Reads until the session ends; every frame taken is delivered. Then it
+   * settles the session's end. The direct reader is detached there; an
+   * interrupted loop leaves it on an inbox that no longer has a reader
+   * waiting, which never calls it.
+   */
+  private readLoop(current: Live): Effect.Effect<Outcome, never, R> {
     const attach = Direct.attachOf(current.session.take)
     // A loop of flatMaps rather than a generator: while the session is open
     // the fiber waits in `take` holding one continuation, not a suspended
@@ -696,12 +701,14 @@ class ConnectionImpl<R> implements ConnectionShape {
       if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
       return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
     })
-    const run = Effect.suspend(() => {
+    return Effect.suspend(() => {
       this.takePending()
       attach?.((raw) => this.deliverDirect(current, raw))
-      return Effect.flip(loop)
+      return Effect.catch(loop, (end) => {
+        attach?.(undefined)
+        return this.sessionEnded(current, end)
+      })
     })
-    return attach === undefined ? run : Effect.ensuring(run, Effect.sync(() => attach(undefined)))
   }
 
   /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
@@ -723,7 +730,7 @@ class ConnectionImpl<R> implements ConnectionShape {
       this.openSession(session),
       // The read loop runs on this fiber: no fiber per session besides the
       // heartbeat. close() bounds how long it may take to drain.
-      (current) => Effect.flatMap(this.readLoop(current), (end) => this.sessionEnded(current, end))
+      (current) => this.readLoop(current)
     )
   }
 
