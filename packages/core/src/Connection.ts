@@ -230,11 +230,15 @@ class ConnectionImpl<R> implements ConnectionShape {
   private readerBlocked = false
   private lastDataAt = 0
   private pingCounter = 0
-  private pendingPings: Array<PendingPing> = []
+  /** Pings waiting for their pong; made with the first ping. */
+  private pendingPings: Array<PendingPing> | undefined = undefined
   private messagePong: Deferred.Deferred<void> | undefined = undefined
-  private readonly sendQueue: Array<
-    { readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }
-  > = []
+  /** Sends waiting in the `sendBuffer` for a session; made with the first. */
+  private sendQueue:
+    | Array<
+      { readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }
+    >
+    | undefined = undefined
   /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
   private pending: Effect.Effect<void, never, R> | undefined = undefined
   private attempt = 0
@@ -355,7 +359,7 @@ class ConnectionImpl<R> implements ConnectionShape {
       }
       const sendBuffer = this.cfg.sendBuffer
       if (sendBuffer === 0) return Effect.fail(new Errors.NotConnected({ connection: this.name, state: current._tag }))
-      if (this.sendQueue.length >= sendBuffer) {
+      if ((this.sendQueue?.length ?? 0) >= sendBuffer) {
         return Effect.fail(
           new Errors.SendFailed({
             connection: this.name,
@@ -364,14 +368,15 @@ class ConnectionImpl<R> implements ConnectionShape {
         )
       }
       const done = Deferred.makeUnsafe<void, Errors.SendFailed | Errors.ConnectionStopped>()
-      this.sendQueue.push({ data, done })
+      const queue = this.sendQueue ??= []
+      queue.push({ data, done })
       return Deferred.await(done)
     })
   }
 
   private flushSendQueue(current: Live): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
-      while (this.sendQueue.length > 0 && current.endReason === undefined) {
+      while (this.sendQueue !== undefined && this.sendQueue.length > 0 && current.endReason === undefined) {
         const item = this.sendQueue.shift()!
         const exit = yield* Effect.exit(this.sendOn(current, item.data))
         Deferred.doneUnsafe(item.done, exit)
@@ -382,12 +387,13 @@ class ConnectionImpl<R> implements ConnectionShape {
   // ---- pings -----------------------------------------------------------
 
   private onPong(frame: Frame.Pong): void {
-    if (this.pendingPings.length === 0) return
+    const pings = this.pendingPings
+    if (pings === undefined || pings.length === 0) return
     const key = decoder.decode(frame.data)
-    let index = this.pendingPings.findIndex((p) => p.key === key)
+    let index = pings.findIndex((p) => p.key === key)
     // A pong with a foreign payload answers the oldest ping.
     if (index < 0) index = 0
-    const [answered] = this.pendingPings.splice(index, 1)
+    const [answered] = pings.splice(index, 1)
     this.counters.lastRtt = frame.receivedAt - answered!.sentAt
     Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
   }
@@ -401,7 +407,8 @@ class ConnectionImpl<R> implements ConnectionShape {
     return Effect.gen({ self: this }, function*() {
       const key = payload === undefined ? `kh${++this.pingCounter}` : decoder.decode(payload)
       const pending: PendingPing = { key, sentAt: this.now(), done: Deferred.makeUnsafe<number, Errors.NotConnected>() }
-      this.pendingPings.push(pending)
+      const pings = this.pendingPings ??= []
+      pings.push(pending)
       yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
         Effect.tapError(() => Effect.sync(() => this.removePing(pending)))
       )
@@ -416,7 +423,7 @@ class ConnectionImpl<R> implements ConnectionShape {
   }
 
   private removePing(pending: PendingPing): void {
-    this.pendingPings = this.pendingPings.filter((p) => p !== pending)
+    this.pendingPings = this.pendingPings?.filter((p) => p !== pending)
   }
 
   private pingNow(): ConnectionShape["ping"] {
@@ -765,8 +772,8 @@ class ConnectionImpl<R> implements ConnectionShape {
     return Effect.suspend((): Effect.Effect<Outcome> => {
       this.live = undefined
       const gone = new Errors.NotConnected({ connection: this.name, state: "session ended before the pong" })
-      for (const pending of this.pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
-      this.pendingPings = []
+      for (const pending of this.pendingPings ?? []) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
+      this.pendingPings = undefined
       const uptime = this.now() - current.since
       const reason = current.endReason
       if (reason === "stop") return Effect.succeed(STOPPED)
@@ -937,7 +944,9 @@ class ConnectionImpl<R> implements ConnectionShape {
       this.finished = true
       this.live = undefined
       const stoppedError = new Errors.ConnectionStopped({ connection: this.name, reason: result.reason })
-      for (const item of this.sendQueue.splice(0)) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
+      const waiting = this.sendQueue ?? []
+      this.sendQueue = undefined
+      for (const item of waiting) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
       yield* this.setState(ConnectionState.Closed(result))
       yield* this.emit(ConnectionEvent.Closed({ at: this.now(), ...result }))
       yield* this.framesHub.end

@@ -181,6 +181,9 @@ export const validateUrl = (connection: string, url: string): Effect.Effect<stri
   return Effect.succeed(url)
 }
 
+/** One empty list for every connection that asks for no subprotocol. */
+const NO_PROTOCOLS: ReadonlyArray<string> = []
+
 /**
  * Validates a config and fills in the defaults.
  *
@@ -267,7 +270,7 @@ export const resolve = (
         return yield* invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
     }
 
-    const protocols = config.protocols ?? []
+    const protocols = config.protocols ?? NO_PROTOCOLS
     if (!Array.isArray(protocols)) return yield* invalid("protocols", "must be an array of strings")
     for (const protocol of protocols) {
       if (typeof protocol !== "string" || !TOKEN.test(protocol)) {

@@ -189,7 +189,8 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   private pingFlood = false
   private pongWritten: (() => void) | undefined = undefined
   private pendingBytes = 0
-  private drainWaiters: Array<() => void> = []
+  /** Sends waiting for the socket's buffer to drain; made with the first. */
+  private drainWaiters: Array<() => void> | undefined = undefined
 
   /** What the dial needs, dropped once the socket is made. */
   private request: Transport.OpenRequest | undefined
@@ -398,8 +399,8 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
 
   private wakeDrainWaiters(): void {
     const waiters = this.drainWaiters
-    if (waiters.length === 0) return
-    this.drainWaiters = []
+    if (waiters === undefined || waiters.length === 0) return
+    this.drainWaiters = undefined
     for (const wake of waiters) wake()
   }
 
@@ -409,9 +410,10 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
         return resume(Effect.void)
       }
       const wake = () => resume(Effect.void)
-      this.drainWaiters.push(wake)
+      const waiters = this.drainWaiters ??= []
+      waiters.push(wake)
       return Effect.sync(() => {
-        this.drainWaiters = this.drainWaiters.filter((w) => w !== wake)
+        this.drainWaiters = this.drainWaiters?.filter((w) => w !== wake)
       })
     })
   }
