@@ -87,12 +87,14 @@ export class Hub<A> {
     return Effect.forEach(blocked, (queue) => Queue.offerAll(queue, batch), { discard: true })
   }
 
-  /** Ends every subscriber's stream once it has read what it was given. */
-  readonly end: Effect.Effect<void> = Effect.sync(() => {
-    this.ended = true
-    this.retained = undefined
-    if (this.subscribers !== undefined) for (const queue of this.subscribers) Queue.endUnsafe(queue)
-  })
+  /** Ends every subscriber's stream once it has read what it was given (made when asked for: a hub ends once). */
+  get end(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.ended = true
+      this.retained = undefined
+      if (this.subscribers !== undefined) for (const queue of this.subscribers) Queue.endUnsafe(queue)
+    })
+  }
 
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
   get wanted(): boolean {
