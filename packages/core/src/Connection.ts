@@ -257,7 +257,7 @@ class ConnectionImpl<R> implements ConnectionShape {
   private stopped = false
   /** Made only while a `close` waits for the end. */
   private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
-  private main: Fiber.Fiber<void> | undefined = undefined
+  private main: Fiber.Fiber<Final> | undefined = undefined
   private readonly hasFrameHooks: boolean
   private sendBound: ConnectionShape["send"] | undefined = undefined
   private restartBound: ConnectionShape["restart"] | undefined = undefined
@@ -959,10 +959,14 @@ class ConnectionImpl<R> implements ConnectionShape {
   /** Forks the dial loop into the connection's scope. */
   start(): Effect.Effect<void, never, R | Scope.Scope> {
     return Effect.gen({ self: this }, function*() {
+      // One frame for both ways out: the loop's end, or an interruption.
       this.main = yield* Effect.forkScoped(
-        Effect.flatMap(this.dialLoop(), (result) => this.finish(result)).pipe(
-          Effect.onInterrupt(() => this.finish({ reason: "connection scope closed", error: undefined }))
-        )
+        Effect.onExit(this.dialLoop(), (exit) =>
+          Exit.isSuccess(exit)
+            ? this.finish(exit.value)
+            : Cause.hasInterrupts(exit.cause)
+            ? this.finish({ reason: "connection scope closed", error: undefined })
+            : Effect.void)
       )
       yield* Effect.addFinalizer(() => this.closeNow())
     })
