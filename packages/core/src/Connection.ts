@@ -956,11 +956,14 @@ class ConnectionImpl<R> implements ConnectionShape {
     })
   }
 
-  /** Forks the dial loop into the connection's scope. */
+  /**
+   * Forks the dial loop, tied to the connection's scope by one finalizer;
+   * uninterruptible, so no fiber is forked without it.
+   */
   start(): Effect.Effect<void, never, R | Scope.Scope> {
-    return Effect.gen({ self: this }, function*() {
+    return Effect.uninterruptible(Effect.gen({ self: this }, function*() {
       // One frame for both ways out: the loop's end, or an interruption.
-      this.main = yield* Effect.forkScoped(
+      const main = yield* Effect.forkDetach(
         Effect.onExit(this.dialLoop(), (exit) =>
           Exit.isSuccess(exit)
             ? this.finish(exit.value)
@@ -968,8 +971,11 @@ class ConnectionImpl<R> implements ConnectionShape {
             ? this.finish({ reason: "connection scope closed", error: undefined })
             : Effect.void)
       )
-      yield* Effect.addFinalizer(() => this.closeNow())
-    })
+      this.main = main
+      // One finalizer, in the order two would run (the last added first):
+      // close gracefully, then make sure the dial loop's fiber is gone.
+      yield* Effect.addFinalizer(() => Effect.andThen(this.closeNow(), Fiber.interrupt(main)))
+    }))
   }
 
   /** Waits until the connection has finished; the deferred it waits on exists only while someone waits. */
