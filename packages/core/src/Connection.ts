@@ -822,12 +822,17 @@ class ConnectionImpl<R> implements ConnectionShape {
           Effect.suspend(() =>
             Effect.andThen(
               this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown })),
-              Effect.flatMap(Effect.scoped(this.dialOnce(url.success)), (outcome) => this.afterSession(outcome))
+              this.dialAndRun(url.success)
             )
           )
         )
       })
     })
+  }
+
+  /** A dial and its session in a scope of their own, then what comes after (a method, so the continuation holds no more than the connection). */
+  private dialAndRun(url: string): Effect.Effect<Final, never, R> {
+    return Effect.flatMap(Effect.scoped(this.dialOnce(url)), (outcome) => this.afterSession(outcome))
   }
 
   private dialOnce(url: string): Effect.Effect<Outcome, never, R | Scope.Scope> {
