@@ -12,11 +12,13 @@
  */
 import { ConnectionError, Frame, Inbox, Transport } from "@kharbranth/core"
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import type * as http from "node:http"
 import type * as tls from "node:tls"
 import WebSocket from "ws"
@@ -382,9 +384,12 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
     )
   }
 
+  /** The context of the fiber that opened the session, for the release. */
+  releaseContext: Context.Context<never> | undefined = undefined
+
   /** The scope's release: close handshake within `closeTimeout`, then terminate. */
   release(): Effect.Effect<void> {
-    return Effect.suspend(() => {
+    const release = Effect.suspend(() => {
       const ws = this.socket!
       if (ws.readyState === WebSocket.CLOSED) return Effect.void
       if (ws.readyState === WebSocket.CONNECTING) return Effect.sync(() => ws.terminate())
@@ -393,6 +398,7 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
         Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
       )
     })
+    return this.releaseContext === undefined ? release : Effect.provideContext(release, this.releaseContext)
   }
 
   // ---- sending -------------------------------------------------------------
@@ -476,8 +482,7 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   }
 }
 
-// The scope keeps the acquire and release effects until it closes: their
-// closures hold the session alone, not the dial's request and options.
+// Closures that hold the session alone, not the dial's request and options.
 const connectOf = (session: NodeSession): Effect.Effect<WebSocket, ConnectionError.ConnectFailed> =>
   Effect.try({
     try: () => session.connect(),
@@ -500,7 +505,15 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
     open: (request) =>
       Transport.withConnectTimeout(request, Effect.gen(function*() {
         const session = new NodeSession(request, options, settings, yield* Clock.Clock)
-        yield* Effect.acquireRelease(connectOf(session), releaseOf(session))
+        // As `Effect.acquireRelease` (the socket is made and its release
+        // registered uninterruptibly; the release runs in this fiber's
+        // context), but the scope keeps one closure that holds the session
+        // alone, not acquireRelease's chain of closures and the acquire effect.
+        const scope = yield* Scope.Scope
+        session.releaseContext = yield* Effect.context<never>()
+        yield* Effect.uninterruptible(
+          Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
+        )
         yield* session.awaitOpen()
         return session
       }))
