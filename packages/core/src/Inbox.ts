@@ -19,7 +19,8 @@ type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 
 /**
- * How an inbox meets its socket.
+ * How an inbox meets its socket. The inbox keeps this object and calls its
+ * functions as methods, so a transport's session may pass itself.
  *
  * @category models
  * @since 0.1.0
