@@ -850,16 +850,37 @@ class ConnectionImpl<R> implements ConnectionShape {
         highWaterMark: cfg.capacity,
         sendHighWaterMark: cfg.sendHighWaterMark
       }
-      // close() during a dial gives the handshake up to closeTimeout to finish,
-      // so the session can then be closed with a close frame, not cut.
-      return Effect.flatMap(
-        Effect.raceFirst(
-          Effect.result(this.transport.open(request)),
-          Effect.andThen(this.awaitStop(), Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
-        ),
-        (opened) => this.afterDial(opened)
-      )
+      return Effect.flatMap(this.dialOrStop(Effect.result(this.transport.open(request))), (opened) => this.afterDial(opened))
     })
+  }
+
+  /**
+   * The dial raced against `close`: close() during a dial gives the handshake
+   * up to closeTimeout to finish, so the session can then be closed with a
+   * close frame, not cut. As `raceFirst(dial, awaitStop → sleep(closeTimeout))`,
+   * but a waiting dial (a thousand connections queue at the dial governor
+   * together) has one fiber, not two: the dial's fiber and `close` wake the
+   * connection's fiber through one deferred, and only a `close` forks the timer.
+   */
+  private dialOrStop<A>(dial: Effect.Effect<A, never, Scope.Scope>): Effect.Effect<A | Outcome, never, Scope.Scope> {
+    const stopped = (fiber: Fiber.Fiber<A>): Effect.Effect<A | Outcome> =>
+      Effect.flatMap(
+        Effect.raceFirst(Fiber.join(fiber), Effect.as(Effect.sleep(Duration.millis(this.cfg.closeTimeout)), STOPPED)),
+        (first) => first === STOPPED ? Effect.as(Fiber.interrupt(fiber), STOPPED) : Effect.succeed(first)
+      )
+    return Effect.flatMap(Effect.forkDetach(dial, { startImmediately: true }), (fiber) =>
+      Effect.suspend(() => {
+        if (fiber.pollUnsafe() === undefined && this.stopRequest === undefined) {
+          const wake = Deferred.makeUnsafe<void>()
+          this.stopWaiter = wake
+          fiber.addObserver(() => Deferred.doneUnsafe(wake, Exit.void))
+          return Effect.flatMap(Deferred.await(wake), () => {
+            if (this.stopWaiter === wake) this.stopWaiter = undefined
+            return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
+          })
+        }
+        return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
+      }).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber))))
   }
 
   private afterDial(
