@@ -22,6 +22,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -34,7 +35,7 @@ import * as Direct from "./internal/direct.ts"
 import { Hub } from "./internal/hub.ts"
 import { redactUrl } from "./internal/redact.ts"
 import { CurrentState, type StateCell } from "./internal/currentState.ts"
-import { CurrentTap } from "./internal/tap.ts"
+import { CurrentTap, type Tap } from "./internal/tap.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -190,50 +191,883 @@ const decoder = new TextDecoder()
 const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
 
+/** How the dial loop ended: the reason and error `Closed` reports. */
+type Final = { readonly reason: string; readonly error: Errors.ConnectionError | undefined }
+const CLOSED_BY_CALLER: Final = { reason: "closed by the caller", error: undefined }
+
+/** A stepped reconnect schedule. */
+type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, Errors.ConnectionError, never, never>>>
+
 /**
- * The shape handed to callers, as a class: the lazy `state`, `frames` and
- * `events` live on the prototype, so each connection is one small object
- * (an object literal with getters is a dictionary-mode object).
+ * One connection: its handle (what callers get) and its machinery in one
+ * object. Everything lives in fields and prototype methods, so an idle
+ * connection holds no closure per function and no context of its own; the
+ * functions a caller may pass around detached (`send`, `restart`, `close`)
+ * are bound on first access.
  */
-class Handle implements ConnectionShape {
-  readonly name: string
-  readonly send: ConnectionShape["send"]
-  readonly ping: ConnectionShape["ping"]
-  readonly restart: ConnectionShape["restart"]
-  readonly close: ConnectionShape["close"]
-  readonly stats: ConnectionShape["stats"]
-  private readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
-  private readonly framesHub: Hub<Frame.Frame>
-  private readonly eventsHub: Hub<ConnectionEvent>
+class ConnectionImpl<R> implements ConnectionShape {
   /** The state now, for the manager (internal/currentState.ts). */
   readonly [CurrentState]: StateCell
-  constructor(
-    parts: Omit<ConnectionShape, "state" | "frames" | "events"> & {
-      readonly stateCell: StateCell
-      readonly stateRef: () => SubscriptionRef.SubscriptionRef<ConnectionState>
-      readonly framesHub: Hub<Frame.Frame>
-      readonly eventsHub: Hub<ConnectionEvent>
-    }
-  ) {
-    this.name = parts.name
-    this.send = parts.send
-    this.ping = parts.ping
-    this.restart = parts.restart
-    this.close = parts.close
-    this.stats = parts.stats
-    this.stateRef = parts.stateRef
-    this.framesHub = parts.framesHub
-    this.eventsHub = parts.eventsHub
-    this[CurrentState] = parts.stateCell
+  readonly framesHub: Hub<Frame.Frame>
+  readonly eventsHub: Hub<ConnectionEvent>
+  /** Made on first access of `state`: a connection nobody observes holds no PubSub, replay buffer, semaphore or scope. */
+  private stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined = undefined
+
+  // Counters are plain fields updated once per batch by the one read loop:
+  // a Ref per frame would cost more than the frame itself.
+  private readonly counters = {
+    framesIn: 0,
+    bytesIn: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    sessions: 0,
+    failedDials: 0,
+    lastFrameAt: undefined as number | undefined,
+    lastRtt: undefined as number | undefined
   }
+  private live: Live | undefined = undefined
+  private wake: Deferred.Deferred<void> | undefined = undefined
+  private readerBlocked = false
+  private lastDataAt = 0
+  private pingCounter = 0
+  /** Pings waiting for their pong; made with the first ping. */
+  private pendingPings: Array<PendingPing> | undefined = undefined
+  private messagePong: Deferred.Deferred<void> | undefined = undefined
+  /** Sends waiting in the `sendBuffer` for a session; made with the first. */
+  private sendQueue:
+    | Array<
+      { readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }
+    >
+    | undefined = undefined
+  /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
+  private pending: Effect.Effect<void, never, R> | undefined = undefined
+  private attempt = 0
+  /**
+   * The reconnect schedule, stepped with each failure; `undefined` after a
+   * reset (a restart, or a session that lasted `minUptime`) until the next
+   * failure makes a fresh one, so an open connection holds none.
+   */
+  private step: ReconnectStep | undefined = undefined
+  /** Set once by `close`: the close frame to send. */
+  private stopRequest: { readonly code: number; readonly reason: string } | undefined = undefined
+  /** Made only while the dial loop waits for `close` (during a dial or a backoff). */
+  private stopWaiter: Deferred.Deferred<void> | undefined = undefined
+  /** Whether `finish` has begun, and whether it is done. */
+  private finished = false
+  private stopped = false
+  /** Made only while a `close` waits for the end. */
+  private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
+  private main: Fiber.Fiber<Final> | undefined = undefined
+  private readonly hasFrameHooks: boolean
+  private sendBound: ConnectionShape["send"] | undefined = undefined
+  private restartBound: ConnectionShape["restart"] | undefined = undefined
+  private closeBound: ConnectionShape["close"] | undefined = undefined
+  private pingEffect: ConnectionShape["ping"] | undefined = undefined
+  private statsEffect: ConnectionShape["stats"] | undefined = undefined
+
+  readonly name: string
+  private readonly cfg: Config.Resolved
+  private readonly transport: Transport.Transport["Service"]
+  private readonly clock: Clock.Clock
+  private readonly tap: Tap | undefined
+  private readonly hooks: ReadHooks<R>
+
+  constructor(
+    name: string,
+    cfg: Config.Resolved,
+    transport: Transport.Transport["Service"],
+    clock: Clock.Clock,
+    tap: Tap | undefined,
+    hooks: ReadHooks<R>
+  ) {
+    this.name = name
+    this.cfg = cfg
+    this.transport = transport
+    this.clock = clock
+    this.tap = tap
+    this.hooks = hooks
+    this[CurrentState] = { value: ConnectionState.Idle() }
+    this.framesHub = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
+    this.eventsHub = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
+    this.hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
+      hooks.onPong !== undefined || hooks.onClose !== undefined
+  }
+
+  // ---- the handle ------------------------------------------------------
+
   get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
-    return this.stateRef()
+    return this.stateRef ??= Effect.runSync(SubscriptionRef.make(this[CurrentState].value))
   }
   get frames(): Stream.Stream<Frame.Frame> {
     return this.framesHub.stream
   }
   get events(): Stream.Stream<ConnectionEvent> {
     return this.eventsHub.stream
+  }
+  get send(): ConnectionShape["send"] {
+    return this.sendBound ??= (data) => this.sendNow(data)
+  }
+  get restart(): ConnectionShape["restart"] {
+    return this.restartBound ??= (reason) => this.restartNow(reason)
+  }
+  get close(): ConnectionShape["close"] {
+    return this.closeBound ??= (code, reason) => this.closeNow(code, reason)
+  }
+  get ping(): ConnectionShape["ping"] {
+    return this.pingEffect ??= Effect.suspend(() => this.pingNow())
+  }
+  get stats(): ConnectionShape["stats"] {
+    return this.statsEffect ??= Effect.sync(() => this.statsNow())
+  }
+
+  private now(): number {
+    return this.clock.currentTimeMillisUnsafe()
+  }
+
+  private emit(event: ConnectionEvent): Effect.Effect<void> {
+    const published = this.eventsHub.publish([event])
+    return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
+  }
+
+  private setState(next: ConnectionState): Effect.Effect<void> {
+    const set = Effect.suspend(() => {
+      this[CurrentState].value = next
+      return this.stateRef === undefined ? Effect.void : SubscriptionRef.set(this.stateRef, next)
+    })
+    return this.tap === undefined ? set : Effect.andThen(set, this.tap.state(this.name, next))
+  }
+
+  // ---- sending -------------------------------------------------------
+
+  private sendOn(current: Live, data: Frame.Outbound): Effect.Effect<void, Errors.SendFailed> {
+    return Effect.tap(current.session.send(data), () =>
+      Effect.sync(() => {
+        this.counters.framesOut++
+        this.counters.bytesOut += typeof data === "string" ? data.length : data.byteLength
+      })).pipe(
+        Effect.tapError((error) => this.emit(ConnectionEvent.SendFailed({ at: this.now(), session: current.number, error })))
+      )
+  }
+
+  private sendNow(data: Frame.Outbound): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> {
+    return Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
+      const live = this.live
+      if (live !== undefined && live.endReason === undefined) return this.sendOn(live, data)
+      const current = this[CurrentState].value
+      if (current._tag === "Closed") {
+        return Effect.fail(new Errors.ConnectionStopped({ connection: this.name, reason: current.reason }))
+      }
+      const sendBuffer = this.cfg.sendBuffer
+      if (sendBuffer === 0) return Effect.fail(new Errors.NotConnected({ connection: this.name, state: current._tag }))
+      if ((this.sendQueue?.length ?? 0) >= sendBuffer) {
+        return Effect.fail(
+          new Errors.SendFailed({
+            connection: this.name,
+            reason: `send buffer full (${sendBuffer} messages waiting for a connection)`
+          })
+        )
+      }
+      const done = Deferred.makeUnsafe<void, Errors.SendFailed | Errors.ConnectionStopped>()
+      const queue = this.sendQueue ??= []
+      queue.push({ data, done })
+      return Deferred.await(done)
+    })
+  }
+
+  private flushSendQueue(current: Live): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      while (this.sendQueue !== undefined && this.sendQueue.length > 0 && current.endReason === undefined) {
+        const item = this.sendQueue.shift()!
+        const exit = yield* Effect.exit(this.sendOn(current, item.data))
+        Deferred.doneUnsafe(item.done, exit)
+      }
+    })
+  }
+
+  // ---- pings -----------------------------------------------------------
+
+  private onPong(frame: Frame.Pong): void {
+    const pings = this.pendingPings
+    if (pings === undefined || pings.length === 0) return
+    const key = decoder.decode(frame.data)
+    let index = pings.findIndex((p) => p.key === key)
+    // A pong with a foreign payload answers the oldest ping.
+    if (index < 0) index = 0
+    const [answered] = pings.splice(index, 1)
+    this.counters.lastRtt = frame.receivedAt - answered!.sentAt
+    Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
+  }
+
+  /** Sends a protocol ping; the effect waits for the pong and returns the RTT in ms, or `undefined` after `timeout`. */
+  private pingOnce(
+    current: Live,
+    timeout: number,
+    payload?: Uint8Array
+  ): Effect.Effect<number | undefined, Errors.SendFailed | Errors.NotConnected> {
+    return Effect.gen({ self: this }, function*() {
+      const key = payload === undefined ? `kh${++this.pingCounter}` : decoder.decode(payload)
+      const pending: PendingPing = { key, sentAt: this.now(), done: Deferred.makeUnsafe<number, Errors.NotConnected>() }
+      const pings = this.pendingPings ??= []
+      pings.push(pending)
+      yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
+        Effect.tapError(() => Effect.sync(() => this.removePing(pending)))
+      )
+      return yield* Deferred.await(pending.done).pipe(
+        Effect.map((at) => at - pending.sentAt),
+        Effect.timeoutOrElse({
+          duration: Duration.millis(timeout),
+          orElse: () => Effect.sync(() => (this.removePing(pending), undefined))
+        })
+      )
+    })
+  }
+
+  private removePing(pending: PendingPing): void {
+    this.pendingPings = this.pendingPings?.filter((p) => p !== pending)
+  }
+
+  private pingNow(): ConnectionShape["ping"] {
+    const current = this.live
+    if (current === undefined || current.endReason !== undefined) {
+      return Effect.fail(new Errors.NotConnected({ connection: this.name, state: this[CurrentState].value._tag }))
+    }
+    const hb = this.cfg.heartbeat
+    const timeout = hb._tag === "None" ? this.cfg.connectTimeout : hb.timeout
+    return Effect.flatMap(this.pingOnce(current, timeout), (rtt) =>
+      rtt === undefined
+        ? Effect.fail(new Errors.HeartbeatTimeout({ connection: this.name, session: current.number, timeout }))
+        : Effect.succeed(Duration.millis(rtt)))
+  }
+
+  // ---- ending a session ---------------------------------------------
+
+  /** Ends the live session for `reason` (the first reason wins). */
+  private endSession(current: Live, reason: EndReason, how: "terminate" | "close", code = 1000, text = ""): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (current.endReason !== undefined) return Effect.void
+      current.endReason = reason
+      return how === "terminate" ? current.session.terminate : current.session.close(code, text)
+    })
+  }
+
+  /** While the read loop waits on a slow subscriber, the socket is paused: silence is not the peer's fault. */
+  private awaitReader(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      while (this.readerBlocked) yield* Effect.sleep(Duration.millis(10))
+    })
+  }
+
+  /** A deadline passed while the read loop waited on a slow subscriber (the socket paused, so the pong could not be read): wait for it and try again. */
+  private excused(): Effect.Effect<boolean> {
+    return Effect.suspend(() => this.readerBlocked ? Effect.as(this.awaitReader(), true) : Effect.succeed(false))
+  }
+
+  private heartbeatMissed(current: Live, timeout: number): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      yield* this.emit(ConnectionEvent.HeartbeatMissed({ at: this.now(), session: current.number, timeout }))
+      yield* this.endSession(
+        current,
+        new Errors.HeartbeatTimeout({ connection: this.name, session: current.number, timeout }),
+        "terminate"
+      )
+    })
+  }
+
+  private heartbeatLoop(current: Live): Effect.Effect<void> {
+    const hb = this.cfg.heartbeat
+    if (hb._tag === "None") return Effect.void
+    if (hb._tag === "Protocol") {
+      return Effect.gen({ self: this }, function*() {
+        while (current.endReason === undefined) {
+          yield* Effect.sleep(Duration.millis(hb.interval))
+          const rtt = yield* this.pingOnce(current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null))
+          if (rtt === null) return
+          if (rtt === undefined && !(yield* this.excused())) return yield* this.heartbeatMissed(current, hb.timeout)
+        }
+      })
+    }
+    return Effect.gen({ self: this }, function*() {
+      while (current.endReason === undefined) {
+        yield* Effect.sleep(Duration.millis(hb.interval))
+        const pong = Deferred.makeUnsafe<void>()
+        this.messagePong = pong
+        const sentAt = this.now()
+        const sent = yield* Effect.exit(this.sendOn(current, hb.message()))
+        if (Exit.isFailure(sent)) return
+        const answered = yield* Deferred.await(pong).pipe(
+          Effect.map(() => {
+            this.counters.lastRtt = this.now() - sentAt
+            return true
+          }),
+          Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
+        )
+        if (!answered && !(yield* this.excused())) return yield* this.heartbeatMissed(current, hb.timeout)
+      }
+    })
+  }
+
+  private idleLoop(current: Live, idle: number): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      while (current.endReason === undefined) {
+        const remaining = this.lastDataAt + idle - this.now()
+        if (remaining > 0) {
+          yield* Effect.sleep(Duration.millis(remaining))
+        } else if (this.readerBlocked) {
+          yield* this.awaitReader()
+          this.lastDataAt = this.now()
+        } else {
+          const error = new Errors.IdleTimeout({ connection: this.name, session: current.number, idleTimeout: idle })
+          yield* this.endSession(current, error, "close", 4000, "idle timeout")
+          // A peer that does not answer the close frame is cut after closeTimeout
+          // (this fiber is interrupted first if the session ends sooner).
+          yield* Effect.sleep(Duration.millis(this.cfg.closeTimeout))
+          return yield* current.session.terminate
+        }
+      }
+    })
+  }
+
+  // ---- the read loop -----------------------------------------------
+
+  private hookFor(frame: Frame.Frame): Effect.Effect<void, unknown, R> | void {
+    const hooks = this.hooks
+    switch (frame._tag) {
+      case "Text":
+        return hooks.onText?.(frame)
+      case "Binary":
+        return hooks.onBinary?.(frame)
+      case "Ping":
+        return hooks.onPing?.(frame)
+      case "Pong":
+        return hooks.onPong?.(frame)
+      case "Close":
+        return hooks.onClose?.(frame)
+    }
+  }
+
+  /**
+   * Runs the hooks of `batch[from…]` in receive order. Hooks that are plain
+   * functions run right here, with no effect per frame (the hot path); from
+   * the first hook that returns an effect on, the rest of the batch runs as
+   * one effect under one guard. A hook that throws or fails is reported as
+   * `HookFailed` and the rest of the batch still runs.
+   */
+  private runHooks(current: Live, batch: ReadonlyArray<Frame.Frame>, from: number): Effect.Effect<void, never, R> {
+    for (let i = from; i < batch.length; i++) {
+      let result: Effect.Effect<void, unknown, R> | void
+      try {
+        result = this.hookFor(batch[i]!)
+      } catch (defect) {
+        // The boundary with a user's synchronous code: a throw is a defect of that hook.
+        return this.hookFailed(current, batch, i, Cause.die(defect))
+      }
+      if (result !== undefined && Effect.isEffect(result)) return this.effectfulHooks(current, batch, i, result)
+    }
+    return Effect.void
+  }
+
+  private effectfulHooks(
+    current: Live,
+    batch: ReadonlyArray<Frame.Frame>,
+    start: number,
+    first: Effect.Effect<void, unknown, R>
+  ): Effect.Effect<void, never, R> {
+    let index = start
+    return Effect.catchCause(
+      Effect.gen({ self: this }, function*() {
+        yield* first
+        for (index = start + 1; index < batch.length; index++) {
+          const result = this.hookFor(batch[index]!)
+          if (result !== undefined && Effect.isEffect(result)) yield* result
+        }
+      }),
+      (cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : this.hookFailed(current, batch, index, cause)
+    )
+  }
+
+  private hookFailed(
+    current: Live,
+    batch: ReadonlyArray<Frame.Frame>,
+    index: number,
+    cause: Cause.Cause<unknown>
+  ): Effect.Effect<void, never, R> {
+    return Effect.andThen(
+      this.emit(ConnectionEvent.HookFailed({ at: this.now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })),
+      Effect.suspend(() => this.runHooks(current, batch, index + 1))
+    )
+  }
+
+  private guardHook<E>(current: Live, hook: string, effect: Effect.Effect<void, E, R>): Effect.Effect<void, never, R> {
+    return Effect.catchCause(effect, (cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause as Cause.Cause<never>)
+        : this.emit(ConnectionEvent.HookFailed({ at: this.now(), session: current.number, hook, cause })))
+  }
+
+  /** Accounting and heartbeat bookkeeping for one batch; returns the frames to deliver. */
+  private observe(batch: ReadonlyArray<Frame.Frame>): ReadonlyArray<Frame.Frame> {
+    const hb = this.cfg.heartbeat
+    const counters = this.counters
+    let deliver: Array<Frame.Frame> | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const frame = batch[i]!
+      switch (frame._tag) {
+        case "Text":
+          counters.bytesIn += frame.data.length
+          if (hb._tag === "Message" && hb.isPong(frame.data)) {
+            if (this.messagePong !== undefined) Deferred.doneUnsafe(this.messagePong, Effect.void)
+            if (!hb.deliverPongs) {
+              deliver ??= batch.slice(0, i)
+              continue
+            }
+          } else {
+            this.lastDataAt = frame.receivedAt
+          }
+          break
+        case "Binary":
+          counters.bytesIn += frame.data.byteLength
+          this.lastDataAt = frame.receivedAt
+          break
+        case "Pong":
+          this.onPong(frame)
+          break
+        default:
+      }
+      deliver?.push(frame)
+    }
+    counters.framesIn += batch.length
+    counters.lastFrameAt = batch[batch.length - 1]!.receivedAt
+    return deliver ?? batch
+  }
+
+  /** Runs a delivery that may wait on a slow consumer, marking the reader blocked meanwhile. */
+  private blocking(publish: Effect.Effect<void>): Effect.Effect<void> {
+    return publish === Effect.void ? publish : Effect.suspend(() => {
+      this.readerBlocked = true
+      return Effect.ensuring(publish, Effect.sync(() => {
+        this.readerBlocked = false
+      }))
+    })
+  }
+
+  /** Hands a batch to subscribers, then to the manager's tap; each may wait on a slow consumer. */
+  private publishBatch(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
+    const publish = this.framesHub.publish(batch)
+    if (publish !== Effect.void) return Effect.andThen(this.blocking(publish), this.publishTap(batch))
+    return this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch))
+  }
+
+  private publishTap(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
+    return Effect.suspend(() => this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch)))
+  }
+
+  private takePending(): Effect.Effect<void, never, R> | undefined {
+    const work = this.pending
+    this.pending = undefined
+    return work
+  }
+
+  /**
+   * Delivers a batch while the read loop is parked, with no fiber wake-up:
+   * plain-function hooks, then subscribers that have room. From the first
+   * step that needs the fiber on, the rest is left in `pending`.
+   */
+  private deliverDirect(current: Live, raw: ReadonlyArray<Frame.Frame>): boolean {
+    const batch = this.observe(raw)
+    if (batch.length === 0) return true
+    if (this.hasFrameHooks) {
+      const hooked = this.runHooks(current, batch, 0)
+      if (hooked !== Effect.void) {
+        this.pending = Effect.andThen(hooked, Effect.suspend(() => this.publishBatch(batch)))
+        return false
+      }
+    }
+    const published = this.publishBatch(batch)
+    if (published === Effect.void) return true
+    this.pending = published
+    return false
+  }
+
+  /**
+   * Reads until the session ends; every frame taken is delivered. Then it
+   * settles the session's end. The direct reader is detached there; an
+   * interrupted loop leaves it on an inbox that no longer has a reader
+   * waiting, which never calls it.
+   */
+  private readLoop(current: Live): Effect.Effect<Outcome, never, R> {
+    const attach = Direct.attachOf(current.session.take)
+    // A loop of flatMaps rather than a generator: while the session is open
+    // the fiber waits in `take` holding one continuation, not a suspended
+    // generator and its registers.
+    const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(current.session.take, (raw) => {
+      const work = this.takePending()
+      const deliver = this.deliverTaken(current, raw)
+      if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
+      return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
+    })
+    return Effect.suspend(() => {
+      this.takePending()
+      attach?.((raw) => this.deliverDirect(current, raw))
+      return Effect.catch(loop, (end) => {
+        attach?.(undefined)
+        return this.sessionEnded(current, end)
+      })
+    })
+  }
+
+  /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
+  private deliverTaken(current: Live, raw: ReadonlyArray<Frame.Frame>): Effect.Effect<void, never, R> {
+    if (raw.length === 0) return Effect.void
+    const batch = this.observe(raw)
+    if (batch.length === 0) return Effect.void
+    if (this.hasFrameHooks) {
+      const hooked = this.runHooks(current, batch, 0)
+      if (hooked !== Effect.void) return Effect.andThen(hooked, Effect.suspend(() => this.publishBatch(batch)))
+    }
+    return this.publishBatch(batch)
+  }
+
+  // ---- one session -------------------------------------------------
+
+  private runSession(session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> {
+    return Effect.flatMap(
+      this.openSession(session),
+      // The read loop runs on this fiber: no fiber per session besides the
+      // heartbeat. close() bounds how long it may take to drain.
+      (current) => this.readLoop(current)
+    )
+  }
+
+  /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
+  private openSession(session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> {
+    return Effect.gen({ self: this }, function*() {
+      const since = this.now()
+      const current: Live = { session, number: session.session, since, endReason: undefined }
+      this.counters.sessions++
+      this.lastDataAt = since
+      this.live = current
+      // close() may have come while this session was dialing: it ends at once, gracefully.
+      const stopping = this.stopRequest
+      if (stopping !== undefined) yield* this.endSession(current, "stop", "close", stopping.code, stopping.reason)
+      yield* this.setState(ConnectionState.Open({ session: current.number, since, protocol: session.protocol }))
+      yield* this.emit(
+        ConnectionEvent.Opened({ at: since, session: current.number, attempt: this.attempt, protocol: session.protocol })
+      )
+      const onOpen = this.hooks.onOpen
+      if (onOpen !== undefined) {
+        const sendHere = (data: Frame.Outbound) => this.sendOn(current, data)
+        yield* this.guardHook(current, "onOpen", onOpen({ connection: this.name, session: current.number, send: sendHere }))
+      }
+      yield* this.flushSendQueue(current)
+      if (this.cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(this.heartbeatLoop(current))
+      if (this.cfg.idleTimeout !== undefined) yield* Effect.forkScoped(this.idleLoop(current, this.cfg.idleTimeout))
+      return current
+    })
+  }
+
+  private sessionEnded(current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> {
+    return Effect.suspend((): Effect.Effect<Outcome> => {
+      this.live = undefined
+      const gone = new Errors.NotConnected({ connection: this.name, state: "session ended before the pong" })
+      for (const pending of this.pendingPings ?? []) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
+      this.pendingPings = undefined
+      const uptime = this.now() - current.since
+      const reason = current.endReason
+      if (reason === "stop") return Effect.succeed(STOPPED)
+      if (reason === "restart") return Effect.succeed(RESTART)
+      const error: Errors.ConnectionError = reason ?? end
+      const failed: Outcome = { _tag: "Failed", error, uptime }
+      return Effect.as(this.emit(ConnectionEvent.Disconnected({ at: this.now(), session: current.number, error })), failed)
+    })
+  }
+
+  // ---- the dial loop ---------------------------------------------------
+
+  /** Waits for `close`; the deferred it waits on exists only while it waits. */
+  private awaitStop(): Effect.Effect<Outcome> {
+    return Effect.suspend(() => {
+      if (this.stopRequest !== undefined) return Effect.succeed(STOPPED)
+      const waiter = Deferred.makeUnsafe<void>()
+      this.stopWaiter = waiter
+      return Effect.ensuring(
+        Effect.as(Deferred.await(waiter), STOPPED),
+        Effect.sync(() => {
+          if (this.stopWaiter === waiter) this.stopWaiter = undefined
+        })
+      )
+    })
+  }
+
+  // The dial loop is a chain of flatMaps, not a generator: while a session
+  // is open the fiber holds the continuations of this dial and no suspended
+  // generator, and the effects it holds (the dial's scope, the session) keep
+  // no closure but the ones they need.
+  private dialLoop(): Effect.Effect<Final, never, R> {
+    return this.dialNext()
+  }
+
+  /** One turn of the dial loop: the URL, a dial, its session, and what comes after. */
+  private dialNext(): Effect.Effect<Final, never, R> {
+    return Effect.suspend(() => {
+      this.attempt++
+      const name = this.name
+      return Effect.flatMap(Effect.result(Effect.flatMap(this.cfg.url, (u) => Config.validateUrl(name, u))), (url) => {
+        if (url._tag === "Failure") return Effect.succeed<Final>({ reason: url.failure.message, error: url.failure })
+        const shown = redactUrl(url.success)
+        return Effect.andThen(
+          this.setState(ConnectionState.Connecting({ attempt: this.attempt, url: shown })),
+          Effect.suspend(() =>
+            Effect.andThen(
+              this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown })),
+              this.dialAndRun(url.success)
+            )
+          )
+        )
+      })
+    })
+  }
+
+  /** A dial and its session in a scope of their own, then what comes after (a method, so the continuation holds no more than the connection). */
+  private dialAndRun(url: string): Effect.Effect<Final, never, R> {
+    return Effect.flatMap(Effect.scoped(this.dialOnce(url)), (outcome) => this.afterSession(outcome))
+  }
+
+  private dialOnce(url: string): Effect.Effect<Outcome, never, R | Scope.Scope> {
+    return Effect.suspend(() => {
+      const cfg = this.cfg
+      const request: Transport.OpenRequest = {
+        connection: this.name,
+        url,
+        session: this.counters.sessions + 1,
+        protocols: cfg.protocols,
+        headers: cfg.headers,
+        connectTimeout: cfg.connectTimeout,
+        maxPayload: cfg.maxPayload,
+        compression: cfg.compression,
+        highWaterMark: cfg.capacity,
+        sendHighWaterMark: cfg.sendHighWaterMark
+      }
+      return Effect.flatMap(this.dialOrStop(Effect.result(this.transport.open(request))), (opened) => this.afterDial(opened))
+    })
+  }
+
+  /**
+   * The dial raced against `close`: close() during a dial gives the handshake
+   * up to closeTimeout to finish, so the session can then be closed with a
+   * close frame, not cut. As `raceFirst(dial, awaitStop → sleep(closeTimeout))`,
+   * but a waiting dial (a thousand connections queue at the dial governor
+   * together) has one fiber, not two: the dial's fiber and `close` wake the
+   * connection's fiber through one deferred, and only a `close` forks the timer.
+   */
+  private dialOrStop<A>(dial: Effect.Effect<A, never, Scope.Scope>): Effect.Effect<A | Outcome, never, Scope.Scope> {
+    const stopped = (fiber: Fiber.Fiber<A>): Effect.Effect<A | Outcome> =>
+      Effect.flatMap(
+        Effect.raceFirst(Fiber.join(fiber), Effect.as(Effect.sleep(Duration.millis(this.cfg.closeTimeout)), STOPPED)),
+        (first) => first === STOPPED ? Effect.as(Fiber.interrupt(fiber), STOPPED) : Effect.succeed(first)
+      )
+    return Effect.flatMap(Effect.forkDetach(dial, { startImmediately: true }), (fiber) =>
+      Effect.suspend(() => {
+        if (fiber.pollUnsafe() === undefined && this.stopRequest === undefined) {
+          const wake = Deferred.makeUnsafe<void>()
+          this.stopWaiter = wake
+          fiber.addObserver(() => Deferred.doneUnsafe(wake, Exit.void))
+          return Effect.flatMap(Deferred.await(wake), () => {
+            if (this.stopWaiter === wake) this.stopWaiter = undefined
+            return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
+          })
+        }
+        return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
+      }).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber))))
+  }
+
+  private afterDial(
+    opened: Result.Result<Transport.Session, Errors.ConnectFailed | Errors.ConnectTimeout> | Outcome
+  ): Effect.Effect<Outcome, never, R | Scope.Scope> {
+    if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
+    const result = opened as Exclude<typeof opened, Outcome>
+    if (result._tag === "Failure") {
+      this.counters.failedDials++
+      const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
+      return Effect.as(
+        this.emit(ConnectionEvent.DialFailed({ at: this.now(), attempt: this.attempt, error: result.failure })),
+        failed
+      )
+    }
+    return this.runSession(result.success)
+  }
+
+  private afterSession(outcome: Outcome): Effect.Effect<Final, never, R> {
+    switch (outcome._tag) {
+      case "Stopped":
+        return Effect.succeed(CLOSED_BY_CALLER)
+      case "Restart":
+        this.attempt = 0
+        this.step = undefined
+        return this.dialNext()
+      case "Failed": {
+        if (this.stopRequest !== undefined) return Effect.succeed(CLOSED_BY_CALLER)
+        if (outcome.uptime !== undefined && outcome.uptime >= this.cfg.minUptime) {
+          this.attempt = 0
+          this.step = undefined
+        }
+        return this.backoff(outcome.error)
+      }
+    }
+  }
+
+  /** The reconnect schedule's step, stepped since the last reset; made at the first failure after one. */
+  private reconnectStep(): Effect.Effect<ReconnectStep> {
+    return this.step !== undefined
+      ? Effect.succeed(this.step)
+      : Effect.map(Schedule.toStep(this.cfg.reconnect), (step) => this.step = step)
+  }
+
+  /** Waits the schedule's delay (or less, on `restart`), then dials again; or ends the loop. */
+  private backoff(error: Errors.ConnectionError): Effect.Effect<Final, never, R> {
+    if (!this.cfg.shouldReconnect(error)) return Effect.succeed<Final>({ reason: `not retried: ${error.message}`, error })
+    return Effect.flatMap(Effect.flatMap(this.reconnectStep(), (step) => Effect.result(step(this.now(), error))), (next) => {
+      if (next._tag === "Failure") {
+        return Effect.succeed<Final>({
+          reason: `reconnect schedule ended after ${this.attempt} attempts: ${error.message}`,
+          error
+        })
+      }
+      const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
+      const delay = Math.round(Math.max(Duration.toMillis(next.success[1]), retryAfter))
+      return Effect.andThen(
+        this.setState(ConnectionState.Reconnecting({ attempt: this.attempt + 1, delay, error })),
+        Effect.suspend(() =>
+          Effect.andThen(
+            this.emit(ConnectionEvent.Reconnecting({ at: this.now(), attempt: this.attempt + 1, delay })),
+            Effect.suspend(() => {
+              const woken = Deferred.makeUnsafe<void>()
+              this.wake = woken
+              return Effect.flatMap(
+                Effect.raceFirst(
+                  Effect.as(Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(woken)), RESTART),
+                  this.awaitStop()
+                ),
+                (waited) => {
+                  this.wake = undefined
+                  return waited._tag === "Stopped" ? Effect.succeed(CLOSED_BY_CALLER) : this.dialNext()
+                }
+              )
+            })
+          )
+        )
+      )
+    })
+  }
+
+  // Runs once: at the end of the dial loop, or when the loop is interrupted
+  // (the interruption may land while the first run is finishing).
+  private finish(result: Final): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      if (this.finished) return
+      this.finished = true
+      this.live = undefined
+      const stoppedError = new Errors.ConnectionStopped({ connection: this.name, reason: result.reason })
+      const waiting = this.sendQueue ?? []
+      this.sendQueue = undefined
+      for (const item of waiting) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
+      yield* this.setState(ConnectionState.Closed(result))
+      yield* this.emit(ConnectionEvent.Closed({ at: this.now(), ...result }))
+      yield* this.framesHub.end
+      yield* this.eventsHub.end
+      this.stopped = true
+      if (this.stoppedWaiter !== undefined) Deferred.doneUnsafe(this.stoppedWaiter, Exit.void)
+    })
+  }
+
+  /**
+   * Forks the dial loop, tied to the connection's scope by one finalizer;
+   * uninterruptible, so no fiber is forked without it.
+   */
+  start(): Effect.Effect<void, never, R | Scope.Scope> {
+    return Effect.uninterruptible(Effect.gen({ self: this }, function*() {
+      // One frame for both ways out: the loop's end, or an interruption.
+      const main = yield* Effect.forkDetach(
+        Effect.onExit(this.dialLoop(), (exit) =>
+          Exit.isSuccess(exit)
+            ? this.finish(exit.value)
+            : Cause.hasInterrupts(exit.cause)
+            ? this.finish({ reason: "connection scope closed", error: undefined })
+            : Effect.void)
+      )
+      this.main = main
+      // One finalizer, in the order two would run (the last added first):
+      // close gracefully, then make sure the dial loop's fiber is gone.
+      yield* Effect.addFinalizer(() => Effect.andThen(this.closeNow(), Fiber.interrupt(main)))
+    }))
+  }
+
+  /** Waits until the connection has finished; the deferred it waits on exists only while someone waits. */
+  private awaitStopped(): Effect.Effect<void> {
+    return Effect.suspend(() => this.stopped ? Effect.void : Deferred.await(this.stoppedWaiter ??= Deferred.makeUnsafe<void>()))
+  }
+
+  // close(): the read loop drains the close handshake. Past closeTimeout the
+  // socket is terminated; if the loop is still held (a slow subscriber, a
+  // hook that never ends), past two more it is interrupted and the
+  // connection finishes anyway. close() always returns.
+  private closeNow(requestedCode = 1000, requestedReason = ""): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
+        ? requestedCode
+        : 1000
+      const reason = truncateUtf8(requestedReason, 123)
+      if (this.stopRequest === undefined) {
+        this.stopRequest = { code, reason }
+        if (this.stopWaiter !== undefined) Deferred.doneUnsafe(this.stopWaiter, Exit.void)
+        const current = this.live
+        if (current !== undefined) yield* this.endSession(current, "stop", "close", code, reason)
+      }
+      const closeTimeout = Duration.millis(this.cfg.closeTimeout)
+      yield* this.awaitStopped().pipe(
+        Effect.timeoutOrElse({
+          duration: closeTimeout,
+          orElse: () =>
+            Effect.andThen(
+              Effect.suspend(() => this.live?.session.terminate ?? Effect.void),
+              this.awaitStopped().pipe(
+                Effect.timeoutOrElse({
+                  duration: Duration.times(closeTimeout, 2),
+                  orElse: () => this.main === undefined ? Effect.void : Fiber.interrupt(this.main)
+                })
+              )
+            )
+        })
+      )
+    })
+  }
+
+  private restartNow(reason = "restart requested"): Effect.Effect<void, Errors.ConnectionStopped> {
+    return Effect.gen({ self: this }, function*() {
+      const current = this[CurrentState].value
+      if (current._tag === "Closed" || this.stopRequest !== undefined) {
+        return yield* new Errors.ConnectionStopped({ connection: this.name, reason: "restart after close" })
+      }
+      const session = this.live
+      if (session !== undefined) {
+        yield* this.emit(ConnectionEvent.RestartRequested({ at: this.now(), session: session.number, reason }))
+        yield* this.endSession(session, "restart", "close", 1000, truncateUtf8(reason, 123))
+        yield* session.session.terminate
+      } else if (this.wake !== undefined) {
+        yield* Deferred.succeed(this.wake, undefined)
+      }
+    })
+  }
+
+  private statsNow(): ConnectionStats {
+    return {
+      ...this.counters,
+      dropped: this.framesHub.dropped,
+      reconnects: Math.max(0, this.counters.sessions - 1),
+      uptime: this.live === undefined ? 0 : this.now() - this.live.since
+    }
   }
 }
 
@@ -269,639 +1103,16 @@ export const make = <R = never>(
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, Transport.Transport | Scope.Scope | R> =>
   Effect.gen(function*() {
     const cfg = yield* Config.resolve(name, config)
-    const transport = yield* Transport.Transport
-    const clock = yield* Clock.Clock
-    const now = () => clock.currentTimeMillisUnsafe()
-
-    const tap = yield* CurrentTap
-
-    // The state lives in a plain variable; its SubscriptionRef (a PubSub, a
-    // replay buffer, a semaphore, a scope) is made on first access, so a
-    // connection nobody observes does not hold one.
-    const stateCell: StateCell = { value: ConnectionState.Idle() }
-    let stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined
-    const stateRefOf = () => stateRef ??= Effect.runSync(SubscriptionRef.make(stateCell.value))
-    const frames = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
-    const events = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
-    const stopSignal = yield* Deferred.make<{ readonly code: number; readonly reason: string }>()
-    const stopped = yield* Deferred.make<void>()
-
-    // Counters are plain fields updated once per batch by the one read loop:
-    // a Ref per frame would cost more than the frame itself.
-    const counters = {
-      framesIn: 0,
-      bytesIn: 0,
-      framesOut: 0,
-      bytesOut: 0,
-      sessions: 0,
-      failedDials: 0,
-      lastFrameAt: undefined as number | undefined,
-      lastRtt: undefined as number | undefined
-    }
-    let live: Live | undefined
-    let wake: Deferred.Deferred<void> | undefined
-    let readerBlocked = false
-    let lastDataAt = 0
-    let pingCounter = 0
-    let pendingPings: Array<PendingPing> = []
-    let messagePong: Deferred.Deferred<void> | undefined
-    const sendQueue: Array<{ readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }> = []
-
-    const emit = tap === undefined
-      ? (event: ConnectionEvent) => events.publish([event])
-      : (event: ConnectionEvent) => Effect.andThen(events.publish([event]), tap.event(name, event))
-    const setStateOnly = (next: ConnectionState) =>
-      Effect.suspend(() => {
-        stateCell.value = next
-        return stateRef === undefined ? Effect.void : SubscriptionRef.set(stateRef, next)
-      })
-    const setState = tap === undefined
-      ? setStateOnly
-      : (next: ConnectionState) => Effect.andThen(setStateOnly(next), tap.state(name, next))
-
-    // ---- sending -------------------------------------------------------
-
-    const sendOn = (current: Live, data: Frame.Outbound) =>
-      Effect.tap(current.session.send(data), () =>
-        Effect.sync(() => {
-          counters.framesOut++
-          counters.bytesOut += typeof data === "string" ? data.length : data.byteLength
-        })).pipe(
-          Effect.tapError((error) =>
-            emit(ConnectionEvent.SendFailed({ at: now(), session: current.number, error }))
-          )
-        )
-
-    const send = (data: Frame.Outbound) =>
-      Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
-        if (live !== undefined && live.endReason === undefined) return sendOn(live, data)
-        const current = stateCell.value
-        if (current._tag === "Closed") {
-          return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: current.reason }))
-        }
-        if (cfg.sendBuffer === 0) return Effect.fail(new Errors.NotConnected({ connection: name, state: current._tag }))
-        if (sendQueue.length >= cfg.sendBuffer) {
-          return Effect.fail(
-            new Errors.SendFailed({
-              connection: name,
-              reason: `send buffer full (${cfg.sendBuffer} messages waiting for a connection)`
-            })
-          )
-        }
-        const done = Deferred.makeUnsafe<void, Errors.SendFailed | Errors.ConnectionStopped>()
-        sendQueue.push({ data, done })
-        return Deferred.await(done)
-      })
-
-    const flushSendQueue = (current: Live) =>
-      Effect.gen(function*() {
-        while (sendQueue.length > 0 && current.endReason === undefined) {
-          const item = sendQueue.shift()!
-          const exit = yield* Effect.exit(sendOn(current, item.data))
-          Deferred.doneUnsafe(item.done, exit)
-        }
-      })
-
-    // ---- pings -----------------------------------------------------------
-
-    const onPong = (frame: Frame.Pong) => {
-      if (pendingPings.length === 0) return
-      const key = decoder.decode(frame.data)
-      let index = pendingPings.findIndex((p) => p.key === key)
-      // A pong with a foreign payload answers the oldest ping.
-      if (index < 0) index = 0
-      const [answered] = pendingPings.splice(index, 1)
-      counters.lastRtt = frame.receivedAt - answered!.sentAt
-      Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
-    }
-
-    /** Sends a protocol ping; the effect waits for the pong and returns the RTT in ms, or `undefined` after `timeout`. */
-    const pingOnce = (current: Live, timeout: number, payload?: Uint8Array) =>
-      Effect.gen(function*() {
-        const key = payload === undefined ? `kh${++pingCounter}` : decoder.decode(payload)
-        const pending: PendingPing = { key, sentAt: now(), done: Deferred.makeUnsafe<number, Errors.NotConnected>() }
-        pendingPings.push(pending)
-        yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
-          Effect.tapError(() => Effect.sync(() => removePing(pending)))
-        )
-        return yield* Deferred.await(pending.done).pipe(
-          Effect.map((at) => at - pending.sentAt),
-          Effect.timeoutOrElse({
-            duration: Duration.millis(timeout),
-            orElse: () => Effect.sync(() => (removePing(pending), undefined))
-          })
-        )
-      })
-    const removePing = (pending: PendingPing) => {
-      pendingPings = pendingPings.filter((p) => p !== pending)
-    }
-
-    // ---- ending a session ---------------------------------------------
-
-    /** Ends the live session for `reason` (the first reason wins). */
-    const endSession = (current: Live, reason: EndReason, how: "terminate" | "close", code = 1000, text = "") =>
-      Effect.suspend(() => {
-        if (current.endReason !== undefined) return Effect.void
-        current.endReason = reason
-        return how === "terminate" ? current.session.terminate : current.session.close(code, text)
-      })
-
-    /** While the read loop waits on a slow subscriber, the socket is paused: silence is not the peer's fault. */
-    const awaitReader = Effect.gen(function*() {
-      while (readerBlocked) yield* Effect.sleep(Duration.millis(10))
-    })
-
-    const heartbeatLoop = (current: Live): Effect.Effect<void> => {
-      const hb = cfg.heartbeat
-      if (hb._tag === "None") return Effect.void
-      const missed = (timeout: number) =>
-        Effect.gen(function*() {
-          yield* emit(ConnectionEvent.HeartbeatMissed({ at: now(), session: current.number, timeout }))
-          yield* endSession(current, new Errors.HeartbeatTimeout({ connection: name, session: current.number, timeout }), "terminate")
-        })
-      // A deadline passed while the read loop waited on a slow subscriber (the
-      // socket paused, so the pong could not be read): wait for it and try again.
-      const excused = Effect.suspend(() => readerBlocked ? Effect.as(awaitReader, true) : Effect.succeed(false))
-      if (hb._tag === "Protocol") {
-        return Effect.gen(function*() {
-          while (current.endReason === undefined) {
-            yield* Effect.sleep(Duration.millis(hb.interval))
-            const rtt = yield* pingOnce(current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null))
-            if (rtt === null) return
-            if (rtt === undefined && !(yield* excused)) return yield* missed(hb.timeout)
-          }
-        })
-      }
-      return Effect.gen(function*() {
-        while (current.endReason === undefined) {
-          yield* Effect.sleep(Duration.millis(hb.interval))
-          const pong = Deferred.makeUnsafe<void>()
-          messagePong = pong
-          const sentAt = now()
-          const sent = yield* Effect.exit(sendOn(current, hb.message()))
-          if (Exit.isFailure(sent)) return
-          const answered = yield* Deferred.await(pong).pipe(
-            Effect.map(() => {
-              counters.lastRtt = now() - sentAt
-              return true
-            }),
-            Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
-          )
-          if (!answered && !(yield* excused)) return yield* missed(hb.timeout)
-        }
-      })
-    }
-
-    const idleLoop = (current: Live, idle: number) =>
-      Effect.gen(function*() {
-        while (current.endReason === undefined) {
-          const remaining = lastDataAt + idle - now()
-          if (remaining > 0) {
-            yield* Effect.sleep(Duration.millis(remaining))
-          } else if (readerBlocked) {
-            yield* awaitReader
-            lastDataAt = now()
-          } else {
-            const error = new Errors.IdleTimeout({ connection: name, session: current.number, idleTimeout: idle })
-            yield* endSession(current, error, "close", 4000, "idle timeout")
-            // A peer that does not answer the close frame is cut after closeTimeout
-            // (this fiber is interrupted first if the session ends sooner).
-            yield* Effect.sleep(Duration.millis(cfg.closeTimeout))
-            return yield* current.session.terminate
-          }
-        }
-      })
-
-    // ---- the read loop -----------------------------------------------
-
-    const hookFor = (frame: Frame.Frame): Effect.Effect<void, unknown, R> | void => {
-      switch (frame._tag) {
-        case "Text":
-          return hooks.onText?.(frame)
-        case "Binary":
-          return hooks.onBinary?.(frame)
-        case "Ping":
-          return hooks.onPing?.(frame)
-        case "Pong":
-          return hooks.onPong?.(frame)
-        case "Close":
-          return hooks.onClose?.(frame)
-      }
-    }
-
-    /**
-     * Runs the hooks of `batch[from…]` in receive order. Hooks that are plain
-     * functions run right here, with no effect per frame (the hot path); from
-     * the first hook that returns an effect on, the rest of the batch runs as
-     * one effect under one guard. A hook that throws or fails is reported as
-     * `HookFailed` and the rest of the batch still runs.
-     */
-    const runHooks = (current: Live, batch: ReadonlyArray<Frame.Frame>, from: number): Effect.Effect<void, never, R> => {
-      for (let i = from; i < batch.length; i++) {
-        let result: Effect.Effect<void, unknown, R> | void
-        try {
-          result = hookFor(batch[i]!)
-        } catch (defect) {
-          // The boundary with a user's synchronous code: a throw is a defect of that hook.
-          return hookFailed(current, batch, i, Cause.die(defect))
-        }
-        if (result !== undefined && Effect.isEffect(result)) return effectfulHooks(current, batch, i, result)
-      }
-      return Effect.void
-    }
-
-    const effectfulHooks = (
-      current: Live,
-      batch: ReadonlyArray<Frame.Frame>,
-      start: number,
-      first: Effect.Effect<void, unknown, R>
-    ): Effect.Effect<void, never, R> => {
-      let index = start
-      return Effect.catchCause(
-        Effect.gen(function*() {
-          yield* first
-          for (index = start + 1; index < batch.length; index++) {
-            const result = hookFor(batch[index]!)
-            if (result !== undefined && Effect.isEffect(result)) yield* result
-          }
-        }),
-        (cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : hookFailed(current, batch, index, cause)
-      )
-    }
-
-    const hookFailed = (current: Live, batch: ReadonlyArray<Frame.Frame>, index: number, cause: Cause.Cause<unknown>) =>
-      Effect.andThen(
-        emit(ConnectionEvent.HookFailed({ at: now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })),
-        Effect.suspend(() => runHooks(current, batch, index + 1))
-      )
-
-    const guardHook = <E>(current: Live, hook: string, effect: Effect.Effect<void, E, R>) =>
-      Effect.catchCause(effect, (cause) =>
-        Cause.hasInterruptsOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : emit(ConnectionEvent.HookFailed({ at: now(), session: current.number, hook, cause })))
-
-    const hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
-      hooks.onPong !== undefined || hooks.onClose !== undefined
-    const hb = cfg.heartbeat
-
-    /** Accounting and heartbeat bookkeeping for one batch; returns the frames to deliver. */
-    const observe = (batch: ReadonlyArray<Frame.Frame>): ReadonlyArray<Frame.Frame> => {
-      let deliver: Array<Frame.Frame> | undefined
-      for (let i = 0; i < batch.length; i++) {
-        const frame = batch[i]!
-        switch (frame._tag) {
-          case "Text":
-            counters.bytesIn += frame.data.length
-            if (hb._tag === "Message" && hb.isPong(frame.data)) {
-              if (messagePong !== undefined) Deferred.doneUnsafe(messagePong, Effect.void)
-              if (!hb.deliverPongs) {
-                deliver ??= batch.slice(0, i)
-                continue
-              }
-            } else {
-              lastDataAt = frame.receivedAt
-            }
-            break
-          case "Binary":
-            counters.bytesIn += frame.data.byteLength
-            lastDataAt = frame.receivedAt
-            break
-          case "Pong":
-            onPong(frame)
-            break
-          default:
-        }
-        deliver?.push(frame)
-      }
-      counters.framesIn += batch.length
-      counters.lastFrameAt = batch[batch.length - 1]!.receivedAt
-      return deliver ?? batch
-    }
-
-    /** Runs a delivery that may wait on a slow consumer, marking the reader blocked meanwhile. */
-    const blocking = (publish: Effect.Effect<void>) =>
-      publish === Effect.void ? publish : Effect.suspend(() => {
-        readerBlocked = true
-        return Effect.ensuring(publish, Effect.sync(() => {
-          readerBlocked = false
-        }))
-      })
-
-    /** Hands a batch to subscribers, then to the manager's tap; each may wait on a slow consumer. */
-    const publishBatch = (batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
-      const publish = frames.publish(batch)
-      if (publish !== Effect.void) return Effect.andThen(blocking(publish), publishTap(batch))
-      return tap === undefined ? Effect.void : blocking(tap.frames(name, batch))
-    }
-    const publishTap = (batch: ReadonlyArray<Frame.Frame>) =>
-      Effect.suspend(() => tap === undefined ? Effect.void : blocking(tap.frames(name, batch)))
-
-    /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
-    let pending: Effect.Effect<void, never, R> | undefined
-
-    const takePending = () => {
-      const work = pending
-      pending = undefined
-      return work
-    }
-
-    /**
-     * Delivers a batch while the read loop is parked, with no fiber wake-up:
-     * plain-function hooks, then subscribers that have room. From the first
-     * step that needs the fiber on, the rest is left in `pending`.
-     */
-    const directReader = (current: Live): Direct.DirectReader => (raw) => {
-      const batch = observe(raw)
-      if (batch.length === 0) return true
-      if (hasFrameHooks) {
-        const hooked = runHooks(current, batch, 0)
-        if (hooked !== Effect.void) {
-          pending = Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
-          return false
-        }
-      }
-      const published = publishBatch(batch)
-      if (published === Effect.void) return true
-      pending = published
-      return false
-    }
-
-    /** Reads until the session ends; every frame taken is delivered. */
-    const readLoop = (current: Live): Effect.Effect<Transport.SessionEnd, never, R> => {
-      const attach = Direct.attachOf(current.session.take)
-      // A loop of flatMaps rather than a generator: while the session is open
-      // the fiber waits in `take` holding one continuation, not a suspended
-      // generator and its registers.
-      const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(current.session.take, (raw) => {
-        const work = takePending()
-        const deliver = deliverTaken(current, raw)
-        if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
-        return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
-      })
-      const run = Effect.suspend(() => {
-        takePending()
-        attach?.(directReader(current))
-        return Effect.flip(loop)
-      })
-      return attach === undefined ? run : Effect.ensuring(run, Effect.sync(() => attach(undefined)))
-    }
-
-    /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
-    const deliverTaken = (current: Live, raw: ReadonlyArray<Frame.Frame>): Effect.Effect<void, never, R> => {
-      if (raw.length === 0) return Effect.void
-      const batch = observe(raw)
-      if (batch.length === 0) return Effect.void
-      if (hasFrameHooks) {
-        const hooked = runHooks(current, batch, 0)
-        if (hooked !== Effect.void) return Effect.andThen(hooked, Effect.suspend(() => publishBatch(batch)))
-      }
-      return publishBatch(batch)
-    }
-
-    // ---- one session -------------------------------------------------
-
-    const runSession = (session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> =>
-      Effect.flatMap(
-        openSession(session),
-        // The read loop runs on this fiber: no fiber per session besides the
-        // heartbeat. close() bounds how long it may take to drain.
-        (current) => Effect.flatMap(readLoop(current), (end) => sessionEnded(current, end))
-      )
-
-    /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
-    const openSession = (session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> =>
-      Effect.gen(function*() {
-        const since = now()
-        const current: Live = { session, number: session.session, since, endReason: undefined }
-        counters.sessions++
-        lastDataAt = since
-        live = current
-        // close() may have come while this session was dialing: it ends at once, gracefully.
-        const stopping = Deferred.isDoneUnsafe(stopSignal) ? yield* Deferred.await(stopSignal) : undefined
-        if (stopping !== undefined) yield* endSession(current, "stop", "close", stopping.code, stopping.reason)
-        yield* setState(ConnectionState.Open({ session: current.number, since, protocol: session.protocol }))
-        yield* emit(ConnectionEvent.Opened({ at: since, session: current.number, attempt, protocol: session.protocol }))
-        if (hooks.onOpen !== undefined) {
-          const sendHere = (data: Frame.Outbound) => sendOn(current, data)
-          yield* guardHook(current, "onOpen", hooks.onOpen({ connection: name, session: current.number, send: sendHere }))
-        }
-        yield* flushSendQueue(current)
-        if (cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(heartbeatLoop(current))
-        if (cfg.idleTimeout !== undefined) yield* Effect.forkScoped(idleLoop(current, cfg.idleTimeout))
-        return current
-      })
-
-    const sessionEnded = (current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> =>
-      Effect.suspend((): Effect.Effect<Outcome> => {
-        live = undefined
-        const gone = new Errors.NotConnected({ connection: name, state: "session ended before the pong" })
-        for (const pending of pendingPings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
-        pendingPings = []
-        const uptime = now() - current.since
-        const reason = current.endReason
-        if (reason === "stop") return Effect.succeed(STOPPED)
-        if (reason === "restart") return Effect.succeed(RESTART)
-        const error: Errors.ConnectionError = reason ?? end
-        const failed: Outcome = { _tag: "Failed", error, uptime }
-        return Effect.as(emit(ConnectionEvent.Disconnected({ at: now(), session: current.number, error })), failed)
-      })
-
-    // ---- the dial loop ---------------------------------------------------
-
-    let attempt = 0
-    const awaitStop = Effect.as(Deferred.await(stopSignal), STOPPED)
-
-    // The dial's generator ends before the session starts (it returns the
-    // session to run), so an open connection holds no suspended dial frame.
-    const dialOnce = (url: string): Effect.Effect<Outcome, never, R | Scope.Scope> =>
-      Effect.flatten(Effect.gen(function*() {
-        const request: Transport.OpenRequest = {
-          connection: name,
-          url,
-          session: counters.sessions + 1,
-          protocols: cfg.protocols,
-          headers: cfg.headers,
-          connectTimeout: cfg.connectTimeout,
-          maxPayload: cfg.maxPayload,
-          compression: cfg.compression,
-          highWaterMark: cfg.capacity,
-          sendHighWaterMark: cfg.sendHighWaterMark
-        }
-        // close() during a dial gives the handshake up to closeTimeout to finish,
-        // so the session can then be closed with a close frame, not cut.
-        const opened = yield* Effect.raceFirst(
-          Effect.result(transport.open(request)),
-          Effect.andThen(awaitStop, Effect.as(Effect.sleep(Duration.millis(cfg.closeTimeout)), STOPPED))
-        )
-        if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
-        const result = opened as Exclude<typeof opened, Outcome>
-        if (result._tag === "Failure") {
-          counters.failedDials++
-          yield* emit(ConnectionEvent.DialFailed({ at: now(), attempt, error: result.failure }))
-          const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
-          return Effect.succeed(failed)
-        }
-        return runSession(result.success)
-      }))
-
-    const dialLoop = Effect.gen(function*() {
-      let step = yield* Schedule.toStep(cfg.reconnect)
-      let finalError: Errors.ConnectionError | undefined
-      let finalReason = "closed by the caller"
-      loop: while (true) {
-        attempt++
-        const url = yield* Effect.result(Effect.flatMap(cfg.url, (u) => Config.validateUrl(name, u)))
-        if (url._tag === "Failure") {
-          finalError = url.failure
-          finalReason = url.failure.message
-          break
-        }
-        const shown = redactUrl(url.success)
-        yield* setState(ConnectionState.Connecting({ attempt, url: shown }))
-        yield* emit(ConnectionEvent.Connecting({ at: now(), attempt, url: shown }))
-        const outcome = yield* Effect.scoped(dialOnce(url.success))
-        switch (outcome._tag) {
-          case "Stopped":
-            break loop
-          case "Restart":
-            attempt = 0
-            step = yield* Schedule.toStep(cfg.reconnect)
-            continue loop
-          case "Failed": {
-            if (Deferred.isDoneUnsafe(stopSignal)) break loop
-            const error = outcome.error
-            if (outcome.uptime !== undefined && outcome.uptime >= cfg.minUptime) {
-              attempt = 0
-              step = yield* Schedule.toStep(cfg.reconnect)
-            }
-            if (!cfg.shouldReconnect(error)) {
-              finalError = error
-              finalReason = `not retried: ${error.message}`
-              break loop
-            }
-            const next = yield* Effect.result(step(now(), error))
-            if (next._tag === "Failure") {
-              finalError = error
-              finalReason = `reconnect schedule ended after ${attempt} attempts: ${error.message}`
-              break loop
-            }
-            const retryAfter = error._tag === "ConnectFailed" ? error.retryAfter ?? 0 : 0
-            const delay = Math.round(Math.max(Duration.toMillis(next.success[1]), retryAfter))
-            yield* setState(ConnectionState.Reconnecting({ attempt: attempt + 1, delay, error }))
-            yield* emit(ConnectionEvent.Reconnecting({ at: now(), attempt: attempt + 1, delay }))
-            const woken = Deferred.makeUnsafe<void>()
-            wake = woken
-            const waited = yield* Effect.raceFirst(
-              Effect.as(Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(woken)), RESTART),
-              awaitStop
-            )
-            wake = undefined
-            if (waited._tag === "Stopped") break loop
-          }
-        }
-      }
-      return { reason: finalReason, error: finalError }
-    })
-
-    // Runs once: at the end of the dial loop, or when the loop is interrupted
-    // (the interruption may land while the first run is finishing).
-    let finished = false
-    const finish = (result: { readonly reason: string; readonly error: Errors.ConnectionError | undefined }) =>
-      Effect.gen(function*() {
-        if (finished) return
-        finished = true
-        live = undefined
-        const stoppedError = new Errors.ConnectionStopped({ connection: name, reason: result.reason })
-        for (const item of sendQueue.splice(0)) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
-        yield* setState(ConnectionState.Closed(result))
-        yield* emit(ConnectionEvent.Closed({ at: now(), ...result }))
-        yield* frames.end
-        yield* events.end
-        yield* Deferred.succeed(stopped, undefined)
-      })
-
-    const main = yield* Effect.forkScoped(
-      Effect.flatMap(dialLoop, finish).pipe(
-        Effect.onInterrupt(() => finish({ reason: "connection scope closed", error: undefined }))
-      )
-    )
-
-    // close(): the read loop drains the close handshake. Past closeTimeout the
-    // socket is terminated; if the loop is still held (a slow subscriber, a
-    // hook that never ends), past two more it is interrupted and the
-    // connection finishes anyway. close() always returns.
-    const closeTimeout = Duration.millis(cfg.closeTimeout)
-    const close = (requestedCode = 1000, requestedReason = "") =>
-      Effect.gen(function*() {
-        const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
-          ? requestedCode
-          : 1000
-        const reason = truncateUtf8(requestedReason, 123)
-        if (!Deferred.isDoneUnsafe(stopSignal)) {
-          yield* Deferred.succeed(stopSignal, { code, reason })
-          const current = live
-          if (current !== undefined) yield* endSession(current, "stop", "close", code, reason)
-        }
-        yield* Deferred.await(stopped).pipe(
-          Effect.timeoutOrElse({
-            duration: closeTimeout,
-            orElse: () =>
-              Effect.andThen(
-                Effect.suspend(() => live?.session.terminate ?? Effect.void),
-                Deferred.await(stopped).pipe(
-                  Effect.timeoutOrElse({ duration: Duration.times(closeTimeout, 2), orElse: () => Fiber.interrupt(main) })
-                )
-              )
-          })
-        )
-      })
-    yield* Effect.addFinalizer(() => close())
-
-    return new Handle({
+    const connection = new ConnectionImpl<R>(
       name,
-      stateCell,
-      stateRef: stateRefOf,
-      framesHub: frames,
-      eventsHub: events,
-      send,
-      ping: Effect.suspend((): ConnectionShape["ping"] => {
-        const current = live
-        if (current === undefined || current.endReason !== undefined) {
-          return Effect.fail(new Errors.NotConnected({ connection: name, state: stateCell.value._tag }))
-        }
-        const timeout = cfg.heartbeat._tag === "None" ? cfg.connectTimeout : cfg.heartbeat.timeout
-        return Effect.flatMap(pingOnce(current, timeout), (rtt) =>
-          rtt === undefined
-            ? Effect.fail(new Errors.HeartbeatTimeout({ connection: name, session: current.number, timeout }))
-            : Effect.succeed(Duration.millis(rtt)))
-      }),
-      restart: (reason = "restart requested") =>
-        Effect.gen(function*() {
-          const current = stateCell.value
-          if (current._tag === "Closed" || Deferred.isDoneUnsafe(stopSignal)) {
-            return yield* new Errors.ConnectionStopped({ connection: name, reason: "restart after close" })
-          }
-          const session = live
-          if (session !== undefined) {
-            yield* emit(ConnectionEvent.RestartRequested({ at: now(), session: session.number, reason }))
-            yield* endSession(session, "restart", "close", 1000, truncateUtf8(reason, 123))
-            yield* session.session.terminate
-          } else if (wake !== undefined) {
-            yield* Deferred.succeed(wake, undefined)
-          }
-        }),
-      close,
-      stats: Effect.sync(() => ({
-        ...counters,
-        dropped: frames.dropped,
-        reconnects: Math.max(0, counters.sessions - 1),
-        uptime: live === undefined ? 0 : now() - live.since
-      }))
-    })
+      cfg,
+      yield* Transport.Transport,
+      yield* Clock.Clock,
+      yield* CurrentTap,
+      hooks
+    )
+    yield* connection.start()
+    return connection
   })
 
 /**

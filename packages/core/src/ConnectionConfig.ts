@@ -181,6 +181,9 @@ export const validateUrl = (connection: string, url: string): Effect.Effect<stri
   return Effect.succeed(url)
 }
 
+/** One empty list for every connection that asks for no subprotocol. */
+const NO_PROTOCOLS: ReadonlyArray<string> = []
+
 /**
  * Validates a config and fills in the defaults.
  *
@@ -199,22 +202,33 @@ export const resolve = (
     else if (!Effect.isEffect(config.url)) return yield* invalid("url", "must be a string or an Effect<string>")
     const url = typeof config.url === "string" ? Effect.succeed(config.url) : config.url
 
-    const millis = (field: string, input: Duration.Input | undefined, fallback: number, min = 1) =>
-      Effect.gen(function*() {
-        if (input === undefined) return fallback
-        const duration = Duration.fromInput(input)
-        if (duration._tag === "None") return yield* invalid(field, `not a duration: ${String(input)}`)
-        const ms = Duration.toMillis(duration.value)
-        if (!Number.isFinite(ms)) return yield* invalid(field, "must be finite")
-        if (ms < min) return yield* invalid(field, min === 0 ? "must not be negative" : `must be at least ${min} ms, got ${ms} ms`)
-        return ms
-      })
-    const integer = (field: string, value: number | undefined, fallback: number, min: number) =>
-      Effect.gen(function*() {
-        if (value === undefined) return fallback
-        if (!Number.isInteger(value) || value < min) return yield* invalid(field, `must be an integer ≥ ${min}, got ${value}`)
-        return value
-      })
+    // Plain effects, not generators: a manager resolves a config per connection.
+    const millis = (
+      field: string,
+      input: Duration.Input | undefined,
+      fallback: number,
+      min = 1
+    ): Effect.Effect<number, ConnectionError.InvalidConfig> => {
+      if (input === undefined) return Effect.succeed(fallback)
+      const duration = Duration.fromInput(input)
+      if (duration._tag === "None") return Effect.fail(invalid(field, `not a duration: ${String(input)}`))
+      const ms = Duration.toMillis(duration.value)
+      if (!Number.isFinite(ms)) return Effect.fail(invalid(field, "must be finite"))
+      if (ms < min) {
+        return Effect.fail(invalid(field, min === 0 ? "must not be negative" : `must be at least ${min} ms, got ${ms} ms`))
+      }
+      return Effect.succeed(ms)
+    }
+    const integer = (
+      field: string,
+      value: number | undefined,
+      fallback: number,
+      min: number
+    ): Effect.Effect<number, ConnectionError.InvalidConfig> => {
+      if (value === undefined) return Effect.succeed(fallback)
+      if (!Number.isInteger(value) || value < min) return Effect.fail(invalid(field, `must be an integer ≥ ${min}, got ${value}`))
+      return Effect.succeed(value)
+    }
 
     const hb = config.heartbeat ?? defaults.heartbeat
     let heartbeat: ResolvedHeartbeat
@@ -256,7 +270,7 @@ export const resolve = (
         return yield* invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
     }
 
-    const protocols = config.protocols ?? []
+    const protocols = config.protocols ?? NO_PROTOCOLS
     if (!Array.isArray(protocols)) return yield* invalid("protocols", "must be an array of strings")
     for (const protocol of protocols) {
       if (typeof protocol !== "string" || !TOKEN.test(protocol)) {

@@ -19,7 +19,8 @@ type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 
 /**
- * How an inbox meets its socket.
+ * How an inbox meets its socket. The inbox keeps this object and calls its
+ * functions as methods, so a transport's session may pass itself.
  *
  * @category models
  * @since 0.1.0
@@ -52,16 +53,11 @@ export class Inbox<E> {
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
-  private readonly highWaterMark: number
-  private readonly onPause: () => void
-  private readonly onResume: () => void
-  private readonly clock: () => number
+  /** Kept whole and called as methods: a transport may pass itself, with no closure per callback. */
+  private readonly options: InboxOptions
 
   constructor(options: InboxOptions) {
-    this.highWaterMark = options.highWaterMark
-    this.onPause = options.onPause
-    this.onResume = options.onResume
-    this.clock = options.clock
+    this.options = options
     Direct.register(this.take, (reader) => {
       this.direct = reader
     })
@@ -73,7 +69,7 @@ export class Inbox<E> {
    */
   now(): number {
     if (this.stamp < 0) {
-      this.stamp = this.clock()
+      this.stamp = this.options.clock()
       // The flush clears the stamp: one microtask per read for both.
       if (!this.flushScheduled) {
         this.flushScheduled = true
@@ -87,9 +83,9 @@ export class Inbox<E> {
   push(frame: Frame.Frame): void {
     if (this.done) return
     this.buffer.push(frame)
-    if (!this.paused && this.buffer.length >= this.highWaterMark) {
+    if (!this.paused && this.buffer.length >= this.options.highWaterMark) {
       this.paused = true
-      this.onPause()
+      this.options.onPause()
     }
     this.schedule()
   }
@@ -132,7 +128,7 @@ export class Inbox<E> {
     this.buffer = []
     if (this.paused) {
       this.paused = false
-      if (!this.done) this.onResume()
+      if (!this.done) this.options.onResume()
     }
     return batch
   }

@@ -680,6 +680,22 @@ describe("Connection", () => {
         assert.strictEqual(conn.state.value._tag, "Closed")
       }).pipe(Effect.provide(MemoryTransport.layer({ dialLatency: "1 second" }))))
 
+    it.effect("close during a handshake that outlasts closeTimeout gives the dial up, and no socket is left", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const conn = yield* Connection.make("btc", { ...noHeartbeat, closeTimeout: "1 second" })
+        yield* advance(500)
+        const closing = yield* Effect.forkScoped(conn.close())
+        yield* advance(1000)
+        yield* Fiber.join(closing)
+        const state = conn.state.value
+        assert.strictEqual(state._tag, "Closed")
+        assert.strictEqual(state._tag === "Closed" ? state.reason : "", "closed by the caller")
+        yield* advance(10_000)
+        assert.strictEqual((yield* server.connections).length, 0)
+        assert.strictEqual((yield* server.dials).length, 1)
+      }).pipe(Effect.provide(MemoryTransport.layer({ dialLatency: "5 seconds" }))))
+
     it.effect("restart after close fails with ConnectionStopped", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

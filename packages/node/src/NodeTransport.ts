@@ -12,11 +12,13 @@
  */
 import { ConnectionError, Frame, Inbox, Transport } from "@kharbranth/core"
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import type * as http from "node:http"
 import type * as tls from "node:tls"
 import WebSocket from "ws"
@@ -106,6 +108,388 @@ const errorDetail = (error: unknown): string => {
   return String(error)
 }
 
+/** Settings every session of one transport shares. */
+interface Settings {
+  readonly closeTimeout: Duration.Duration
+  readonly maxPendingPongs: number
+}
+
+/** Where a socket's listeners find their session: the listeners are shared functions, not closures per socket. */
+const SessionKey: unique symbol = Symbol.for("@kharbranth/node/NodeTransport/Session")
+
+interface SessionSocket extends WebSocket {
+  [SessionKey]: NodeSession
+}
+
+const sessionOf = (ws: WebSocket): NodeSession => (ws as SessionSocket)[SessionKey]
+
+function onSocketError(this: WebSocket, error: Error): void {
+  sessionOf(this).onError(this, error)
+}
+function onSocketUnexpectedResponse(this: WebSocket, req: http.ClientRequest, res: http.IncomingMessage): void {
+  sessionOf(this).onUnexpectedResponse(req, res)
+}
+// The handshake's listeners give way to the session's in the "open" event
+// itself, before the socket is first read: ws emits no frame before "open".
+// An emitter's listener table is a dictionary sized by the most listeners it
+// ever held, so an open socket keeps five, not seven.
+function onSocketOpen(this: WebSocket): void {
+  this.removeListener("open", onSocketOpen)
+  this.removeListener("unexpected-response", onSocketUnexpectedResponse)
+  this.on("message", onSocketMessage)
+  this.on("ping", onSocketPing)
+  this.on("pong", onSocketPong)
+  sessionOf(this).onOpen()
+}
+function onSocketMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const session = sessionOf(this)
+  const inbox = session.inbox
+  const bytes = data as Buffer
+  inbox.push(
+    isBinary
+      ? Frame.binary(bytes, session.session, inbox.now())
+      : Frame.text(bytes.toString(), session.session, inbox.now())
+  )
+}
+function onSocketPing(this: WebSocket, data: Buffer): void {
+  sessionOf(this).onPing(this, data)
+}
+function onSocketPong(this: WebSocket, data: Buffer): void {
+  const session = sessionOf(this)
+  session.inbox.push(Frame.pong(data, session.session, session.inbox.now()))
+}
+function onSocketClose(this: WebSocket, code: number, reasonBytes: Buffer): void {
+  sessionOf(this).onClose(code, reasonBytes)
+}
+
+/**
+ * One session over one socket: the socket's state lives in fields and its
+ * handlers on the prototype, so an open idle session holds no closures.
+ */
+class NodeSession implements Transport.Session, Inbox.InboxOptions {
+  readonly session: number
+  protocol = ""
+  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, Transport.SessionEnd>
+  readonly inbox: Inbox.Inbox<Transport.SessionEnd>
+  readonly highWaterMark: number
+  private readonly connection: string
+  /** The URL as dialed, secrets and all: only to scrub them out of error messages. */
+  private readonly url: string
+  private readonly sendHighWaterMark: number
+  private readonly settings: Settings
+  private readonly clockService: Clock.Clock
+  private socket: WebSocket | undefined = undefined
+  /** Settled by the handshake; dropped once the session is open. */
+  private opened: Deferred.Deferred<void, ConnectionError.ConnectFailed> | undefined
+  private closed = false
+  /** Made only while the release waits for the close handshake. */
+  private closedWaiter: Deferred.Deferred<void> | undefined = undefined
+  private lastError: Error | undefined = undefined
+  // Pongs written to the socket but not yet flushed: a peer that pings
+  // faster than it reads is flooding us.
+  private pendingPongs = 0
+  private pingFlood = false
+  private pongWritten: (() => void) | undefined = undefined
+  private pendingBytes = 0
+  /** Sends waiting for the socket's buffer to drain; made with the first. */
+  private drainWaiters: Array<() => void> | undefined = undefined
+
+  /** What the dial needs, dropped once the socket is made. */
+  private request: Transport.OpenRequest | undefined
+  private options: Options | undefined
+
+  constructor(request: Transport.OpenRequest, options: Options, settings: Settings, clock: Clock.Clock) {
+    this.request = request
+    this.options = options
+    this.session = request.session
+    this.connection = request.connection
+    this.url = request.url
+    this.highWaterMark = request.highWaterMark
+    this.sendHighWaterMark = request.sendHighWaterMark
+    this.settings = settings
+    this.clockService = clock
+    this.opened = Deferred.makeUnsafe<void, ConnectionError.ConnectFailed>()
+    this.inbox = new Inbox.Inbox<Transport.SessionEnd>(this)
+    this.take = this.inbox.take
+  }
+
+  // ---- the inbox's side ------------------------------------------------
+
+  onPause(): void {
+    this.socket?.pause()
+  }
+  onResume(): void {
+    this.socket?.resume()
+  }
+  clock(): number {
+    return this.clockService.currentTimeMillisUnsafe()
+  }
+
+  // ---- errors ------------------------------------------------------------
+
+  // Socket errors may quote the URL: what leaves here has its secrets removed,
+  // and the cause is kept as a scrubbed copy (message and code) only.
+  private scrub(text: string): string {
+    return Transport.redactIn(this.url, text)
+  }
+
+  connectFailed(detail: string, cause?: unknown, status?: number, retryAfter?: number): ConnectionError.ConnectFailed {
+    return new ConnectionError.ConnectFailed({
+      connection: this.connection,
+      url: Transport.redactUrl(this.url),
+      detail: this.scrub(detail),
+      ...(status === undefined ? {} : { status }),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+      ...(cause === undefined ? {} : { cause: scrubbed(cause, (text) => this.scrub(text)) })
+    })
+  }
+
+  private notOpen(what: string): ConnectionError.SendFailed {
+    const ws = this.socket!
+    return new ConnectionError.SendFailed({
+      connection: this.connection,
+      reason: `cannot ${what}: session ${this.session} is ${ws.readyState === WebSocket.CLOSING ? "closing" : "closed"}`
+    })
+  }
+
+  // ---- the socket's events -----------------------------------------------
+
+  /** Makes the socket; once. */
+  connect(): WebSocket {
+    const request = this.request!
+    const options = this.options!
+    this.request = undefined
+    this.options = undefined
+    const tlsOptions: tls.ConnectionOptions = {
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
+      ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
+      ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
+      ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
+    }
+    return this.attach(
+      new WebSocket(request.url, request.protocols.slice(), {
+        ...tlsOptions,
+        headers: revealHeaders(request.headers),
+        perMessageDeflate: request.compression,
+        maxPayload: request.maxPayload,
+        followRedirects: false,
+        // Pongs are answered by the session, so that a ping flood is reported, not a silent terminate.
+        autoPong: false,
+        ...(options.agent === undefined ? {} : { agent: options.agent })
+      })
+    )
+  }
+
+  /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
+  private attach(ws: WebSocket): WebSocket {
+    this.socket = ws
+    ;(ws as SessionSocket)[SessionKey] = this
+    ws.binaryType = "nodebuffer"
+    ws.on("error", onSocketError)
+    ws.on("unexpected-response", onSocketUnexpectedResponse)
+    ws.on("open", onSocketOpen)
+    ws.on("close", onSocketClose)
+    return ws
+  }
+
+  onError(ws: WebSocket, error: Error): void {
+    this.lastError = error
+    if (this.opened !== undefined) {
+      Deferred.doneUnsafe(this.opened, Effect.fail(this.connectFailed(errorDetail(error), error)))
+    }
+    // A protocol violation: ws has sent its close frame; a broken peer is
+    // not waited for (ws would wait 30 s for its close reply).
+    if (statusOf(error) !== undefined) ws.terminate()
+  }
+
+  onUnexpectedResponse(req: http.ClientRequest, res: http.IncomingMessage): void {
+    const status = res.statusCode ?? 0
+    const retryAfter = parseRetryAfter(res.headers["retry-after"], this.clock())
+    if (this.opened !== undefined) {
+      Deferred.doneUnsafe(
+        this.opened,
+        Effect.fail(this.connectFailed(`upgrade refused with HTTP ${status}`, undefined, status, retryAfter))
+      )
+    }
+    res.resume()
+    req.destroy()
+  }
+
+  onOpen(): void {
+    if (this.opened !== undefined) Deferred.doneUnsafe(this.opened, Effect.void)
+  }
+
+  onPing(ws: WebSocket, data: Buffer): void {
+    this.inbox.push(Frame.ping(data, this.session, this.inbox.now()))
+    if (ws.readyState !== WebSocket.OPEN) return
+    if (this.pendingPongs >= this.settings.maxPendingPongs) {
+      this.pingFlood = true
+      ws.terminate()
+      return
+    }
+    this.pendingPongs++
+    ws.pong(
+      data,
+      true,
+      this.pongWritten ??= () => {
+        this.pendingPongs--
+      }
+    )
+  }
+
+  onClose(code: number, reasonBytes: Buffer): void {
+    const reason = reasonBytes.toString()
+    const session = this.session
+    const lastError = this.lastError
+    this.inbox.push(Frame.close(code, reason, session, this.inbox.now()))
+    const status = lastError === undefined ? undefined : statusOf(lastError)
+    this.inbox.end(
+      this.pingFlood
+        ? new ConnectionError.ProtocolError({
+          connection: this.connection,
+          session,
+          code: 1008,
+          violation: `ping flood: more than ${this.settings.maxPendingPongs} pongs waiting to be written`
+        })
+        : lastError !== undefined && status !== undefined
+        ? new ConnectionError.ProtocolError({
+          connection: this.connection,
+          session,
+          code: status,
+          violation: this.scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
+        })
+        : new ConnectionError.Closed({ connection: this.connection, session, code, reason })
+    )
+    if (this.opened !== undefined) {
+      Deferred.doneUnsafe(
+        this.opened,
+        Effect.fail(this.connectFailed(lastError ? errorDetail(lastError) : `closed with ${code}`))
+      )
+    }
+    this.closed = true
+    if (this.closedWaiter !== undefined) Deferred.doneUnsafe(this.closedWaiter, Effect.void)
+    this.wakeDrainWaiters()
+  }
+
+  // ---- the handshake and the release -------------------------------------
+
+  /** Waits for the handshake, then forgets it: an idle session keeps nothing of it. */
+  awaitOpen(): Effect.Effect<void, ConnectionError.ConnectFailed> {
+    return Effect.suspend(() =>
+      Effect.map(Deferred.await(this.opened!), () => {
+        this.opened = undefined
+        this.protocol = this.socket!.protocol
+      })
+    )
+  }
+
+  /** The context of the fiber that opened the session, for the release. */
+  releaseContext: Context.Context<never> | undefined = undefined
+
+  /** The scope's release: close handshake within `closeTimeout`, then terminate. */
+  release(): Effect.Effect<void> {
+    const release = Effect.suspend(() => {
+      const ws = this.socket!
+      if (ws.readyState === WebSocket.CLOSED) return Effect.void
+      if (ws.readyState === WebSocket.CONNECTING) return Effect.sync(() => ws.terminate())
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000)
+      return Effect.suspend(() => this.closed ? Effect.void : Deferred.await(this.closedWaiter ??= Deferred.makeUnsafe<void>())).pipe(
+        Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
+      )
+    })
+    return this.releaseContext === undefined ? release : Effect.provideContext(release, this.releaseContext)
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters
+    if (waiters === undefined || waiters.length === 0) return
+    this.drainWaiters = undefined
+    for (const wake of waiters) wake()
+  }
+
+  private awaitDrain(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.pendingBytes <= this.sendHighWaterMark || this.socket!.readyState !== WebSocket.OPEN) {
+        return resume(Effect.void)
+      }
+      const wake = () => resume(Effect.void)
+      const waiters = this.drainWaiters ??= []
+      waiters.push(wake)
+      return Effect.sync(() => {
+        this.drainWaiters = this.drainWaiters?.filter((w) => w !== wake)
+      })
+    })
+  }
+
+  private write(data: string | Uint8Array): Effect.Effect<void, ConnectionError.SendFailed> {
+    return Effect.suspend(() => {
+      const ws = this.socket!
+      if (ws.readyState !== WebSocket.OPEN) return Effect.fail(this.notOpen("send"))
+      const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength
+      this.pendingBytes += bytes
+      // A failed write needs no handling here: the socket's "close" follows and ends the session.
+      ws.send(data, { binary: typeof data !== "string" }, () => {
+        this.pendingBytes -= bytes
+        if (this.pendingBytes <= this.sendHighWaterMark) this.wakeDrainWaiters()
+      })
+      return Effect.void
+    })
+  }
+
+  send(data: Frame.Outbound): Effect.Effect<void, ConnectionError.SendFailed> {
+    return Effect.suspend(() =>
+      this.pendingBytes > this.sendHighWaterMark ? Effect.andThen(this.awaitDrain(), this.write(data)) : this.write(data)
+    )
+  }
+
+  ping(payload?: Uint8Array): Effect.Effect<void, ConnectionError.SendFailed> {
+    return Effect.suspend(() => {
+      const ws = this.socket!
+      if (ws.readyState !== WebSocket.OPEN) return Effect.fail(this.notOpen("ping"))
+      if (payload !== undefined && payload.byteLength > 125) {
+        return Effect.fail(
+          new ConnectionError.SendFailed({
+            connection: this.connection,
+            reason: `ping payload is ${payload.byteLength} bytes; at most 125 are allowed`
+          })
+        )
+      }
+      ws.ping(payload)
+      return Effect.void
+    })
+  }
+
+  close(code = 1000, reason = ""): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const ws = this.socket!
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+        const valid = (code === 1000 || (code >= 3000 && code <= 4999)) && Buffer.byteLength(reason) <= 123
+        if (valid) ws.close(code, reason)
+        else ws.terminate()
+      }
+    })
+  }
+
+  get terminate(): Effect.Effect<void> {
+    return Effect.sync(() => this.socket!.terminate())
+  }
+
+  bufferedAmount(): number {
+    return this.pendingBytes
+  }
+}
+
+// Closures that hold the session alone, not the dial's request and options.
+const connectOf = (session: NodeSession): Effect.Effect<WebSocket, ConnectionError.ConnectFailed> =>
+  Effect.try({
+    try: () => session.connect(),
+    catch: (cause) => session.connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
+  })
+const releaseOf = (session: NodeSession) => (): Effect.Effect<void> => session.release()
+
 /**
  * Makes the transport service.
  *
@@ -113,219 +497,25 @@ const errorDetail = (error: unknown): string => {
  * @since 0.1.0
  */
 export const make = (options: Options = {}): Transport.Transport["Service"] => {
-  const closeTimeout = Duration.fromInputUnsafe(options.closeTimeout ?? 1000)
-  const maxPendingPongs = options.maxPendingPongs ?? 60
+  const settings: Settings = {
+    closeTimeout: Duration.fromInputUnsafe(options.closeTimeout ?? 1000),
+    maxPendingPongs: options.maxPendingPongs ?? 60
+  }
   return Transport.Transport.of({
     open: (request) =>
       Transport.withConnectTimeout(request, Effect.gen(function*() {
-        const clock = yield* Clock.Clock
-        const url = Transport.redactUrl(request.url)
-        // Socket errors may quote the URL: what leaves here has its secrets removed,
-        // and the cause is kept as a scrubbed copy (message and code) only.
-        const scrub = (text: string) => Transport.redactIn(request.url, text)
-        const connectFailed = (detail: string, cause?: unknown, status?: number, retryAfter?: number) =>
-          new ConnectionError.ConnectFailed({
-            connection: request.connection,
-            url,
-            detail: scrub(detail),
-            ...(status === undefined ? {} : { status }),
-            ...(retryAfter === undefined ? {} : { retryAfter }),
-            ...(cause === undefined ? {} : { cause: scrubbed(cause, scrub) })
-          })
-        const tlsOptions: tls.ConnectionOptions = {
-          rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-          ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
-          ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
-          ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
-          ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
-        }
-        const opened = yield* Deferred.make<void, ConnectionError.ConnectFailed>()
-        const closedSignal = yield* Deferred.make<void>()
-        let lastError: Error | undefined
-        // Pongs written to the socket but not yet flushed: a peer that pings
-        // faster than it reads is flooding us.
-        let pendingPongs = 0
-        let pingFlood = false
-        const pongWritten = () => {
-          pendingPongs--
-        }
-        let pendingBytes = 0
-        let drainWaiters: Array<() => void> = []
-
-        const session = request.session
-        let socket: WebSocket | undefined
-        const inbox = new Inbox.Inbox<Transport.SessionEnd>({
-          highWaterMark: request.highWaterMark,
-          onPause: () => socket?.pause(),
-          onResume: () => socket?.resume(),
-          clock: () => clock.currentTimeMillisUnsafe()
-        })
-        /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
-        const attach = (ws: WebSocket): WebSocket => {
-          socket = ws
-          ws.binaryType = "nodebuffer"
-          ws.on("error", (error) => {
-            lastError = error
-            Deferred.doneUnsafe(opened, Effect.fail(connectFailed(errorDetail(error), error)))
-            // A protocol violation: ws has sent its close frame; a broken peer is
-            // not waited for (ws would wait 30 s for its close reply).
-            if (statusOf(error) !== undefined) ws.terminate()
-          })
-          ws.on("unexpected-response", (req, res) => {
-            const status = res.statusCode ?? 0
-            const retryAfter = parseRetryAfter(res.headers["retry-after"], clock.currentTimeMillisUnsafe())
-            Deferred.doneUnsafe(
-              opened,
-              Effect.fail(connectFailed(`upgrade refused with HTTP ${status}`, undefined, status, retryAfter))
-            )
-            res.resume()
-            req.destroy()
-          })
-          ws.on("open", () => Deferred.doneUnsafe(opened, Effect.void))
-          ws.on("message", (data, isBinary) => {
-            const bytes = data as Buffer
-            inbox.push(
-              isBinary
-                ? Frame.binary(bytes, session, inbox.now())
-                : Frame.text(bytes.toString(), session, inbox.now())
-            )
-          })
-          ws.on("ping", (data) => {
-            inbox.push(Frame.ping(data, session, inbox.now()))
-            if (ws.readyState !== WebSocket.OPEN) return
-            if (pendingPongs >= maxPendingPongs) {
-              pingFlood = true
-              ws.terminate()
-              return
-            }
-            pendingPongs++
-            ws.pong(data, true, pongWritten)
-          })
-          ws.on("pong", (data) => inbox.push(Frame.pong(data, session, inbox.now())))
-          ws.on("close", (code, reasonBytes) => {
-            const reason = reasonBytes.toString()
-            inbox.push(Frame.close(code, reason, session, inbox.now()))
-            const status = lastError === undefined ? undefined : statusOf(lastError)
-            inbox.end(
-              pingFlood
-                ? new ConnectionError.ProtocolError({
-                  connection: request.connection,
-                  session,
-                  code: 1008,
-                  violation: `ping flood: more than ${maxPendingPongs} pongs waiting to be written`
-                })
-                : lastError !== undefined && status !== undefined
-                ? new ConnectionError.ProtocolError({
-                  connection: request.connection,
-                  session,
-                  code: status,
-                  violation: scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
-                })
-                : new ConnectionError.Closed({ connection: request.connection, session, code, reason })
-            )
-            Deferred.doneUnsafe(opened, Effect.fail(connectFailed(lastError ? errorDetail(lastError) : `closed with ${code}`)))
-            Deferred.doneUnsafe(closedSignal, Effect.void)
-            const waiters = drainWaiters
-            drainWaiters = []
-            for (const wake of waiters) wake()
-          })
-          return ws
-        }
-
-        const ws = yield* Effect.acquireRelease(
-          Effect.try({
-            try: () =>
-              attach(new WebSocket(request.url, request.protocols.slice(), {
-                ...tlsOptions,
-                headers: revealHeaders(request.headers),
-                perMessageDeflate: request.compression,
-                maxPayload: request.maxPayload,
-                followRedirects: false,
-                // Pongs are answered below, so that a ping flood is reported, not a silent terminate.
-                autoPong: false,
-                ...(options.agent === undefined ? {} : { agent: options.agent })
-              })),
-            catch: (cause) => connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
-          }),
-          (ws) =>
-            Effect.suspend(() => {
-              if (ws.readyState === WebSocket.CLOSED) return Effect.void
-              if (ws.readyState === WebSocket.CONNECTING) return Effect.sync(() => ws.terminate())
-              if (ws.readyState === WebSocket.OPEN) ws.close(1000)
-              return Deferred.await(closedSignal).pipe(
-                Effect.timeoutOrElse({ duration: closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
-              )
-            })
+        const session = new NodeSession(request, options, settings, yield* Clock.Clock)
+        // As `Effect.acquireRelease` (the socket is made and its release
+        // registered uninterruptibly; the release runs in this fiber's
+        // context), but the scope keeps one closure that holds the session
+        // alone, not acquireRelease's chain of closures and the acquire effect.
+        const scope = yield* Scope.Scope
+        session.releaseContext = yield* Effect.context<never>()
+        yield* Effect.uninterruptible(
+          Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
         )
-        yield* Deferred.await(opened)
-        // Handshake listeners are done: an idle connection should not keep them.
-        ws.removeAllListeners("open")
-        ws.removeAllListeners("unexpected-response")
-
-        const notOpen = (what: string) =>
-          new ConnectionError.SendFailed({
-            connection: request.connection,
-            reason: `cannot ${what}: session ${session} is ${ws.readyState === WebSocket.CLOSING ? "closing" : "closed"}`
-          })
-        // A failed write needs no handling here: the socket's "close" follows and ends the session.
-        const written = (bytes: number) => () => {
-          pendingBytes -= bytes
-          if (pendingBytes <= request.sendHighWaterMark && drainWaiters.length > 0) {
-            const waiters = drainWaiters
-            drainWaiters = []
-            for (const wake of waiters) wake()
-          }
-        }
-        const awaitDrain = Effect.callback<void>((resume) => {
-          if (pendingBytes <= request.sendHighWaterMark || ws.readyState !== WebSocket.OPEN) return resume(Effect.void)
-          const wake = () => resume(Effect.void)
-          drainWaiters.push(wake)
-          return Effect.sync(() => {
-            drainWaiters = drainWaiters.filter((w) => w !== wake)
-          })
-        })
-        const write = (data: string | Uint8Array) =>
-          Effect.suspend(() => {
-            if (ws.readyState !== WebSocket.OPEN) return Effect.fail(notOpen("send"))
-            const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength
-            pendingBytes += bytes
-            ws.send(data, { binary: typeof data !== "string" }, written(bytes))
-            return Effect.void
-          })
-
-        return {
-          session,
-          protocol: ws.protocol,
-          take: inbox.take,
-          send: (data) =>
-            Effect.suspend(() =>
-              pendingBytes > request.sendHighWaterMark ? Effect.andThen(awaitDrain, write(data)) : write(data)
-            ),
-          ping: (payload) =>
-            Effect.suspend(() => {
-              if (ws.readyState !== WebSocket.OPEN) return Effect.fail(notOpen("ping"))
-              if (payload !== undefined && payload.byteLength > 125) {
-                return Effect.fail(
-                  new ConnectionError.SendFailed({
-                    connection: request.connection,
-                    reason: `ping payload is ${payload.byteLength} bytes; at most 125 are allowed`
-                  })
-                )
-              }
-              ws.ping(payload)
-              return Effect.void
-            }),
-          close: (code = 1000, reason = "") =>
-            Effect.sync(() => {
-              if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
-                const valid = (code === 1000 || (code >= 3000 && code <= 4999)) && Buffer.byteLength(reason) <= 123
-                if (valid) ws.close(code, reason)
-                else ws.terminate()
-              }
-            }),
-          terminate: Effect.sync(() => ws.terminate()),
-          bufferedAmount: () => pendingBytes
-        } satisfies Transport.Session
+        yield* session.awaitOpen()
+        return session
       }))
   })
 }

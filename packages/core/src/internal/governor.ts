@@ -32,7 +32,10 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
     }
 
     return Transport.Transport.of({
+      // The dial is built once it has its permit: a dial waiting its turn holds its request alone.
       open: (request) =>
-        permits.withPermits(1)(Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request)))
+        permits.withPermits(1)(
+          Effect.suspend(() => Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request)))
+        )
     })
   })

@@ -232,10 +232,13 @@ export class Hub<A> {
    * Ends every subscriber's stream once it has read what it was given. Items
    * kept for a first subscriber stay for it: it reads them, then the end.
    */
-  readonly end: Effect.Effect<void> = Effect.sync(() => {
-    this.ended = true
-    if (this.subscribers !== undefined) for (const subscriber of this.subscribers) subscriber.end()
-  })
+  get end(): Effect.Effect<void> {
+    // Made when asked for: a hub ends once, and most hubs are idle connections'.
+    return Effect.sync(() => {
+      this.ended = true
+      if (this.subscribers !== undefined) for (const subscriber of this.subscribers) subscriber.end()
+    })
+  }
 
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
   get wanted(): boolean {
