@@ -205,7 +205,7 @@ type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, E
  * functions a caller may pass around detached (`send`, `restart`, `close`)
  * are bound on first access.
  */
-class ConnectionImpl<R> implements ConnectionShape {
+class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** The state now, for the manager (internal/currentState.ts). */
   readonly [CurrentState]: StateCell
   readonly framesHub: Hub<Frame.Frame>
@@ -213,18 +213,17 @@ class ConnectionImpl<R> implements ConnectionShape {
   /** Made on first access of `state`: a connection nobody observes holds no PubSub, replay buffer, semaphore or scope. */
   private stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined = undefined
 
-  // Counters are plain fields updated once per batch by the one read loop:
-  // a Ref per frame would cost more than the frame itself.
-  private readonly counters = {
-    framesIn: 0,
-    bytesIn: 0,
-    framesOut: 0,
-    bytesOut: 0,
-    sessions: 0,
-    failedDials: 0,
-    lastFrameAt: undefined as number | undefined,
-    lastRtt: undefined as number | undefined
-  }
+  // Counters are plain fields of the connection itself, updated once per
+  // batch by the one read loop: a Ref per frame would cost more than the
+  // frame, and a separate object is one more cache line per socket read.
+  private framesIn = 0
+  private bytesIn = 0
+  private framesOut = 0
+  private bytesOut = 0
+  private sessions = 0
+  private failedDials = 0
+  private lastFrameAt: number | undefined = undefined
+  private lastRtt: number | undefined = undefined
   private live: Live | undefined = undefined
   private wake: Deferred.Deferred<void> | undefined = undefined
   private readerBlocked = false
@@ -259,6 +258,10 @@ class ConnectionImpl<R> implements ConnectionShape {
   private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
   private main: Fiber.Fiber<Final> | undefined = undefined
   private readonly hasFrameHooks: boolean
+  /** The session the direct reader delivers for, while attached. */
+  private directLive: Live | undefined = undefined
+  /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
+  private readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
   private sendBound: ConnectionShape["send"] | undefined = undefined
   private restartBound: ConnectionShape["restart"] | undefined = undefined
   private closeBound: ConnectionShape["close"] | undefined = undefined
@@ -291,6 +294,7 @@ class ConnectionImpl<R> implements ConnectionShape {
     this.eventsHub = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
     this.hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
       hooks.onPong !== undefined || hooks.onClose !== undefined
+    this.messageHeartbeat = cfg.heartbeat._tag === "Message" ? cfg.heartbeat : undefined
   }
 
   // ---- the handle ------------------------------------------------------
@@ -342,8 +346,8 @@ class ConnectionImpl<R> implements ConnectionShape {
   private sendOn(current: Live, data: Frame.Outbound): Effect.Effect<void, Errors.SendFailed> {
     return Effect.tap(current.session.send(data), () =>
       Effect.sync(() => {
-        this.counters.framesOut++
-        this.counters.bytesOut += typeof data === "string" ? data.length : data.byteLength
+        this.framesOut++
+        this.bytesOut += typeof data === "string" ? data.length : data.byteLength
       })).pipe(
         Effect.tapError((error) => this.emit(ConnectionEvent.SendFailed({ at: this.now(), session: current.number, error })))
       )
@@ -394,7 +398,7 @@ class ConnectionImpl<R> implements ConnectionShape {
     // A pong with a foreign payload answers the oldest ping.
     if (index < 0) index = 0
     const [answered] = pings.splice(index, 1)
-    this.counters.lastRtt = frame.receivedAt - answered!.sentAt
+    this.lastRtt = frame.receivedAt - answered!.sentAt
     Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
   }
 
@@ -496,7 +500,7 @@ class ConnectionImpl<R> implements ConnectionShape {
         if (Exit.isFailure(sent)) return
         const answered = yield* Deferred.await(pong).pipe(
           Effect.map(() => {
-            this.counters.lastRtt = this.now() - sentAt
+            this.lastRtt = this.now() - sentAt
             return true
           }),
           Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
@@ -609,15 +613,15 @@ class ConnectionImpl<R> implements ConnectionShape {
 
   /** Accounting and heartbeat bookkeeping for one batch; returns the frames to deliver. */
   private observe(batch: ReadonlyArray<Frame.Frame>): ReadonlyArray<Frame.Frame> {
-    const hb = this.cfg.heartbeat
-    const counters = this.counters
+    const hb = this.messageHeartbeat
+    let bytesIn = 0
     let deliver: Array<Frame.Frame> | undefined
     for (let i = 0; i < batch.length; i++) {
       const frame = batch[i]!
       switch (frame._tag) {
         case "Text":
-          counters.bytesIn += frame.data.length
-          if (hb._tag === "Message" && hb.isPong(frame.data)) {
+          bytesIn += frame.data.length
+          if (hb !== undefined && hb.isPong(frame.data)) {
             if (this.messagePong !== undefined) Deferred.doneUnsafe(this.messagePong, Effect.void)
             if (!hb.deliverPongs) {
               deliver ??= batch.slice(0, i)
@@ -628,7 +632,7 @@ class ConnectionImpl<R> implements ConnectionShape {
           }
           break
         case "Binary":
-          counters.bytesIn += frame.data.byteLength
+          bytesIn += frame.data.byteLength
           this.lastDataAt = frame.receivedAt
           break
         case "Pong":
@@ -638,8 +642,9 @@ class ConnectionImpl<R> implements ConnectionShape {
       }
       deliver?.push(frame)
     }
-    counters.framesIn += batch.length
-    counters.lastFrameAt = batch[batch.length - 1]!.receivedAt
+    this.bytesIn += bytesIn
+    this.framesIn += batch.length
+    this.lastFrameAt = batch[batch.length - 1]!.receivedAt
     return deliver ?? batch
   }
 
@@ -675,7 +680,8 @@ class ConnectionImpl<R> implements ConnectionShape {
    * plain-function hooks, then subscribers that have room. From the first
    * step that needs the fiber on, the rest is left in `pending`.
    */
-  private deliverDirect(current: Live, raw: ReadonlyArray<Frame.Frame>): boolean {
+  [Direct.ReadDirect](raw: ReadonlyArray<Frame.Frame>): boolean {
+    const current = this.directLive!
     const batch = this.observe(raw)
     if (batch.length === 0) return true
     if (this.hasFrameHooks) {
@@ -698,7 +704,7 @@ class ConnectionImpl<R> implements ConnectionShape {
    * waiting, which never calls it.
    */
   private readLoop(current: Live): Effect.Effect<Outcome, never, R> {
-    const attach = Direct.attachOf(current.session.take)
+    const source = Direct.sourceOf(current.session.take)
     // A loop of flatMaps rather than a generator: while the session is open
     // the fiber waits in `take` holding one continuation, not a suspended
     // generator and its registers.
@@ -710,9 +716,13 @@ class ConnectionImpl<R> implements ConnectionShape {
     })
     return Effect.suspend(() => {
       this.takePending()
-      attach?.((raw) => this.deliverDirect(current, raw))
+      if (source !== undefined) {
+        this.directLive = current
+        source[Direct.AttachDirect](this)
+      }
       return Effect.catch(loop, (end) => {
-        attach?.(undefined)
+        source?.[Direct.AttachDirect](undefined)
+        this.directLive = undefined
         return this.sessionEnded(current, end)
       })
     })
@@ -746,7 +756,7 @@ class ConnectionImpl<R> implements ConnectionShape {
     return Effect.gen({ self: this }, function*() {
       const since = this.now()
       const current: Live = { session, number: session.session, since, endReason: undefined }
-      this.counters.sessions++
+      this.sessions++
       this.lastDataAt = since
       this.live = current
       // close() may have come while this session was dialing: it ends at once, gracefully.
@@ -841,7 +851,7 @@ class ConnectionImpl<R> implements ConnectionShape {
       const request: Transport.OpenRequest = {
         connection: this.name,
         url,
-        session: this.counters.sessions + 1,
+        session: this.sessions + 1,
         protocols: cfg.protocols,
         headers: cfg.headers,
         connectTimeout: cfg.connectTimeout,
@@ -889,7 +899,7 @@ class ConnectionImpl<R> implements ConnectionShape {
     if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
     const result = opened as Exclude<typeof opened, Outcome>
     if (result._tag === "Failure") {
-      this.counters.failedDials++
+      this.failedDials++
       const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
       return Effect.as(
         this.emit(ConnectionEvent.DialFailed({ at: this.now(), attempt: this.attempt, error: result.failure })),
@@ -1063,9 +1073,16 @@ class ConnectionImpl<R> implements ConnectionShape {
 
   private statsNow(): ConnectionStats {
     return {
-      ...this.counters,
+      framesIn: this.framesIn,
+      bytesIn: this.bytesIn,
+      framesOut: this.framesOut,
+      bytesOut: this.bytesOut,
+      sessions: this.sessions,
+      failedDials: this.failedDials,
+      lastFrameAt: this.lastFrameAt,
+      lastRtt: this.lastRtt,
       dropped: this.framesHub.dropped,
-      reconnects: Math.max(0, this.counters.sessions - 1),
+      reconnects: Math.max(0, this.sessions - 1),
       uptime: this.live === undefined ? 0 : this.now() - this.live.since
     }
   }

@@ -15,6 +15,33 @@ import * as Direct from "./internal/direct.ts"
 
 type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
 
+/**
+ * Inboxes with a read to hand over, flushed by one shared microtask: a
+ * read costs no function or closure of its own, and an inbox holds none.
+ * Socket reads are separate event-loop callbacks, each followed by a
+ * microtask checkpoint, so this is almost always one inbox.
+ */
+const due: Array<{ flush(): void }> = []
+let dueScheduled = false
+
+const flushDue = (): void => {
+  let i = 0
+  try {
+    for (; i < due.length; i++) due[i]!.flush()
+  } finally {
+    // A throw (a bug; readers catch their users' throws) must not stall every inbox.
+    due.splice(0, i + 1)
+    dueScheduled = false
+    if (due.length > 0) scheduleDue()
+  }
+}
+
+const scheduleDue = (): void => {
+  if (dueScheduled) return
+  dueScheduled = true
+  queueMicrotask(flushDue)
+}
+
 /** Wakes a reader whose direct path left it work: nothing more to take. */
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 
@@ -42,7 +69,7 @@ export interface InboxOptions {
  * @category models
  * @since 0.1.0
  */
-export class Inbox<E> {
+export class Inbox<E> implements Direct.Source {
   private buffer: Array<Frame.Frame> = []
   private waiter: Resume<E> | undefined = undefined
   private flushScheduled = false
@@ -58,9 +85,12 @@ export class Inbox<E> {
 
   constructor(options: InboxOptions) {
     this.options = options
-    Direct.register(this.take, (reader) => {
-      this.direct = reader
-    })
+    Direct.register(this.take, this)
+  }
+
+  /** Attaches the direct reader of the session's connection (internal/direct.ts). */
+  [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
+    this.direct = reader
   }
 
   /**
@@ -73,7 +103,8 @@ export class Inbox<E> {
       // The flush clears the stamp: one microtask per read for both.
       if (!this.flushScheduled) {
         this.flushScheduled = true
-        queueMicrotask(this.flush)
+        due.push(this)
+        scheduleDue()
       }
     }
     return this.stamp
@@ -142,10 +173,16 @@ export class Inbox<E> {
   private schedule(): void {
     if (this.flushScheduled || this.waiter === undefined) return
     this.flushScheduled = true
-    queueMicrotask(this.flush)
+    due.push(this)
+    scheduleDue()
   }
 
-  private readonly flush = (): void => {
+  /**
+   * Hands the read over: to the direct reader, or by waking the parked
+   * `take`. The inbox calls it itself, once per socket read; a transport
+   * never needs to.
+   */
+  flush(): void {
     this.flushScheduled = false
     this.stamp = -1
     const waiter = this.waiter
@@ -153,7 +190,7 @@ export class Inbox<E> {
     // The reader is parked: a direct reader delivers the batch without waking it.
     const direct = this.direct
     if (direct !== undefined && this.buffer.length > 0) {
-      if (!direct(this.drain())) {
+      if (!direct[Direct.ReadDirect](this.drain())) {
         if (this.waiter === waiter) {
           this.waiter = undefined
           waiter(NOTHING)

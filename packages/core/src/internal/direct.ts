@@ -11,18 +11,33 @@
  */
 import type * as Frame from "../Frame.ts"
 
-/** Delivers a batch synchronously; `false` if the fiber must take over (the batch is then the reader's to finish). */
-export type DirectReader = (batch: ReadonlyArray<Frame.Frame>) => boolean
+/** The method a direct reader implements (a symbol: it is not part of any public shape). */
+export const ReadDirect: unique symbol = Symbol.for("@kharbranth/core/internal/ReadDirect")
 
-/** Attaches a reader to a session's inbox (`undefined` detaches). */
-export type Attach = (reader: DirectReader | undefined) => void
-
-const sources = new WeakMap<object, Attach>()
-
-/** Called by an `Inbox` for its `take` effect. */
-export const register = (take: object, attach: Attach): void => {
-  sources.set(take, attach)
+/**
+ * Delivers a batch synchronously; `false` if the fiber must take over (the
+ * batch is then the reader's to finish). An object with a method, not a
+ * closure: the connection itself is the reader, so a read touches no extra
+ * function or context object.
+ */
+export interface DirectReader {
+  readonly [ReadDirect]: (batch: ReadonlyArray<Frame.Frame>) => boolean
 }
 
-/** The attach function behind a session's `take`, if it is an `Inbox`'s. */
-export const attachOf = (take: object): Attach | undefined => sources.get(take)
+/** The method a source of direct reads implements (an `Inbox`). */
+export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal/AttachDirect")
+
+/** What can be read directly: attaches a reader to a session's inbox (`undefined` detaches). */
+export interface Source {
+  readonly [AttachDirect]: (reader: DirectReader | undefined) => void
+}
+
+const sources = new WeakMap<object, Source>()
+
+/** Called by an `Inbox` for its `take` effect. */
+export const register = (take: object, source: Source): void => {
+  sources.set(take, source)
+}
+
+/** The source behind a session's `take`, if it is an `Inbox`'s. */
+export const sourceOf = (take: object): Source | undefined => sources.get(take)
