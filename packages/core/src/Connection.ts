@@ -194,6 +194,7 @@ const RESTART: Outcome = { _tag: "Restart" }
 /** How the dial loop ended: the reason and error `Closed` reports. */
 type Final = { readonly reason: string; readonly error: Errors.ConnectionError | undefined }
 const CLOSED_BY_CALLER: Final = { reason: "closed by the caller", error: undefined }
+const defectMessage = (defect: unknown): string => defect instanceof Error ? defect.message : String(defect)
 
 /** A stepped reconnect schedule. */
 type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, Errors.ConnectionError, never, never>>>
@@ -998,14 +999,16 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    */
   start(): Effect.Effect<void, never, R | Scope.Scope> {
     return Effect.uninterruptible(Effect.gen({ self: this }, function*() {
-      // One frame for both ways out: the loop's end, or an interruption.
+      // One frame for every way out: the loop's end, an interruption, or a
+      // defect (a throwing schedule, a bug), which closes the connection
+      // with its message rather than leaving it silently stuck.
       const main = yield* Effect.forkDetach(
         Effect.onExit(this.dialLoop(), (exit) =>
           Exit.isSuccess(exit)
             ? this.finish(exit.value)
             : Cause.hasInterrupts(exit.cause)
             ? this.finish({ reason: "connection scope closed", error: undefined })
-            : Effect.void)
+            : this.finish({ reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
       )
       this.main = main
       // One finalizer, in the order two would run (the last added first):

@@ -424,6 +424,22 @@ describe("Connection", () => {
         assert.include(state._tag === "Closed" ? state.reason : "", "schedule ended")
         assert.strictEqual((yield* server.dials).length, 3)
       }).pipe(Effect.provide(MemoryTransport.layer())))
+
+    it.effect("a schedule that throws closes the connection with the defect's message, and its streams end", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        yield* server.setDefault(DialOutcome.fail("ECONNREFUSED"))
+        const broken = Schedule.map(Schedule.spaced("1 second"), (): number => {
+          throw new Error("schedule bug")
+        })
+        const conn = yield* Connection.make("btc", { ...noHeartbeat, reconnect: broken })
+        const events = yield* collect(conn.events)
+        yield* advance(3000, 100)
+        const state = yield* awaitState(conn, "Closed")
+        assert.include(state._tag === "Closed" ? state.reason : "", "schedule bug")
+        assert.include(tags(events.items), "Closed")
+        assert.strictEqual((yield* server.dials).length, 1, "no dial after the defect")
+      }).pipe(Effect.provide(MemoryTransport.layer())))
   })
 
   describe("hooks", () => {
