@@ -111,7 +111,11 @@ export interface ConnectionShape {
   readonly name: string
   /** The current state; `SubscriptionRef.changes(state)` streams every transition. */
   readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
-  /** Every inbound frame of every session, in order, from the moment the stream starts. Ends when the connection closes. */
+  /**
+   * Every inbound frame of every session, in order, from the moment the
+   * stream starts. Ends when the connection closes. A socket read's frames
+   * arrive as one array: read a flood with `Stream.runForEachArray`.
+   */
   readonly frames: Stream.Stream<Frame.Frame>
   /** Lifecycle events, from the moment the stream starts. Ends after `Closed`. */
   readonly events: Stream.Stream<ConnectionEvent>
