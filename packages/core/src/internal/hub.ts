@@ -8,7 +8,7 @@
  * the publisher's stack, with no scheduler hop: the consumer runs as soon as
  * the socket read's frames are delivered, once per batch, never per item.
  * Items published before the first subscriber ever arrives are kept for it
- * (up to the capacity), so a program that subscribes right after making a
+ * (up to the retain limit), so a program that subscribes right after making a
  * connection misses nothing.
  */
 import type * as Arr from "effect/Array"
