@@ -1,21 +1,15 @@
 /**
- * Helpers for Connection tests on MemoryTransport and TestClock: let forked
- * fibers and microtask flushes run, wait for a state, collect a stream in
- * the background.
+ * Helpers for Connection tests on MemoryTransport and TestClock: wait for a
+ * state, collect a stream in the background; `settle` and `advance` come
+ * from the shared test utilities.
  */
+import { settle } from "@kharbranth/test-utils/clock"
 import { Effect, Fiber, Stream } from "effect"
 import type { Scope } from "effect"
-import { TestClock } from "effect/testing"
 import type * as Connection from "../../src/Connection.ts"
 import type { ConnectionState } from "../../src/ConnectionState.ts"
 
-/** Lets every runnable fiber, queue wake-up and microtask run (no virtual time passes). */
-export const settle = Effect.gen(function*() {
-  for (let i = 0; i < 5; i++) {
-    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-  }
-  yield* TestClock.adjust(0)
-})
+export { advance, settle } from "@kharbranth/test-utils/clock"
 
 /** Waits (without advancing time) until the connection's state has the tag. */
 export const awaitState = (conn: Connection.ConnectionShape, tag: ConnectionState["_tag"], tries = 200) =>
@@ -36,16 +30,4 @@ export const collect = <A, E>(stream: Stream.Stream<A, E>): Effect.Effect<{
     const items: Array<A> = []
     const fiber = yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
     return { items, fiber }
-  })
-
-/** Advances virtual time in steps, letting fibers run in between. */
-export const advance = (millis: number, step = millis) =>
-  Effect.gen(function*() {
-    let left = millis
-    while (left > 0) {
-      const by = Math.min(step, left)
-      yield* TestClock.adjust(by)
-      yield* settle
-      left -= by
-    }
   })

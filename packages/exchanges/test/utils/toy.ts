@@ -7,8 +7,6 @@
  */
 import { Heartbeat, MemoryTransport, type Transport } from "@kharbranth/core"
 import type * as Layer from "effect/Layer"
-import * as Effect from "effect/Effect"
-import { TestClock } from "effect/testing"
 import * as Venue from "../../src/Venue.ts"
 
 const request = (op: "subscribe" | "unsubscribe", size: number) => (topics: ReadonlyArray<string>, id = 1) =>
@@ -72,20 +70,4 @@ export const requests = (received: ReadonlyArray<MemoryTransport.ClientMessage>)
     return msg.op === undefined ? [] : [msg as { op: string; args: Array<string>; id: number }]
   })
 
-/** Lets fibers and microtasks run without moving virtual time. */
-export const settle = Effect.gen(function*() {
-  for (let i = 0; i < 5; i++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-  yield* TestClock.adjust(0)
-})
-
-/** Advances virtual time in steps, letting fibers run in between. */
-export const advance = (millis: number, step = millis) =>
-  Effect.gen(function*() {
-    let left = millis
-    while (left > 0) {
-      const by = Math.min(step, left)
-      yield* TestClock.adjust(by)
-      yield* settle
-      left -= by
-    }
-  })
+export { advance, settle } from "@kharbranth/test-utils/clock"

@@ -5,6 +5,7 @@
  * proxy that can blackhole both directions, a feed server in a child process
  * (for SIGKILL and SIGSTOP), and a polling helper with a deadline.
  */
+import { listen } from "@kharbranth/test-utils/servers"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -94,25 +95,8 @@ export const tcpProxy = (target: number) =>
     }
   })
 
-/** Listens on 127.0.0.1 (port 0 unless given) for the life of the scope. */
-export const listen = (server: net.Server, beforeClose: () => void = () => {}, port = 0) => {
-  const sockets = new Set<net.Socket>()
-  server.on("connection", (socket) => {
-    sockets.add(socket)
-    socket.on("close", () => sockets.delete(socket))
-  })
-  return Effect.acquireRelease(
-    Effect.callback<number>((resume) => {
-      server.listen(port, "127.0.0.1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))
-    }),
-    () =>
-      Effect.callback<void>((resume) => {
-        beforeClose()
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  )
-}
+/** Listens on 127.0.0.1 for the life of the scope (the shared test utilities'). */
+export { listen } from "@kharbranth/test-utils/servers"
 
 /** The feed server (fixtures/feed-server.mjs) in a child process; the scope kills it. */
 export const feedProcess = (port: number, options: { readonly intervalMs?: number; readonly autoPong?: boolean } = {}) =>
