@@ -263,8 +263,6 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
   private main: Fiber.Fiber<Final> | undefined = undefined
   private readonly hasFrameHooks: boolean
-  /** The session the direct reader delivers for, while attached. */
-  private directLive: Live | undefined = undefined
   /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
   private readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
   private sendBound: ConnectionShape["send"] | undefined = undefined
@@ -686,7 +684,9 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    * step that needs the fiber on, the rest is left in `pending`.
    */
   [Direct.ReadDirect](raw: ReadonlyArray<Frame.Frame>): boolean {
-    const current = this.directLive!
+    // Called only while the read loop is parked in this session's `take`,
+    // between `openSession` (which sets `live`) and `sessionEnded`.
+    const current = this.live!
     const batch = this.observe(raw)
     if (batch.length === 0) return true
     if (this.hasFrameHooks) {
@@ -721,13 +721,9 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     })
     return Effect.suspend(() => {
       this.takePending()
-      if (source !== undefined) {
-        this.directLive = current
-        source[Direct.AttachDirect](this)
-      }
+      source?.[Direct.AttachDirect](this)
       return Effect.catch(loop, (end) => {
         source?.[Direct.AttachDirect](undefined)
-        this.directLive = undefined
         return this.sessionEnded(current, end)
       })
     })

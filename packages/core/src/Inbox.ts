@@ -101,11 +101,7 @@ export class Inbox<E> implements Direct.Source {
     if (this.stamp < 0) {
       this.stamp = this.options.clock()
       // The flush clears the stamp: one microtask per read for both.
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        due.push(this)
-        scheduleDue()
-      }
+      if (!this.flushScheduled) this.markDue()
     }
     return this.stamp
   }
@@ -172,6 +168,11 @@ export class Inbox<E> implements Direct.Source {
 
   private schedule(): void {
     if (this.flushScheduled || this.waiter === undefined) return
+    this.markDue()
+  }
+
+  /** Queues this inbox for the shared flush, once per read. */
+  private markDue(): void {
     this.flushScheduled = true
     due.push(this)
     scheduleDue()
