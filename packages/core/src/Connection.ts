@@ -23,7 +23,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Config from "./ConnectionConfig.ts"
@@ -211,28 +211,51 @@ type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, E
  * are bound on first access.
  */
 class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
-  /** The state now, for the manager (internal/currentState.ts). */
-  readonly [CurrentState]: StateCell
-  readonly framesHub: Hub<Frame.Frame>
-  readonly eventsHub: Hub<ConnectionEvent>
-  /** Made on first access of `state`: a connection nobody observes holds no PubSub, replay buffer, semaphore or scope. */
-  private stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined = undefined
-
+  // The fields a socket read touches come first, so that they share the
+  // object's first cache lines: at a thousand connections each read finds
+  // its connection cold, and every further line is a miss (FINDINGS.md).
+  readonly name: string
+  private readonly tap: Tap | undefined
+  /**
+   * Made at once only where it keeps frames for a first subscriber (a
+   * connection of its own); a manager's connection makes it on the first
+   * `frames`, so most never do, and a read then skips it.
+   */
+  private framesHubValue: Hub<Frame.Frame> | undefined
+  /** The text hook, read per frame, so kept here rather than behind `hooks`. */
+  private readonly onText: ReadHooks<R>["onText"]
+  private readonly hasFrameHooks: boolean
+  /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
+  private readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
+  /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
+  private pending: Effect.Effect<void, never, R> | undefined = undefined
   // Counters are plain fields of the connection itself, updated once per
   // batch by the one read loop: a Ref per frame would cost more than the
   // frame, and a separate object is one more cache line per socket read.
   private framesIn = 0
   private bytesIn = 0
+  // Not a number until the first session: a field that only ever held
+  // numbers would box these timestamps in objects of their own.
+  private lastDataAt: number | undefined = undefined
+  private lastFrameAt: number | undefined = undefined
+  private live: Live | undefined = undefined
+
+  /** The state now, for the manager (internal/currentState.ts). */
+  readonly [CurrentState]: StateCell
+  /** As `framesHubValue`, for events. */
+  private eventsHubValue: Hub<ConnectionEvent> | undefined
+  /** Set once `finish` has ended the hubs: a hub made later is born ended. */
+  private hubsEnded = false
+  /** Made on first access of `state`: a connection nobody observes holds no PubSub, replay buffer, semaphore or scope. */
+  private stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined = undefined
+
   private framesOut = 0
   private bytesOut = 0
   private sessions = 0
   private failedDials = 0
-  private lastFrameAt: number | undefined = undefined
   private lastRtt: number | undefined = undefined
-  private live: Live | undefined = undefined
   private wake: Deferred.Deferred<void> | undefined = undefined
   private readerBlocked = false
-  private lastDataAt = 0
   private pingCounter = 0
   /** Pings waiting for their pong; made with the first ping. */
   private pendingPings: Array<PendingPing> | undefined = undefined
@@ -243,8 +266,6 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       { readonly data: Frame.Outbound; readonly done: Deferred.Deferred<void, Errors.SendFailed | Errors.ConnectionStopped> }
     >
     | undefined = undefined
-  /** Work the direct path left for the read loop's fiber (it then wakes the fiber). */
-  private pending: Effect.Effect<void, never, R> | undefined = undefined
   private attempt = 0
   /**
    * The reconnect schedule, stepped with each failure; `undefined` after a
@@ -262,20 +283,17 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** Made only while a `close` waits for the end. */
   private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
   private main: Fiber.Fiber<Final> | undefined = undefined
-  private readonly hasFrameHooks: boolean
-  /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
-  private readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
+  /** The scope of the current dial and its session (see `dialAndRun`). */
+  private dialScope: Scope.Closeable | undefined = undefined
   private sendBound: ConnectionShape["send"] | undefined = undefined
   private restartBound: ConnectionShape["restart"] | undefined = undefined
   private closeBound: ConnectionShape["close"] | undefined = undefined
   private pingEffect: ConnectionShape["ping"] | undefined = undefined
   private statsEffect: ConnectionShape["stats"] | undefined = undefined
 
-  readonly name: string
   private readonly cfg: Config.Resolved
   private readonly transport: Transport.Transport["Service"]
   private readonly clock: Clock.Clock
-  private readonly tap: Tap | undefined
   private readonly hooks: ReadHooks<R>
 
   constructor(
@@ -292,9 +310,12 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     this.clock = clock
     this.tap = tap
     this.hooks = hooks
+    this.onText = hooks.onText
     this[CurrentState] = { value: ConnectionState.Idle() }
-    this.framesHub = new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, tap === undefined || tap.retainFrames ? cfg.capacity : 0)
-    this.eventsHub = new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", tap === undefined ? 1024 : 0)
+    this.framesHubValue = tap === undefined || tap.retainFrames
+      ? new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, cfg.capacity)
+      : undefined
+    this.eventsHubValue = tap === undefined ? new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024) : undefined
     this.hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
       hooks.onPong !== undefined || hooks.onClose !== undefined
     this.messageHeartbeat = cfg.heartbeat._tag === "Message" ? cfg.heartbeat : undefined
@@ -306,10 +327,15 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.stateRef ??= Effect.runSync(SubscriptionRef.make(this[CurrentState].value))
   }
   get frames(): Stream.Stream<Frame.Frame> {
-    return this.framesHub.stream
+    return (this.framesHubValue ??= this.lateHub(new Hub<Frame.Frame>(this.cfg.capacity, this.cfg.strategy, 0))).stream
   }
   get events(): Stream.Stream<ConnectionEvent> {
-    return this.eventsHub.stream
+    return (this.eventsHubValue ??= this.lateHub(new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 0))).stream
+  }
+
+  private lateHub<A>(hub: Hub<A>): Hub<A> {
+    if (this.hubsEnded) hub.endNow()
+    return hub
   }
   get send(): ConnectionShape["send"] {
     return this.sendBound ??= (data) => this.sendNow(data)
@@ -332,7 +358,8 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   private emit(event: ConnectionEvent): Effect.Effect<void> {
-    const published = this.eventsHub.publish([event])
+    const hub = this.eventsHubValue
+    const published = hub === undefined ? Effect.void : hub.publish([event])
     return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
   }
 
@@ -516,7 +543,7 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private idleLoop(current: Live, idle: number): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       while (current.endReason === undefined) {
-        const remaining = this.lastDataAt + idle - this.now()
+        const remaining = this.lastDataAt! + idle - this.now()
         if (remaining > 0) {
           yield* Effect.sleep(Duration.millis(remaining))
         } else if (this.readerBlocked) {
@@ -540,7 +567,7 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     const hooks = this.hooks
     switch (frame._tag) {
       case "Text":
-        return hooks.onText?.(frame)
+        return this.onText?.(frame)
       case "Binary":
         return hooks.onBinary?.(frame)
       case "Ping":
@@ -663,7 +690,8 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   /** Hands a batch to subscribers, then to the manager's tap; each may wait on a slow consumer. */
   private publishBatch(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
-    const publish = this.framesHub.publish(batch)
+    const hub = this.framesHubValue
+    const publish = hub === undefined ? Effect.void : hub.publish(batch)
     if (publish !== Effect.void) return Effect.andThen(this.blocking(publish), this.publishTap(batch))
     return this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch))
   }
@@ -704,29 +732,55 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   /**
    * Reads until the session ends; every frame taken is delivered. Then it
-   * settles the session's end. The direct reader is detached there; an
-   * interrupted loop leaves it on an inbox that no longer has a reader
-   * waiting, which never calls it.
+   * settles the session's end and ends the dial, as a tail call. The direct
+   * reader is detached there; an interrupted loop leaves it on an inbox that
+   * no longer has a reader waiting, which never calls it.
    */
-  private readLoop(current: Live): Effect.Effect<Outcome, never, R> {
-    const source = Direct.sourceOf(current.session.take)
-    // A loop of flatMaps rather than a generator: while the session is open
-    // the fiber waits in `take` holding one continuation, not a suspended
-    // generator and its registers.
-    const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(current.session.take, (raw) => {
-      const work = this.takePending()
-      const deliver = this.deliverTaken(current, raw)
-      if (work === undefined) return deliver === Effect.void ? loop : Effect.andThen(deliver, loop)
-      return Effect.andThen(work, deliver === Effect.void ? loop : Effect.andThen(deliver, loop))
+  private readLoop(current: Live): Effect.Effect<Final, never, R> {
+    const source = Direct.sourceOf<Transport.SessionEnd>(current.session)
+    if (source === undefined) return this.readLoopOf(current)
+    // A loop of flatMaps rather than a generator, over a take that never
+    // fails: while the session is open the fiber waits in that take holding
+    // this one continuation, with no suspended generator and no failure
+    // handler below it.
+    const loop: Effect.Effect<Final, never, R> = Effect.flatMap(source[Direct.TakeOrEnd], (raw) => {
+      if (raw !== Direct.END) return this.afterTake(current, raw, loop)
+      source[Direct.AttachDirect](undefined)
+      return this.afterRead(current, source[Direct.EndedWith]())
     })
     return Effect.suspend(() => {
       this.takePending()
-      source?.[Direct.AttachDirect](this)
-      return Effect.catch(loop, (end) => {
-        source?.[Direct.AttachDirect](undefined)
-        return this.sessionEnded(current, end)
-      })
+      source[Direct.AttachDirect](this)
+      return loop
     })
+  }
+
+  /** The read loop over any other transport's session, whose `take` fails at the end. */
+  private readLoopOf(current: Live): Effect.Effect<Final, never, R> {
+    const loop: Effect.Effect<never, Transport.SessionEnd, R> = Effect.flatMap(
+      current.session.take,
+      (raw) => this.afterTake(current, raw, loop)
+    )
+    return Effect.suspend(() => {
+      this.takePending()
+      return Effect.catch(loop, (end) => this.afterRead(current, end))
+    })
+  }
+
+  /** Work the direct path left, then this batch's delivery, then `next`. */
+  private afterTake<A, E>(
+    current: Live,
+    raw: ReadonlyArray<Frame.Frame>,
+    next: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> {
+    const work = this.takePending()
+    const deliver = this.deliverTaken(current, raw)
+    if (work === undefined) return deliver === Effect.void ? next : Effect.andThen(deliver, next)
+    return Effect.andThen(work, deliver === Effect.void ? next : Effect.andThen(deliver, next))
+  }
+
+  private afterRead(current: Live, end: Transport.SessionEnd): Effect.Effect<Final, never, R> {
+    return Effect.flatMap(this.sessionEnded(current, end), (outcome) => this.endDial(outcome))
   }
 
   /** The fiber's delivery of a taken batch: hooks, then subscribers and tap (`Effect.void` when all ran here). */
@@ -742,15 +796,6 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   // ---- one session -------------------------------------------------
-
-  private runSession(session: Transport.Session): Effect.Effect<Outcome, never, R | Scope.Scope> {
-    return Effect.flatMap(
-      this.openSession(session),
-      // The read loop runs on this fiber: no fiber per session besides the
-      // heartbeat. close() bounds how long it may take to drain.
-      (current) => this.readLoop(current)
-    )
-  }
 
   /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
   private openSession(session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> {
@@ -841,12 +886,35 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     })
   }
 
-  /** A dial and its session in a scope of their own, then what comes after (a method, so the continuation holds no more than the connection). */
+  /**
+   * A dial and its session in a scope of their own, then what comes after.
+   * The scope is held in a field and closed by `endDial` (or by `finish` on
+   * an interruption), not by `Effect.scoped`: while the session is open the
+   * fiber then holds no frame for it. The read loop runs on this fiber (no
+   * fiber per session besides the heartbeat), and every step after the
+   * session opens is a tail call, so an idle connection's fiber holds the
+   * read loop's continuation and little else.
+   */
   private dialAndRun(url: string): Effect.Effect<Final, never, R> {
-    return Effect.flatMap(Effect.scoped(this.dialOnce(url)), (outcome) => this.afterSession(outcome))
+    return Effect.suspend(() => {
+      const scope = Scope.makeUnsafe()
+      this.dialScope = scope
+      return Effect.flatMap(
+        Scope.provide(this.dialOnce(url), scope),
+        (opened) => "_tag" in opened ? this.endDial(opened) : this.readLoop(opened)
+      )
+    })
   }
 
-  private dialOnce(url: string): Effect.Effect<Outcome, never, R | Scope.Scope> {
+  /** Closes the dial's scope (the session's release, its heartbeat), then what comes after. */
+  private endDial(outcome: Outcome): Effect.Effect<Final, never, R> {
+    const scope = this.dialScope
+    this.dialScope = undefined
+    if (scope === undefined) return this.afterSession(outcome)
+    return Effect.andThen(Scope.close(scope, Exit.void), Effect.suspend(() => this.afterSession(outcome)))
+  }
+
+  private dialOnce(url: string): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
     return Effect.suspend(() => {
       const cfg = this.cfg
       const request: Transport.OpenRequest = {
@@ -896,7 +964,7 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   private afterDial(
     opened: Result.Result<Transport.Session, Errors.ConnectFailed | Errors.ConnectTimeout> | Outcome
-  ): Effect.Effect<Outcome, never, R | Scope.Scope> {
+  ): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
     if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
     const result = opened as Exclude<typeof opened, Outcome>
     if (result._tag === "Failure") {
@@ -907,7 +975,7 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         failed
       )
     }
-    return this.runSession(result.success)
+    return this.openSession(result.success)
   }
 
   private afterSession(outcome: Outcome): Effect.Effect<Final, never, R> {
@@ -979,6 +1047,11 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.gen({ self: this }, function*() {
       if (this.finished) return
       this.finished = true
+      // An interruption leaves the dial's scope open: closed here, first, as
+      // `Effect.scoped` would have before this runs.
+      const scope = this.dialScope
+      this.dialScope = undefined
+      if (scope !== undefined) yield* Scope.close(scope, Exit.void)
       this.live = undefined
       const stoppedError = new Errors.ConnectionStopped({ connection: this.name, reason: result.reason })
       const waiting = this.sendQueue ?? []
@@ -986,8 +1059,11 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       for (const item of waiting) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
       yield* this.setState(ConnectionState.Closed(result))
       yield* this.emit(ConnectionEvent.Closed({ at: this.now(), ...result }))
-      yield* this.framesHub.end
-      yield* this.eventsHub.end
+      yield* Effect.sync(() => {
+        this.hubsEnded = true
+        this.framesHubValue?.endNow()
+        this.eventsHubValue?.endNow()
+      })
       this.stopped = true
       if (this.stoppedWaiter !== undefined) Deferred.doneUnsafe(this.stoppedWaiter, Exit.void)
     })
@@ -1084,7 +1160,7 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       failedDials: this.failedDials,
       lastFrameAt: this.lastFrameAt,
       lastRtt: this.lastRtt,
-      dropped: this.framesHub.dropped,
+      dropped: this.framesHubValue?.dropped ?? 0,
       reconnects: Math.max(0, this.sessions - 1),
       uptime: this.live === undefined ? 0 : this.now() - this.live.since
     }

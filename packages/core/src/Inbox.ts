@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import type * as Frame from "./Frame.ts"
 import * as Direct from "./internal/direct.ts"
 
-type Resume<E> = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>, E>) => void
+type Resume = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>>) => void
 
 /**
  * Inboxes with a read to hand over, flushed by one shared microtask: a
@@ -44,6 +44,7 @@ const scheduleDue = (): void => {
 
 /** Wakes a reader whose direct path left it work: nothing more to take. */
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
+const ENDED: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed(Direct.END)
 
 /**
  * How an inbox meets its socket. The inbox keeps this object and calls its
@@ -69,13 +70,17 @@ export interface InboxOptions {
  * @category models
  * @since 0.1.0
  */
-export class Inbox<E> implements Direct.Source {
-  private buffer: Array<Frame.Frame> = []
-  private waiter: Resume<E> | undefined = undefined
+export class Inbox<E> implements Direct.Source<E> {
+  // Made by a read's first push and handed over whole: a fresh array is in
+  // the cache when the read is delivered, where a kept one would not be.
+  private buffer: Array<Frame.Frame> | undefined = undefined
+  private waiter: Resume | undefined = undefined
   private flushScheduled = false
   private ended: E | undefined = undefined
   private paused = false
-  private stamp = -1
+  // Not a number between reads: a field that only ever held numbers would
+  // box them in a separate object, one more cache line per read.
+  private stamp: number | undefined = undefined
   private direct: Direct.DirectReader | undefined = undefined
   /** Whether the session has ended (its terminal error is set). */
   done = false
@@ -83,9 +88,13 @@ export class Inbox<E> implements Direct.Source {
   /** Kept whole and called as methods: a transport may pass itself, with no closure per callback. */
   private readonly options: InboxOptions
 
-  constructor(options: InboxOptions) {
-    this.options = options
-    Direct.register(this.take, this)
+  /**
+   * `options` may be left out only by a subclass that implements
+   * `InboxOptions` itself: a transport's session can then be its own inbox,
+   * one object where a socket read would otherwise touch two.
+   */
+  constructor(options?: InboxOptions) {
+    this.options = options ?? (this as unknown as InboxOptions)
   }
 
   /** Attaches the direct reader of the session's connection (internal/direct.ts). */
@@ -98,7 +107,7 @@ export class Inbox<E> implements Direct.Source {
    * read once per read (per microtask), not once per frame.
    */
   now(): number {
-    if (this.stamp < 0) {
+    if (this.stamp === undefined) {
       this.stamp = this.options.clock()
       // The flush clears the stamp: one microtask per read for both.
       if (!this.flushScheduled) this.markDue()
@@ -109,8 +118,11 @@ export class Inbox<E> implements Direct.Source {
   /** Adds one frame to the current batch. Frames after the end are ignored. */
   push(frame: Frame.Frame): void {
     if (this.done) return
-    this.buffer.push(frame)
-    if (!this.paused && this.buffer.length >= this.options.highWaterMark) {
+    const buffer = this.buffer
+    let size = 1
+    if (buffer === undefined) this.buffer = [frame]
+    else size = buffer.push(frame)
+    if (!this.paused && size >= this.options.highWaterMark) {
       this.paused = true
       this.options.onPause()
     }
@@ -127,32 +139,58 @@ export class Inbox<E> implements Direct.Source {
 
   /** Number of frames not yet taken by the reader. */
   get size(): number {
-    return this.buffer.length
+    return this.buffer?.length ?? 0
   }
+
+  // Both takes are built on first use, once: a connection reads through
+  // `TakeOrEnd` and never makes `take`.
+  private takeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
+  private takeOrEndValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
+  private cancelTakeValue: Effect.Effect<void> | undefined = undefined
 
   /**
    * Takes every buffered frame at once, waiting if there is none; fails with
    * the terminal error once the buffer is empty and the inbox has ended.
    */
-  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, E> = Effect.callback<ReadonlyArray<Frame.Frame>, E>(
-    (resume) => {
-      // One effect, built once: a take that finds frames resumes at once;
-      // otherwise the reader parks until the next flush.
+  get take(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> {
+    if (this.takeValue === undefined) {
+      this.takeValue = Effect.flatMap(
+        this[Direct.TakeOrEnd],
+        (batch) => batch === Direct.END ? Effect.fail(this.ended as E) : Effect.succeed(batch)
+      )
+      Direct.register(this.takeValue, this)
+    }
+    return this.takeValue
+  }
+
+  /** As `take`, but the end is `Direct.END` rather than a failure (internal/direct.ts). */
+  get [Direct.TakeOrEnd](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
+    return this.takeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
+      // A take that finds frames (or the end) resumes at once; otherwise the
+      // reader parks until the next flush.
       const ready = this.poll()
       if (ready !== undefined) return resume(ready)
       this.waiter = resume
       return this.cancelTake
-    }
-  )
+    })
+  }
 
-  private readonly cancelTake: Effect.Effect<void> = Effect.sync(() => {
-    this.waiter = undefined
-  })
+  /** Drops a parked reader that was interrupted; built once. */
+  private get cancelTake(): Effect.Effect<void> {
+    return this.cancelTakeValue ??= Effect.sync(() => {
+      this.waiter = undefined
+    })
+  }
+
+  /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
+  [Direct.EndedWith](): E {
+    return this.ended as E
+  }
 
   /** Takes the buffered frames (at least one), resuming a paused socket. */
   private drain(): ReadonlyArray<Frame.Frame> {
-    const batch = this.buffer
-    this.buffer = []
+    const batch = this.buffer!
+    this.buffer = undefined
     if (this.paused) {
       this.paused = false
       if (!this.done) this.options.onResume()
@@ -160,9 +198,9 @@ export class Inbox<E> implements Direct.Source {
     return batch
   }
 
-  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined {
-    if (this.buffer.length > 0) return Effect.succeed(this.drain())
-    if (this.done) return Effect.fail(this.ended as E)
+  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
+    if (this.buffer !== undefined) return Effect.succeed(this.drain())
+    if (this.done) return ENDED
     return undefined
   }
 
@@ -185,12 +223,12 @@ export class Inbox<E> implements Direct.Source {
    */
   flush(): void {
     this.flushScheduled = false
-    this.stamp = -1
+    this.stamp = undefined
     const waiter = this.waiter
     if (waiter === undefined) return
     // The reader is parked: a direct reader delivers the batch without waking it.
     const direct = this.direct
-    if (direct !== undefined && this.buffer.length > 0) {
+    if (direct !== undefined && this.buffer !== undefined) {
       if (!direct[Direct.ReadDirect](this.drain())) {
         if (this.waiter === waiter) {
           this.waiter = undefined

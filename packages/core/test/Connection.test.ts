@@ -1,13 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Fiber, Ref, Schedule, Stream, SubscriptionRef } from "effect"
+import { Cause, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import * as Connection from "../src/Connection.ts"
+import * as ConnectionError from "../src/ConnectionError.ts"
 import type { ConnectionEvent } from "../src/ConnectionEvent.ts"
 import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
 import * as MemoryTransport from "../src/MemoryTransport.ts"
+import * as Frame_ from "../src/Frame.ts"
 import * as ReconnectPolicy from "../src/ReconnectPolicy.ts"
+import * as Transport from "../src/Transport.ts"
 import { advance, awaitState, collect, settle } from "./utils/harness.ts"
 
 const url = "ws://venue.test/ws"
@@ -33,6 +36,49 @@ describe("Connection", () => {
         assert.deepStrictEqual(texts(got.items), ["a", "b", "c", "d"])
         assert.isTrue(got.items.every((f) => f.session === 1))
       }).pipe(Effect.provide(MemoryTransport.layer())))
+
+    it.effect("a transport whose sessions are not built on Inbox is read through its take, end and all", () =>
+      Effect.gen(function*() {
+        // Each session's take is a plain queue: the connection cannot read it
+        // directly, so its fiber takes every batch and the failing end.
+        const sessions: Array<Queue.Queue<Frame.Frame, Transport.SessionEnd>> = []
+        const transport = Transport.Transport.of({
+          open: (request) =>
+            Effect.map(Queue.unbounded<Frame.Frame, Transport.SessionEnd>(), (queue) => {
+              sessions.push(queue)
+              return {
+                session: request.session,
+                protocol: "",
+                take: Queue.takeAll(queue),
+                send: () => Effect.void,
+                ping: () => Effect.void,
+                close: (code = 1000, reason = "") =>
+                  Effect.asVoid(
+                    Queue.fail(queue, new ConnectionError.Closed({ connection: "plain", session: request.session, code, reason }))
+                  ),
+                terminate: Effect.asVoid(
+                  Queue.fail(queue, new ConnectionError.Closed({ connection: "plain", session: request.session, code: 1006, reason: "" }))
+                ),
+                bufferedAmount: () => 0
+              }
+            })
+        })
+        const conn = yield* Connection.make("plain", { ...noHeartbeat, reconnect: Schedule.spaced("1 second") }).pipe(
+          Effect.provide(Layer.succeed(Transport.Transport, transport))
+        )
+        const got = yield* collect(conn.frames)
+        const events = yield* collect(conn.events)
+        yield* settle
+        yield* Queue.offerAll(sessions[0]!, [Frame_.text("a", 1, 0), Frame_.text("b", 1, 0)])
+        yield* settle
+        yield* Queue.fail(sessions[0]!, new ConnectionError.Closed({ connection: "plain", session: 1, code: 1001, reason: "bye" }))
+        yield* advance(1_000)
+        yield* Queue.offer(sessions[1]!, Frame_.text("c", 2, 0))
+        yield* settle
+        assert.deepStrictEqual(texts(got.items), ["a", "b", "c"])
+        assert.deepStrictEqual(events.items.map((e) => e._tag), ["Connecting", "Opened", "Disconnected", "Reconnecting", "Connecting", "Opened"])
+        assert.strictEqual(conn.state.value._tag, "Open")
+      }))
 
     it.effect("each subscriber gets the frames from the moment it subscribes", () =>
       Effect.gen(function*() {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { MemoryServer } from "../src/MemoryTransport.ts"
 import * as MemoryTransport from "../src/MemoryTransport.ts"
@@ -199,6 +200,41 @@ describe("WSManager", () => {
         }
         const now = yield* m.states
         assert.deepStrictEqual(Array.from(now, ([name, s]) => [name, s._tag]), [["a", "Open"], ["b", "Open"]])
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("a managed connection's own frames and events streams work when first read mid-life, and end once it is removed", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        const merged = yield* collect(m.frames)
+        const a = yield* m.add("a", config("a"))
+        const peer = (yield* acceptAll(1)).get("a")!
+        yield* peer.send("before")
+        yield* settle
+        // The connection's own streams are made on first use: they see what comes after.
+        const own = yield* collect(a.frames)
+        const ownEvents = yield* collect(a.events)
+        yield* settle
+        yield* peer.send("after-1", "after-2")
+        yield* settle
+        const texts = (items: ReadonlyArray<Frame.Frame>) => items.flatMap((f) => f._tag === "Text" ? [f.data] : [])
+        assert.deepStrictEqual(texts(own.items), ["after-1", "after-2"])
+        assert.deepStrictEqual(texts(merged.items.map((f) => f.frame)), ["before", "after-1", "after-2"])
+        yield* m.remove("a")
+        yield* settle
+        assert.isDefined(own.fiber.pollUnsafe(), "the connection's frames stream ended with it")
+        assert.deepStrictEqual(ownEvents.items.map((e) => e._tag).slice(-1), ["Closed"])
+        assert.isDefined(ownEvents.fiber.pollUnsafe(), "its events stream ended with it")
+        // Streams first read after the connection is gone end at once.
+        const b = yield* m.add("b", config("b"))
+        yield* acceptAll(1)
+        yield* m.remove("b")
+        yield* settle
+        const late = yield* collect(b.frames)
+        const lateEvents = yield* collect(b.events)
+        yield* settle
+        assert.isDefined(late.fiber.pollUnsafe())
+        assert.isDefined(lateEvents.fiber.pollUnsafe())
+        assert.deepStrictEqual(late.items, [])
       }).pipe(Effect.provide(memory())))
 
     it.effect("send routes to the named connection", () =>

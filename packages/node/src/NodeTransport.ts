@@ -114,14 +114,21 @@ interface Settings {
   readonly maxPendingPongs: number
 }
 
-/** Where a socket's listeners find their session: the listeners are shared functions, not closures per socket. */
-const SessionKey: unique symbol = Symbol.for("@kharbranth/node/NodeTransport/Session")
-
-interface SessionSocket extends WebSocket {
-  [SessionKey]: NodeSession
+/**
+ * A socket that knows its session, where its listeners (shared functions,
+ * not closures per socket) find it. The session is a field of the subclass,
+ * laid out in the object itself: a property added after construction would
+ * live in a separate properties array, one more cache line per socket read.
+ */
+class SessionSocket extends WebSocket {
+  readonly nodeSession: NodeSession
+  constructor(session: NodeSession, url: string, protocols: Array<string>, options: WebSocket.ClientOptions | http.ClientRequestArgs) {
+    super(url, protocols, options)
+    this.nodeSession = session
+  }
 }
 
-const sessionOf = (ws: WebSocket): NodeSession => (ws as SessionSocket)[SessionKey]
+const sessionOf = (ws: WebSocket): NodeSession => (ws as SessionSocket).nodeSession
 
 function onSocketError(this: WebSocket, error: Error): void {
   sessionOf(this).onError(this, error)
@@ -143,12 +150,11 @@ function onSocketOpen(this: WebSocket): void {
 }
 function onSocketMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
   const session = sessionOf(this)
-  const inbox = session.inbox
   const bytes = data as Buffer
-  inbox.push(
+  session.push(
     isBinary
-      ? Frame.binary(bytes, session.session, inbox.now())
-      : Frame.text(bytes.toString(), session.session, inbox.now())
+      ? Frame.binary(bytes, session.session, session.now())
+      : Frame.text(bytes.toString(), session.session, session.now())
   )
 }
 function onSocketPing(this: WebSocket, data: Buffer): void {
@@ -156,7 +162,7 @@ function onSocketPing(this: WebSocket, data: Buffer): void {
 }
 function onSocketPong(this: WebSocket, data: Buffer): void {
   const session = sessionOf(this)
-  session.inbox.push(Frame.pong(data, session.session, session.inbox.now()))
+  session.push(Frame.pong(data, session.session, session.now()))
 }
 function onSocketClose(this: WebSocket, code: number, reasonBytes: Buffer): void {
   sessionOf(this).onClose(code, reasonBytes)
@@ -164,20 +170,20 @@ function onSocketClose(this: WebSocket, code: number, reasonBytes: Buffer): void
 
 /**
  * One session over one socket: the socket's state lives in fields and its
- * handlers on the prototype, so an open idle session holds no closures.
+ * handlers on the prototype, so an open idle session holds no closures. The
+ * session is its own inbox (and the inbox's options): a socket read touches
+ * one object.
  */
-class NodeSession implements Transport.Session, Inbox.InboxOptions {
+class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport.Session, Inbox.InboxOptions {
   readonly session: number
-  protocol = ""
-  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, Transport.SessionEnd>
-  readonly inbox: Inbox.Inbox<Transport.SessionEnd>
   readonly highWaterMark: number
+  private readonly clockService: Clock.Clock
+  protocol = ""
   private readonly connection: string
   /** The URL as dialed, secrets and all: only to scrub them out of error messages. */
   private readonly url: string
   private readonly sendHighWaterMark: number
   private readonly settings: Settings
-  private readonly clockService: Clock.Clock
   private socket: WebSocket | undefined = undefined
   /** Settled by the handshake; dropped once the session is open. */
   private opened: Deferred.Deferred<void, ConnectionError.ConnectFailed> | undefined
@@ -196,11 +202,12 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
 
   /** What the dial needs, dropped once the socket is made. */
   private request: Transport.OpenRequest | undefined
-  private options: Options | undefined
+  private dialOptions: Options | undefined
 
   constructor(request: Transport.OpenRequest, options: Options, settings: Settings, clock: Clock.Clock) {
+    super()
     this.request = request
-    this.options = options
+    this.dialOptions = options
     this.session = request.session
     this.connection = request.connection
     this.url = request.url
@@ -209,8 +216,6 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
     this.settings = settings
     this.clockService = clock
     this.opened = Deferred.makeUnsafe<void, ConnectionError.ConnectFailed>()
-    this.inbox = new Inbox.Inbox<Transport.SessionEnd>(this)
-    this.take = this.inbox.take
   }
 
   // ---- the inbox's side ------------------------------------------------
@@ -257,9 +262,9 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   /** Makes the socket; once. */
   connect(): WebSocket {
     const request = this.request!
-    const options = this.options!
+    const options = this.dialOptions!
     this.request = undefined
-    this.options = undefined
+    this.dialOptions = undefined
     const tlsOptions: tls.ConnectionOptions = {
       rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
@@ -268,7 +273,7 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
       ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
     }
     return this.attach(
-      new WebSocket(request.url, request.protocols.slice(), {
+      new SessionSocket(this, request.url, request.protocols.slice(), {
         ...tlsOptions,
         headers: revealHeaders(request.headers),
         perMessageDeflate: request.compression,
@@ -284,7 +289,6 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
   private attach(ws: WebSocket): WebSocket {
     this.socket = ws
-    ;(ws as SessionSocket)[SessionKey] = this
     ws.binaryType = "nodebuffer"
     ws.on("error", onSocketError)
     ws.on("unexpected-response", onSocketUnexpectedResponse)
@@ -321,7 +325,7 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
   }
 
   onPing(ws: WebSocket, data: Buffer): void {
-    this.inbox.push(Frame.ping(data, this.session, this.inbox.now()))
+    this.push(Frame.ping(data, this.session, this.now()))
     if (ws.readyState !== WebSocket.OPEN) return
     if (this.pendingPongs >= this.settings.maxPendingPongs) {
       this.pingFlood = true
@@ -342,9 +346,9 @@ class NodeSession implements Transport.Session, Inbox.InboxOptions {
     const reason = reasonBytes.toString()
     const session = this.session
     const lastError = this.lastError
-    this.inbox.push(Frame.close(code, reason, session, this.inbox.now()))
+    this.push(Frame.close(code, reason, session, this.now()))
     const status = lastError === undefined ? undefined : statusOf(lastError)
-    this.inbox.end(
+    this.end(
       this.pingFlood
         ? new ConnectionError.ProtocolError({
           connection: this.connection,

@@ -9,6 +9,7 @@
  * for the fiber. Transports built on `Inbox` get this for free; any other
  * session is read through its fiber as before.
  */
+import type * as Effect from "effect/Effect"
 import type * as Frame from "../Frame.ts"
 
 /** The method a direct reader implements (a symbol: it is not part of any public shape). */
@@ -27,9 +28,24 @@ export interface DirectReader {
 /** The method a source of direct reads implements (an `Inbox`). */
 export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal/AttachDirect")
 
+/** A source's `take` that never fails: the end comes as `END`, its error from `EndedWith`. */
+export const TakeOrEnd: unique symbol = Symbol.for("@kharbranth/core/internal/TakeOrEnd")
+
+/** The terminal error of a source that gave `END`. */
+export const EndedWith: unique symbol = Symbol.for("@kharbranth/core/internal/EndedWith")
+
+/**
+ * What `TakeOrEnd` gives once the source has ended and is empty. A read
+ * loop over it needs no failure handler, which would be one more frame
+ * (and closures) held by every idle connection's parked fiber.
+ */
+export const END: ReadonlyArray<never> = Object.freeze([])
+
 /** What can be read directly: attaches a reader to a session's inbox (`undefined` detaches). */
-export interface Source {
+export interface Source<E = unknown> {
   readonly [AttachDirect]: (reader: DirectReader | undefined) => void
+  readonly [TakeOrEnd]: Effect.Effect<ReadonlyArray<Frame.Frame>>
+  readonly [EndedWith]: () => E
 }
 
 const sources = new WeakMap<object, Source>()
@@ -39,5 +55,12 @@ export const register = (take: object, source: Source): void => {
   sources.set(take, source)
 }
 
-/** The source behind a session's `take`, if it is an `Inbox`'s. */
-export const sourceOf = (take: object): Source | undefined => sources.get(take)
+const isSource = (value: object): value is Source => AttachDirect in value
+
+/**
+ * The source behind a session: the session itself if it is an `Inbox` (a
+ * transport's session may extend it), or the `Inbox` whose `take` it
+ * passes on; `undefined` for any other session.
+ */
+export const sourceOf = <E>(session: { readonly take: object }): Source<E> | undefined =>
+  (isSource(session) ? session : sources.get(session.take)) as Source<E> | undefined

@@ -234,10 +234,13 @@ export class Hub<A> {
    */
   get end(): Effect.Effect<void> {
     // Made when asked for: a hub ends once, and most hubs are idle connections'.
-    return Effect.sync(() => {
-      this.ended = true
-      if (this.subscribers !== undefined) for (const subscriber of this.subscribers) subscriber.end()
-    })
+    return Effect.sync(() => this.endNow())
+  }
+
+  /** `end`, run now. */
+  endNow(): void {
+    this.ended = true
+    if (this.subscribers !== undefined) for (const subscriber of this.subscribers) subscriber.end()
   }
 
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
