@@ -11,6 +11,7 @@
  * for example after editing FINDINGS.md).
  */
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { formatHeadline, headlines, markdown, writeCharts } from "./report.ts"
 import { type Plan, plans, type Sample, type Scenario } from "./scenario.ts"
@@ -79,16 +80,28 @@ const main = async () => {
   const started = performance.now()
   let samples: Array<Sample>
   let elapsedSeconds: number
+  let finishedAt: Date | undefined
+  let loadAverage: Array<number> | undefined
   if (rewrite) {
-    const saved = JSON.parse(fs.readFileSync(samplesFile, "utf8")) as { plan: Plan; samples: Array<Sample>; elapsedSeconds?: number }
+    const saved = JSON.parse(fs.readFileSync(samplesFile, "utf8")) as {
+      plan: Plan
+      samples: Array<Sample>
+      elapsedSeconds?: number
+      finishedAt?: string
+      loadAverage?: Array<number>
+    }
     plan = saved.plan
     samples = saved.samples.map((s) => ({ ...s, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v ?? Number.NaN])) }))
     elapsedSeconds = saved.elapsedSeconds ?? Number.NaN
+    finishedAt = saved.finishedAt === undefined ? undefined : new Date(saved.finishedAt)
+    loadAverage = saved.loadAverage
     write = true
   } else {
     progress(`Kharbranth bench: ${plan.quick ? "quick" : "full"}, ${plan.runs} run(s) per case, window ${plan.windowMs} ms`)
     samples = await runAll(plan, SCENARIOS)
     elapsedSeconds = (performance.now() - started) / 1000
+    finishedAt = new Date()
+    loadAverage = os.loadavg()
   }
   const scenarios = SCENARIOS.filter((s) => plan.only.length === 0 || plan.only.includes(s.name))
   for (const h of headlines(scenarios, plan, samples)) process.stdout.write(`${formatHeadline(h)}\n`)
@@ -96,11 +109,13 @@ const main = async () => {
   if (!write) return
   const root = path.join(benchDir, "..", "..")
   const charts = writeCharts(resultsDir, plan, samples)
-  if (!rewrite) fs.writeFileSync(samplesFile, JSON.stringify({ plan, samples, elapsedSeconds }, null, 1))
+  if (!rewrite) {
+    fs.writeFileSync(samplesFile, JSON.stringify({ plan, samples, elapsedSeconds, finishedAt, loadAverage }, null, 1))
+  }
   const findingsFile = path.join(benchDir, "FINDINGS.md")
   const findings = fs.existsSync(findingsFile) ? fs.readFileSync(findingsFile, "utf8") : ""
   const text = markdown(
-    { plan, scenarios, samples, elapsedSeconds, chartsDir: resultsDir, chartsLink: "packages/bench/results", findings },
+    { plan, scenarios, samples, elapsedSeconds, finishedAt, loadAverage, chartsDir: resultsDir, chartsLink: "packages/bench/results", findings },
     charts
   )
   fs.writeFileSync(path.join(root, "BENCHMARKS.md"), text)

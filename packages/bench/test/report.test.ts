@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest"
 import type { ClientKind } from "../src/protocol.ts"
-import { formatHeadline, verdicts } from "../src/report.ts"
-import { headlineOf, type Metric, type Sample } from "../src/scenario.ts"
+import { formatHeadline, markdown, verdicts } from "../src/report.ts"
+import { headlineOf, type Metric, plans, type Sample } from "../src/scenario.ts"
 
 const sample = (scenario: string, config: string, client: ClientKind, run: number, metrics: Record<string, number>): Sample => ({
   scenario,
@@ -68,5 +68,23 @@ describe("verdicts", () => {
     const cpuTarget = v.find((x) => x.target.startsWith("CPU per message"))!
     expect(cpuTarget.met).toBe(false)
     expect(v.find((x) => x.target.startsWith("Storm peak"))!.met).toBeUndefined()
+  })
+})
+
+describe("markdown", () => {
+  it("reports the run's own end time and load average, so a rewrite does not restamp it", () => {
+    const text = markdown({
+      plan: plans.full,
+      scenarios: [],
+      samples,
+      elapsedSeconds: 1512,
+      finishedAt: new Date("2026-11-26T02:05:00Z"),
+      loadAverage: [0.51, 0.88, 0.93],
+      chartsDir: "/nonexistent",
+      chartsLink: "results",
+      findings: ""
+    }, [])
+    expect(text).toContain("on 2026-11-26 02:05 UTC in 1512 s")
+    expect(text).toContain("load average at the end 0.51 / 0.88 / 0.93")
   })
 })
