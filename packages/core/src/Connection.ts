@@ -409,6 +409,8 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   private flushSendQueue(current: Live): Effect.Effect<void> {
+    // Most sessions open with nothing queued: no generator for them.
+    if (this.sendQueue === undefined || this.sendQueue.length === 0) return Effect.void
     return Effect.gen({ self: this }, function*() {
       while (this.sendQueue !== undefined && this.sendQueue.length > 0 && current.endReason === undefined) {
         const item = this.sendQueue.shift()!
@@ -799,29 +801,48 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   /** Everything between the handshake and the first read; done before reading, so nothing of it waits on the fiber. */
   private openSession(session: Transport.Session): Effect.Effect<Live, never, R | Scope.Scope> {
-    return Effect.gen({ self: this }, function*() {
+    // Plain effects, not a generator: this runs for every session of every connection.
+    return Effect.suspend(() => {
       const since = this.now()
       const current: Live = { session, number: session.session, since, endReason: undefined }
       this.sessions++
       this.lastDataAt = since
       this.live = current
+      const opened = Effect.andThen(
+        this.setState(ConnectionState.Open({ session: current.number, since, protocol: session.protocol })),
+        Effect.suspend(() =>
+          this.emit(
+            ConnectionEvent.Opened({ at: since, session: current.number, attempt: this.attempt, protocol: session.protocol })
+          )
+        )
+      )
       // close() may have come while this session was dialing: it ends at once, gracefully.
       const stopping = this.stopRequest
-      if (stopping !== undefined) yield* this.endSession(current, "stop", "close", stopping.code, stopping.reason)
-      yield* this.setState(ConnectionState.Open({ session: current.number, since, protocol: session.protocol }))
-      yield* this.emit(
-        ConnectionEvent.Opened({ at: since, session: current.number, attempt: this.attempt, protocol: session.protocol })
-      )
-      const onOpen = this.hooks.onOpen
-      if (onOpen !== undefined) {
-        const sendHere = (data: Frame.Outbound) => this.sendOn(current, data)
-        yield* this.guardHook(current, "onOpen", onOpen({ connection: this.name, session: current.number, send: sendHere }))
-      }
-      yield* this.flushSendQueue(current)
-      if (this.cfg.heartbeat._tag !== "None") yield* Effect.forkScoped(this.heartbeatLoop(current))
-      if (this.cfg.idleTimeout !== undefined) yield* Effect.forkScoped(this.idleLoop(current, this.cfg.idleTimeout))
-      return current
+      const first = stopping === undefined
+        ? opened
+        : Effect.andThen(this.endSession(current, "stop", "close", stopping.code, stopping.reason), opened)
+      return Effect.andThen(first, Effect.suspend(() => this.afterOpened(current)))
     })
+  }
+
+  /** The `onOpen` hook, the sends queued meanwhile, and the session's timers. */
+  private afterOpened(current: Live): Effect.Effect<Live, never, R | Scope.Scope> {
+    const onOpen = this.hooks.onOpen
+    const hooked = onOpen === undefined ? Effect.void : this.guardHook(
+      current,
+      "onOpen",
+      onOpen({ connection: this.name, session: current.number, send: (data: Frame.Outbound) => this.sendOn(current, data) })
+    )
+    return Effect.andThen(
+      hooked,
+      Effect.suspend(() => {
+        let rest: Effect.Effect<unknown, never, R | Scope.Scope> = this.flushSendQueue(current)
+        if (this.cfg.heartbeat._tag !== "None") rest = Effect.andThen(rest, Effect.forkScoped(this.heartbeatLoop(current)))
+        const idle = this.cfg.idleTimeout
+        if (idle !== undefined) rest = Effect.andThen(rest, Effect.forkScoped(this.idleLoop(current, idle)))
+        return Effect.as(rest, current)
+      })
+    )
   }
 
   private sessionEnded(current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> {
@@ -1074,22 +1095,20 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    * uninterruptible, so no fiber is forked without it.
    */
   start(): Effect.Effect<void, never, R | Scope.Scope> {
-    return Effect.uninterruptible(Effect.gen({ self: this }, function*() {
-      // One frame for every way out: the loop's end, an interruption, or a
-      // defect (a throwing schedule, a bug), which closes the connection
-      // with its message rather than leaving it silently stuck.
-      const main = yield* Effect.forkDetach(
-        Effect.onExit(this.dialLoop(), (exit) =>
-          Exit.isSuccess(exit)
-            ? this.finish(exit.value)
-            : Cause.hasInterrupts(exit.cause)
-            ? this.finish({ reason: "connection scope closed", error: undefined })
-            : this.finish({ reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
-      )
+    // One frame for every way out: the loop's end, an interruption, or a
+    // defect (a throwing schedule, a bug), which closes the connection with
+    // its message rather than leaving it silently stuck.
+    const loop = Effect.onExit(this.dialLoop(), (exit) =>
+      Exit.isSuccess(exit)
+        ? this.finish(exit.value)
+        : Cause.hasInterrupts(exit.cause)
+        ? this.finish({ reason: "connection scope closed", error: undefined })
+        : this.finish({ reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
+    return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
       this.main = main
       // One finalizer, in the order two would run (the last added first):
       // close gracefully, then make sure the dial loop's fiber is gone.
-      yield* Effect.addFinalizer(() => Effect.andThen(this.closeNow(), Fiber.interrupt(main)))
+      return Effect.addFinalizer(() => Effect.andThen(this.closeNow(), Fiber.interrupt(main)))
     }))
   }
 

@@ -169,16 +169,21 @@ export const defaultShouldReconnect = (error: ConnectionError.ConnectionError): 
  * @since 0.1.0
  */
 export const validateUrl = (connection: string, url: string): Effect.Effect<string, ConnectionError.InvalidConfig> => {
-  const invalid = (reason: string) => Effect.fail(new ConnectionError.InvalidConfig({ connection, field: "url", reason }))
+  const problem = urlProblem(url)
+  return problem === undefined
+    ? Effect.succeed(url)
+    : Effect.fail(new ConnectionError.InvalidConfig({ connection, field: "url", reason: problem }))
+}
+
+/** What is wrong with a URL, if anything. */
+const urlProblem = (url: string): string | undefined => {
   if (typeof url !== "string" || !URL.canParse(url)) {
     const shown = redactUrl(String(url))
-    return invalid(`not a URL: "${shown.length > 100 ? shown.slice(0, 100) + "…" : shown}"`)
+    return `not a URL: "${shown.length > 100 ? shown.slice(0, 100) + "…" : shown}"`
   }
   const parsed = new URL(url)
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-    return invalid(`scheme must be ws: or wss:, got ${parsed.protocol}`)
-  }
-  return Effect.succeed(url)
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") return `scheme must be ws: or wss:, got ${parsed.protocol}`
+  return undefined
 }
 
 /** One empty list for every connection that asks for no subprotocol. */
@@ -194,130 +199,131 @@ export const resolve = (
   connection: string,
   config: ConnectionConfig
 ): Effect.Effect<Resolved, ConnectionError.InvalidConfig> =>
-  Effect.gen(function*() {
-    const invalid = (field: string, reason: string) =>
-      new ConnectionError.InvalidConfig({ connection, field, reason })
-    if (connection.length === 0) return yield* invalid("name", "must not be empty")
-    if (typeof config.url === "string") yield* validateUrl(connection, config.url)
-    else if (!Effect.isEffect(config.url)) return yield* invalid("url", "must be a string or an Effect<string>")
-    const url = typeof config.url === "string" ? Effect.succeed(config.url) : config.url
-
-    // Plain effects, not generators: a manager resolves a config per connection.
-    const millis = (
-      field: string,
-      input: Duration.Input | undefined,
-      fallback: number,
-      min = 1
-    ): Effect.Effect<number, ConnectionError.InvalidConfig> => {
-      if (input === undefined) return Effect.succeed(fallback)
-      const duration = Duration.fromInput(input)
-      if (duration._tag === "None") return Effect.fail(invalid(field, `not a duration: ${String(input)}`))
-      const ms = Duration.toMillis(duration.value)
-      if (!Number.isFinite(ms)) return Effect.fail(invalid(field, "must be finite"))
-      if (ms < min) {
-        return Effect.fail(invalid(field, min === 0 ? "must not be negative" : `must be at least ${min} ms, got ${ms} ms`))
-      }
-      return Effect.succeed(ms)
+  // Checked synchronously, with no generator or effect per field: a manager
+  // resolves a config per connection.
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(resolveNow(connection, config))
+    } catch (error) {
+      if (error instanceof ConnectionError.InvalidConfig) return Effect.fail(error)
+      throw error
     }
-    const integer = (
-      field: string,
-      value: number | undefined,
-      fallback: number,
-      min: number
-    ): Effect.Effect<number, ConnectionError.InvalidConfig> => {
-      if (value === undefined) return Effect.succeed(fallback)
-      if (!Number.isInteger(value) || value < min) return Effect.fail(invalid(field, `must be an integer ≥ ${min}, got ${value}`))
-      return Effect.succeed(value)
-    }
-
-    const hb = config.heartbeat ?? defaults.heartbeat
-    let heartbeat: ResolvedHeartbeat
-    switch (hb._tag) {
-      case "None":
-        heartbeat = hb
-        break
-      case "Protocol": {
-        const interval = yield* millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
-        const timeout = yield* millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
-        if (hb.payload !== undefined && !(hb.payload instanceof Uint8Array)) {
-          return yield* invalid("heartbeat.payload", "must be a Uint8Array")
-        }
-        if (hb.payload !== undefined && hb.payload.byteLength > 125) {
-          return yield* invalid("heartbeat.payload", `a ping payload is at most 125 bytes, got ${hb.payload.byteLength}`)
-        }
-        heartbeat = { _tag: "Protocol", interval, timeout, payload: hb.payload }
-        break
-      }
-      case "Message": {
-        const interval = yield* millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
-        const timeout = yield* millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
-        if (typeof hb.isPong !== "function") return yield* invalid("heartbeat.isPong", "must be a function")
-        const message = hb.message
-        if (typeof message === "string" && message.length === 0) {
-          return yield* invalid("heartbeat.message", "must not be empty")
-        }
-        heartbeat = {
-          _tag: "Message",
-          interval,
-          timeout,
-          message: typeof message === "string" ? () => message : message,
-          isPong: hb.isPong,
-          deliverPongs: hb.deliverPongs ?? false
-        }
-        break
-      }
-      default:
-        return yield* invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
-    }
-
-    const protocols = config.protocols ?? NO_PROTOCOLS
-    if (!Array.isArray(protocols)) return yield* invalid("protocols", "must be an array of strings")
-    for (const protocol of protocols) {
-      if (typeof protocol !== "string" || !TOKEN.test(protocol)) {
-        return yield* invalid("protocols", `not a valid subprotocol token: ${JSON.stringify(protocol)}`)
-      }
-    }
-    const headers = config.headers ?? {}
-    if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
-      return yield* invalid("headers", "must be an object of header name to value")
-    }
-    for (const [header, value] of Object.entries(headers)) {
-      if (!TOKEN.test(header)) return yield* invalid("headers", `not a valid header name: ${JSON.stringify(header)}`)
-      const text = Redacted.isRedacted(value) ? Redacted.value(value) : value
-      // The value itself is never shown: it may be a secret.
-      if (typeof text !== "string") return yield* invalid(`headers.${header}`, "must be a string or a Redacted string")
-      if (/[\r\n\0]/.test(text)) return yield* invalid(`headers.${header}`, "must not contain CR, LF or NUL")
-    }
-    if (config.reconnect !== undefined && !Schedule.isSchedule(config.reconnect)) {
-      return yield* invalid("reconnect", "must be a Schedule")
-    }
-    if (config.shouldReconnect !== undefined && typeof config.shouldReconnect !== "function") {
-      return yield* invalid("shouldReconnect", "must be a function of the error")
-    }
-    if (config.compression !== undefined && typeof config.compression !== "boolean") {
-      return yield* invalid("compression", "must be true or false")
-    }
-
-    const strategy = config.inbound?.strategy ?? defaults.strategy
-    if (strategy !== "suspend" && strategy !== "sliding" && strategy !== "dropping") {
-      return yield* invalid("inbound.strategy", `must be "suspend", "sliding" or "dropping", got ${String(strategy)}`)
-    }
-    return {
-      url,
-      protocols,
-      headers,
-      heartbeat,
-      idleTimeout: config.idleTimeout === undefined ? undefined : yield* millis("idleTimeout", config.idleTimeout, 0),
-      reconnect: config.reconnect ?? ReconnectPolicy.defaultSchedule,
-      minUptime: yield* millis("minUptime", config.minUptime, defaults.minUptime, 0),
-      shouldReconnect: config.shouldReconnect ?? defaultShouldReconnect,
-      connectTimeout: yield* millis("connectTimeout", config.connectTimeout, defaults.connectTimeout),
-      closeTimeout: yield* millis("closeTimeout", config.closeTimeout, defaults.closeTimeout),
-      maxPayload: yield* integer("maxPayload", config.maxPayload, defaults.maxPayload, 1),
-      compression: config.compression ?? defaults.compression,
-      capacity: yield* integer("inbound.capacity", config.inbound?.capacity, defaults.capacity, 1),
-      strategy,
-      sendBuffer: yield* integer("sendBuffer", config.sendBuffer, defaults.sendBuffer, 0),
-      sendHighWaterMark: yield* integer("sendHighWaterMark", config.sendHighWaterMark, defaults.sendHighWaterMark, 1)
-    } satisfies Resolved
   })
+
+/** `resolve`, throwing `InvalidConfig`. */
+const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
+  const invalid = (field: string, reason: string) =>
+    new ConnectionError.InvalidConfig({ connection, field, reason })
+  if (connection.length === 0) throw invalid("name", "must not be empty")
+  if (typeof config.url === "string") {
+    const problem = urlProblem(config.url)
+    if (problem !== undefined) throw invalid("url", problem)
+  } else if (!Effect.isEffect(config.url)) throw invalid("url", "must be a string or an Effect<string>")
+  const url = typeof config.url === "string" ? Effect.succeed(config.url) : config.url
+
+  const millis = (field: string, input: Duration.Input | undefined, fallback: number, min = 1): number => {
+    if (input === undefined) return fallback
+    const duration = Duration.fromInput(input)
+    if (duration._tag === "None") throw invalid(field, `not a duration: ${String(input)}`)
+    const ms = Duration.toMillis(duration.value)
+    if (!Number.isFinite(ms)) throw invalid(field, "must be finite")
+    if (ms < min) throw invalid(field, min === 0 ? "must not be negative" : `must be at least ${min} ms, got ${ms} ms`)
+    return ms
+  }
+  const integer = (field: string, value: number | undefined, fallback: number, min: number): number => {
+    if (value === undefined) return fallback
+    if (!Number.isInteger(value) || value < min) throw invalid(field, `must be an integer ≥ ${min}, got ${value}`)
+    return value
+  }
+
+  const hb = config.heartbeat ?? defaults.heartbeat
+  let heartbeat: ResolvedHeartbeat
+  switch (hb._tag) {
+    case "None":
+      heartbeat = hb
+      break
+    case "Protocol": {
+      const interval = millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
+      const timeout = millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
+      if (hb.payload !== undefined && !(hb.payload instanceof Uint8Array)) {
+        throw invalid("heartbeat.payload", "must be a Uint8Array")
+      }
+      if (hb.payload !== undefined && hb.payload.byteLength > 125) {
+        throw invalid("heartbeat.payload", `a ping payload is at most 125 bytes, got ${hb.payload.byteLength}`)
+      }
+      heartbeat = { _tag: "Protocol", interval, timeout, payload: hb.payload }
+      break
+    }
+    case "Message": {
+      const interval = millis("heartbeat.interval", hb.interval, 0, MIN_HEARTBEAT_MILLIS)
+      const timeout = millis("heartbeat.timeout", hb.timeout, 0, MIN_HEARTBEAT_MILLIS)
+      if (typeof hb.isPong !== "function") throw invalid("heartbeat.isPong", "must be a function")
+      const message = hb.message
+      if (typeof message === "string" && message.length === 0) {
+        throw invalid("heartbeat.message", "must not be empty")
+      }
+      heartbeat = {
+        _tag: "Message",
+        interval,
+        timeout,
+        message: typeof message === "string" ? () => message : message,
+        isPong: hb.isPong,
+        deliverPongs: hb.deliverPongs ?? false
+      }
+      break
+    }
+    default:
+      throw invalid("heartbeat", "must be Heartbeat.protocol(), Heartbeat.message() or Heartbeat.none")
+  }
+
+  const protocols = config.protocols ?? NO_PROTOCOLS
+  if (!Array.isArray(protocols)) throw invalid("protocols", "must be an array of strings")
+  for (const protocol of protocols) {
+    if (typeof protocol !== "string" || !TOKEN.test(protocol)) {
+      throw invalid("protocols", `not a valid subprotocol token: ${JSON.stringify(protocol)}`)
+    }
+  }
+  const headers = config.headers ?? {}
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw invalid("headers", "must be an object of header name to value")
+  }
+  for (const [header, value] of Object.entries(headers)) {
+    if (!TOKEN.test(header)) throw invalid("headers", `not a valid header name: ${JSON.stringify(header)}`)
+    const text = Redacted.isRedacted(value) ? Redacted.value(value) : value
+    // The value itself is never shown: it may be a secret.
+    if (typeof text !== "string") throw invalid(`headers.${header}`, "must be a string or a Redacted string")
+    if (/[\r\n\0]/.test(text)) throw invalid(`headers.${header}`, "must not contain CR, LF or NUL")
+  }
+  if (config.reconnect !== undefined && !Schedule.isSchedule(config.reconnect)) {
+    throw invalid("reconnect", "must be a Schedule")
+  }
+  if (config.shouldReconnect !== undefined && typeof config.shouldReconnect !== "function") {
+    throw invalid("shouldReconnect", "must be a function of the error")
+  }
+  if (config.compression !== undefined && typeof config.compression !== "boolean") {
+    throw invalid("compression", "must be true or false")
+  }
+
+  const strategy = config.inbound?.strategy ?? defaults.strategy
+  if (strategy !== "suspend" && strategy !== "sliding" && strategy !== "dropping") {
+    throw invalid("inbound.strategy", `must be "suspend", "sliding" or "dropping", got ${String(strategy)}`)
+  }
+  return {
+    url,
+    protocols,
+    headers,
+    heartbeat,
+    idleTimeout: config.idleTimeout === undefined ? undefined : millis("idleTimeout", config.idleTimeout, 0),
+    reconnect: config.reconnect ?? ReconnectPolicy.defaultSchedule,
+    minUptime: millis("minUptime", config.minUptime, defaults.minUptime, 0),
+    shouldReconnect: config.shouldReconnect ?? defaultShouldReconnect,
+    connectTimeout: millis("connectTimeout", config.connectTimeout, defaults.connectTimeout),
+    closeTimeout: millis("closeTimeout", config.closeTimeout, defaults.closeTimeout),
+    maxPayload: integer("maxPayload", config.maxPayload, defaults.maxPayload, 1),
+    compression: config.compression ?? defaults.compression,
+    capacity: integer("inbound.capacity", config.inbound?.capacity, defaults.capacity, 1),
+    strategy,
+    sendBuffer: integer("sendBuffer", config.sendBuffer, defaults.sendBuffer, 0),
+    sendHighWaterMark: integer("sendHighWaterMark", config.sendHighWaterMark, defaults.sendHighWaterMark, 1)
+  } satisfies Resolved
+}
