@@ -694,12 +694,12 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private publishBatch(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
     const hub = this.framesHubValue
     const publish = hub === undefined ? Effect.void : hub.publish(batch)
-    if (publish !== Effect.void) return Effect.andThen(this.blocking(publish), this.publishTap(batch))
-    return this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch))
+    if (publish !== Effect.void) return Effect.andThen(this.blocking(publish), Effect.suspend(() => this.publishTap(batch)))
+    return this.publishTap(batch)
   }
 
   private publishTap(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
-    return Effect.suspend(() => this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch)))
+    return this.tap === undefined ? Effect.void : this.blocking(this.tap.frames(this.name, batch))
   }
 
   private takePending(): Effect.Effect<void, never, R> | undefined {
@@ -715,20 +715,11 @@ class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    */
   [Direct.ReadDirect](raw: ReadonlyArray<Frame.Frame>): boolean {
     // Called only while the read loop is parked in this session's `take`,
-    // between `openSession` (which sets `live`) and `sessionEnded`.
-    const current = this.live!
-    const batch = this.observe(raw)
-    if (batch.length === 0) return true
-    if (this.hasFrameHooks) {
-      const hooked = this.runHooks(current, batch, 0)
-      if (hooked !== Effect.void) {
-        this.pending = Effect.andThen(hooked, Effect.suspend(() => this.publishBatch(batch)))
-        return false
-      }
-    }
-    const published = this.publishBatch(batch)
-    if (published === Effect.void) return true
-    this.pending = published
+    // between `openSession` (which sets `live`) and `sessionEnded`: the same
+    // delivery as the fiber's, run here up to the first step that needs it.
+    const work = this.deliverTaken(this.live!, raw)
+    if (work === Effect.void) return true
+    this.pending = work
     return false
   }
 
