@@ -25,7 +25,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Semaphore from "effect/Semaphore"
+import { Permits } from "./internal/permits.ts"
 
 /**
  * A limiter.
@@ -55,7 +55,7 @@ export const unlimited: RateWindow = { take: Effect.void }
 export const make = (limit: number, windowMs: number, clock: Clock.Clock): RateWindow => {
   if (!Number.isFinite(limit)) return unlimited
   const starts: Array<number> = []
-  const turn = Semaphore.makeUnsafe(1)
+  const turn = new Permits(1)
   /** Records a start now and returns 0, or returns how long until a slot frees. */
   const admit = (): number => {
     const now = clock.currentTimeMillisUnsafe()
@@ -70,5 +70,7 @@ export const make = (limit: number, windowMs: number, clock: Clock.Clock): RateW
     const ms = admit()
     return ms === 0 ? Effect.void : Effect.andThen(Effect.sleep(Duration.millis(ms)), wait)
   })
-  return { take: turn.withPermits(1)(wait) }
+  const queued = turn.with(wait)
+  // With nobody ahead, a start that fits the window is recorded at once.
+  return { take: Effect.suspend(() => turn.available && admit() === 0 ? Effect.void : queued) }
 }

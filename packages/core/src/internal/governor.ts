@@ -3,14 +3,14 @@
  * `maxConcurrentDials` dials in flight, and at most `dialsPerSecond` dials
  * to any one host in any one-second window. It wraps the `Transport`, so a
  * connection needs to know nothing of it. Dials take their turn in arrival
- * order through the semaphore (first come, first dialed); a dial that finds
- * its host's window full sleeps until the oldest start leaves it.
+ * order (first come, first dialed); a dial that finds its host's window full
+ * sleeps until the oldest start leaves it.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Semaphore from "effect/Semaphore"
 import * as RateWindow from "../RateWindow.ts"
 import * as Transport from "../Transport.ts"
+import { Permits } from "./permits.ts"
 
 export interface GovernorOptions {
   readonly maxConcurrentDials: number
@@ -22,7 +22,7 @@ const hostOf = (url: string): string => (URL.canParse(url) ? new URL(url).host :
 export const governed = (transport: Transport.Transport["Service"], options: GovernorOptions) =>
   Effect.gen(function*() {
     const clock = yield* Clock.Clock
-    const permits = Semaphore.makeUnsafe(options.maxConcurrentDials)
+    const permits = new Permits(options.maxConcurrentDials)
     // One sliding one-second window per host.
     const windows = new Map<string, RateWindow.RateWindow>()
     const windowOf = (host: string): RateWindow.RateWindow => {
@@ -34,8 +34,6 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
     return Transport.Transport.of({
       // The dial is built once it has its permit: a dial waiting its turn holds its request alone.
       open: (request) =>
-        permits.withPermits(1)(
-          Effect.suspend(() => Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request)))
-        )
+        permits.with(Effect.suspend(() => Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request))))
     })
   })
