@@ -12,7 +12,6 @@
  */
 import { ConnectionError, Frame, Inbox, Transport } from "@kharbranth/core"
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -388,10 +387,12 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     )
   }
 
-  /** The context of the fiber that opened the session, for the release. */
-  releaseContext: Context.Context<never> | undefined = undefined
-
-  /** The scope's release: close handshake within `closeTimeout`, then terminate. */
+  /**
+   * The scope's release: close handshake within `closeTimeout`, then
+   * terminate. Its timer runs on the clock the session was opened with,
+   * whichever fiber closes the scope; that clock is all of the opening
+   * fiber's context it needs, so the session keeps no more of it.
+   */
   release(): Effect.Effect<void> {
     const release = Effect.suspend(() => {
       const ws = this.socket!
@@ -402,7 +403,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
         Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
       )
     })
-    return this.releaseContext === undefined ? release : Effect.provideContext(release, this.releaseContext)
+    return Effect.provideService(release, Clock.Clock, this.clockService)
   }
 
   // ---- sending -------------------------------------------------------------
@@ -510,11 +511,10 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
       Transport.withConnectTimeout(request, Effect.gen(function*() {
         const session = new NodeSession(request, options, settings, yield* Clock.Clock)
         // As `Effect.acquireRelease` (the socket is made and its release
-        // registered uninterruptibly; the release runs in this fiber's
-        // context), but the scope keeps one closure that holds the session
+        // registered uninterruptibly; the release runs on this fiber's
+        // clock), but the scope keeps one closure that holds the session
         // alone, not acquireRelease's chain of closures and the acquire effect.
         const scope = yield* Scope.Scope
-        session.releaseContext = yield* Effect.context<never>()
         yield* Effect.uninterruptible(
           Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
         )

@@ -1,6 +1,7 @@
 import { Transport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Redacted } from "effect"
+import { Clock, Effect, Exit, Fiber, Redacted, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as NodeTransport from "../src/NodeTransport.ts"
 import { fixture, once, rawSocket, refusingServer, tcpServer, wsServer } from "./utils/servers.ts"
 
@@ -309,5 +310,29 @@ describe("NodeTransport", () => {
       const { ws } = yield* server.accepted
       const code = ws.readyState === ws.CLOSED ? 1000 : (yield* once<[number]>(ws, "close"))[0]
       assert.strictEqual(code, 1000)
+    }))
+
+  it.effect("a peer that never answers the close frame is cut after closeTimeout, on the clock the session opened with", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      const scope = yield* Scope.make()
+      yield* open(server.url, {}, { closeTimeout: "60 seconds" }).pipe(Scope.provide(scope))
+      const { ws } = yield* server.accepted
+      // The peer stops reading: the close frame is never answered.
+      rawSocket(ws).pause()
+      const closed = Effect.runPromise(once<[number]>(ws, "close"))
+      // Closed from a fiber on the live clock: the release still waits on the session's (test) clock.
+      const closing = yield* Effect.forkChild(
+        Effect.provideService(Scope.close(scope, Exit.void), Clock.Clock, Clock.Clock.defaultValue()),
+        { startImmediately: true }
+      )
+      yield* TestClock.adjust("59999 millis")
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      assert.isUndefined(closing.pollUnsafe(), "still waiting for the close handshake")
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(closing)
+      // The socket is gone (the server then reads the unanswered close frame and the end).
+      rawSocket(ws).resume()
+      yield* Effect.promise(() => closed)
     }))
 })
