@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -23,10 +24,11 @@ import * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
+import { makeIn } from "./internal/connection.ts"
 import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
 import { Hub } from "./internal/hub.ts"
-import { CurrentTap, type Tap } from "./internal/tap.ts"
+import type { Tap } from "./internal/tap.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -219,6 +221,7 @@ export const make = (
     const capacity = yield* positiveInteger("inbound.capacity", options.inbound?.capacity, defaults.capacity)
     const strategy = options.inbound?.strategy ?? defaults.strategy
 
+    const clock = yield* Clock.Clock
     const transport = yield* governed(yield* Transport.Transport, { maxConcurrentDials, dialsPerSecond })
     const entries = yield* SynchronizedRef.make(new Map<string, Entry>())
 
@@ -244,27 +247,31 @@ export const make = (
         return entry === undefined ? Effect.fail(new Errors.ConnectionNotFound({ name })) : Effect.succeed(entry)
       })
 
-    const add = <R>(name: string, config: ConnectionConfig, hooks?: Connection.ReadHooks<R>) =>
+    const add = <R>(name: string, config: ConnectionConfig, hooks: Connection.ReadHooks<R> = {}) =>
       // The map is held only while the connection is made: that validates the
       // config and forks the dial loop; the dial itself happens outside.
-      SynchronizedRef.modifyEffect(entries, (map) =>
-        Effect.gen(function*() {
-          if (closed) return yield* new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" })
-          if (map.has(name)) return yield* new Errors.DuplicateConnection({ name })
-          // Not a child of the manager's scope: the manager's finalizer closes
-          // all connection scopes in parallel, rather than one after another.
-          const scope = yield* Scope.make()
-          const connection = yield* Connection.make(name, config, hooks).pipe(
-            Scope.provide(scope),
-            Effect.provideService(Transport.Transport, transport),
-            Effect.provideService(CurrentTap, tap),
-            Effect.onError(() => Scope.close(scope, Exit.void))
-          )
-          // Updated in place (the ref serialises writers; readers copy what they
-          // keep across a yield): copying it per add made adding n connections O(n²).
-          map.set(name, { connection, scope })
-          return [connection, map] as const
-        }))
+      SynchronizedRef.modifyEffect(entries, (
+        map
+      ): Effect.Effect<
+        readonly [Connection.ConnectionShape, Map<string, Entry>],
+        Errors.InvalidConfig | Errors.ConnectionStopped | Errors.DuplicateConnection,
+        R
+      > => {
+        if (closed) return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" }))
+        if (map.has(name)) return Effect.fail(new Errors.DuplicateConnection({ name }))
+        // Not a child of the manager's scope: the manager's finalizer closes
+        // all connection scopes in parallel, rather than one after another.
+        const scope = Scope.makeUnsafe()
+        return Effect.map(
+          Effect.onError(makeIn(name, config, hooks, transport, clock, tap, scope), () => Scope.close(scope, Exit.void)),
+          (connection) => {
+            // Updated in place (the ref serialises writers; readers copy what they
+            // keep across a yield): copying it per add made adding n connections O(n²).
+            map.set(name, { connection, scope })
+            return [connection, map] as const
+          }
+        )
+      })
 
     const remove = (name: string) =>
       Effect.gen(function*() {

@@ -512,6 +512,28 @@ describe("Connection", () => {
         assert.strictEqual(conn.state.value._tag, "Open")
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
+    it.effect("what onOpen forks with forkScoped lives as long as its session", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const log: Array<string> = []
+        yield* Connection.make("btc", { ...noHeartbeat, reconnect: Schedule.spaced("1 second") }, {
+          onOpen: ({ session }) =>
+            Effect.asVoid(Effect.forkScoped(
+              Effect.onInterrupt(Effect.never, () => Effect.sync(() => void log.push(`ended ${session}`)))
+            ))
+        })
+        const first = yield* server.accepted
+        yield* settle
+        assert.deepStrictEqual(log, [])
+        yield* first.drop
+        yield* settle
+        assert.deepStrictEqual(log, ["ended 1"], "ended with the first session, before the next dial")
+        yield* advance(1000)
+        yield* server.accepted
+        yield* settle
+        assert.deepStrictEqual(log, ["ended 1"])
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+
     it.effect("frames reach the hook of their kind, in receive order", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

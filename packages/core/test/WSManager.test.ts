@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Clock, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { MemoryServer } from "../src/MemoryTransport.ts"
@@ -95,6 +95,27 @@ describe("WSManager", () => {
         assert.deepStrictEqual(yield* m.names, [])
         yield* m.add("btc", config("btc"))
         assert.deepStrictEqual(yield* m.names, ["btc"])
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("hooks", () => {
+    it.effect("a connection's hooks get the services they need from the fiber that added it", () =>
+      Effect.gen(function*() {
+        class Sink extends Context.Service<Sink, { readonly push: (line: string) => void }>()("test/Sink") {}
+        const lines: Array<string> = []
+        const m = yield* manager()
+        yield* m.add("btc", config("btc"), {
+          onOpen: ({ session }) => Effect.gen(function*() {
+            ;(yield* Sink).push(`open ${session}`)
+          }),
+          onText: (frame) => Effect.gen(function*() {
+            ;(yield* Sink).push(frame.data)
+          })
+        }).pipe(Effect.provideService(Sink, { push: (line) => void lines.push(line) }))
+        const peer = (yield* acceptAll(1)).get("btc")!
+        yield* peer.send("a", "b")
+        yield* settle
+        assert.deepStrictEqual(lines, ["open 1", "a", "b"])
       }).pipe(Effect.provide(memory())))
   })
 

@@ -1,10 +1,9 @@
 /**
  * How a `WSManager` observes the connections it makes without a fiber or a
- * subscription per connection: `Connection.make` reads this reference once
- * and hands each delivered batch, event and state to it. Outside a manager
- * it is absent and costs nothing.
+ * subscription per connection: it hands its tap to each connection it makes
+ * (internal/connection.ts, `makeIn`), which hands each delivered batch,
+ * event and state to it. A connection of its own has none, at no cost.
  */
-import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { ConnectionEvent } from "../ConnectionEvent.ts"
 import type { ConnectionState } from "../ConnectionState.ts"
@@ -18,7 +17,3 @@ export interface Tap {
   /** Whether the connection keeps its first frames for its own first subscriber (a manager's connections do not). */
   readonly retainFrames: boolean
 }
-
-export const CurrentTap = Context.Reference<Tap | undefined>("@kharbranth/core/internal/CurrentTap", {
-  defaultValue: () => undefined
-})
