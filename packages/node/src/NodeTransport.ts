@@ -185,7 +185,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
   private readonly settings: Settings
   private socket: WebSocket | undefined = undefined
   /** Settled by the handshake; dropped once the session is open. */
-  private opened: Deferred.Deferred<void, ConnectionError.ConnectFailed> | undefined
+  private opened: Deferred.Deferred<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout> | undefined
   private closed = false
   /** Made only while the release waits for the close handshake. */
   private closedWaiter: Deferred.Deferred<void> | undefined = undefined
@@ -214,7 +214,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     this.sendHighWaterMark = request.sendHighWaterMark
     this.settings = settings
     this.clockService = clock
-    this.opened = Deferred.makeUnsafe<void, ConnectionError.ConnectFailed>()
+    this.opened = Deferred.makeUnsafe<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout>()
   }
 
   // ---- the inbox's side ------------------------------------------------
@@ -377,13 +377,35 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
 
   // ---- the handshake and the release -------------------------------------
 
-  /** Waits for the handshake, then forgets it: an idle session keeps nothing of it. */
-  awaitOpen(): Effect.Effect<void, ConnectionError.ConnectFailed> {
-    return Effect.suspend(() =>
-      Effect.map(Deferred.await(this.opened!), () => {
-        this.opened = undefined
-        this.protocol = this.socket!.protocol
-      })
+  /**
+   * Waits for the handshake, at most `timeout` ms on the Effect clock, then
+   * forgets it: an idle session keeps nothing of it. The deadline is one
+   * sleeping fiber that fails the handshake, rather than a race of the
+   * dial against a sleep (two more fibers per dial, and an interruption).
+   */
+  awaitOpen(timeout: number): Effect.Effect<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout> {
+    return Effect.flatMap(
+      Effect.forkDetach(Effect.andThen(Effect.sleep(Duration.millis(timeout)), Effect.sync(() => this.timedOut(timeout))), {
+        startImmediately: true
+      }),
+      (deadline) =>
+        Effect.ensuring(
+          Effect.map(Deferred.await(this.opened!), () => {
+            this.opened = undefined
+            this.protocol = this.socket!.protocol
+          }),
+          Effect.sync(() => deadline.interruptUnsafe())
+        )
+    )
+  }
+
+  private timedOut(timeout: number): void {
+    if (this.opened === undefined) return
+    Deferred.doneUnsafe(
+      this.opened,
+      Effect.fail(
+        new ConnectionError.ConnectTimeout({ connection: this.connection, url: Transport.redactUrl(this.url), timeout })
+      )
     )
   }
 
@@ -508,19 +530,20 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
   }
   return Transport.Transport.of({
     open: (request) =>
-      Transport.withConnectTimeout(request, Effect.gen(function*() {
-        const session = new NodeSession(request, options, settings, yield* Clock.Clock)
-        // As `Effect.acquireRelease` (the socket is made and its release
-        // registered uninterruptibly; the release runs on this fiber's
-        // clock), but the scope keeps one closure that holds the session
-        // alone, not acquireRelease's chain of closures and the acquire effect.
-        const scope = yield* Scope.Scope
-        yield* Effect.uninterruptible(
-          Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
-        )
-        yield* session.awaitOpen()
-        return session
-      }))
+      // Plain effects, not a generator: this runs for every dial.
+      Effect.clockWith((clock) =>
+        Effect.flatMap(Effect.scope, (scope) => {
+          const session = new NodeSession(request, options, settings, clock)
+          // As `Effect.acquireRelease` (the socket is made and its release
+          // registered uninterruptibly; the release runs on this clock), but
+          // the scope keeps one closure that holds the session alone, not
+          // acquireRelease's chain of closures and the acquire effect.
+          return Effect.andThen(
+            Effect.uninterruptible(Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))),
+            Effect.as(session.awaitOpen(request.connectTimeout), session)
+          )
+        })
+      )
   })
 }
 

@@ -2,6 +2,7 @@ import { Transport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Redacted, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import type * as net from "node:net"
 import * as NodeTransport from "../src/NodeTransport.ts"
 import { fixture, once, rawSocket, refusingServer, tcpServer, wsServer } from "./utils/servers.ts"
 
@@ -155,15 +156,26 @@ describe("NodeTransport", () => {
       }))
   }
 
-  it.live("a server that accepts TCP but never answers the upgrade gives ConnectTimeout", () =>
+  it.effect("a server that accepts TCP but never answers the upgrade gives ConnectTimeout at connectTimeout, socket closed", () =>
     Effect.gen(function*() {
-      const port = yield* tcpServer()
-      const started = performance.now()
-      const error = yield* Effect.flip(open(`ws://127.0.0.1:${port}`, { connectTimeout: 300 }))
-      const elapsed = performance.now() - started
+      const sockets: Array<net.Socket> = []
+      const port = yield* tcpServer((socket) => {
+        sockets.push(socket)
+        socket.resume() // read (and drop) the upgrade request, so the client's FIN is seen
+      })
+      const dial = yield* Effect.forkChild(Effect.scoped(open(`ws://127.0.0.1:${port}`, { connectTimeout: 300 })), {
+        startImmediately: true
+      })
+      // The TCP connection is accepted on the wall clock; the deadline runs on the test clock.
+      while (sockets.length === 0) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      const closed = Effect.runPromise(once(sockets[0]!, "close"))
+      yield* TestClock.adjust("299 millis")
+      assert.isUndefined(dial.pollUnsafe(), "still waiting for the upgrade")
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(dial))
       assert.strictEqual(error._tag, "ConnectTimeout")
-      assert.isAtLeast(elapsed, 290)
-      assert.isBelow(elapsed, 2000)
+      assert.strictEqual(error._tag === "ConnectTimeout" && error.timeout, 300)
+      yield* Effect.promise(() => closed)
     }))
 
   it.live("a refused TCP connection is ConnectFailed naming the cause", () =>
