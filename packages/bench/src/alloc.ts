@@ -9,9 +9,9 @@
  * idle RSS at 10,000 connections follows (FINDINGS.md).
  */
 import * as inspector from "node:inspector/promises"
-import type { Adapter } from "./clients/Adapter.ts"
+import { loadAdapter } from "./clients/load.ts"
 import { clientConfig, startServer } from "./harness.ts"
-import { type ClientKind, isClientKind } from "./protocol.ts"
+import { isClientKind } from "./protocol.ts"
 
 const [kind, count] = process.argv.slice(2)
 if (!isClientKind(kind)) {
@@ -20,30 +20,13 @@ if (!isClientKind(kind)) {
 }
 const connections = Number(count ?? 3000)
 
-const adapterOf = async (client: ClientKind): Promise<Adapter> => {
-  switch (client) {
-    case "ws":
-      return (await import("./clients/ws.ts")).adapter
-    case "kharbranth-stream":
-      return (await import("./clients/kharbranth.ts")).streamAdapter
-    case "kharbranth-arrays":
-      return (await import("./clients/kharbranth.ts")).arraysAdapter
-    case "kharbranth-hooks":
-      return (await import("./clients/kharbranth.ts")).hooksAdapter
-    case "partysocket":
-      return (await import("./clients/partysocket.ts")).adapter
-    case "reconnecting-websocket":
-      return (await import("./clients/reconnectingWebsocket.ts")).adapter
-  }
-}
-
 interface Node {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
   readonly selfSize: number
   readonly children: ReadonlyArray<Node>
 }
 
-const adapter = await adapterOf(kind)
+const adapter = await loadAdapter(kind)
 const server = await startServer()
 const session = new inspector.Session()
 session.connect()

@@ -13,7 +13,8 @@
  * time with it. It is installed only for the latency window.
  */
 import WebSocket from "ws"
-import type { Adapter, Running } from "./clients/Adapter.ts"
+import type { Running } from "./clients/Adapter.ts"
+import { loadAdapter } from "./clients/load.ts"
 import { monoMicros, readSendStamp } from "./payload.ts"
 import { type ChildMessage, type ClientCommand, type ClientConfig, type Memory, parseClientConfig } from "./protocol.ts"
 import { percentiles } from "./stats.ts"
@@ -28,23 +29,6 @@ process.on("uncaughtException", (error) => {
   send({ type: "error", message: `${config.kind}: ${error.stack ?? String(error)}` })
   setTimeout(() => process.exit(1), 50)
 })
-
-const loadAdapter = async (): Promise<Adapter> => {
-  switch (config.kind) {
-    case "ws":
-      return (await import("./clients/ws.ts")).adapter
-    case "kharbranth-stream":
-      return (await import("./clients/kharbranth.ts")).streamAdapter
-    case "kharbranth-arrays":
-      return (await import("./clients/kharbranth.ts")).arraysAdapter
-    case "kharbranth-hooks":
-      return (await import("./clients/kharbranth.ts")).hooksAdapter
-    case "partysocket":
-      return (await import("./clients/partysocket.ts")).adapter
-    case "reconnecting-websocket":
-      return (await import("./clients/reconnectingWebsocket.ts")).adapter
-  }
-}
 
 const n = config.connections
 const opens = new Int32Array(n)
@@ -251,7 +235,7 @@ process.on("message", (raw) => {
 
 // ---- start ---------------------------------------------------------------------
 
-const adapter = await loadAdapter()
+const adapter = await loadAdapter(config.kind)
 const base = await memory()
 const started = performance.now()
 let ready: (() => void) | undefined = () => {

@@ -1,0 +1,23 @@
+/**
+ * The adapter of a client kind, imported on demand: a client process loads
+ * its own library and no other, so its memory baseline holds only that one.
+ */
+import type { ClientKind } from "../protocol.ts"
+import type { Adapter } from "./Adapter.ts"
+
+export const loadAdapter = async (kind: ClientKind): Promise<Adapter> => {
+  switch (kind) {
+    case "ws":
+      return (await import("./ws.ts")).adapter
+    case "kharbranth-stream":
+      return (await import("./kharbranth.ts")).streamAdapter
+    case "kharbranth-arrays":
+      return (await import("./kharbranth.ts")).arraysAdapter
+    case "kharbranth-hooks":
+      return (await import("./kharbranth.ts")).hooksAdapter
+    case "partysocket":
+      return (await import("./partysocket.ts")).adapter
+    case "reconnecting-websocket":
+      return (await import("./reconnectingWebsocket.ts")).adapter
+  }
+}
