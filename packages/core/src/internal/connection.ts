@@ -31,7 +31,6 @@ import { Hub } from "./hub.ts"
 import { redactUrl } from "./redact.ts"
 import type { Tap } from "./tap.ts"
 
-
 /** How one dial-and-session ended. */
 type Outcome =
   | { readonly _tag: "Stopped" }
