@@ -152,7 +152,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private step: ReconnectStep | undefined = undefined
   /** Set once by `close`: the close frame to send. */
   private stopRequest: { readonly code: number; readonly reason: string } | undefined = undefined
-  /** Made only while the dial loop waits for `close` (during a dial or a backoff). */
+  /** Made only while the dial loop waits for `close` (during a backoff). */
   private stopWaiter: Deferred.Deferred<void> | undefined = undefined
   /** Whether `finish` has begun, and whether it is done. */
   private finished = false
@@ -160,6 +160,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** Made only while a `close` waits for the end. */
   private stoppedWaiter: Deferred.Deferred<void> | undefined = undefined
   private main: Fiber.Fiber<Final> | undefined = undefined
+  /** Whether the dial loop's fiber is in the transport's `open` (see `dialOnce`). */
+  private dialing = false
   /** The scope of the current dial and its session (see `dialAndRun`). */
   private dialScope: Scope.Closeable | undefined = undefined
   private sendBound: ConnectionShape["send"] | undefined = undefined
@@ -805,6 +807,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   private dialOnce(url: string): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
     return Effect.suspend(() => {
+      // close() came before the dial began (while the Connecting event waited on a slow subscriber): no dial.
+      if (this.stopRequest !== undefined) return Effect.succeed(STOPPED)
       const cfg = this.cfg
       const request: Transport.OpenRequest = {
         connection: this.name,
@@ -818,44 +822,22 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         highWaterMark: cfg.capacity,
         sendHighWaterMark: cfg.sendHighWaterMark
       }
-      return Effect.flatMap(this.dialOrStop(Effect.result(this.transport.open(request))), (opened) => this.afterDial(opened))
+      // The dial runs on this fiber, with no fiber of its own (a thousand
+      // connections queue at the dial governor together). close() during a
+      // dial gives the handshake up to closeTimeout to finish, so that the
+      // session can then be closed with a close frame, not cut; past that,
+      // close() interrupts this fiber, which ends the loop (see `closeNow`).
+      this.dialing = true
+      return Effect.flatMap(Effect.result(this.transport.open(request)), (opened) => {
+        this.dialing = false
+        return this.afterDial(opened)
+      })
     })
   }
 
-  /**
-   * The dial raced against `close`: close() during a dial gives the handshake
-   * up to closeTimeout to finish, so the session can then be closed with a
-   * close frame, not cut. As `raceFirst(dial, awaitStop → sleep(closeTimeout))`,
-   * but a waiting dial (a thousand connections queue at the dial governor
-   * together) has one fiber, not two: the dial's fiber and `close` wake the
-   * connection's fiber through one deferred, and only a `close` forks the timer.
-   */
-  private dialOrStop<A>(dial: Effect.Effect<A, never, Scope.Scope>): Effect.Effect<A | Outcome, never, Scope.Scope> {
-    const stopped = (fiber: Fiber.Fiber<A>): Effect.Effect<A | Outcome> =>
-      Effect.flatMap(
-        Effect.raceFirst(Fiber.join(fiber), Effect.as(Effect.sleep(Duration.millis(this.cfg.closeTimeout)), STOPPED)),
-        (first) => first === STOPPED ? Effect.as(Fiber.interrupt(fiber), STOPPED) : Effect.succeed(first)
-      )
-    return Effect.flatMap(Effect.forkDetach(dial, { startImmediately: true }), (fiber) =>
-      Effect.suspend(() => {
-        if (fiber.pollUnsafe() === undefined && this.stopRequest === undefined) {
-          const wake = Deferred.makeUnsafe<void>()
-          this.stopWaiter = wake
-          fiber.addObserver(() => Deferred.doneUnsafe(wake, Exit.void))
-          return Effect.flatMap(Deferred.await(wake), () => {
-            if (this.stopWaiter === wake) this.stopWaiter = undefined
-            return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
-          })
-        }
-        return fiber.pollUnsafe() === undefined ? stopped(fiber) : Fiber.join(fiber)
-      }).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber))))
-  }
-
   private afterDial(
-    opened: Result.Result<Transport.Session, Errors.ConnectFailed | Errors.ConnectTimeout> | Outcome
+    result: Result.Result<Transport.Session, Errors.ConnectFailed | Errors.ConnectTimeout>
   ): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
-    if ("_tag" in opened && opened._tag === "Stopped") return Effect.succeed(STOPPED)
-    const result = opened as Exclude<typeof opened, Outcome>
     if (result._tag === "Failure") {
       this.failedDials++
       const failed: Outcome = { _tag: "Failed", error: result.failure, uptime: undefined }
@@ -972,7 +954,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       Exit.isSuccess(exit)
         ? this.finish(exit.value)
         : Cause.hasInterrupts(exit.cause)
-        ? this.finish({ reason: "connection scope closed", error: undefined })
+        ? this.finish(this.stopRequest !== undefined ? CLOSED_BY_CALLER : { reason: "connection scope closed", error: undefined })
         : this.finish({ reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
     return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
       this.main = main
@@ -994,9 +976,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   // close(): the read loop drains the close handshake. Past closeTimeout the
-  // socket is terminated; if the loop is still held (a slow subscriber, a
-  // hook that never ends), past two more it is interrupted and the
-  // connection finishes anyway. close() always returns.
+  // socket is terminated, or a dial still in the transport's open is given
+  // up (the loop's fiber is interrupted; it finishes as closed by the
+  // caller); if the loop is still held (a slow subscriber, a hook that never
+  // ends), past two more it is interrupted and the connection finishes
+  // anyway. close() always returns.
   private closeNow(requestedCode = 1000, requestedReason = ""): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
@@ -1014,7 +998,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         Effect.timeoutOrElse({
           duration: closeTimeout,
           orElse: () =>
-            Effect.andThen(
+            this.dialing && this.main !== undefined ? Fiber.interrupt(this.main) : Effect.andThen(
               Effect.suspend(() => this.live?.session.terminate ?? Effect.void),
               this.awaitStopped().pipe(
                 Effect.timeoutOrElse({
