@@ -718,9 +718,13 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private sessionEnded(current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> {
     return Effect.suspend((): Effect.Effect<Outcome> => {
       this.live = undefined
-      const gone = new Errors.NotConnected({ connection: this.name, state: "session ended before the pong" })
-      for (const pending of this.pendingPings ?? []) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
+      // An error is made only when someone waits for it: each is a schema-checked class with a stack trace.
+      const pings = this.pendingPings
       this.pendingPings = undefined
+      if (pings !== undefined && pings.length > 0) {
+        const gone = new Errors.NotConnected({ connection: this.name, state: "session ended before the pong" })
+        for (const pending of pings) Deferred.doneUnsafe(pending.done, Effect.fail(gone))
+      }
       const uptime = this.now() - current.since
       const reason = current.endReason
       if (reason === "stop") return Effect.succeed(STOPPED)
@@ -924,10 +928,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       this.dialScope = undefined
       if (scope !== undefined) yield* Scope.close(scope, Exit.void)
       this.live = undefined
-      const stoppedError = new Errors.ConnectionStopped({ connection: this.name, reason: result.reason })
-      const waiting = this.sendQueue ?? []
+      const waiting = this.sendQueue
       this.sendQueue = undefined
-      for (const item of waiting) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
+      if (waiting !== undefined && waiting.length > 0) {
+        const stoppedError = new Errors.ConnectionStopped({ connection: this.name, reason: result.reason })
+        for (const item of waiting) Deferred.doneUnsafe(item.done, Effect.fail(stoppedError))
+      }
       yield* this.setState(ConnectionState.Closed(result))
       yield* this.emit(ConnectionEvent.Closed({ at: this.now(), ...result }))
       yield* Effect.sync(() => {
