@@ -241,9 +241,10 @@ export interface FeedOptions extends Venue.Options {
   /** Topics subscribed at start. */
   readonly topics?: ReadonlyArray<string> | undefined
   /**
-   * Requests in any one-second window per connection. Default: the
-   * profile's `messagesPerSecond` when counted per connection, less the
-   * heartbeat's pings per second where the venue counts them
+   * Requests per second per connection, counted over any window of 1.1 s
+   * (a tenth of margin for transit jitter: the venue counts on arrival).
+   * Default: the profile's `messagesPerSecond` when counted per connection,
+   * less the heartbeat's pings per second where the venue counts them
    * (`countsHeartbeat`); else unlimited.
    */
   readonly messagesPerSecond?: number | undefined
@@ -401,6 +402,14 @@ class Shard {
 
 const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 const STANDBY_BUFFER_LIMIT = 100_000
+/**
+ * The window a connection's requests are counted over: a tenth longer than
+ * the venue's second. A venue counts requests as they arrive, so one delayed
+ * in transit more than the requests after it would, counted over exactly a
+ * second, share a venue window with one request too many (Binance then
+ * closes the connection). The tenth absorbs up to 100 ms of such jitter.
+ */
+const REQUEST_WINDOW_MS = 1100
 
 /**
  * Makes a feed for `profile` and starts it: shards are opened as topics
@@ -817,7 +826,7 @@ export const make = (
           buffer: [],
           firstSeq: new Map(),
           switched: Deferred.makeUnsafe<boolean>(),
-          window: budget === undefined ? RateWindow.unlimited : RateWindow.make(budget, 1000, clock)
+          window: budget === undefined ? RateWindow.unlimited : RateWindow.make(budget, REQUEST_WINDOW_MS, clock)
         }
         const conn = yield* Connection.make(connection, config, {
           onOpen: (context) => onOpen(session, context)

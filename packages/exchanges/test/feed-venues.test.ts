@@ -155,7 +155,7 @@ describe("Feed on the simulator", () => {
       const began = Date.now()
       yield* Effect.forEach(symbols, (s) => probe.feed.subscribe(Binance.trade(`${s}usdt`)), { concurrency: "unbounded" })
       const took = Date.now() - began
-      // 12 requests at 3 per second (two of the 5 left for pings every 900 ms): at least three full windows.
+      // 12 requests at 3 per 1.1 s (two of the 5 left for pings every 900 ms): at least three full windows.
       assert.isAtLeast(took, 3_000)
       // Messages, not error objects: a failure then says why the session ended.
       const ended = probe.seen.flatMap((e) => e._tag === "Connection" && e.event._tag === "Disconnected" ? [e.event.error.message] : [])

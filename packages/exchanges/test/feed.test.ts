@@ -162,6 +162,28 @@ describe("Feed", () => {
         assert.strictEqual(worst, 4)
       }).pipe(Effect.provide(layer())))
 
+    it.effect("the budget is counted over 1.1 s, a tenth of margin for requests that arrive late", () =>
+      Effect.gen(function*() {
+        const profile = toy({ messagesPerSecond: 4, topicsPerRequest: 1 })
+        const feed = yield* Feed.make("toy", profile, base)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe(Array.from({ length: 8 }, (_, i) => `t${i}`)))
+        let first: number | undefined
+        let fifth: number | undefined
+        for (let ms = 0; ms <= 3_000 && fifth === undefined; ms += 10) {
+          const peer = yield* server.latest
+          const sent = peer === undefined ? 0 : requests(yield* peer.received).length
+          if (first === undefined && sent >= 1) first = ms
+          if (sent >= 5) fifth = ms
+          yield* advance(10)
+        }
+        assert.isDefined(first)
+        assert.isDefined(fifth)
+        // Counted over exactly a second, the fifth would go out 1,000 ms after the first.
+        assert.isAtLeast(fifth! - first!, 1_100)
+        assert.isAtMost(fifth! - first!, 1_110)
+      }).pipe(Effect.provide(layer())))
+
     it.effect("a replay after a reconnect is paced by the same budget", () =>
       Effect.gen(function*() {
         const profile = toy({ messagesPerSecond: 3, topicsPerRequest: 1 })
