@@ -17,7 +17,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as Connection from "./Connection.ts"
 import type { ConnectionConfig } from "./ConnectionConfig.ts"
 import * as Errors from "./ConnectionError.ts"
@@ -223,7 +222,11 @@ export const make = (
 
     const clock = yield* Clock.Clock
     const transport = yield* governed(yield* Transport.Transport, { maxConcurrentDials, dialsPerSecond })
-    const entries = yield* SynchronizedRef.make(new Map<string, Entry>())
+    // Plain state, changed only in synchronous steps: no lock per add. A name
+    // being added is reserved in `adding` until its connection is made.
+    const entries = new Map<string, Entry>()
+    const adding = new Set<string>()
+    let closed = false
 
     const frames = new Hub<NamedFrame>(capacity, strategy, capacity)
     const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", 0)
@@ -242,61 +245,71 @@ export const make = (
     }
 
     const lookup = (name: string) =>
-      Effect.flatMap(SynchronizedRef.get(entries), (map) => {
-        const entry = map.get(name)
+      Effect.suspend(() => {
+        const entry = entries.get(name)
         return entry === undefined ? Effect.fail(new Errors.ConnectionNotFound({ name })) : Effect.succeed(entry)
       })
 
-    const add = <R>(name: string, config: ConnectionConfig, hooks: Connection.ReadHooks<R> = {}) =>
-      // The map is held only while the connection is made: that validates the
-      // config and forks the dial loop; the dial itself happens outside.
-      SynchronizedRef.modifyEffect(entries, (
-        map
-      ): Effect.Effect<
-        readonly [Connection.ConnectionShape, Map<string, Entry>],
+    const add = <R>(
+      name: string,
+      config: ConnectionConfig,
+      hooks: Connection.ReadHooks<R> = {}
+    ): Effect.Effect<
+      Connection.ConnectionShape,
+      Errors.InvalidConfig | Errors.ConnectionStopped | Errors.DuplicateConnection,
+      R
+    > =>
+      Effect.suspend((): Effect.Effect<
+        Connection.ConnectionShape,
         Errors.InvalidConfig | Errors.ConnectionStopped | Errors.DuplicateConnection,
         R
       > => {
         if (closed) return Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" }))
-        if (map.has(name)) return Effect.fail(new Errors.DuplicateConnection({ name }))
+        if (entries.has(name) || adding.has(name)) return Effect.fail(new Errors.DuplicateConnection({ name }))
+        adding.add(name)
         // Not a child of the manager's scope: the manager's finalizer closes
         // all connection scopes in parallel, rather than one after another.
         const scope = Scope.makeUnsafe()
-        return Effect.map(
-          Effect.onError(makeIn(name, config, hooks, transport, clock, tap, scope), () => Scope.close(scope, Exit.void)),
-          (connection) => {
-            // Updated in place (the ref serialises writers; readers copy what they
-            // keep across a yield): copying it per add made adding n connections O(n²).
-            map.set(name, { connection, scope })
-            return [connection, map] as const
-          }
+        // Making the connection validates its config and forks its dial loop;
+        // the dial itself happens outside.
+        return Effect.onExit(
+          Effect.flatMap(
+            Effect.onError(makeIn(name, config, hooks, transport, clock, tap, scope), () => Scope.close(scope, Exit.void)),
+            (connection) => {
+              if (closed) {
+                // The manager closed while this one was being made: it closes too.
+                return Effect.andThen(
+                  Scope.close(scope, Exit.void),
+                  Effect.fail(new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" }))
+                )
+              }
+              entries.set(name, { connection, scope })
+              return Effect.succeed(connection)
+            }
+          ),
+          () => Effect.sync(() => adding.delete(name))
         )
       })
 
     const remove = (name: string) =>
       Effect.gen(function*() {
-        const entry = yield* SynchronizedRef.modifyEffect(entries, (map) => {
-          const found = map.get(name)
-          if (found === undefined) return Effect.fail(new Errors.ConnectionNotFound({ name }))
-          map.delete(name)
-          return Effect.succeed([found, map] as const)
-        })
+        const entry = entries.get(name)
+        if (entry === undefined) return yield* new Errors.ConnectionNotFound({ name })
+        entries.delete(name)
         yield* Scope.close(entry.scope, Exit.void)
       })
 
-    const all = Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.values()))
+    const all = Effect.sync(() => Array.from(entries.values()))
 
     // Closing the manager closes every connection at once, so shutdown takes
-    // one closeTimeout, not one per connection.
-    let closed = false
+    // one closeTimeout, not one per connection. No add starts after; one in
+    // progress closes its connection itself when it finds the manager closed.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        // Taking the map through the ref waits for an add in progress; none starts after.
-        const closing = yield* SynchronizedRef.modify(entries, (map) => {
-          closed = true
-          return [map, new Map<string, Entry>()] as const
-        })
-        yield* Effect.forEach(closing.values(), (entry) => Scope.close(entry.scope, Exit.void), {
+        closed = true
+        const closing = Array.from(entries.values())
+        entries.clear()
+        yield* Effect.forEach(closing, (entry) => Scope.close(entry.scope, Exit.void), {
           concurrency: "unbounded",
           discard: true
         })
@@ -318,16 +331,13 @@ export const make = (
             discard: true
           })),
       send: (name, data) => Effect.flatMap(lookup(name), (entry) => entry.connection.send(data)),
-      names: Effect.map(SynchronizedRef.get(entries), (map) => Array.from(map.keys())),
-      states: Effect.map(
-        SynchronizedRef.get(entries),
-        (map) => new Map(Array.from(map, ([name, entry]) => [name, currentState(entry.connection)] as const))
-      ),
+      names: Effect.sync(() => Array.from(entries.keys())),
+      states: Effect.sync(() => new Map(Array.from(entries, ([name, entry]) => [name, currentState(entry.connection)] as const))),
       stateChanges: states.stream,
       frames: frames.stream,
       events: events.stream,
       stats: Effect.gen(function*() {
-        const list = Array.from(yield* SynchronizedRef.get(entries))
+        const list = Array.from(entries)
         const connections: Record<string, Connection.ConnectionStats> = {}
         const totals = {
           connections: list.length,
