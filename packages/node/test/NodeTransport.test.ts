@@ -178,6 +178,79 @@ describe("NodeTransport", () => {
       yield* Effect.promise(() => closed)
     }))
 
+  it.effect("dials in flight together each time out at their own deadline, in any order; one that opens is left alone", () =>
+    Effect.gen(function*() {
+      const sockets: Array<net.Socket> = []
+      const stalled = yield* tcpServer((socket) => {
+        sockets.push(socket)
+        socket.resume()
+      })
+      const server = yield* wsServer()
+      const dialAt = (url: string, connectTimeout: number) =>
+        Effect.forkChild(Effect.scoped(Effect.andThen(open(url, { connectTimeout }), Effect.void)), { startImmediately: true })
+      const stalledUrl = `ws://127.0.0.1:${stalled}`
+      // Deadlines at 500, 300 (added after a later one), 600 and 400 ms on the test clock.
+      const a = yield* dialAt(stalledUrl, 500)
+      const b = yield* dialAt(stalledUrl, 300)
+      yield* TestClock.adjust("100 millis")
+      const c = yield* dialAt(stalledUrl, 500)
+      const d = yield* dialAt(stalledUrl, 300)
+      // And one that opens well before its deadline.
+      const ok = yield* dialAt(server.url, 350)
+      yield* Fiber.join(ok)
+      while (sockets.length < 4) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      const pending = () => [a, b, c, d].map((fiber) => fiber.pollUnsafe() === undefined)
+      assert.deepStrictEqual(pending(), [true, true, true, true])
+      yield* TestClock.adjust("199 millis") // 299
+      assert.deepStrictEqual(pending(), [true, true, true, true])
+      yield* TestClock.adjust("1 millis") // 300
+      assert.deepStrictEqual(pending(), [true, false, true, true])
+      yield* TestClock.adjust("100 millis") // 400
+      assert.deepStrictEqual(pending(), [true, false, true, false])
+      yield* TestClock.adjust("99 millis") // 499
+      assert.deepStrictEqual(pending(), [true, false, true, false])
+      yield* TestClock.adjust("1 millis") // 500
+      assert.deepStrictEqual(pending(), [false, false, true, false])
+      yield* TestClock.adjust("100 millis") // 600
+      assert.deepStrictEqual(pending(), [false, false, false, false])
+      for (const fiber of [a, b, c, d]) {
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error._tag, "ConnectTimeout")
+      }
+    }))
+
+  it.live("a dial that opens leaves no connect-deadline sleep behind", () =>
+    Effect.gen(function*() {
+      const server = yield* wsServer()
+      // The live clock, counting the sleeps in progress on it.
+      const live = yield* Clock.Clock
+      let sleeping = 0
+      const counting: Clock.Clock = {
+        currentTimeMillisUnsafe: () => live.currentTimeMillisUnsafe(),
+        currentTimeMillis: live.currentTimeMillis,
+        currentTimeNanosUnsafe: () => live.currentTimeNanosUnsafe(),
+        currentTimeNanos: live.currentTimeNanos,
+        monotonicTimeNanosUnsafe: () => live.monotonicTimeNanosUnsafe(),
+        monotonicTimeNanos: live.monotonicTimeNanos,
+        sleep: (duration) =>
+          Effect.suspend(() => {
+            sleeping++
+            return Effect.ensuring(live.sleep(duration), Effect.sync(() => sleeping--))
+          })
+      }
+      const session = yield* Effect.forkChild(
+        Effect.scoped(Effect.andThen(open(server.url, { connectTimeout: 60_000 }), Effect.never)).pipe(
+          Effect.provideService(Clock.Clock, counting)
+        )
+      )
+      yield* server.accepted
+      yield* Effect.sleep("50 millis")
+      assert.isUndefined(session.pollUnsafe(), "open")
+      // A sleep still running for the deadline would keep a process that is done alive for a minute.
+      assert.strictEqual(sleeping, 0)
+      yield* Fiber.interrupt(session)
+    }))
+
   it.live("a refused TCP connection is ConnectFailed naming the cause", () =>
     Effect.gen(function*() {
       const port = yield* Effect.scoped(tcpServer())
