@@ -77,6 +77,8 @@ export class Inbox<E> implements Direct.Source<E> {
   private waiter: Resume | undefined = undefined
   private flushScheduled = false
   private ended: E | undefined = undefined
+  /** Makes `ended` when first asked for (see `endWith`). */
+  private makeEnded: (() => E) | undefined = undefined
   private paused = false
   // Not a number between reads: a field that only ever held numbers would
   // box them in a separate object, one more cache line per read.
@@ -137,6 +139,27 @@ export class Inbox<E> implements Direct.Source<E> {
     this.schedule()
   }
 
+  /**
+   * As `end`, but the error is made only when a reader asks for it, once:
+   * an error class with a stack trace costs microseconds, and a session
+   * its connection closed on purpose never reads its end's error.
+   */
+  endWith(make: () => E): void {
+    if (this.done) return
+    this.done = true
+    this.makeEnded = make
+    this.schedule()
+  }
+
+  private endedError(): E {
+    const make = this.makeEnded
+    if (make !== undefined) {
+      this.makeEnded = undefined
+      this.ended = make()
+    }
+    return this.ended as E
+  }
+
   /** Number of frames not yet taken by the reader. */
   get size(): number {
     return this.buffer?.length ?? 0
@@ -156,7 +179,7 @@ export class Inbox<E> implements Direct.Source<E> {
     if (this.takeValue === undefined) {
       this.takeValue = Effect.flatMap(
         this[Direct.TakeOrEnd],
-        (batch) => batch === Direct.END ? Effect.fail(this.ended as E) : Effect.succeed(batch)
+        (batch) => batch === Direct.END ? Effect.fail(this.endedError()) : Effect.succeed(batch)
       )
       Direct.register(this.takeValue, this)
     }
@@ -184,7 +207,7 @@ export class Inbox<E> implements Direct.Source<E> {
 
   /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
   [Direct.EndedWith](): E {
-    return this.ended as E
+    return this.endedError()
   }
 
   /** Takes the buffered frames (at least one), resuming a paused socket. */

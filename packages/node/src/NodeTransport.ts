@@ -462,8 +462,10 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     const lastError = this.lastError
     this.push(Frame.close(code, reason, session, this.now()))
     const status = lastError === undefined ? undefined : statusOf(lastError)
-    this.end(
-      this.pingFlood
+    const pingFlood = this.pingFlood
+    // Made only if the connection reads it: not for a session it closed itself.
+    this.endWith(() =>
+      pingFlood
         ? new ConnectionError.ProtocolError({
           connection: this.connection,
           session,

@@ -618,7 +618,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     const loop: Effect.Effect<Final, never, R> = Effect.flatMap(source[Direct.TakeOrEnd], (raw) => {
       if (raw !== Direct.END) return this.afterTake(current, raw, loop)
       source[Direct.AttachDirect](undefined)
-      return this.afterRead(current, source[Direct.EndedWith]())
+      // The end's error is made only if the session ended unasked (see `sessionEnded`).
+      return this.afterRead(current, () => source[Direct.EndedWith]())
     })
     return Effect.suspend(() => {
       this.takePending()
@@ -635,7 +636,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     )
     return Effect.suspend(() => {
       this.takePending()
-      return Effect.catch(loop, (end) => this.afterRead(current, end))
+      return Effect.catch(loop, (end) => this.afterRead(current, () => end))
     })
   }
 
@@ -651,7 +652,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.andThen(work, deliver === Effect.void ? next : Effect.andThen(deliver, next))
   }
 
-  private afterRead(current: Live, end: Transport.SessionEnd): Effect.Effect<Final, never, R> {
+  private afterRead(current: Live, end: () => Transport.SessionEnd): Effect.Effect<Final, never, R> {
     return Effect.flatMap(this.sessionEnded(current, end), (outcome) => this.endDial(outcome))
   }
 
@@ -715,7 +716,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     )
   }
 
-  private sessionEnded(current: Live, end: Transport.SessionEnd): Effect.Effect<Outcome> {
+  private sessionEnded(current: Live, end: () => Transport.SessionEnd): Effect.Effect<Outcome> {
     return Effect.suspend((): Effect.Effect<Outcome> => {
       this.live = undefined
       // An error is made only when someone waits for it: each is a schema-checked class with a stack trace.
@@ -729,7 +730,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       const reason = current.endReason
       if (reason === "stop") return Effect.succeed(STOPPED)
       if (reason === "restart") return Effect.succeed(RESTART)
-      const error: Errors.ConnectionError = reason ?? end
+      const error: Errors.ConnectionError = reason ?? end()
       const failed: Outcome = { _tag: "Failed", error, uptime }
       return Effect.as(this.emit(ConnectionEvent.Disconnected({ at: this.now(), session: current.number, error })), failed)
     })
