@@ -1,0 +1,95 @@
+/**
+ * What opening connections costs, by hand: `node src/open.ts <client>
+ * [connections] [runs]` opens that many idle connections to the bench's
+ * feed server with the bench's own adapter (same options as the memory
+ * scenario) and prints the wall time until all are open and this process's
+ * CPU per connection over it, then the same for the adapter's `stop`;
+ * `runs` times, one after another in this process (later runs find the
+ * code compiled). The stops differ in kind: Kharbranth's closes every
+ * connection gracefully (close frame, the peer's answer, events), the
+ * others call `close()` and return. What a dial costs sets how fast a
+ * thousand connections come back after a venue restarts (the reconnect
+ * scenario) and how fast a large manager starts.
+ *
+ * Run with `node --expose-gc`, it also prints RSS and heap per idle
+ * connection, taken as the memory scenario takes them (a second after the
+ * last open, after four `gc()`s; meaningful in the first run, in a fresh
+ * process), so Node flags can be tried on it: at 10,000 connections RSS
+ * is mostly V8's young generation, grown while the connections open, and
+ * `--max-semi-space-size` caps it (FINDINGS.md).
+ */
+import { loadAdapter } from "./clients/load.ts"
+import { clientConfig, startServer } from "./harness.ts"
+import { isClientKind } from "./protocol.ts"
+
+const [kind, count, times] = process.argv.slice(2)
+if (!isClientKind(kind)) {
+  console.error("usage: node src/open.ts <client> [connections] [runs]")
+  process.exit(2)
+}
+const connections = Number(count ?? 10_000)
+const runs = Number(times ?? 1)
+
+/** Runs `work`, returning its wall time (s) and this process's CPU per connection (µs). */
+const measure = async (work: () => Promise<void>): Promise<{ readonly seconds: number; readonly cpu: number }> => {
+  const started = performance.now()
+  const cpu = process.cpuUsage()
+  await work()
+  const used = process.cpuUsage(cpu)
+  return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / connections }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** RSS and heap after four full collections, as the memory scenario takes them; nothing without `--expose-gc`. */
+const memory = async (): Promise<NodeJS.MemoryUsage | undefined> => {
+  if (gc === undefined) return undefined
+  for (let i = 0; i < 4; i++) {
+    gc()
+    await sleep(20)
+  }
+  return process.memoryUsage()
+}
+
+const adapter = await loadAdapter(kind)
+const server = await startServer()
+for (let run = 1; run <= runs; run++) {
+  let opened = 0
+  let allOpened = () => {}
+  const allOpen = new Promise<void>((resolve) => {
+    allOpened = resolve
+  })
+  let running: Awaited<ReturnType<typeof adapter.start>> | undefined
+  const base = await memory()
+  const open = await measure(async () => {
+    running = await adapter.start(
+      clientConfig({ kind, connections, port: server.port }),
+      (index) => `ws://127.0.0.1:${server.port}/c/${index}`,
+      {
+        onMessage: () => {},
+        onOpen: () => {
+          if (++opened === connections) allOpened()
+        },
+        onClose: () => {}
+      }
+    )
+    await allOpen
+  })
+  let idle = ""
+  if (base !== undefined) {
+    await sleep(1000)
+    const after = (await memory())!
+    const perConnection = (bytes: number) => (bytes / connections / 1024).toFixed(1)
+    idle = `; idle: RSS ${perConnection(after.rss - base.rss)} KB, heap ${perConnection(after.heapUsed - base.heapUsed)} KB each`
+  }
+  const stop = await measure(() => running!.stop())
+  console.log(
+    `${kind} run ${run}/${runs}: ${connections} open in ${open.seconds.toFixed(2)} s, ${open.cpu.toFixed(0)} µs CPU each${idle}; ` +
+      `stop in ${stop.seconds.toFixed(2)} s, ${stop.cpu.toFixed(0)} µs CPU each`
+  )
+  // Let the server see every close before the next run dials again.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+}
+server.child.kill()
+process.exit(0)
