@@ -10,7 +10,7 @@
  */
 import * as inspector from "node:inspector/promises"
 import { loadAdapter } from "./clients/load.ts"
-import { clientConfig, startServer } from "./harness.ts"
+import { openIdle, startServer } from "./harness.ts"
 import { isClientKind } from "./protocol.ts"
 
 const [kind, count] = process.argv.slice(2)
@@ -35,23 +35,7 @@ await session.post("HeapProfiler.startSampling", {
   includeObjectsCollectedByMajorGC: true,
   includeObjectsCollectedByMinorGC: true
 })
-let opened = 0
-let allOpened = () => {}
-const allOpen = new Promise<void>((resolve) => {
-  allOpened = resolve
-})
-const running = await adapter.start(
-  clientConfig({ kind, connections, port: server.port }),
-  (index) => `ws://127.0.0.1:${server.port}/c/${index}`,
-  {
-    onMessage: () => {},
-    onOpen: () => {
-      if (++opened === connections) allOpened()
-    },
-    onClose: () => {}
-  }
-)
-await allOpen
+const running = await openIdle(adapter, kind, connections, server.port)
 const { profile } = await session.post("HeapProfiler.stopSampling")
 await running.stop()
 server.child.kill()

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import type { Adapter, Running } from "./clients/Adapter.ts"
 import { type ChildMessage, type ClientCommand, type ClientConfig, parseMessage, type ServerCommand } from "./protocol.ts"
 
 const live = new Set<ChildProcess>()
@@ -181,3 +182,29 @@ export const clientConfig = (
   readyTimeoutMs: 60_000,
   ...options
 })
+
+/**
+ * Opens `connections` idle connections with `adapter` in this process (the
+ * by-hand tools' setup, `src/alloc.ts` and `src/open.ts`) to the feed server
+ * on `port`; resolves once every one has opened.
+ */
+export const openIdle = async (adapter: Adapter, kind: ClientConfig["kind"], connections: number, port: number): Promise<Running> => {
+  let opened = 0
+  let allOpened = () => {}
+  const allOpen = new Promise<void>((resolve) => {
+    allOpened = resolve
+  })
+  const running = await adapter.start(
+    clientConfig({ kind, connections, port }),
+    (index) => `ws://127.0.0.1:${port}/c/${index}`,
+    {
+      onMessage: () => {},
+      onOpen: () => {
+        if (++opened === connections) allOpened()
+      },
+      onClose: () => {}
+    }
+  )
+  await allOpen
+  return running
+}

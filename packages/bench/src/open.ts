@@ -19,7 +19,8 @@
  * `--max-semi-space-size` caps it (FINDINGS.md).
  */
 import { loadAdapter } from "./clients/load.ts"
-import { clientConfig, startServer } from "./harness.ts"
+import type { Running } from "./clients/Adapter.ts"
+import { openIdle, startServer } from "./harness.ts"
 import { isClientKind } from "./protocol.ts"
 
 const [kind, count, times] = process.argv.slice(2)
@@ -55,26 +56,10 @@ const memory = async (): Promise<NodeJS.MemoryUsage | undefined> => {
 const adapter = await loadAdapter(kind)
 const server = await startServer()
 for (let run = 1; run <= runs; run++) {
-  let opened = 0
-  let allOpened = () => {}
-  const allOpen = new Promise<void>((resolve) => {
-    allOpened = resolve
-  })
-  let running: Awaited<ReturnType<typeof adapter.start>> | undefined
+  let running: Running | undefined
   const base = await memory()
   const open = await measure(async () => {
-    running = await adapter.start(
-      clientConfig({ kind, connections, port: server.port }),
-      (index) => `ws://127.0.0.1:${server.port}/c/${index}`,
-      {
-        onMessage: () => {},
-        onOpen: () => {
-          if (++opened === connections) allOpened()
-        },
-        onClose: () => {}
-      }
-    )
-    await allOpen
+    running = await openIdle(adapter, kind, connections, server.port)
   })
   let idle = ""
   if (base !== undefined) {

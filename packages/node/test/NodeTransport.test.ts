@@ -201,18 +201,21 @@ describe("NodeTransport", () => {
       while (sockets.length < 4) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
       const pending = () => [a, b, c, d].map((fiber) => fiber.pollUnsafe() === undefined)
       assert.deepStrictEqual(pending(), [true, true, true, true])
-      yield* TestClock.adjust("199 millis") // 299
-      assert.deepStrictEqual(pending(), [true, true, true, true])
-      yield* TestClock.adjust("1 millis") // 300
-      assert.deepStrictEqual(pending(), [true, false, true, true])
-      yield* TestClock.adjust("100 millis") // 400
-      assert.deepStrictEqual(pending(), [true, false, true, false])
-      yield* TestClock.adjust("99 millis") // 499
-      assert.deepStrictEqual(pending(), [true, false, true, false])
-      yield* TestClock.adjust("1 millis") // 500
-      assert.deepStrictEqual(pending(), [false, false, true, false])
-      yield* TestClock.adjust("100 millis") // 600
-      assert.deepStrictEqual(pending(), [false, false, false, false])
+      // [time on the test clock, which of a, b, c, d still wait]
+      const steps: ReadonlyArray<readonly [number, ReadonlyArray<boolean>]> = [
+        [299, [true, true, true, true]],
+        [300, [true, false, true, true]],
+        [400, [true, false, true, false]],
+        [499, [true, false, true, false]],
+        [500, [false, false, true, false]],
+        [600, [false, false, false, false]]
+      ]
+      let now = 100
+      for (const [at, waiting] of steps) {
+        yield* TestClock.adjust(`${at - now} millis`)
+        now = at
+        assert.deepStrictEqual(pending(), waiting, `at ${at} ms`)
+      }
       for (const fiber of [a, b, c, d]) {
         const error = yield* Effect.flip(Fiber.join(fiber))
         assert.strictEqual(error._tag, "ConnectTimeout")
