@@ -780,6 +780,24 @@ describe("Connection", () => {
         assert.strictEqual((yield* server.dials).length, 1)
       }).pipe(Effect.provide(MemoryTransport.layer({ dialLatency: "5 seconds" }))))
 
+    it.effect("a close during a dial gives the dial up at closeTimeout even when its caller stops waiting", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        yield* server.setDefault(DialOutcome.stall)
+        const conn = yield* Connection.make("btc", { ...noHeartbeat, closeTimeout: "1 second" })
+        yield* advance(100)
+        const closing = yield* Effect.forkScoped(conn.close())
+        yield* advance(10)
+        yield* Fiber.interrupt(closing)
+        yield* advance(989)
+        assert.strictEqual(conn.state.value._tag, "Connecting", "the dial still has its closeTimeout")
+        yield* advance(1)
+        const state = conn.state.value
+        assert.strictEqual(state._tag, "Closed")
+        assert.strictEqual(state._tag === "Closed" ? state.reason : "", "closed by the caller")
+        assert.strictEqual((yield* server.dials).length, 1)
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+
     it.effect("restart after close fails with ConnectionStopped", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

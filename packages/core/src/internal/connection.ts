@@ -162,6 +162,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private main: Fiber.Fiber<Final> | undefined = undefined
   /** Whether the dial loop's fiber is in the transport's `open` (see `dialOnce`). */
   private dialing = false
+  /** Forked by a `close` during a dial: gives the dial up at `closeTimeout` (see `closeNow`). */
+  private giveUp: Fiber.Fiber<void> | undefined = undefined
   /** The scope of the current dial and its session (see `dialAndRun`). */
   private dialScope: Scope.Closeable | undefined = undefined
   private sendBound: ConnectionShape["send"] | undefined = undefined
@@ -834,10 +836,18 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       // close() interrupts this fiber, which ends the loop (see `closeNow`).
       this.dialing = true
       return Effect.flatMap(Effect.result(this.transport.open(request)), (opened) => {
-        this.dialing = false
+        this.dialed()
         return this.afterDial(opened)
       })
     })
+  }
+
+  /** The dial is over: a `close` waiting to give it up has nothing left to do. */
+  private dialed(): void {
+    this.dialing = false
+    const giveUp = this.giveUp
+    this.giveUp = undefined
+    giveUp?.interruptUnsafe()
   }
 
   private afterDial(
@@ -923,6 +933,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.gen({ self: this }, function*() {
       if (this.finished) return
       this.finished = true
+      this.dialed()
       // An interruption leaves the dial's scope open: closed here, first, as
       // `Effect.scoped` would have before this runs.
       const scope = this.dialScope
@@ -983,11 +994,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   // close(): the read loop drains the close handshake. Past closeTimeout the
-  // socket is terminated, or a dial still in the transport's open is given
-  // up (the loop's fiber is interrupted; it finishes as closed by the
-  // caller); if the loop is still held (a slow subscriber, a hook that never
-  // ends), past two more it is interrupted and the connection finishes
-  // anyway. close() always returns.
+  // socket is terminated; if the loop is still held (a slow subscriber, a
+  // hook that never ends), past two more it is interrupted and the
+  // connection finishes anyway. close() always returns. A close during a
+  // dial forks one timer that gives the dial up at closeTimeout (the loop's
+  // fiber is interrupted; it finishes as closed by the caller), whether or
+  // not its caller is still waiting; a dial that ends first stops it.
   private closeNow(requestedCode = 1000, requestedReason = ""): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
@@ -999,13 +1011,21 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         if (this.stopWaiter !== undefined) Deferred.doneUnsafe(this.stopWaiter, Exit.void)
         const current = this.live
         if (current !== undefined) yield* this.endSession(current, "stop", "close", code, reason)
+        const main = this.main
+        if (this.dialing && main !== undefined) {
+          this.giveUp = yield* Effect.forkDetach(
+            Effect.andThen(Effect.sleep(Duration.millis(this.cfg.closeTimeout)), Fiber.interrupt(main)).pipe(
+              Effect.provideService(Clock.Clock, this.clock)
+            )
+          )
+        }
       }
       const closeTimeout = Duration.millis(this.cfg.closeTimeout)
       yield* this.awaitStopped().pipe(
         Effect.timeoutOrElse({
           duration: closeTimeout,
           orElse: () =>
-            this.dialing && this.main !== undefined ? Fiber.interrupt(this.main) : Effect.andThen(
+            Effect.andThen(
               Effect.suspend(() => this.live?.session.terminate ?? Effect.void),
               this.awaitStopped().pipe(
                 Effect.timeoutOrElse({
