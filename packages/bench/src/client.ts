@@ -15,13 +15,13 @@
 import WebSocket from "ws"
 import type { Running } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
+import { settledMemory as memory } from "./memory.ts"
 import { monoMicros, readSendStamp } from "./payload.ts"
-import { type ChildMessage, type ClientCommand, type ClientConfig, type Memory, parseClientConfig } from "./protocol.ts"
+import { type ChildMessage, type ClientCommand, type ClientConfig, parseClientConfig } from "./protocol.ts"
 import { percentiles } from "./stats.ts"
 
 const config: ClientConfig = parseClientConfig(process.argv[2] ?? "")
 const send = (message: ChildMessage) => process.send?.(message)
-const gc = (globalThis as { gc?: () => void }).gc
 
 process.on("disconnect", () => process.exit(0))
 setTimeout(() => process.exit(3), Number(process.env.BENCH_MAX_LIFETIME_MS ?? 600_000)).unref()
@@ -137,14 +137,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const cpuMicros = () => {
   const usage = process.cpuUsage()
   return usage.user + usage.system
-}
-const memory = async (): Promise<Memory> => {
-  for (let i = 0; i < 4; i++) {
-    gc?.()
-    await sleep(20)
-  }
-  const usage = process.memoryUsage()
-  return { rss: usage.rss, heapUsed: usage.heapUsed }
 }
 
 /**

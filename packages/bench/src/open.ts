@@ -21,6 +21,7 @@
 import { loadAdapter } from "./clients/load.ts"
 import type { Running } from "./clients/Adapter.ts"
 import { openIdle, startServer } from "./harness.ts"
+import { canCollect, settledMemory } from "./memory.ts"
 import { isClientKind } from "./protocol.ts"
 
 const [kind, count, times] = process.argv.slice(2)
@@ -40,18 +41,10 @@ const measure = async (work: () => Promise<void>): Promise<{ readonly seconds: n
   return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / connections }
 }
 
-const gc = (globalThis as { gc?: () => void }).gc
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** RSS and heap after four full collections, as the memory scenario takes them; nothing without `--expose-gc`. */
-const memory = async (): Promise<NodeJS.MemoryUsage | undefined> => {
-  if (gc === undefined) return undefined
-  for (let i = 0; i < 4; i++) {
-    gc()
-    await sleep(20)
-  }
-  return process.memoryUsage()
-}
+/** Memory as the memory scenario takes it; nothing without `--expose-gc`. */
+const memory = () => canCollect ? settledMemory() : Promise.resolve(undefined)
 
 const adapter = await loadAdapter(kind)
 const server = await startServer()
@@ -74,7 +67,7 @@ for (let run = 1; run <= runs; run++) {
       `stop in ${stop.seconds.toFixed(2)} s, ${stop.cpu.toFixed(0)} µs CPU each`
   )
   // Let the server see every close before the next run dials again.
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  await sleep(500)
 }
 server.child.kill()
 process.exit(0)
