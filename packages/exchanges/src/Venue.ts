@@ -37,8 +37,33 @@ export interface Limits {
   readonly maxRequestBytes?: number | undefined
   /** Whether the venue counts heartbeat pings in `messagesPerSecond` (Binance does). */
   readonly countsHeartbeat?: boolean | undefined
+  /** Whether the venue also counts the pongs that answer its own pings in `messagesPerSecond` (Binance does). */
+  readonly countsPongs?: boolean | undefined
   /** The venue ends every connection after this long (Binance: 24 hours). */
   readonly maxLifetime?: Duration.Input | undefined
+  /** Subscribe and unsubscribe requests one connection may send per hour (OKX: 480, login included). */
+  readonly requestsPerHour?: number | undefined
+  /** Subscribe and unsubscribe requests per IP, across every connection (Coinbase: 8 per second). */
+  readonly requestsPerIp?: Window | undefined
+  /** Messages of any kind the client may send per IP, across every connection (Hyperliquid: 2,000 per minute). */
+  readonly messagesPerIp?: Window | undefined
+  /** Subscriptions one IP may hold at once, across every connection; a hard cap (Hyperliquid: 1,000). */
+  readonly subscriptionsPerIp?: number | undefined
+  /** Connections one IP may hold open at once; a hard cap (Hyperliquid: 100; Bybit: 1,000 per market). */
+  readonly connectionsPerIp?: number | undefined
+  /** Connections of one IP that may hold the same topic at once; a hard cap (Coinbase: 10 per product and channel). */
+  readonly subscribersPerTopic?: number | undefined
+}
+
+/**
+ * A count allowed in a rolling window, e.g. `{ count: 480, window: "1 hour" }`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Window {
+  readonly count: number
+  readonly window: Duration.Input
 }
 
 /**
@@ -70,6 +95,18 @@ export interface Confirmation {
   readonly topics: ReadonlyArray<string>
   readonly id: number | undefined
   readonly reason: string | undefined
+  /**
+   * Instruments the answer names without their channel (a Kraken error
+   * names only its `symbol`): it settles the request's `channel:key` topics
+   * whose key is one of them.
+   */
+  readonly instruments?: ReadonlyArray<string> | undefined
+  /**
+   * A rejection the venue documents as final for its topics (an unknown
+   * instrument): they are not retried. Any other rejection is read as
+   * transient, and its topics are retried with backoff.
+   */
+  readonly permanent?: boolean | undefined
 }
 
 /**
@@ -108,6 +145,13 @@ export interface Profile {
    * notices. Staleness is tracked per topic with it.
    */
   readonly topicOf: (text: string) => string | undefined
+  /**
+   * The key in `urls` of the endpoint that serves a topic, where the venue
+   * routes streams to endpoints by class (Binance USD-M: `public`,
+   * `market`); undefined (or no `route`) for the default `url`. A feed opens
+   * separate shards per endpoint.
+   */
+  readonly route?: ((topic: string) => string | undefined) | undefined
 }
 
 /**
@@ -128,6 +172,13 @@ export interface Sequence {
   readonly prev?: number | undefined
   /** A snapshot starts the stream afresh: never a gap, and the numbering may restart lower. */
   readonly snapshot?: boolean | undefined
+  /**
+   * A stream of book deltas that nothing on the socket repairs after a gap
+   * (Binance diff depth: the venue sends no snapshot, the book needs a REST
+   * one). After a gap a restart cannot mend, a feed holds such a stream's
+   * frames until a resync has run.
+   */
+  readonly needsResync?: boolean | undefined
 }
 
 /**
@@ -145,7 +196,7 @@ export const outcome = (request: Request, confirmation: Confirmation): "confirme
   const sameId = request.id !== undefined && confirmation.id !== undefined
     ? request.id === confirmation.id
     : undefined
-  const overlaps = confirmation.topics.some((t) => request.topics.includes(t))
+  const overlaps = request.topics.some((t) => names(confirmation, t))
   switch (confirmation.kind) {
     case "rejected":
       if (sameId !== undefined) return sameId ? "rejected" : undefined
@@ -166,6 +217,17 @@ export const outcome = (request: Request, confirmation: Confirmation): "confirme
     }
   }
 }
+
+/**
+ * Whether `confirmation` names `topic`: among its `topics`, or a
+ * `channel:key` topic whose key is among its `instruments`.
+ *
+ * @category combinators
+ * @since 0.2.0
+ */
+export const names = (confirmation: Confirmation, topic: string): boolean =>
+  confirmation.topics.includes(topic) ||
+  (confirmation.instruments !== undefined && confirmation.instruments.includes(splitTopic(topic)[1]))
 
 /**
  * The same heartbeat style with other durations: for tests against a
@@ -312,5 +374,6 @@ export const confirmation = (
   kind: Confirmation["kind"],
   topics: ReadonlyArray<string>,
   id?: number | undefined,
-  reason?: string | undefined
-): Confirmation => ({ kind, topics, id, reason })
+  reason?: string | undefined,
+  more?: { readonly instruments?: ReadonlyArray<string> | undefined; readonly permanent?: boolean | undefined }
+): Confirmation => more === undefined ? { kind, topics, id, reason } : { kind, topics, id, reason, ...more }
