@@ -37,29 +37,16 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
+import { SubscriptionError } from "./internal/feed/errors.ts"
+import * as Registry from "./internal/feed/registry.ts"
+import * as Sequencer from "./internal/feed/sequencer.ts"
 import * as Venue from "./Venue.ts"
+import * as VenueBudgets from "./VenueBudgets.ts"
 
-/**
- * A subscribe or unsubscribe the venue rejected, or did not answer within
- * `confirmTimeout`; or topics the feed cannot take.
- *
- * @category errors
- * @since 0.1.0
- */
-export class SubscriptionError extends Schema.TaggedError<SubscriptionError>()("SubscriptionError", {
-  feed: Schema.String,
-  op: Schema.Literals(["subscribe", "unsubscribe"]),
-  topics: Schema.Array(Schema.String),
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `feed "${this.feed}": ${this.op} ${this.topics.join(", ")} failed: ${this.reason}`
-  }
-}
+export { SubscriptionError } from "./internal/feed/errors.ts"
 
 /**
  * A sequence gap: `expected` is the number the stream should have continued
@@ -90,12 +77,19 @@ export interface Gap {
 export type FeedEvent = Data.TaggedEnum<{
   /** The venue confirmed these topics (outside a replay). */
   Subscribed: { readonly at: number; readonly shard: number; readonly topics: ReadonlyArray<string> }
-  /** The venue rejected these topics, or did not answer in time. */
+  /**
+   * The venue rejected these topics, or did not answer in time. `permanent`:
+   * a rejection the venue documents as final (they read `failed` and are
+   * not retried); otherwise they read `retrying` and are sent again at
+   * `retryAt` (backoff from 1 s, doubling to 60 s) or on the next session.
+   */
   SubscribeFailed: {
     readonly at: number
     readonly shard: number
     readonly topics: ReadonlyArray<string>
     readonly reason: string
+    readonly permanent: boolean
+    readonly retryAt: number | undefined
   }
   /** These topics were removed from the registry. */
   Unsubscribed: { readonly at: number; readonly topics: ReadonlyArray<string> }
@@ -132,8 +126,33 @@ export type FeedEvent = Data.TaggedEnum<{
     readonly quietFor: number
     readonly action: "resubscribe" | "restart"
   }
-  /** A sequence gap; `action` is what the feed did. */
-  GapDetected: Gap & { readonly at: number; readonly action: "restart" | "resync" | "report" }
+  /**
+   * A sequence gap; `action` is what the feed did. `"hold"`: the stream is
+   * a book that nothing on the socket repairs (`Sequence.needsResync`) and
+   * no resync callback was given: its frames are held, not delivered,
+   * until its venue sends a snapshot (see `Held`).
+   */
+  GapDetected: Gap & { readonly at: number; readonly action: "restart" | "resync" | "report" | "hold" }
+  /**
+   * A stream's frames are being held after a gap: its book would be wrong.
+   * `Released` follows when a resync ran (or a snapshot came).
+   */
+  Held: { readonly at: number; readonly stream: string; readonly reason: string }
+  /** A held stream flows again; `frames` held frames were delivered, `dropped` were over the limit. */
+  Released: { readonly at: number; readonly stream: string; readonly frames: number; readonly dropped: number }
+  /**
+   * The venue restarted a stream's numbering (OKX resets `seqId` after
+   * maintenance: an update whose `seqId` is below its `prevSeqId`, chained
+   * on the last one delivered). The message is delivered; numbering goes
+   * on from `to`.
+   */
+  SequenceReset: {
+    readonly at: number
+    readonly shard: number
+    readonly stream: string
+    readonly from: number
+    readonly to: number
+  }
   /**
    * A `sequence` or `cadence` function, or a function of a user-written
    * profile, threw (the first error of a batch). The message was read as
@@ -161,19 +180,25 @@ export const FeedEvent = Data.taggedEnum<FeedEvent>()
 
 /**
  * Where a topic stands: `pending` until the venue answers (again after every
- * reconnect), `confirmed`, or `failed` (rejected or unanswered; not
- * replayed until subscribed again).
+ * reconnect), `confirmed`, `retrying` (rejected for a transient reason or
+ * not answered in time: sent again at `retryAt` and on every new session),
+ * or `failed` (a rejection the venue documents as final, such as an unknown
+ * instrument: not replayed until subscribed again).
  *
  * @category models
  * @since 0.1.0
  */
 export interface Subscription {
   readonly topic: string
-  readonly state: "pending" | "confirmed" | "failed"
+  readonly state: "pending" | "confirmed" | "retrying" | "failed"
   readonly shard: number
   readonly reason: string | undefined
   /** When the topic last delivered data (or was last confirmed), epoch ms. */
   readonly lastDataAt: number | undefined
+  /** Transient failures in a row. */
+  readonly failures: number
+  /** When a `retrying` topic is sent again, epoch ms. */
+  readonly retryAt: number | undefined
 }
 
 /**
@@ -214,6 +239,16 @@ export interface FeedStats {
   readonly requests: number
   /** Batches in which a `sequence`, `cadence` or profile function threw. */
   readonly readerFailures: number
+  /** Topics sent again after a transient failure. */
+  readonly retries: number
+  /** Sequence resets the venue made (OKX `seqId` after maintenance). */
+  readonly resets: number
+  /** Frames held after an unrepaired gap and not yet released. */
+  readonly held: number
+  /** Held frames dropped over the hold limit (the oldest first). */
+  readonly heldDropped: number
+  /** Events a full `events` buffer dropped (the oldest first). */
+  readonly eventsDropped: number
 }
 
 /**
@@ -223,7 +258,12 @@ export interface FeedStats {
  * session starts with the venue's snapshot where it sends one), only
  * `"report"` it as an event, or run a resync callback (fetch a REST
  * snapshot, rebuild the book). The callback runs in its own fiber; frames
- * keep flowing meanwhile.
+ * keep flowing meanwhile, except for a stream that nothing on the socket
+ * repairs (`Sequence.needsResync`: Binance diff depth), whose frames are
+ * held from the gap until the callback succeeds and then released in order.
+ * Such a stream's frames are held after any gap that a restart cannot mend
+ * (one at a session's start, or any with `"report"`) until a resync ran or
+ * a snapshot came: a book that would be wrong is never handed over.
  *
  * @category models
  * @since 0.1.0
@@ -275,6 +315,20 @@ export interface FeedOptions extends Venue.Options {
   readonly checkInterval?: Duration.Input | undefined
   /** Frames buffered for each `frames` subscriber. Default 16,384. */
   readonly capacity?: number | undefined
+  /**
+   * Events buffered for each `events` subscriber. Default 4,096. A
+   * subscriber that falls this far behind loses the oldest events (counted
+   * in `stats.eventsDropped`); the feed itself never waits for it.
+   */
+  readonly eventsCapacity?: number | undefined
+  /**
+   * Endpoint URLs by route key (see `Venue.Profile.route`), replacing the
+   * profile's own for routed venues (a simulator's, a testnet's). Without
+   * it, `url` (if given) serves every route.
+   */
+  readonly urls?: Readonly<Record<string, string>> | undefined
+  /** Frames held per stream after an unrepaired gap before the oldest are dropped. Default 10,000. */
+  readonly holdLimit?: number | undefined
 }
 
 /**
@@ -324,36 +378,47 @@ export interface Feed {
   readonly close: Effect.Effect<void>
 }
 
-interface Entry {
-  readonly topic: string
-  state: "pending" | "confirmed" | "failed"
-  shard: Shard
-  reason: string | undefined
-  waiters: Array<Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>>
-  lastData: number | undefined
-  quiet: number
-  readonly cadence: number | undefined
-}
+type Entry = Registry.Entry<Shard>
 
 interface Replay {
   pending: number
   confirmed: number
+  requests: number
   readonly failed: Array<string>
-  readonly requests: number
   readonly startedAt: number
   readonly session: number
+}
+
+/** How a request ended: the topics the venue rejected (or left unanswered), or `lost` with its session. */
+interface Answer {
+  readonly failed: ReadonlyArray<string>
+  readonly reason: string | undefined
+  readonly lost: boolean
 }
 
 interface Inflight {
   readonly request: Venue.Request
   readonly open: Set<string>
   readonly sentAt: number
-  readonly done: Deferred.Deferred<ReadonlyArray<string>>
+  readonly done: Deferred.Deferred<Answer>
   readonly failed: Array<string>
   reason: string | undefined
   readonly replay: Replay | undefined
 }
 
+/** What a standby session's venue answered, applied to the registry if it becomes live. */
+interface Outcome {
+  readonly topics: ReadonlyArray<string>
+  readonly outcome: "confirmed" | "rejected"
+  readonly reason: string | undefined
+  readonly permanent: boolean
+}
+
+/**
+ * One connection of a shard: the live one, a rotation's standby, or a
+ * retired one being closed. Its core `Connection` may go through many
+ * sessions (`sessionNo`).
+ */
 interface Session {
   readonly shard: Shard
   readonly generation: number
@@ -380,12 +445,21 @@ interface Session {
   /** Standby only: frames held until the switch, and each stream's first sequence among them. */
   buffer: Array<Frame.Frame>
   firstSeq: Map<string, Venue.Sequence>
+  /** Standby only: the venue's answers to its replay, for the registry at the switch. */
+  outcomes: Array<Outcome>
   readonly switched: Deferred.Deferred<boolean>
+  /** Requests per second (`messagesPerSecond`) and per hour (`requestsPerHour`) of this connection. */
   readonly window: RateWindow.RateWindow
+  readonly hourly: RateWindow.RateWindow
 }
 
 class Shard {
   readonly index: number
+  /** The `urls` key of the endpoint it dials (undefined: the default URL). */
+  readonly route: string | undefined
+  readonly config: ConnectionConfig.ConnectionConfig
+  readonly budget: VenueBudgets.Budget
+  /** Its active topics: `failed` ones leave, so they neither count against the cap nor keep it open. */
   readonly topics = new Set<string>()
   /** Set right after construction: a session needs its shard first. */
   live!: Session
@@ -395,9 +469,24 @@ class Shard {
   generation = 0
   nextRotationAt = 0
   removed = false
-  constructor(index: number) {
+  constructor(
+    index: number,
+    route: string | undefined,
+    config: ConnectionConfig.ConnectionConfig,
+    budget: VenueBudgets.Budget
+  ) {
     this.index = index
+    this.route = route
+    this.config = config
+    this.budget = budget
   }
+}
+
+/** Frames of a stream held after a gap nothing on the socket repairs. */
+interface Hold {
+  readonly frames: Array<Frame.Frame>
+  dropped: number
+  resyncing: boolean
 }
 
 const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
@@ -410,6 +499,9 @@ const STANDBY_BUFFER_LIMIT = 100_000
  * closes the connection). The tenth absorbs up to 100 ms of such jitter.
  */
 const REQUEST_WINDOW_MS = 1100
+/** The hour of `requestsPerHour`, with the same margin for transit. */
+const REQUEST_HOUR_MS = 3_600_000 + 100
+const lostAnswer: Answer = { failed: [], reason: undefined, lost: true }
 
 /**
  * Makes a feed for `profile` and starts it: shards are opened as topics
@@ -442,11 +534,13 @@ export const make = (
 ): Effect.Effect<Feed, ConnectionError.InvalidConfig, Transport.Transport | Scope.Scope> =>
   Effect.gen(function*() {
     const {
-      capacity: capacityOption,
       cadence,
+      capacity: capacityOption,
       checkInterval,
       confirmTimeout: confirmTimeoutOption,
       connectionLimit,
+      eventsCapacity: eventsCapacityOption,
+      holdLimit: holdLimitOption,
       maxLifetime,
       messagesPerSecond,
       onGap = "restart",
@@ -455,6 +549,7 @@ export const make = (
       sequence,
       streamsPerConnection,
       topics: initialTopics = [],
+      urls: urlsOption,
       ...connectionOptions
     } = options
     const invalid = (field: string, reason: string) =>
@@ -479,6 +574,8 @@ export const make = (
     yield* positive("messagesPerSecond", messagesPerSecond)
     yield* positive("streamsPerConnection", streamsPerConnection)
     yield* positive("capacity", capacityOption)
+    yield* positive("eventsCapacity", eventsCapacityOption)
+    yield* positive("holdLimit", holdLimitOption)
     if (connectionLimit !== undefined) yield* positive("connectionLimit.count", connectionLimit.count)
     const confirmTimeout = yield* durationField("confirmTimeout", confirmTimeoutOption, 10_000)
     const rotationTimeout = yield* durationField("rotationTimeout", rotationTimeoutOption, 30_000)
@@ -495,18 +592,37 @@ export const make = (
       : yield* durationField("connectionLimit.window", dialWindowSpec.window, 0)
     const cap = streamsPerConnection ?? profile.limits.streamsPerConnection ?? Number.POSITIVE_INFINITY
     const capacity = capacityOption ?? 16_384
-    const config = Venue.connectionConfig(profile, connectionOptions)
-    // Checked once here, so opening a shard later cannot fail on config.
+    const holdLimit = holdLimitOption ?? 10_000
+    // One connection config per route, each checked here, so opening a
+    // shard later cannot fail on config.
+    const configs = new Map<string | undefined, ConnectionConfig.ConnectionConfig>()
+    const routeUrl = (route: string | undefined): ConnectionConfig.ConnectionConfig["url"] | undefined => {
+      if (route === undefined) return connectionOptions.url
+      return urlsOption?.[route] ?? connectionOptions.url ?? profile.urls[route]
+    }
+    const configFor = (route: string | undefined): ConnectionConfig.ConnectionConfig => {
+      let config = configs.get(route)
+      if (config === undefined) {
+        config = Venue.connectionConfig(profile, { ...connectionOptions, url: routeUrl(route) })
+        configs.set(route, config)
+      }
+      return config
+    }
+    const config = configFor(undefined)
     yield* ConnectionConfig.resolve(name, config)
+    for (const route of Object.keys(urlsOption ?? {})) yield* ConnectionConfig.resolve(name, configFor(route))
     // Budget per connection: the venue's rate when it counts per connection,
-    // less the pings one second can hold where the venue counts pings too
-    // (one for an interval of a second or more, two for 900 ms…).
+    // less what the heartbeat sends in a second where the venue counts it:
+    // the client's pings (one for an interval of a second or more, two for
+    // 900 ms…) and, where pongs count too, the pong to the venue's ping.
     const venueRate = profile.limits.messagesScope === "ip" ? undefined : profile.limits.messagesPerSecond
     const heartbeat = config.heartbeat
     const heartbeatReserve = profile.limits.countsHeartbeat === true && heartbeat !== undefined && heartbeat._tag !== "None"
       ? Math.ceil(1000 / Math.max(1, millis(heartbeat.interval)))
       : 0
-    const budget = messagesPerSecond ?? (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve))
+    const pongReserve = profile.limits.countsPongs === true ? 1 : 0
+    const budget = messagesPerSecond ??
+      (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve - pongReserve))
     // The user's functions run on the feed's own fibers: one that throws is
     // reported (`ReaderFailed`) and read as "nothing", never a dead fiber.
     let readerFailure: { readonly reader: "sequence" | "cadence" | "profile"; readonly error: unknown } | undefined
@@ -530,9 +646,19 @@ export const make = (
         return undefined
       }
     }
+    const routeOf = (topic: string): string | undefined => {
+      if (profile.route === undefined) return undefined
+      try {
+        return profile.route(topic)
+      } catch (error) {
+        readerFailure ??= { reader: "profile", error }
+        return undefined
+      }
+    }
 
     const feedScope = yield* Effect.scope
     const clock = yield* Clock.Clock
+    const budgets = yield* VenueBudgets.VenueBudgets
     const now = () => clock.currentTimeMillisUnsafe()
     const baseTransport = yield* Transport.Transport
     const dialWindow = dialWindowSpec === undefined
@@ -543,10 +669,12 @@ export const make = (
     })
 
     const frames = new Hub.Hub<Frame.Frame>(capacity, "suspend", capacity)
-    const events = new Hub.Hub<FeedEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
+    const eventsCapacity = eventsCapacityOption ?? 4096
+    const events = new Hub.Hub<FeedEvent>(eventsCapacity, "sliding", eventsCapacity)
     const registry = new Map<string, Entry>()
     const shards: Array<Shard> = []
     const lastSeq = new Map<string, number>()
+    const holds = new Map<string, Hold>()
     const assignLock = Semaphore.makeUnsafe(1)
     let closed = false
     let nextShard = 0
@@ -559,7 +687,10 @@ export const make = (
       restarts: 0,
       replays: 0,
       requests: 0,
-      readerFailures: 0
+      readerFailures: 0,
+      retries: 0,
+      resets: 0,
+      heldDropped: 0
     }
 
     const emit = (event: FeedEvent): Effect.Effect<void> => events.publish([event])
@@ -568,12 +699,17 @@ export const make = (
 
     // ---- requests ---------------------------------------------------------
 
-    /** The profile's requests for `topics`, split further wherever one would exceed `maxRequestBytes`. */
+    /**
+     * The profile's requests for `topics` (one per topic when `single`),
+     * split further wherever one would exceed `maxRequestBytes`.
+     */
     const buildRequests = (
       session: Session,
       op: "subscribe" | "unsubscribe",
-      topics: ReadonlyArray<string>
+      topics: ReadonlyArray<string>,
+      single = false
     ): ReadonlyArray<Venue.Request> => {
+      if (single) return topics.flatMap((topic) => buildRequests(session, op, [topic]))
       const maxBytes = profile.limits.maxRequestBytes
       const frame = (ts: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
         const trial = op === "subscribe" ? profile.subscribe(ts, session.nextId) : profile.unsubscribe(ts, session.nextId)
@@ -589,50 +725,51 @@ export const make = (
     }
 
     /**
-     * Sends the requests for `topics` on `session`, each after the budget
-     * admits it; answers are matched by `settle`. A send that fails ends the
-     * batch: the session is gone, and the next one replays the registry.
+     * Sends `requests` on `session`, each once every budget admits it (the
+     * connection's second and hour, the venue's per-IP windows); answers are
+     * matched by `settle`. A send that fails ends the batch: the session is
+     * gone, and the next one replays the registry.
      */
-    const sendPaced = (
+    const sendRequests = (
       session: Session,
-      op: "subscribe" | "unsubscribe",
-      topics: ReadonlyArray<string>,
-      send: (text: string) => Effect.Effect<void, unknown>,
-      replay?: (requests: number) => Replay
+      requests: ReadonlyArray<Venue.Request>,
+      replay: Replay | undefined
     ): Effect.Effect<ReadonlyArray<Inflight>> =>
       Effect.suspend(() => {
-        const requests = buildRequests(session, op, topics)
-        const record = replay?.(requests.length)
         const sent: Array<Inflight> = []
         const sessionNo = session.sessionNo
+        const shared = session.shard.budget
         const one = (request: Venue.Request): Effect.Effect<boolean> =>
-          Effect.andThen(
-            session.window.take,
-            Effect.suspend(() => {
+          session.window.take.pipe(
+            Effect.andThen(session.hourly.take),
+            Effect.andThen(shared.requests.take),
+            Effect.andThen(shared.messages.take),
+            Effect.andThen(Effect.suspend(() => {
               if (session.sessionNo !== sessionNo || session.phase === "retired") return Effect.succeed(false)
               const inflight: Inflight = {
                 request,
                 open: new Set(request.topics),
                 sentAt: now(),
-                done: Deferred.makeUnsafe<ReadonlyArray<string>>(),
+                done: Deferred.makeUnsafe<Answer>(),
                 failed: [],
                 reason: undefined,
-                replay: record
+                replay
               }
               session.inflight.push(inflight)
               counters.requests += 1
-              return send(request.text).pipe(
+              const send = session.conn === undefined ? Effect.void : session.conn.send(request.text)
+              return send.pipe(
                 Effect.as(true),
                 Effect.catchCause(() =>
                   Effect.sync(() => {
                     session.inflight = session.inflight.filter((i) => i !== inflight)
-                    Deferred.doneUnsafe(inflight.done, Effect.succeed([]))
+                    Deferred.doneUnsafe(inflight.done, Effect.succeed(lostAnswer))
                     return false
                   })
                 ),
                 Effect.tap((ok) => Effect.sync(() => ok && sent.push(inflight)))
               )
-            })
+            }))
           )
         const loop = (i: number): Effect.Effect<ReadonlyArray<Inflight>> =>
           i >= requests.length
@@ -641,79 +778,148 @@ export const make = (
         return loop(0)
       })
 
-    /** Settles whatever `confirmation` answers among `session`'s requests in flight. */
+    /** Builds and sends the requests for `topics`; with `replay`, they count towards it. */
+    const sendPaced = (
+      session: Session,
+      op: "subscribe" | "unsubscribe",
+      topics: ReadonlyArray<string>,
+      replay?: Replay
+    ): Effect.Effect<ReadonlyArray<Inflight>> =>
+      Effect.suspend(() => {
+        const requests = buildRequests(session, op, topics)
+        if (replay !== undefined) {
+          replay.pending += requests.length
+          replay.requests += requests.length
+        }
+        return sendRequests(session, requests, replay)
+      })
+
+    /**
+     * Settles whatever `confirmation` answers among `session`'s requests in
+     * flight: the topics it names (by topic or instrument) and, when it
+     * names none, every topic of the request its id or order points at. A
+     * rejection that names none of a request's several topics is not
+     * guessed at: each topic is asked again on its own.
+     */
     const settle = (session: Session, confirmation: Venue.Confirmation, at: number, after: Array<Effect.Effect<void>>) => {
+      const namesAny = confirmation.topics.length > 0 || (confirmation.instruments?.length ?? 0) > 0
       for (const inflight of session.inflight) {
         const outcome = Venue.outcome(inflight.request, confirmation)
         if (outcome === undefined) continue
-        const named = confirmation.topics.filter((t) => inflight.open.has(t))
-        const idMatch = inflight.request.id !== undefined && confirmation.id !== undefined
-        const topics = !idMatch && confirmation.kind !== "active" && named.length > 0 ? named : [...inflight.open]
-        for (const topic of topics) inflight.open.delete(topic)
-        if (outcome === "rejected") {
-          inflight.failed.push(...topics)
-          inflight.reason = confirmation.reason ?? "rejected by the venue"
+        const open = [...inflight.open]
+        const named = confirmation.kind === "active" ? open : open.filter((t) => Venue.names(confirmation, t))
+        if (named.length === 0 && namesAny && confirmation.kind !== "active") continue
+        if (named.length === 0 && outcome === "rejected" && open.length > 1) {
+          inflight.open.clear()
+          askOneByOne(session, inflight, open, after)
+        } else {
+          const topics = named.length > 0 ? named : open
+          for (const topic of topics) inflight.open.delete(topic)
+          const reason = outcome === "rejected" ? confirmation.reason ?? "rejected by the venue" : undefined
+          if (outcome === "rejected") {
+            inflight.failed.push(...topics)
+            inflight.reason ??= reason
+          }
+          applyOutcome(session, inflight, {
+            topics,
+            outcome,
+            reason,
+            permanent: confirmation.permanent === true
+          }, at, after)
         }
-        applyOutcome(session, inflight, topics, outcome, inflight.reason, at, after)
         if (inflight.open.size === 0) finish(session, inflight, at, after)
         if (confirmation.kind !== "active") break
       }
     }
 
+    /** Sends each of `topics` again in a request of its own, so the venue's next answers name one topic each. */
+    const askOneByOne = (session: Session, inflight: Inflight, topics: ReadonlyArray<string>, after: Array<Effect.Effect<void>>) => {
+      const requests = buildRequests(session, inflight.request.op, topics, true)
+      const replay = inflight.replay
+      if (replay !== undefined) {
+        replay.pending += requests.length
+        replay.requests += requests.length
+      }
+      after.push(fork(sendRequests(session, requests, replay)))
+    }
+
     const applyOutcome = (
       session: Session,
       inflight: Inflight,
-      topics: ReadonlyArray<string>,
-      outcome: "confirmed" | "rejected",
-      reason: string | undefined,
+      result: Outcome,
       at: number,
       after: Array<Effect.Effect<void>>
     ) => {
       const replay = inflight.replay
       if (replay !== undefined) {
-        if (outcome === "confirmed") replay.confirmed += topics.length
-        else replay.failed.push(...topics)
+        if (result.outcome === "confirmed") replay.confirmed += result.topics.length
+        else replay.failed.push(...result.topics)
       }
-      if (inflight.request.op === "subscribe" && outcome === "rejected") {
-        for (const topic of topics) session.requested.delete(topic)
+      if (inflight.request.op !== "subscribe") return
+      if (result.outcome === "rejected") {
+        for (const topic of result.topics) session.requested.delete(topic)
       }
-      if (inflight.request.op !== "subscribe" || session.phase !== "live") return
+      if (session.phase === "standby") session.outcomes.push(result)
+      else if (session.phase === "live") applyToRegistry(session.shard, result, replay === undefined, at, after)
+    }
+
+    /** The registry's transitions for a live session's answer; events unless it was part of a replay. */
+    const applyToRegistry = (
+      shard: Shard,
+      result: Outcome,
+      report: boolean,
+      at: number,
+      after: Array<Effect.Effect<void>>
+    ) => {
       const settled: Array<string> = []
-      for (const topic of topics) {
+      const final: Array<Entry> = []
+      let retryAt: number | undefined
+      for (const topic of result.topics) {
         const entry = registry.get(topic)
-        if (entry === undefined || entry.shard !== session.shard || entry.state === "failed") continue
-        if (outcome === "confirmed") {
-          const wasPending = entry.state === "pending"
-          entry.state = "confirmed"
-          entry.reason = undefined
-          if (wasPending) {
-            // A topic's silence is counted from its confirmation; a staleness
-            // resubscribe's own confirmation does not end the episode.
-            entry.lastData = at
-            entry.quiet = 0
-            settled.push(topic)
-          }
-          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.void)
-        } else {
-          entry.state = "failed"
-          entry.reason = reason
-          settled.push(topic)
-          const error = new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: reason ?? "rejected" })
-          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
+        if (entry === undefined || entry.shard !== shard) continue
+        if (result.outcome === "confirmed") {
+          if (Registry.confirm(entry, at)) settled.push(topic)
+          continue
         }
-        entry.waiters = []
+        const state = Registry.reject(entry, name, result.reason ?? "rejected", result.permanent, at)
+        if (state === undefined) continue
+        settled.push(topic)
+        if (state === "failed") final.push(entry)
+        else retryAt = entry.retryAt
       }
-      if (replay !== undefined || settled.length === 0) return
+      if (final.length > 0) after.push(retire(shard, final))
+      if (!report || settled.length === 0) return
       after.push(emit(
-        outcome === "confirmed"
-          ? FeedEvent.Subscribed({ at, shard: session.shard.index, topics: settled })
-          : FeedEvent.SubscribeFailed({ at, shard: session.shard.index, topics: settled, reason: reason ?? "rejected" })
+        result.outcome === "confirmed"
+          ? FeedEvent.Subscribed({ at, shard: shard.index, topics: settled })
+          : FeedEvent.SubscribeFailed({
+            at,
+            shard: shard.index,
+            topics: settled,
+            reason: result.reason ?? "rejected",
+            permanent: result.permanent,
+            retryAt
+          })
       ))
+    }
+
+    /** Topics failed for good leave their shard (and its budgets); a shard left with none is closed. */
+    const retire = (shard: Shard, entries: ReadonlyArray<Entry>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        for (const entry of entries) release(entry)
+        return shard.topics.size === 0 ? removeShard(shard) : Effect.void
+      })
+
+    /** A topic no longer held: out of its shard, and its share of the venue's caps given back. */
+    const release = (entry: Entry): void => {
+      if (!entry.shard.topics.delete(entry.topic)) return
+      entry.shard.budget.subscriptions.release()
+      entry.shard.budget.topic(entry.topic).release()
     }
 
     const finish = (session: Session, inflight: Inflight, at: number, after: Array<Effect.Effect<void>>) => {
       session.inflight = session.inflight.filter((i) => i !== inflight)
-      Deferred.doneUnsafe(inflight.done, Effect.succeed(inflight.failed))
+      Deferred.doneUnsafe(inflight.done, Effect.succeed({ failed: inflight.failed, reason: inflight.reason, lost: false }))
       const replay = inflight.replay
       if (replay === undefined) return
       replay.pending -= 1
@@ -731,7 +937,7 @@ export const make = (
       })))
     }
 
-    /** Fails requests the venue has not answered within `confirmTimeout`. */
+    /** Requests the venue has not answered within `confirmTimeout` fail; their topics are retried. */
     const expire = (session: Session, at: number, after: Array<Effect.Effect<void>>) => {
       for (const inflight of [...session.inflight]) {
         if (at - inflight.sentAt < confirmTimeout) continue
@@ -739,9 +945,20 @@ export const make = (
         inflight.open.clear()
         inflight.failed.push(...topics)
         inflight.reason = `no answer within ${confirmTimeout} ms`
-        applyOutcome(session, inflight, topics, "rejected", inflight.reason, at, after)
+        applyOutcome(session, inflight, { topics, outcome: "rejected", reason: inflight.reason, permanent: false }, at, after)
         finish(session, inflight, at, after)
       }
+    }
+
+    /**
+     * The session that carried `session.inflight` ended: no answer will
+     * come. Callers waiting on those requests are told (`lost`); the
+     * registry keeps the topics, and the next session replays them.
+     */
+    const abandon = (session: Session): void => {
+      const inflight = session.inflight
+      session.inflight = []
+      for (const i of inflight) Deferred.doneUnsafe(i.done, Effect.succeed(lostAnswer))
     }
 
     // ---- sessions ---------------------------------------------------------
@@ -750,18 +967,19 @@ export const make = (
     const onOpen = (session: Session, context: ConnectionModule.OpenContext): Effect.Effect<void> =>
       Effect.suspend(() => {
         const at = now()
+        abandon(session)
         session.open = true
         session.sessionNo = context.session
         session.openedAt = at
-        session.inflight = []
         session.replayDone = false
         session.requested = new Set()
+        session.outcomes = []
         if (session.phase === "retired") return Effect.void
-        const topics = [...session.shard.topics].filter((t) => registry.get(t)?.state !== "failed")
+        const topics = [...session.shard.topics]
         if (session.phase === "live") {
           for (const topic of topics) {
             const entry = registry.get(topic)
-            if (entry !== undefined) entry.state = "pending"
+            if (entry !== undefined) Registry.replaying(entry)
           }
         }
         for (const topic of topics) session.requested.add(topic)
@@ -773,17 +991,12 @@ export const make = (
         // The first session of a shard just subscribes; later ones (and a
         // rotation's new session) replay, and report it.
         const isReplay = context.session > 1 || session.phase === "standby"
-        const replay = sendPaced(session, "subscribe", topics, context.send, isReplay ? (requests) => ({
-          pending: requests,
-          confirmed: 0,
-          failed: [],
-          requests,
-          startedAt: at,
-          session: context.session
-        }) : undefined)
+        const replay: Replay | undefined = isReplay
+          ? { pending: 0, confirmed: 0, requests: 0, failed: [], startedAt: at, session: context.session }
+          : undefined
         return Effect.gen(function*() {
           if (previous !== undefined) yield* Fiber.interrupt(previous)
-          session.replayFiber = yield* Effect.forkIn(Effect.asVoid(replay), session.scope)
+          session.replayFiber = yield* Effect.forkIn(Effect.asVoid(sendPaced(session, "subscribe", topics, replay)), session.scope)
         })
       })
 
@@ -791,6 +1004,7 @@ export const make = (
       if ((event._tag === "Disconnected" && event.session === session.sessionNo) || event._tag === "Closed") {
         session.open = false
         session.openedAt = undefined
+        abandon(session)
       }
       return emit(FeedEvent.Connection({
         at: event.at,
@@ -804,6 +1018,7 @@ export const make = (
       Effect.gen(function*() {
         const scope = yield* Scope.fork(feedScope, "sequential")
         const connection = `${name}/${shard.index}.${generation}`
+        const requestsPerHour = profile.limits.requestsPerHour
         const session: Session = {
           shard,
           generation,
@@ -825,10 +1040,14 @@ export const make = (
           broken: 0,
           buffer: [],
           firstSeq: new Map(),
+          outcomes: [],
           switched: Deferred.makeUnsafe<boolean>(),
-          window: budget === undefined ? RateWindow.unlimited : RateWindow.make(budget, REQUEST_WINDOW_MS, clock)
+          window: budget === undefined ? RateWindow.unlimited : RateWindow.make(budget, REQUEST_WINDOW_MS, clock),
+          hourly: requestsPerHour === undefined
+            ? RateWindow.unlimited
+            : RateWindow.make(requestsPerHour, REQUEST_HOUR_MS, clock)
         }
-        const conn = yield* Connection.make(connection, config, {
+        const conn = yield* Connection.make(connection, shard.config, {
           onOpen: (context) => onOpen(session, context)
         }).pipe(
           Effect.provideService(Transport.Transport, transport),
@@ -848,79 +1067,150 @@ export const make = (
         return session
       })
 
+    /** Closes a session that will carry nothing more; its unanswered requests are lost. */
+    const closeSession = (session: Session): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        session.phase = "retired"
+        abandon(session)
+        return Scope.close(session.scope, Exit.void)
+      })
+
     // ---- frames -----------------------------------------------------------
 
     /**
      * Whether a live session's data message goes out: drops duplicates,
-     * reports gaps. A snapshot restarts its stream (venues reset numbering
-     * after a restart: Bybit `u` = 1), except while a rotation's held frames
-     * are released (`overlap`): there a snapshot older than what consumers
-     * already have would take their book back in time, so it is dropped.
+     * reports gaps and resets, holds a stream a gap left unrepaired. A
+     * snapshot restarts its stream (venues reset numbering after a restart:
+     * Bybit `u` = 1), except while a rotation's held frames are released
+     * (`overlap`): there a snapshot older than what consumers already have
+     * would take their book back in time, so it is dropped.
      */
     const admit = (
       session: Session,
+      frame: Frame.Frame,
       seq: Venue.Sequence | undefined,
       at: number,
       after: Array<Effect.Effect<void>>,
       overlap = false
     ): boolean => {
       if (seq === undefined) return true
-      const last = lastSeq.get(seq.stream)
-      const first = !session.seen.has(seq.stream)
-      session.seen.add(seq.stream)
-      if (seq.snapshot === true && !overlap) {
-        lastSeq.set(seq.stream, seq.last)
-        return true
-      }
-      if (last !== undefined && seq.last <= last) {
-        counters.duplicates += 1
-        return false
-      }
-      lastSeq.set(seq.stream, seq.last)
-      if (last === undefined || seq.snapshot === true) return true
-      const contiguous = seq.prev !== undefined ? seq.prev <= last : seq.first <= last + 1
-      if (!contiguous) {
-        counters.gaps += 1
-        const restarting = onGap === "restart" && !first
-        if (restarting) {
-          session.broken = session.seenSession
-          lastSeq.set(seq.stream, last)
+      const stream = seq.stream
+      const last = lastSeq.get(stream)
+      const first = !session.seen.has(stream)
+      session.seen.add(stream)
+      const verdict = Sequencer.judge(last, seq, overlap)
+      const hold = holds.get(stream)
+      switch (verdict._tag) {
+        case "Duplicate":
+          counters.duplicates += 1
+          return false
+        case "Reset":
+          counters.resets += 1
+          after.push(emit(FeedEvent.SequenceReset({ at, shard: session.shard.index, stream, from: verdict.from, to: verdict.to })))
+          break
+        case "InOrder":
+          if (hold !== undefined && seq.snapshot === true && !hold.resyncing) {
+            // The venue's snapshot repairs the stream: what was held is older.
+            holds.delete(stream)
+            counters.heldDropped += hold.frames.length
+            after.push(emit(FeedEvent.Released({ at, stream, frames: 0, dropped: hold.frames.length + hold.dropped })))
+            lastSeq.set(stream, seq.last)
+            return true
+          }
+          break
+        case "Gap": {
+          counters.gaps += 1
+          const gap: Gap = {
+            feed: name,
+            stream,
+            expected: verdict.expected,
+            got: verdict.got,
+            shard: session.shard.index,
+            sessionStart: first
+          }
+          if (hold !== undefined) {
+            // Already held: the resync under way (or to come) covers it.
+            after.push(emit(FeedEvent.GapDetected({ ...gap, at, action: "hold" })))
+            break
+          }
+          if (onGap === "restart" && !first) {
+            session.broken = session.seenSession
+            after.push(gapRestart(gap, session, at))
+            return false
+          }
+          if (seq.needsResync === true) {
+            holds.set(stream, { frames: [], dropped: 0, resyncing: typeof onGap === "function" })
+            after.push(gapHold(gap, at))
+          } else {
+            after.push(gapReport(gap, at))
+          }
+          break
         }
-        after.push(gapFound({
-          feed: name,
-          stream: seq.stream,
-          expected: seq.prev !== undefined ? last : last + 1,
-          got: seq.prev !== undefined ? seq.prev : seq.first,
-          shard: session.shard.index,
-          sessionStart: first
-        }, session, at))
-        return !restarting
       }
-      return true
+      lastSeq.set(stream, seq.last)
+      const held = holds.get(stream)
+      if (held === undefined) return true
+      held.frames.push(frame)
+      if (held.frames.length > holdLimit) {
+        held.frames.shift()
+        held.dropped += 1
+        counters.heldDropped += 1
+      }
+      return false
     }
 
-    const gapFound = (gap: Gap, session: Session, at: number): Effect.Effect<void> => {
-      if (onGap === "report") return emit(FeedEvent.GapDetected({ ...gap, at, action: "report" }))
-      if (onGap === "restart") {
-        // A gap at a session's start is data missed while no session was up:
-        // restarting again would not bring it back.
-        if (gap.sessionStart) return emit(FeedEvent.GapDetected({ ...gap, at, action: "report" }))
-        counters.restarts += 1
-        return Effect.andThen(
-          emit(FeedEvent.GapDetected({ ...gap, at, action: "restart" })),
-          restartSession(session, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
-        )
-      }
-      const resync = onGap
+    const resync = typeof onGap === "function" ? onGap : undefined
+
+    /** Runs the resync callback in its own fiber; `ResyncFailed` if it fails. */
+    const runResync = (gap: Gap, onSuccess: Effect.Effect<void>): Effect.Effect<void> =>
+      resync === undefined ? Effect.void : fork(Effect.suspend(() => resync(gap)).pipe(
+        Effect.andThen(onSuccess),
+        Effect.catchCause((cause) => emit(FeedEvent.ResyncFailed({ at: now(), stream: gap.stream, cause })))
+      ))
+
+    const gapRestart = (gap: Gap, session: Session, at: number): Effect.Effect<void> => {
+      counters.restarts += 1
       return Effect.andThen(
-        emit(FeedEvent.GapDetected({ ...gap, at, action: "resync" })),
-        fork(Effect.suspend(() => resync(gap)).pipe(
-          Effect.catchCause((cause) =>
-            emit(FeedEvent.ResyncFailed({ at: now(), stream: gap.stream, cause }))
-          )
-        ))
+        emit(FeedEvent.GapDetected({ ...gap, at, action: "restart" })),
+        restartSession(session, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
       )
     }
+
+    /** A gap a restart would not mend (at a session's start) or that is only reported: the resync callback, if any. */
+    const gapReport = (gap: Gap, at: number): Effect.Effect<void> =>
+      resync === undefined
+        ? emit(FeedEvent.GapDetected({ ...gap, at, action: "report" }))
+        : Effect.andThen(emit(FeedEvent.GapDetected({ ...gap, at, action: "resync" })), runResync(gap, Effect.void))
+
+    /** A gap in a stream nothing on the socket repairs: its frames are held until the resync ran. */
+    const gapHold = (gap: Gap, at: number): Effect.Effect<void> =>
+      Effect.andThen(
+        emit(FeedEvent.GapDetected({ ...gap, at, action: resync === undefined ? "hold" : "resync" })),
+        Effect.andThen(
+          emit(FeedEvent.Held({
+            at,
+            stream: gap.stream,
+            reason: resync === undefined
+              ? "no snapshot on the socket and no resync callback (onGap): held until the venue sends a snapshot"
+              : "held until the resync callback succeeds"
+          })),
+          runResync(gap, releaseHold(gap.stream))
+        )
+      )
+
+    /** Delivers a held stream's frames in order and lets it flow again. */
+    const releaseHold = (stream: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const hold = holds.get(stream)
+        if (hold === undefined) return Effect.void
+        holds.delete(stream)
+        const at = now()
+        counters.delivered += hold.frames.length
+        return Effect.andThen(
+          frames.publish(hold.frames),
+          emit(FeedEvent.Released({ at, stream, frames: hold.frames.length, dropped: hold.dropped }))
+        )
+      })
 
     const reportReaderFailure = (at: number): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -971,16 +1261,7 @@ export const make = (
         : cadence !== undefined || session.phase === "standby"
         ? profile.topicOf(text)
         : undefined
-      if (topic !== undefined) {
-        session.gotData = true
-        if (session.phase === "live") {
-          const entry = registry.get(topic)
-          if (entry !== undefined && entry.shard === shard) {
-            entry.lastData = at
-            entry.quiet = 0
-          }
-        }
-      }
+      if (topic !== undefined) session.gotData = true
       if (session.phase === "standby") {
         session.buffer.push(frame)
         if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
@@ -990,7 +1271,18 @@ export const make = (
         session.seenSession = frame.session
         session.seen = new Set()
       }
-      if (frame.session !== session.broken && admit(session, seq, at, after)) out.push(frame)
+      if (frame.session === session.broken) return
+      const admitted = admit(session, frame, seq, at, after)
+      // Only data that moves its stream on is news of the topic: a
+      // duplicate (or a frame of a restarting session) does not count.
+      if (topic !== undefined && (admitted || holds.has(topic))) {
+        const entry = registry.get(topic)
+        if (entry !== undefined && entry.shard === shard) {
+          entry.lastData = at
+          entry.quiet = 0
+        }
+      }
+      if (admitted) out.push(frame)
     }
 
     const onBatch = (session: Session, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
@@ -1028,15 +1320,16 @@ export const make = (
       if (standby.buffer.length >= STANDBY_BUFFER_LIMIT) return true
       if (!standby.shard.live.open) return true
       for (const [stream, seq] of standby.firstSeq) {
-        const last = lastSeq.get(stream)
-        if (last === undefined || seq.snapshot === true) continue
-        const overlaps = seq.prev !== undefined ? seq.prev <= last : seq.first <= last + 1
-        if (!overlaps) return false
+        if (!Sequencer.overlaps(lastSeq.get(stream), seq)) return false
       }
       return true
     }
 
-    /** Makes `standby` the live session: its held frames go out (deduplicated), the old session stops delivering. */
+    /**
+     * Makes `standby` the live session: the registry takes the new session's
+     * answers (a topic it rejected no longer reads `confirmed`), its held
+     * frames go out (deduplicated), the old session stops delivering.
+     */
     const switchOver = (
       shard: Shard,
       standby: Session,
@@ -1046,6 +1339,7 @@ export const make = (
     ): Array<Frame.Frame> => {
       const old = shard.live
       old.phase = "retired"
+      abandon(old)
       shard.retired.push(old)
       standby.phase = "live"
       shard.live = standby
@@ -1057,6 +1351,8 @@ export const make = (
           entry.quiet = 0
         }
       }
+      for (const outcome of standby.outcomes) applyToRegistry(shard, outcome, true, at, after)
+      standby.outcomes = []
       const out: Array<Frame.Frame> = []
       for (const frame of standby.buffer) {
         if (frame.session !== standby.seenSession) {
@@ -1064,7 +1360,7 @@ export const make = (
           standby.seen = new Set()
         }
         const seq = frame._tag !== "Text" || readSequence === undefined ? undefined : readSequence(frame.data)
-        if (admit(standby, seq, at, after, true)) out.push(frame)
+        if (admit(standby, frame, seq, at, after, true)) out.push(frame)
       }
       standby.buffer = []
       standby.firstSeq = new Map()
@@ -1084,7 +1380,7 @@ export const make = (
         return Effect.gen(function*() {
           yield* emit(FeedEvent.RotationStarted({ at: startedAt, shard: shard.index, reason }))
           const standby = yield* makeSession(shard, generation, "standby")
-          if (closed || shard.removed) return yield* Scope.close(standby.scope, Exit.void)
+          if (closed || shard.removed) return yield* closeSession(standby)
           shard.standby = standby
           const outcome = yield* Deferred.await(standby.switched).pipe(Effect.timeoutOption(Duration.millis(rotationTimeout)))
           let overlapped: boolean | undefined = outcome._tag === "Some" ? outcome.value : undefined
@@ -1098,8 +1394,7 @@ export const make = (
           }
           if (overlapped === undefined) {
             if (shard.standby === standby) shard.standby = undefined
-            standby.phase = "retired"
-            yield* Scope.close(standby.scope, Exit.void)
+            yield* closeSession(standby)
             yield* emit(FeedEvent.RotationFailed({
               at: now(),
               shard: shard.index,
@@ -1118,52 +1413,65 @@ export const make = (
           }))
           const retired = shard.retired
           shard.retired = []
-          yield* Effect.forEach(retired, (s) => Scope.close(s.scope, Exit.void), { discard: true })
+          yield* Effect.forEach(retired, closeSession, { discard: true })
         })
       })
 
     // ---- shards -----------------------------------------------------------
 
-    const addShard = Effect.gen(function*() {
-      const index = nextShard++
-      const shard = new Shard(index)
-      shard.live = yield* makeSession(shard, 0, "live")
-      shards.push(shard)
-      yield* emit(FeedEvent.ShardAdded({ at: now(), shard: index, connection: shard.live.connection }))
-      return shard
-    })
+    const addShard = (route: string | undefined) =>
+      Effect.gen(function*() {
+        const config = configFor(route)
+        const url = typeof config.url === "string" ? config.url : profile.urls[route ?? ""] ?? profile.url
+        const shared = budgets.budget(profile, url, clock)
+        if (!shared.connections.take()) return undefined
+        const index = nextShard++
+        const shard = new Shard(index, route, config, shared)
+        shard.live = yield* makeSession(shard, 0, "live").pipe(Effect.onError(() => Effect.sync(() => shared.connections.release())))
+        shards.push(shard)
+        yield* emit(FeedEvent.ShardAdded({ at: now(), shard: index, connection: shard.live.connection }))
+        return shard
+      })
 
-    /** Registers each new topic on the first shard with room, opening shards as needed. */
+    /**
+     * Registers each new topic on the first shard of its route with room,
+     * opening shards as needed; a topic a venue cap refuses is returned in
+     * `refused` with the cap's reason, never registered nor sent.
+     */
     const assign = (topics: ReadonlyArray<string>) =>
       assignLock.withPermits(1)(Effect.gen(function*() {
         const placed = new Map<Shard, Array<string>>()
+        const refused = new Map<string, Array<string>>()
         for (const topic of topics) {
           const held = registry.get(topic)
-          if (held !== undefined && held.state !== "failed") continue
-          if (held !== undefined) held.shard.topics.delete(topic)
-          let shard = shards.find((s) => !s.removed && s.topics.size < cap)
-          if (shard === undefined) shard = yield* addShard
+          if (held !== undefined && Registry.isActive(held)) continue
+          const route = routeOf(topic)
+          let shard = shards.find((s) => !s.removed && s.route === route && s.topics.size < cap)
+          if (shard === undefined) shard = yield* addShard(route)
+          if (shard === undefined) {
+            addTo(refused, `the venue's cap of ${profile.limits.connectionsPerIp} connections per IP is reached`, topic)
+            continue
+          }
+          if (!shard.budget.subscriptions.take()) {
+            addTo(refused, `the venue's cap of ${profile.limits.subscriptionsPerIp} subscriptions per IP is reached`, topic)
+            if (shard.topics.size === 0) yield* removeShardNow(shard)
+            continue
+          }
+          if (!shard.budget.topic(topic).take()) {
+            shard.budget.subscriptions.release()
+            addTo(refused, `the venue's cap of ${profile.limits.subscribersPerTopic} connections per topic is reached`, topic)
+            if (shard.topics.size === 0) yield* removeShardNow(shard)
+            continue
+          }
           shard.topics.add(topic)
-          registry.set(topic, {
-            topic,
-            state: "pending",
-            shard,
-            reason: undefined,
-            waiters: [],
-            lastData: undefined,
-            quiet: 0,
-            cadence: topicCadence(topic)
-          })
+          registry.set(topic, Registry.make(topic, shard, topicCadence(topic)))
           addTo(placed, shard, topic)
         }
-        return placed
+        return { placed, refused }
       }))
 
     const sessionsOf = (shard: Shard): ReadonlyArray<Session> =>
       shard.standby === undefined ? [shard.live] : [shard.live, shard.standby]
-
-    const sendVia = (session: Session) => (text: string) =>
-      session.conn === undefined ? Effect.void : session.conn.send(text)
 
     // ---- subscribe / unsubscribe --------------------------------------------
 
@@ -1171,21 +1479,47 @@ export const make = (
     interface Rejections {
       readonly failed: Array<string>
       reason: string | undefined
+      permanent: boolean | undefined
     }
+    const noRejections = (): Rejections => ({ failed: [], reason: undefined, permanent: undefined })
 
-    /** Waits for the venue's answers to `sent`, adding what it rejected to `into`. */
+    /** Waits for the venue's answers to `sent`, adding what it rejected to `into`; a lost answer rejects nothing. */
     const awaitAnswers = (sent: ReadonlyArray<Inflight>, into: Rejections) =>
       Effect.forEach(sent, (inflight) =>
-        Effect.map(Deferred.await(inflight.done), (rejected) => {
-          into.failed.push(...rejected)
-          into.reason ??= inflight.reason
+        Effect.map(Deferred.await(inflight.done), (answer) => {
+          into.failed.push(...answer.failed)
+          into.reason ??= answer.reason
         }), { discard: true })
+
+    /** Waits for the registry to settle `waiters`, adding the rejected topics to `into`; fails if the feed stopped. */
+    const awaitWaiters = (waiters: ReadonlyArray<Registry.Waiter>, into: Rejections) =>
+      Effect.gen(function*() {
+        const results = yield* Effect.forEach(waiters, (w) => Effect.exit(Deferred.await(w)))
+        for (const result of results) {
+          if (result._tag === "Success") continue
+          const found = Cause.findErrorOption(result.cause)
+          if (found._tag === "None") continue
+          const error = found.value
+          if (error._tag === "ConnectionStopped") return yield* Effect.fail(error)
+          into.failed.push(...error.topics)
+          into.reason ??= error.reason
+          into.permanent = (into.permanent ?? true) && error.permanent === true
+        }
+      })
 
     /** Fails with the `SubscriptionError` naming every rejected topic, if any. */
     const failOn = (op: "subscribe" | "unsubscribe", rejections: Rejections): Effect.Effect<void, SubscriptionError> =>
       rejections.failed.length === 0
         ? Effect.void
-        : Effect.fail(new SubscriptionError({ feed: name, op, topics: rejections.failed, reason: rejections.reason ?? "rejected" }))
+        : Effect.fail(
+          new SubscriptionError({
+            feed: name,
+            op,
+            topics: rejections.failed,
+            reason: rejections.reason ?? "rejected",
+            ...(rejections.permanent === undefined ? {} : { permanent: rejections.permanent })
+          })
+        )
 
     /** Appends `topic` to the list of `key`. */
     const addTo = <K>(groups: Map<K, Array<string>>, key: K, topic: string): void => {
@@ -1207,41 +1541,38 @@ export const make = (
         : Effect.fail(new SubscriptionError({ feed: name, op, topics: bad.map(String), reason: "a topic must be a non-empty string" }))
     }
 
+    /** Sends `topics` on every open session of `shard` that has not requested them yet. */
+    const request = (shard: Shard, topics: ReadonlyArray<string>): Effect.Effect<void> =>
+      Effect.forEach(sessionsOf(shard), (session) => {
+        if (!session.open || session.phase === "retired") return Effect.void
+        // A session that opened meanwhile is replaying them already: a
+        // second request would be rejected as a duplicate by some venues.
+        const missing = topics.filter((t) => !session.requested.has(t))
+        for (const topic of missing) session.requested.add(topic)
+        return missing.length === 0 ? Effect.void : fork(sendPaced(session, "subscribe", missing))
+      }, { discard: true })
+
     const subscribe = (input: string | ReadonlyArray<string>) =>
       Effect.gen(function*() {
         if (closed) return yield* Effect.fail(stopped("the feed is closed"))
         const topics = toList(input)
         yield* checkTopics("subscribe", topics)
-        const placed = yield* assign(topics)
+        const { placed, refused } = yield* assign(topics)
         yield* reportReaderFailure(now())
-        const waits: Array<Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>> = []
+        const refusedTopics = new Set([...refused.values()].flat())
+        const waits: Array<Registry.Waiter> = []
         for (const topic of topics) {
           const entry = registry.get(topic)
-          if (entry === undefined || entry.state === "confirmed") continue
-          const waiter = Deferred.makeUnsafe<void, SubscriptionError | ConnectionError.ConnectionStopped>()
-          entry.waiters.push(waiter)
-          waits.push(waiter)
+          if (entry === undefined || entry.state === "confirmed" || refusedTopics.has(topic)) continue
+          waits.push(Registry.wait(entry))
         }
-        for (const [shard, list] of placed) {
-          for (const session of sessionsOf(shard)) {
-            if (!session.open || session.phase === "retired") continue
-            // A session that opened meanwhile is replaying them already: a
-            // second request would be rejected as a duplicate by some venues.
-            const missing = list.filter((t) => !session.requested.has(t))
-            for (const topic of missing) session.requested.add(topic)
-            if (missing.length > 0) yield* fork(sendPaced(session, "subscribe", missing, sendVia(session)))
-          }
-        }
-        const results = yield* Effect.forEach(waits, (w) => Effect.exit(Deferred.await(w)))
-        const rejections: Rejections = { failed: [], reason: undefined }
-        for (const result of results) {
-          if (result._tag === "Success") continue
-          const found = Cause.findErrorOption(result.cause)
-          if (found._tag === "None") continue
-          const error = found.value
-          if (error._tag === "ConnectionStopped") return yield* Effect.fail(error)
-          rejections.failed.push(...error.topics)
-          rejections.reason ??= error.reason
+        for (const [shard, list] of placed) yield* request(shard, list)
+        const rejections = noRejections()
+        yield* awaitWaiters(waits, rejections)
+        for (const [reason, list] of refused) {
+          rejections.failed.push(...list)
+          rejections.reason ??= reason
+          rejections.permanent = true
         }
         yield* failOn("subscribe", rejections)
       })
@@ -1252,40 +1583,52 @@ export const make = (
         const topics = toList(input)
         yield* checkTopics("unsubscribe", topics)
         const byShard = new Map<Shard, Array<string>>()
+        const touched = new Set<Shard>()
         const removed: Array<string> = []
         for (const topic of topics) {
           const entry = registry.get(topic)
           if (entry === undefined) continue
           registry.delete(topic)
           lastSeq.delete(topic)
-          entry.shard.topics.delete(topic)
+          holds.delete(topic)
+          const active = entry.shard.topics.has(topic)
+          release(entry)
+          touched.add(entry.shard)
           for (const session of sessionsOf(entry.shard)) session.requested.delete(topic)
           removed.push(topic)
-          const error = new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: "unsubscribed before the venue confirmed it" })
-          for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
-          entry.waiters = []
-          if (entry.state !== "failed") addTo(byShard, entry.shard, topic)
+          Registry.settle(entry, Effect.fail(new SubscriptionError({ feed: name, op: "subscribe", topics: [topic], reason: "unsubscribed before the venue confirmed it", permanent: true })))
+          if (active) addTo(byShard, entry.shard, topic)
         }
         if (removed.length === 0) return
         yield* emit(FeedEvent.Unsubscribed({ at: now(), topics: removed }))
-        const rejections: Rejections = { failed: [], reason: undefined }
+        const rejections = noRejections()
         for (const [shard, list] of byShard) {
           for (const session of sessionsOf(shard)) {
             if (!session.open || session.phase === "retired") continue
-            const sent = yield* sendPaced(session, "unsubscribe", list, sendVia(session))
+            const sent = yield* sendPaced(session, "unsubscribe", list)
             if (session === shard.live) yield* awaitAnswers(sent, rejections)
           }
-          if (shard.topics.size === 0) yield* removeShard(shard)
         }
+        for (const shard of touched) if (shard.topics.size === 0) yield* removeShard(shard)
         yield* failOn("unsubscribe", rejections)
       })
 
-    /** Unsubscribe then subscribe on the live session; confirmations do not reset the topic's state. */
+    /**
+     * Unsubscribe then subscribe on the live session, and wait until the
+     * registry settles each topic: by this answer, or, if the session drops
+     * first, by the next session's replay.
+     */
     const resendTopics = (session: Session, topics: ReadonlyArray<string>, into: Rejections) =>
       Effect.gen(function*() {
-        const unsubscribed = yield* sendPaced(session, "unsubscribe", topics, sendVia(session))
+        const unsubscribed = yield* sendPaced(session, "unsubscribe", topics)
         yield* Effect.forEach(unsubscribed, (i) => Deferred.await(i.done), { discard: true })
-        yield* awaitAnswers(yield* sendPaced(session, "subscribe", topics, sendVia(session)), into)
+        const waiters: Array<Registry.Waiter> = []
+        for (const topic of topics) {
+          const entry = registry.get(topic)
+          if (entry !== undefined && Registry.isActive(entry)) waiters.push(Registry.wait(entry))
+        }
+        yield* sendPaced(session, "subscribe", topics)
+        yield* awaitWaiters(waiters, into)
       })
 
     const resubscribe = (input: string | ReadonlyArray<string>) =>
@@ -1299,7 +1642,7 @@ export const make = (
         }
         const byShard = new Map<Shard, Array<string>>()
         for (const topic of topics) addTo(byShard, registry.get(topic)!.shard, topic)
-        const rejections: Rejections = { failed: [], reason: undefined }
+        const rejections = noRejections()
         yield* Effect.forEach(byShard, ([shard, list]) => resendTopics(shard.live, list, rejections), {
           concurrency: "unbounded",
           discard: true
@@ -1307,16 +1650,21 @@ export const make = (
         yield* failOn("subscribe", rejections)
       })
 
-    const removeShard = (shard: Shard) =>
-      assignLock.withPermits(1)(Effect.suspend(() => {
+    /** Closes a shard with no topic left: its connections, and its share of the venue's connection cap. */
+    const removeShardNow = (shard: Shard): Effect.Effect<void> =>
+      Effect.suspend(() => {
         if (shard.topics.size > 0 || shard.removed) return Effect.void
         shard.removed = true
         shards.splice(shards.indexOf(shard), 1)
+        shard.budget.connections.release()
+        const sessions = [...sessionsOf(shard), ...shard.retired]
+        shard.retired = []
         return Effect.andThen(
-          Effect.forEach(sessionsOf(shard), (s) => Scope.close(s.scope, Exit.void), { discard: true }),
+          Effect.forEach(sessions, closeSession, { discard: true }),
           emit(FeedEvent.ShardRemoved({ at: now(), shard: shard.index }))
         )
-      }))
+      })
+    const removeShard = (shard: Shard) => assignLock.withPermits(1)(removeShardNow(shard))
 
     // ---- the feed's one timer ----------------------------------------------
 
@@ -1333,10 +1681,17 @@ export const make = (
           after.push(fork(rotateShard(shard, "maxLifetime")))
         }
       }
+      const retry = new Map<Shard, Array<string>>()
       const restart = new Set<Shard>()
       for (const entry of registry.values()) {
-        if (entry.cadence === undefined || entry.state !== "confirmed" || entry.lastData === undefined) continue
         const shard = entry.shard
+        if (Registry.isDue(entry, at) && shard.live.open && !shard.removed) {
+          Registry.request(entry)
+          shard.live.requested.delete(entry.topic)
+          addTo(retry, shard, entry.topic)
+          continue
+        }
+        if (entry.cadence === undefined || entry.state !== "confirmed" || entry.lastData === undefined) continue
         if (!shard.live.open || shard.standby !== undefined || restart.has(shard)) continue
         const quietFor = at - entry.lastData
         if (quietFor <= entry.cadence) continue
@@ -1346,7 +1701,7 @@ export const make = (
           counters.resubscribes += 1
           const session = shard.live
           after.push(emit(FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "resubscribe" })))
-          after.push(fork(resendTopics(session, [entry.topic], { failed: [], reason: undefined })))
+          after.push(fork(resendTopics(session, [entry.topic], noRejections())))
         } else {
           entry.quiet = 0
           restart.add(shard)
@@ -1354,6 +1709,10 @@ export const make = (
           after.push(emit(FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "restart" })))
           after.push(restartSession(shard.live, `topic ${entry.topic} quiet for ${quietFor} ms after a resubscribe`))
         }
+      }
+      for (const [shard, list] of retry) {
+        counters.retries += list.length
+        after.push(request(shard, list))
       }
       return Effect.all(after, { discard: true })
     })
@@ -1367,12 +1726,13 @@ export const make = (
       closed = true
       const error = stopped("the feed is closed")
       for (const entry of registry.values()) {
-        for (const waiter of entry.waiters) Deferred.doneUnsafe(waiter, Effect.fail(error))
-        entry.waiters = []
+        Registry.settle(entry, Effect.fail(error))
+        release(entry)
       }
+      for (const shard of shards) shard.budget.connections.release()
       return Effect.forEach(
-        shards.flatMap((s) => sessionsOf(s)),
-        (s) => Scope.close(s.scope, Exit.void),
+        shards.flatMap((s) => [...sessionsOf(s), ...s.retired]),
+        closeSession,
         { concurrency: "unbounded", discard: true }
       ).pipe(
         Effect.andThen(frames.end),
@@ -1405,7 +1765,9 @@ export const make = (
           state: e.state,
           shard: e.shard.index,
           reason: e.reason,
-          lastDataAt: e.lastData
+          lastDataAt: e.lastData,
+          failures: e.failures,
+          retryAt: e.retryAt
         }))
       ),
       shards: Effect.sync(() =>
@@ -1420,11 +1782,17 @@ export const make = (
       ),
       rotate: (reason = "requested") =>
         Effect.forEach([...shards], (shard) => rotateShard(shard, reason), { concurrency: "unbounded", discard: true }),
-      stats: Effect.sync(() => ({
-        shards: shards.length,
-        topics: registry.size,
-        ...counters
-      })),
+      stats: Effect.sync(() => {
+        let held = 0
+        for (const hold of holds.values()) held += hold.frames.length
+        return {
+          shards: shards.length,
+          topics: registry.size,
+          ...counters,
+          held,
+          eventsDropped: events.dropped
+        }
+      }),
       close
     }
     return feed

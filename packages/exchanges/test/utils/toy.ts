@@ -1,8 +1,10 @@
 /**
  * A toy venue for Feed tests on MemoryTransport and TestClock: requests are
  * `{"op","args","id"}` (`topicsPerRequest` topics per request, default two), answered by the memory
- * server's `reply` with `{"ack":id}`, or `{"nack":id,"reason"}` for topics
- * that start with `bad`, or not at all for topics that start with `mute`.
+ * server's `reply` with `{"ack":id}`, or `{"nack":id,"reason","final":true}`
+ * (a rejection the venue documents as final) for topics that start with
+ * `bad`, `{"nack":id,"reason"}` (transient) for topics that start with
+ * `flaky`, or not at all for topics that start with `mute`.
  * Data is `{"topic","seq"}`; `{"notice":"bye"}` announces a disconnect.
  */
 import { Heartbeat, MemoryTransport, type Transport } from "@kharbranth/core"
@@ -32,7 +34,7 @@ export const toy = (limits: Venue.Limits = {}): Venue.Profile => ({
     if (text.startsWith('{"ack"')) return Venue.confirmation("acknowledged", [], JSON.parse(text).ack)
     if (text.startsWith('{"nack"')) {
       const msg = JSON.parse(text)
-      return Venue.confirmation("rejected", [], msg.nack, msg.reason)
+      return Venue.confirmation("rejected", [], msg.nack, msg.reason, { permanent: msg.final === true })
     }
     return undefined
   },
@@ -47,7 +49,10 @@ export const reply = (message: string): string | undefined => {
   const args: ReadonlyArray<string> = msg.args
   if (args.some((t) => t.startsWith("mute"))) return undefined
   const bad = args.find((t) => t.startsWith("bad"))
-  return bad === undefined ? JSON.stringify({ ack: msg.id }) : JSON.stringify({ nack: msg.id, reason: `unknown topic ${bad}` })
+  if (bad !== undefined) return JSON.stringify({ nack: msg.id, reason: `unknown topic ${bad}`, final: true })
+  const flaky = args.find((t) => t.startsWith("flaky"))
+  if (flaky !== undefined) return JSON.stringify({ nack: msg.id, reason: `busy, try again: ${flaky}` })
+  return JSON.stringify({ ack: msg.id })
 }
 
 export const layer = (
