@@ -1,0 +1,196 @@
+/**
+ * Sequences in a Feed on MemoryTransport and TestClock: the verdicts of the
+ * sequencer (in order, duplicate, a venue's documented reset, gap), OKX's
+ * `seqId` reset through a feed, staleness that duplicates cannot fool, and
+ * a book stream nothing on the socket repairs held after a gap until a
+ * resync ran.
+ */
+import { MemoryTransport } from "@kharbranth/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Feed from "../src/Feed.ts"
+import * as Sequencer from "../src/internal/feed/sequencer.ts"
+import type * as Venue from "../src/Venue.ts"
+import { advance, layer, settle, toy } from "./utils/toy.ts"
+
+const { MemoryServer } = MemoryTransport
+
+const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis" } as const
+
+const collect = <A>(stream: Stream.Stream<A>) =>
+  Effect.gen(function*() {
+    const items: Array<A> = []
+    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
+    yield* settle
+    return items
+  })
+
+/** A book push: `{"topic","seq","prev"}` (chained, as OKX), `"snap":true` for a snapshot, `"diff":true` for a stream with no snapshot on the socket (as Binance). */
+const push = (topic: string, seq: number, extra: { prev?: number; snap?: boolean; diff?: boolean } = {}) =>
+  JSON.stringify({ topic, seq, ...extra })
+
+const sequence = (text: string): Venue.Sequence | undefined => {
+  if (!text.startsWith('{"topic"')) return undefined
+  const msg = JSON.parse(text)
+  return {
+    stream: msg.topic,
+    first: msg.seq,
+    last: msg.seq,
+    ...(msg.prev === undefined ? {} : { prev: msg.prev }),
+    ...(msg.snap === true ? { snapshot: true } : {}),
+    ...(msg.diff === true ? { needsResync: true } : {})
+  }
+}
+
+const seqs = (frames: ReadonlyArray<{ readonly _tag: string }>) =>
+  frames.flatMap((f) => ("data" in f && typeof f.data === "string" && f.data.startsWith('{"topic"') ? [JSON.parse(f.data).seq] : []))
+
+describe("Sequencer.judge", () => {
+  const s = (last: number, extra: Partial<Venue.Sequence> = {}): Venue.Sequence => ({ stream: "x", first: last, last, ...extra })
+  it("consecutive numbers: in order, duplicate, gap", () => {
+    assert.deepStrictEqual(Sequencer.judge(undefined, s(7), false), { _tag: "InOrder" })
+    assert.deepStrictEqual(Sequencer.judge(7, s(8), false), { _tag: "InOrder" })
+    assert.deepStrictEqual(Sequencer.judge(7, s(7), false), { _tag: "Duplicate" })
+    assert.deepStrictEqual(Sequencer.judge(7, s(5), false), { _tag: "Duplicate" })
+    assert.deepStrictEqual(Sequencer.judge(7, s(10), false), { _tag: "Gap", expected: 8, got: 10 })
+  })
+  it("chained numbers are judged by prev first: OKX's seqId reset continues the stream", () => {
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1010, { prev: 1002 }), false), { _tag: "InOrder" })
+    assert.deepStrictEqual(Sequencer.judge(1002, s(5, { prev: 1002 }), false), { _tag: "Reset", from: 1002, to: 5 })
+    assert.deepStrictEqual(Sequencer.judge(5, s(6, { prev: 5 }), false), { _tag: "InOrder" })
+    // OKX's empty keep-alive update: seqId = prevSeqId = the last one.
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1002, { prev: 1002 }), false), { _tag: "InOrder" })
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1001, { prev: 990 }), false), { _tag: "Duplicate" })
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1020, { prev: 1010 }), false), { _tag: "Gap", expected: 1002, got: 1010 })
+  })
+  it("a snapshot restarts its stream, except while a rotation's frames are released", () => {
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1, { snapshot: true }), false), { _tag: "InOrder" })
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1, { snapshot: true }), true), { _tag: "Duplicate" })
+  })
+})
+
+describe("Feed sequences", () => {
+  it.effect("an OKX seqId reset is delivered and reported; the updates after it flow", () =>
+    Effect.gen(function*() {
+      const feed = yield* Feed.make("okx-like", toy(), { ...base, sequence })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      yield* Effect.forkScoped(feed.subscribe("books:BTC-USDT"))
+      yield* settle
+      const peer = (yield* (yield* MemoryServer).latest)!
+      const t = "books:BTC-USDT"
+      yield* peer.send(push(t, 1000, { snap: true }))
+      yield* peer.send(push(t, 1001, { prev: 1000 }))
+      yield* peer.send(push(t, 1002, { prev: 1001 }))
+      yield* peer.send(push(t, 5, { prev: 1002 }))
+      for (let n = 6; n < 10; n++) yield* peer.send(push(t, n, { prev: n - 1 }))
+      yield* settle
+      assert.deepStrictEqual(seqs(frames), [1000, 1001, 1002, 5, 6, 7, 8, 9])
+      const resets = events.filter(Feed.FeedEvent.$is("SequenceReset"))
+      assert.deepStrictEqual(resets.map((e) => [e.stream, e.from, e.to]), [[t, 1002, 5]])
+      const stats = yield* feed.stats
+      assert.strictEqual(stats.duplicates, 0)
+      assert.strictEqual(stats.resets, 1)
+      assert.strictEqual(events.filter(Feed.FeedEvent.$is("GapDetected")).length, 0)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("duplicates do not count as data: a topic that only repeats itself goes stale", () =>
+    Effect.gen(function*() {
+      const feed = yield* Feed.make("toy", toy(), { ...base, sequence, cadence: () => "2 seconds" })
+      const events = yield* collect(feed.events)
+      yield* Effect.forkScoped(feed.subscribe("t"))
+      yield* settle
+      const peer = (yield* (yield* MemoryServer).latest)!
+      yield* peer.send(push("t", 10))
+      yield* settle
+      for (let i = 0; i < 12; i++) {
+        yield* peer.send(push("t", 10))
+        yield* advance(250)
+      }
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Stale")).map((e) => e.action), ["resubscribe"])
+      assert.isAtLeast((yield* feed.stats).duplicates, 8)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a book with no snapshot on the socket is held after a reconnect's gap, not handed over", () =>
+    Effect.gen(function*() {
+      const feed = yield* Feed.make("binance-like", toy(), { ...base, sequence })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      const server = yield* MemoryServer
+      yield* Effect.forkScoped(feed.subscribe("depth"))
+      yield* settle
+      const first = (yield* server.latest)!
+      for (let n = 1; n <= 3; n++) yield* first.send(push("depth", n, { diff: true }))
+      yield* settle
+      yield* first.drop
+      yield* advance(1_000)
+      const second = (yield* server.latest)!
+      yield* second.send(push("depth", 10, { diff: true }))
+      yield* second.send(push("depth", 11, { diff: true }))
+      yield* settle
+      assert.deepStrictEqual(seqs(frames), [1, 2, 3])
+      const gaps = events.filter(Feed.FeedEvent.$is("GapDetected"))
+      assert.deepStrictEqual(gaps.map((g) => [g.action, g.sessionStart]), [["hold", true]])
+      assert.strictEqual(events.filter(Feed.FeedEvent.$is("Held")).length, 1)
+      assert.strictEqual((yield* feed.stats).held, 2)
+      // A snapshot from the venue repairs it: the held frames are older, dropped.
+      yield* second.send(push("depth", 20, { diff: true, snap: true }))
+      yield* second.send(push("depth", 21, { diff: true }))
+      yield* settle
+      assert.deepStrictEqual(seqs(frames), [1, 2, 3, 20, 21])
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).map((e) => [e.frames, e.dropped]), [[0, 2]])
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("with a resync callback, a held stream's frames are released in order once it succeeds", () =>
+    Effect.gen(function*() {
+      const fetched = yield* Deferred.make<void>()
+      const calls: Array<Feed.Gap> = []
+      const feed = yield* Feed.make("binance-like", toy(), {
+        ...base,
+        sequence,
+        onGap: (gap) => Effect.andThen(Effect.sync(() => void calls.push(gap)), Deferred.await(fetched))
+      })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      yield* Effect.forkScoped(feed.subscribe("depth"))
+      yield* settle
+      const peer = (yield* (yield* MemoryServer).latest)!
+      yield* peer.send(push("depth", 1, { diff: true }))
+      yield* peer.send(push("depth", 5, { diff: true }))
+      yield* peer.send(push("depth", 6, { diff: true }))
+      yield* settle
+      // A gap on a live session is restarted by default; with a callback the
+      // stream is held while it runs (its frames would build a wrong book).
+      assert.deepStrictEqual(seqs(frames), [1])
+      assert.strictEqual(calls.length, 1)
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("GapDetected")).map((g) => g.action), ["resync"])
+      yield* Deferred.succeed(fetched, undefined)
+      yield* settle
+      yield* peer.send(push("depth", 7, { diff: true }))
+      yield* settle
+      assert.deepStrictEqual(seqs(frames), [1, 5, 6, 7])
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).map((e) => e.frames), [2])
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a stream with a snapshot on the socket is not held: a session-start gap is reported and flows", () =>
+    Effect.gen(function*() {
+      const feed = yield* Feed.make("toy", toy(), { ...base, sequence })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      const server = yield* MemoryServer
+      yield* Effect.forkScoped(feed.subscribe("trades"))
+      yield* settle
+      const first = (yield* server.latest)!
+      yield* first.send(push("trades", 1))
+      yield* settle
+      yield* first.drop
+      yield* advance(1_000)
+      yield* (yield* server.latest)!.send(push("trades", 9))
+      yield* settle
+      assert.deepStrictEqual(seqs(frames), [1, 9])
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("GapDetected")).map((g) => g.action), ["report"])
+    }).pipe(Effect.provide(layer())))
+})
