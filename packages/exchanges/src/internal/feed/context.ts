@@ -1,0 +1,260 @@
+/**
+ * What the parts of a feed share: its settings (the options, resolved
+ * once), its state (registry, shards, the last number of each stream, held
+ * streams, counters, the two hubs), the models of a shard, a session and a
+ * request in flight, and the few helpers every part uses. Each part
+ * (requests, replay, frames, gaps, switch-over, rotation, shards, timer,
+ * operations) is a module of functions over this context; `Feed.make`
+ * builds it.
+ */
+import type {
+  Connection as ConnectionModule,
+  ConnectionConfig,
+  Frame,
+  Hub,
+  RateWindow,
+  Transport
+} from "@kharbranth/core"
+import type * as Clock from "effect/Clock"
+import type * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import type * as Semaphore from "effect/Semaphore"
+import type * as Venue from "../../Venue.ts"
+import type * as VenueBudgets from "../../VenueBudgets.ts"
+import { FeedEvent, type GapAction } from "./model.ts"
+import type * as Registry from "./registry.ts"
+
+export type Entry = Registry.Entry<Shard>
+
+/** A replay: every topic of a shard sent again on a new session, answered request by request. */
+export interface Replay {
+  pending: number
+  confirmed: number
+  requests: number
+  readonly failed: Array<string>
+  readonly startedAt: number
+  readonly session: number
+}
+
+/** How a request ended: the topics the venue rejected (or left unanswered), or `lost` with its session. */
+export interface Answer {
+  readonly failed: ReadonlyArray<string>
+  readonly reason: string | undefined
+  readonly lost: boolean
+}
+
+export const lostAnswer: Answer = { failed: [], reason: undefined, lost: true }
+
+/** A request sent and not yet fully answered: `open` are its topics still waiting. */
+export interface Inflight {
+  readonly request: Venue.Request
+  readonly open: Set<string>
+  readonly sentAt: number
+  readonly done: Deferred.Deferred<Answer>
+  readonly failed: Array<string>
+  reason: string | undefined
+  readonly replay: Replay | undefined
+}
+
+/** What the venue answered for some topics. */
+export interface Outcome {
+  readonly topics: ReadonlyArray<string>
+  readonly outcome: "confirmed" | "rejected"
+  readonly reason: string | undefined
+  readonly permanent: boolean
+}
+
+/**
+ * One connection of a shard: the live one, a rotation's standby, or a
+ * retired one being closed. Its core `Connection` may go through many
+ * sessions (`sessionNo`).
+ */
+export interface Session {
+  readonly shard: Shard
+  readonly generation: number
+  readonly connection: string
+  readonly scope: Scope.Closeable
+  conn: ConnectionModule.ConnectionShape | undefined
+  phase: "standby" | "live" | "retired"
+  open: boolean
+  sessionNo: number
+  openedAt: number | undefined
+  nextId: number
+  inflight: Array<Inflight>
+  replayFiber: Fiber.Fiber<void> | undefined
+  replayDone: boolean
+  gotData: boolean
+  /** Topics already requested on the current core session (by its replay or a subscribe). */
+  requested: Set<string>
+  /** The core session a gap is restarting (0: none): its later data is not delivered (it would build on the gap). */
+  broken: number
+  /** Streams delivered on the current core session (a gap at a stream's first message is a session-start gap). */
+  seen: Set<string>
+  /** The core session `seen` is about; frames, not `onOpen`, move it on, since old frames may still be in flight. */
+  seenSession: number
+  /** Standby only: frames held until the switch, and each stream's first sequence among them. */
+  buffer: Array<Frame.Frame>
+  firstSeq: Map<string, Venue.Sequence>
+  /** Standby only: the venue's answers to its replay, for the registry at the switch. */
+  outcomes: Array<Outcome>
+  readonly switched: Deferred.Deferred<boolean>
+  /** Requests per second (`messagesPerSecond`) and per hour (`requestsPerHour`) of this connection. */
+  readonly window: RateWindow.RateWindow
+  readonly hourly: RateWindow.RateWindow
+}
+
+/** A shard: the topics one connection holds, its live session and, during a rotation, a standby. */
+export class Shard {
+  readonly index: number
+  /** The `urls` key of the endpoint it dials (undefined: the default URL). */
+  readonly route: string | undefined
+  readonly config: ConnectionConfig.ConnectionConfig
+  readonly budget: VenueBudgets.Budget
+  /** Its active topics: `failed` ones leave, so they neither count against the cap nor keep it open. */
+  readonly topics = new Set<string>()
+  /** Set right after construction: a session needs its shard first. */
+  live!: Session
+  standby: Session | undefined = undefined
+  /** Sessions a switch replaced, closed once the rotation is reported. */
+  retired: Array<Session> = []
+  generation = 0
+  nextRotationAt = 0
+  removed = false
+  constructor(
+    index: number,
+    route: string | undefined,
+    config: ConnectionConfig.ConnectionConfig,
+    budget: VenueBudgets.Budget
+  ) {
+    this.index = index
+    this.route = route
+    this.config = config
+    this.budget = budget
+  }
+}
+
+/** Frames of a stream held after a gap nothing on the socket repairs. */
+export interface Hold {
+  readonly frames: Array<Frame.Frame>
+  dropped: number
+  resyncing: boolean
+}
+
+/** The feed's counters (`stats`, less what is derived when read). */
+export interface Counters {
+  delivered: number
+  duplicates: number
+  gaps: number
+  rotations: number
+  resubscribes: number
+  restarts: number
+  replays: number
+  requests: number
+  readerFailures: number
+  retries: number
+  resets: number
+  heldDropped: number
+}
+
+/** The options of a feed, resolved and checked once. */
+export interface Settings {
+  readonly name: string
+  readonly profile: Venue.Profile
+  /** Answers later than this fail their request (ms). */
+  readonly confirmTimeout: number
+  readonly rotationTimeout: number
+  /** Rotate a session older than this (ms), if set. */
+  readonly lifetime: number | undefined
+  /** Topics per shard. */
+  readonly cap: number
+  readonly holdLimit: number
+  readonly onGap: GapAction
+  readonly rotateOnNotice: boolean
+  /** Requests per connection per 1.1 s, if limited. */
+  readonly budget: number | undefined
+  /** Whether topics have a cadence (staleness is read per topic only then). */
+  readonly checksCadence: boolean
+}
+
+/** A user function that threw, reported once per batch. */
+export interface ReaderFailure {
+  readonly reader: "sequence" | "cadence" | "profile"
+  readonly error: unknown
+}
+
+/** Everything the parts of one feed share. */
+export interface Context extends Settings {
+  readonly scope: Scope.Scope
+  readonly clock: Clock.Clock
+  readonly now: () => number
+  readonly budgets: VenueBudgets.Shape
+  /** The transport, with the feed's dial window in front. */
+  readonly transport: Transport.Transport["Service"]
+  readonly frames: Hub.Hub<Frame.Frame>
+  readonly events: Hub.Hub<FeedEvent>
+  readonly registry: Map<string, Entry>
+  readonly shards: Array<Shard>
+  /** The last number delivered of each stream. */
+  readonly lastSeq: Map<string, number>
+  readonly holds: Map<string, Hold>
+  readonly counters: Counters
+  /** Serialises changes to which shards exist and hold what. */
+  readonly assignLock: Semaphore.Semaphore
+  closed: boolean
+  nextShard: number
+  readerFailure: ReaderFailure | undefined
+  /** The user's functions, each catching what it throws into `readerFailure`. */
+  readonly topicCadence: (topic: string) => number | undefined
+  readonly readSequence: ((text: string) => Venue.Sequence | undefined) | undefined
+  readonly routeOf: (topic: string) => string | undefined
+  readonly configFor: (route: string | undefined) => ConnectionConfig.ConnectionConfig
+  /** Bound once the parts exist: the back edges between them. */
+  rotateShard: (shard: Shard, reason: string) => Effect.Effect<void>
+  removeShard: (shard: Shard) => Effect.Effect<void>
+}
+
+/** Publishes one event. */
+export const emit = (ctx: Context, event: FeedEvent): Effect.Effect<void> => ctx.events.publish([event])
+
+/** Runs `effect` in the feed's scope, its failure ignored (each reports its own). */
+export const fork = <A, E>(ctx: Context, effect: Effect.Effect<A, E>): Effect.Effect<void> =>
+  Effect.asVoid(Effect.forkIn(Effect.ignore(effect), ctx.scope))
+
+/** Appends `topic` to the list of `key`. */
+export const addTo = <K>(groups: Map<K, Array<string>>, key: K, topic: string): void => {
+  const list = groups.get(key)
+  if (list === undefined) groups.set(key, [topic])
+  else list.push(topic)
+}
+
+/** A shard's live session, and its standby during a rotation. */
+export const sessionsOf = (shard: Shard): ReadonlyArray<Session> =>
+  shard.standby === undefined ? [shard.live] : [shard.live, shard.standby]
+
+export const restartSession = (session: Session, reason: string): Effect.Effect<void> =>
+  session.conn === undefined ? Effect.void : Effect.ignore(session.conn.restart(reason))
+
+/** Reports the batch's first user-function failure, if any. */
+export const reportReaderFailure = (ctx: Context, at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const failure = ctx.readerFailure
+    ctx.readerFailure = undefined
+    if (failure === undefined) return Effect.void
+    ctx.counters.readerFailures += 1
+    return emit(ctx, FeedEvent.ReaderFailed({ at, reader: failure.reader, error: failure.error }))
+  })
+
+/** Hands `out` to consumers, then runs what the frames triggered (events, actions). */
+export const deliver = (
+  ctx: Context,
+  out: ReadonlyArray<Frame.Frame>,
+  after: Array<Effect.Effect<void>>,
+  at: number
+): Effect.Effect<void> => {
+  ctx.counters.delivered += out.length
+  if (ctx.readerFailure !== undefined) after.push(reportReaderFailure(ctx, at))
+  const published = ctx.frames.publish(out)
+  return after.length === 0 ? published : Effect.andThen(published, Effect.all(after, { discard: true }))
+}

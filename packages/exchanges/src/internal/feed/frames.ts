@@ -1,0 +1,100 @@
+/**
+ * The per-read path of a feed: each frame of a socket read is an answer
+ * (settling requests), a notice (starting a rotation), or data (judged by
+ * its sequence, counted as news of its topic, delivered or held); a
+ * standby session keeps its data until the switch. What goes out is handed
+ * to consumers as one batch, then what the frames triggered runs.
+ */
+import type { Frame } from "@kharbranth/core"
+import * as Effect from "effect/Effect"
+import { type Context, deliver, fork, type Session } from "./context.ts"
+import * as Gaps from "./gaps.ts"
+import * as Requests from "./requests.ts"
+import * as Switchover from "./switchover.ts"
+
+/** One frame of a batch: what goes out is pushed on `out`, what it triggers on `after`. */
+const onFrame = (
+  ctx: Context,
+  session: Session,
+  frame: Frame.Frame,
+  at: number,
+  out: Array<Frame.Frame>,
+  after: Array<Effect.Effect<void>>
+): void => {
+  const shard = session.shard
+  if (frame._tag !== "Text") {
+    if (session.phase === "live") out.push(frame)
+    return
+  }
+  const text = frame.data
+  const profile = ctx.profile
+  const confirmation = profile.confirmation(text)
+  if (confirmation !== undefined) {
+    Requests.settle(ctx, session, confirmation, at, after)
+    if (session.phase === "live") out.push(frame)
+    return
+  }
+  if (profile.isNotice(text)) {
+    if (session.phase === "live") {
+      out.push(frame)
+      if (ctx.rotateOnNotice) after.push(fork(ctx, ctx.rotateShard(shard, "notice")))
+    }
+    return
+  }
+  // One reading per message: the sequence (if a reader was given) names
+  // the stream, which is the topic for the venue readers; the topic is
+  // read on its own only where it is used (staleness, a standby's
+  // first data) and the sequence did not already name a held topic.
+  const seq = ctx.readSequence === undefined ? undefined : ctx.readSequence(text)
+  const topic = seq !== undefined && ctx.registry.has(seq.stream)
+    ? seq.stream
+    : ctx.checksCadence || session.phase === "standby"
+    ? profile.topicOf(text)
+    : undefined
+  if (topic !== undefined) session.gotData = true
+  if (session.phase === "standby") {
+    session.buffer.push(frame)
+    if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
+    return
+  }
+  if (frame.session !== session.seenSession) {
+    session.seenSession = frame.session
+    session.seen = new Set()
+  }
+  if (frame.session === session.broken) return
+  const admitted = Gaps.admit(ctx, session, frame, seq, at, after)
+  // Only data that moves its stream on is news of the topic: a duplicate
+  // (or a frame of a restarting session) does not count.
+  if (topic !== undefined && (admitted || ctx.holds.has(topic))) {
+    const entry = ctx.registry.get(topic)
+    if (entry !== undefined && entry.shard === shard) {
+      entry.lastData = at
+      entry.quiet = 0
+    }
+  }
+  if (admitted) out.push(frame)
+}
+
+/** A socket read's frames on one session. */
+export const onBatch = (ctx: Context, session: Session, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+  if (session.phase === "retired") return Effect.void
+  const at = ctx.now()
+  const out: Array<Frame.Frame> = []
+  const after: Array<Effect.Effect<void>> = []
+  const shard = session.shard
+  for (const frame of batch) {
+    try {
+      onFrame(ctx, session, frame, at, out, after)
+    } catch (error) {
+      // A user-written profile that throws: reported, and the frame is
+      // delivered as it came rather than lost.
+      ctx.readerFailure ??= { reader: "profile", error }
+      if (session.phase === "live") out.push(frame)
+    }
+  }
+  const standby = shard.standby
+  if (standby !== undefined && Switchover.ready(ctx, standby)) {
+    out.push(...Switchover.switchOver(ctx, shard, standby, at, true, after))
+  }
+  return deliver(ctx, out, after, at)
+}

@@ -1,0 +1,159 @@
+/**
+ * What a feed does with a sequenced data message, on the sequencer's
+ * verdict: drop a duplicate, deliver a documented reset with an event, and
+ * on a gap restart the session, run the resync callback, or report it. A
+ * stream that nothing on the socket repairs (`Sequence.needsResync`) is held
+ * after a gap a restart cannot mend: its frames wait, bounded, until the
+ * resync callback succeeds (then they go out in order) or the venue sends a
+ * snapshot (then they are older than it, and dropped).
+ */
+import type { Frame } from "@kharbranth/core"
+import * as Effect from "effect/Effect"
+import type * as Venue from "../../Venue.ts"
+import { type Context, emit, fork, restartSession, type Session } from "./context.ts"
+import { FeedEvent, type Gap } from "./model.ts"
+import * as Sequencer from "./sequencer.ts"
+
+/**
+ * Whether a live session's data message goes out. A snapshot restarts its
+ * stream (venues reset numbering after a restart: Bybit `u` = 1), except
+ * while a rotation's held frames are released (`overlap`): there a snapshot
+ * older than what consumers already have would take their book back in
+ * time, so it is dropped.
+ */
+export const admit = (
+  ctx: Context,
+  session: Session,
+  frame: Frame.Frame,
+  seq: Venue.Sequence | undefined,
+  at: number,
+  after: Array<Effect.Effect<void>>,
+  overlap = false
+): boolean => {
+  if (seq === undefined) return true
+  const stream = seq.stream
+  const last = ctx.lastSeq.get(stream)
+  const first = !session.seen.has(stream)
+  session.seen.add(stream)
+  const verdict = Sequencer.judge(last, seq, overlap)
+  const hold = ctx.holds.get(stream)
+  switch (verdict._tag) {
+    case "Duplicate":
+      ctx.counters.duplicates += 1
+      return false
+    case "Reset":
+      ctx.counters.resets += 1
+      after.push(emit(
+        ctx,
+        FeedEvent.SequenceReset({ at, shard: session.shard.index, stream, from: verdict.from, to: verdict.to })
+      ))
+      break
+    case "InOrder":
+      if (hold !== undefined && seq.snapshot === true && !hold.resyncing) {
+        // The venue's snapshot repairs the stream: what was held is older.
+        ctx.holds.delete(stream)
+        ctx.counters.heldDropped += hold.frames.length
+        after.push(emit(ctx, FeedEvent.Released({ at, stream, frames: 0, dropped: hold.frames.length + hold.dropped })))
+        ctx.lastSeq.set(stream, seq.last)
+        return true
+      }
+      break
+    case "Gap": {
+      ctx.counters.gaps += 1
+      const gap: Gap = {
+        feed: ctx.name,
+        stream,
+        expected: verdict.expected,
+        got: verdict.got,
+        shard: session.shard.index,
+        sessionStart: first
+      }
+      if (hold !== undefined) {
+        // Already held: the resync under way (or to come) covers it.
+        after.push(emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "hold" })))
+        break
+      }
+      if (ctx.onGap === "restart" && !first) {
+        session.broken = session.seenSession
+        after.push(restart(ctx, gap, session, at))
+        return false
+      }
+      if (seq.needsResync === true) {
+        ctx.holds.set(stream, { frames: [], dropped: 0, resyncing: typeof ctx.onGap === "function" })
+        after.push(startHold(ctx, gap, at))
+      } else {
+        after.push(report(ctx, gap, at))
+      }
+      break
+    }
+  }
+  ctx.lastSeq.set(stream, seq.last)
+  const held = ctx.holds.get(stream)
+  if (held === undefined) return true
+  held.frames.push(frame)
+  if (held.frames.length > ctx.holdLimit) {
+    held.frames.shift()
+    held.dropped += 1
+    ctx.counters.heldDropped += 1
+  }
+  return false
+}
+
+/** Runs the resync callback in its own fiber, then `onSuccess`; `ResyncFailed` if it fails. */
+const resync = (ctx: Context, gap: Gap, onSuccess: Effect.Effect<void>): Effect.Effect<void> => {
+  const callback = ctx.onGap
+  if (typeof callback !== "function") return Effect.void
+  return fork(
+    ctx,
+    Effect.suspend(() => callback(gap)).pipe(
+      Effect.andThen(onSuccess),
+      Effect.catchCause((cause) => emit(ctx, FeedEvent.ResyncFailed({ at: ctx.now(), stream: gap.stream, cause })))
+    )
+  )
+}
+
+const restart = (ctx: Context, gap: Gap, session: Session, at: number): Effect.Effect<void> => {
+  ctx.counters.restarts += 1
+  return Effect.andThen(
+    emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "restart" })),
+    restartSession(session, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
+  )
+}
+
+/** A gap a restart would not mend (at a session's start) or that is only reported: the resync callback, if any. */
+const report = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> =>
+  typeof ctx.onGap !== "function"
+    ? emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "report" }))
+    : Effect.andThen(emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "resync" })), resync(ctx, gap, Effect.void))
+
+/** A gap in a stream nothing on the socket repairs: its frames are held until the resync ran. */
+const startHold = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> => {
+  const callback = typeof ctx.onGap === "function"
+  return Effect.all([
+    emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: callback ? "resync" : "hold" })),
+    emit(
+      ctx,
+      FeedEvent.Held({
+        at,
+        stream: gap.stream,
+        reason: callback
+          ? "held until the resync callback succeeds"
+          : "no snapshot on the socket and no resync callback (onGap): held until the venue sends a snapshot"
+      })
+    ),
+    resync(ctx, gap, release(ctx, gap.stream))
+  ], { discard: true })
+}
+
+/** Delivers a held stream's frames in order and lets it flow again. */
+const release = (ctx: Context, stream: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const hold = ctx.holds.get(stream)
+    if (hold === undefined) return Effect.void
+    ctx.holds.delete(stream)
+    ctx.counters.delivered += hold.frames.length
+    return Effect.andThen(
+      ctx.frames.publish(hold.frames),
+      emit(ctx, FeedEvent.Released({ at: ctx.now(), stream, frames: hold.frames.length, dropped: hold.dropped }))
+    )
+  })

@@ -1,0 +1,52 @@
+/**
+ * After every (re)connect of one of a feed's connections: the requests of
+ * the session that ended are lost, every active topic of the shard reads
+ * `pending` again (on the live session), and all of them are sent again,
+ * paced by the budgets, in registry order. The first session of a shard
+ * just subscribes; later ones and a rotation's new session replay, and
+ * report it (`Replayed`).
+ */
+import type { Connection } from "@kharbranth/core"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type { Context, Replay, Session } from "./context.ts"
+import * as Registry from "./registry.ts"
+import * as Requests from "./requests.ts"
+
+/** The `onOpen` hook of a feed's connection. */
+export const onOpen = (ctx: Context, session: Session, context: Connection.OpenContext): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const at = ctx.now()
+    Requests.abandon(session)
+    session.open = true
+    session.sessionNo = context.session
+    session.openedAt = at
+    session.replayDone = false
+    session.requested = new Set()
+    session.outcomes = []
+    if (session.phase === "retired") return Effect.void
+    const topics = [...session.shard.topics]
+    if (session.phase === "live") {
+      for (const topic of topics) {
+        const entry = ctx.registry.get(topic)
+        if (entry !== undefined) Registry.replaying(entry)
+      }
+    }
+    for (const topic of topics) session.requested.add(topic)
+    if (topics.length === 0) {
+      session.replayDone = true
+      return Effect.void
+    }
+    const previous = session.replayFiber
+    const isReplay = context.session > 1 || session.phase === "standby"
+    const replay: Replay | undefined = isReplay
+      ? { pending: 0, confirmed: 0, requests: 0, failed: [], startedAt: at, session: context.session }
+      : undefined
+    return Effect.gen(function*() {
+      if (previous !== undefined) yield* Fiber.interrupt(previous)
+      session.replayFiber = yield* Effect.forkIn(
+        Effect.asVoid(Requests.sendPaced(ctx, session, "subscribe", topics, replay)),
+        session.scope
+      )
+    })
+  })
