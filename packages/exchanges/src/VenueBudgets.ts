@@ -44,7 +44,11 @@ export interface Budget {
   readonly key: string
   /** Subscribe/unsubscribe requests per window, across every connection (`Limits.requestsPerIp`). */
   readonly requests: RateWindow.RateWindow
-  /** Messages of any kind per window, across every connection (`Limits.messagesPerIp`, or `messagesPerSecond` counted per IP). */
+  /**
+   * Messages of any kind per window, across every connection
+   * (`Limits.messagesPerIp`, or `messagesPerSecond` counted per IP), less
+   * what the heartbeats of `connectionsPerIp` connections send in a window.
+   */
   readonly messages: RateWindow.RateWindow
   /** Subscriptions held at once (`Limits.subscriptionsPerIp`). */
   readonly subscriptions: Cap
@@ -92,8 +96,29 @@ export const cap = (limit: number | undefined): Cap => {
 
 const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
-const windowOf = (spec: Venue.Window | undefined, clock: Clock.Clock): RateWindow.RateWindow =>
-  spec === undefined ? RateWindow.unlimited : RateWindow.make(spec.count, millis(spec.window), clock)
+/**
+ * A venue counts on arrival: a window is kept 100 ms longer than the
+ * venue's, so a message delayed in transit more than the ones after it
+ * cannot share the venue's window with one too many.
+ */
+const TRANSIT_MARGIN_MS = 100
+
+const windowOf = (spec: Venue.Window | undefined, clock: Clock.Clock, reserve = 0): RateWindow.RateWindow =>
+  spec === undefined
+    ? RateWindow.unlimited
+    : RateWindow.make(Math.max(1, spec.count - reserve), millis(spec.window) + TRANSIT_MARGIN_MS, clock)
+
+/**
+ * What the heartbeats of every connection the venue allows send in one
+ * window of `spec` (a ping each interval; one connection when the venue
+ * sets no `connectionsPerIp`): kept out of a per-IP message budget.
+ */
+const heartbeatReserve = (profile: Venue.Profile, spec: Venue.Window | undefined): number => {
+  const heartbeat = profile.heartbeat
+  if (spec === undefined || heartbeat._tag === "None") return 0
+  const perConnection = Math.ceil(millis(spec.window) / Math.max(1, millis(heartbeat.interval)))
+  return perConnection * (profile.limits.connectionsPerIp ?? 1)
+}
 
 const hostOf = (url: string): string => (URL.canParse(url) ? new URL(url).host : url)
 
@@ -124,7 +149,7 @@ export const make = (): Shape => {
       const budget: Budget = {
         key,
         requests: windowOf(limits.requestsPerIp, clock),
-        messages: windowOf(messagesPerIp, clock),
+        messages: windowOf(messagesPerIp, clock, heartbeatReserve(profile, messagesPerIp)),
         subscriptions: cap(limits.subscriptionsPerIp),
         connections: cap(limits.connectionsPerIp),
         topic: (topic) => {

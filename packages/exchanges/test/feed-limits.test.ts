@@ -17,7 +17,7 @@ import { TestClock } from "effect/testing"
 import * as Feed from "../src/Feed.ts"
 import type * as Venue from "../src/Venue.ts"
 import * as VenueBudgets from "../src/VenueBudgets.ts"
-import { advance, data, layer, requests, settle, toy } from "./utils/toy.ts"
+import { advance, data, layer, reply, requests, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
@@ -112,6 +112,61 @@ describe("Feed limits", () => {
         assert.strictEqual((yield* server.dials).length, 1)
         assert.deepStrictEqual((yield* feed.subscriptions).map((s) => s.state), Array(5).fill("confirmed"))
       }).pipe(Effect.provide(layer())))
+
+    it.effect("requestsPerHour is counted per connection: a new socket after a drop replays at once", () =>
+      Effect.gen(function*() {
+        const feed = yield* Feed.make("toy", toy({ requestsPerHour: 3, topicsPerRequest: 1 }), base)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe(["x", "y", "z"]))
+        yield* settle
+        yield* (yield* server.latest)!.drop
+        yield* advance(1_000)
+        assert.deepStrictEqual(requests(yield* (yield* server.latest)!.received).map((r) => r.args), [["x"], ["y"], ["z"]])
+        assert.deepStrictEqual((yield* feed.subscriptions).map((s) => s.state), ["confirmed", "confirmed", "confirmed"])
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("connectionsPerIp counts a rotation's second connection: at the cap the rotation fails, the live one stays", () =>
+      Effect.gen(function*() {
+        const feed = yield* Feed.make("toy", toy({ connectionsPerIp: 1 }), base)
+        const events = yield* collect(feed.events)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe("x"))
+        yield* settle
+        yield* feed.rotate("test")
+        assert.strictEqual((yield* server.dials).length, 1)
+        assert.strictEqual((yield* server.connections).length, 1)
+        const failed = events.filter(Feed.FeedEvent.$is("RotationFailed"))
+        assert.strictEqual(failed.length, 1)
+        assert.include(failed[0]!.reason, "1 connections per IP")
+        // With room for two, the rotation dials its second connection and gives the slot back after.
+        const roomy = yield* Feed.make("roomy", toy({ connectionsPerIp: 2 }), { ...base, url: "ws://roomy.test/ws" })
+        yield* Effect.forkScoped(roomy.subscribe("y"))
+        yield* settle
+        const rotation = yield* Effect.forkScoped(roomy.rotate("test"))
+        yield* settle
+        yield* (yield* server.latest)!.send(data("y", 1))
+        yield* advance(250)
+        yield* Fiber.join(rotation)
+        assert.strictEqual(events.filter(Feed.FeedEvent.$is("RotationFailed")).length, 1)
+        yield* Effect.forkScoped(roomy.subscribe("z"))
+        yield* settle
+        assert.deepStrictEqual((yield* roomy.subscriptions).map((s) => s.state), ["confirmed", "confirmed"])
+      }).pipe(Effect.provide(layer())))
+
+    it.effect("messagesPerIp keeps the heartbeats of every connection the venue allows out of the request budget", () =>
+      Effect.gen(function*() {
+        // 10 messages a minute; 2 connections pinging every 20 s send 6 of them: 4 are left for requests.
+        const profile: Venue.Profile = {
+          ...toy({ messagesPerIp: { count: 10, window: "1 minute" }, connectionsPerIp: 2, topicsPerRequest: 1 }),
+          heartbeat: { _tag: "Message", interval: "20 seconds", timeout: "5 seconds", message: "ping", isPong: (t) => t === "pong" }
+        }
+        const feed = yield* Feed.make("toy", profile, base)
+        yield* Effect.forkScoped(feed.subscribe(names("m", 6)))
+        yield* advance(59_000, 1_000)
+        assert.strictEqual(yield* sentCount(), 4)
+        yield* advance(3_000, 1_000)
+        assert.strictEqual(yield* sentCount(), 6)
+      }).pipe(Effect.provide(layer({ reply: (m) => (m === "ping" ? "pong" : reply(m)) }))))
 
     const windows: ReadonlyArray<readonly [string, Venue.Limits]> = [
       ["requestsPerIp", { requestsPerIp: { count: 4, window: "1 second" }, topicsPerRequest: 1 }],

@@ -70,7 +70,7 @@ export const sequence = (text: string): Venue.Sequence | undefined => {
 /** Parsed requests a server connection received, in order. */
 export const requests = (received: ReadonlyArray<MemoryTransport.ClientMessage>) =>
   received.flatMap((m) => {
-    if (m._tag !== "Text") return []
+    if (m._tag !== "Text" || !m.data.startsWith("{")) return []
     const msg = JSON.parse(m.data)
     return msg.op === undefined ? [] : [msg as { op: string; args: Array<string>; id: number }]
   })

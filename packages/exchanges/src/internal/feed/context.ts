@@ -7,13 +7,13 @@
  * operations) is a module of functions over this context; `Feed.make`
  * builds it.
  */
-import type {
-  Connection as ConnectionModule,
-  ConnectionConfig,
-  Frame,
-  Hub,
+import {
+  type Connection as ConnectionModule,
+  type ConnectionConfig,
+  type Frame,
+  type Hub,
   RateWindow,
-  Transport
+  type Transport
 } from "@kharbranth/core"
 import type * as Clock from "effect/Clock"
 import type * as Deferred from "effect/Deferred"
@@ -100,9 +100,12 @@ export interface Session {
   /** Standby only: the venue's answers to its replay, for the registry at the switch. */
   outcomes: Array<Outcome>
   readonly switched: Deferred.Deferred<boolean>
-  /** Requests per second (`messagesPerSecond`) and per hour (`requestsPerHour`) of this connection. */
+  /** Requests per second (`messagesPerSecond`) of this connection. */
   readonly window: RateWindow.RateWindow
-  readonly hourly: RateWindow.RateWindow
+  /** Requests per hour (`requestsPerHour`) of its current socket: the venue counts per connection, so each socket starts afresh. */
+  hourly: RateWindow.RateWindow
+  /** Whether it still holds its slot of the venue's `connectionsPerIp`. */
+  slot: boolean
 }
 
 /** A shard: the topics one connection holds, its live session and, during a rotation, a standby. */
@@ -213,6 +216,15 @@ export interface Context extends Settings {
   /** Bound once the parts exist: the back edges between them. */
   rotateShard: (shard: Shard, reason: string) => Effect.Effect<void>
   removeShard: (shard: Shard) => Effect.Effect<void>
+}
+
+/** The hour of `requestsPerHour`, with a margin for transit (the venue counts on arrival). */
+const REQUEST_HOUR_MS = 3_600_000 + 100
+
+/** A fresh `requestsPerHour` window, for a new socket. */
+export const hourlyWindow = (ctx: Context): RateWindow.RateWindow => {
+  const limit = ctx.profile.limits.requestsPerHour
+  return limit === undefined ? RateWindow.unlimited : RateWindow.make(limit, REQUEST_HOUR_MS, ctx.clock)
 }
 
 /** Publishes one event. */

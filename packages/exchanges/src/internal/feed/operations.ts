@@ -215,7 +215,6 @@ export const makeClose = (ctx: Context): Effect.Effect<void> => {
       Registry.settle(entry, Effect.fail(error))
       Requests.release(entry)
     }
-    for (const shard of ctx.shards) shard.budget.connections.release()
     return Effect.forEach(
       ctx.shards.flatMap((s) => [...sessionsOf(s), ...s.retired]),
       Sessions.close,

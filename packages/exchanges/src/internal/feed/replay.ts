@@ -9,7 +9,7 @@
 import type { Connection } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import type { Context, Replay, Session } from "./context.ts"
+import { type Context, hourlyWindow, type Replay, type Session } from "./context.ts"
 import * as Registry from "./registry.ts"
 import * as Requests from "./requests.ts"
 
@@ -21,6 +21,7 @@ export const onOpen = (ctx: Context, session: Session, context: Connection.OpenC
     session.open = true
     session.sessionNo = context.session
     session.openedAt = at
+    if (context.session > 1) session.hourly = hourlyWindow(ctx)
     session.replayDone = false
     session.requested = new Set()
     session.outcomes = []

@@ -25,6 +25,18 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
     const generation = shard.generation
     return Effect.gen(function*() {
       yield* emit(ctx, FeedEvent.RotationStarted({ at: startedAt, shard: shard.index, reason }))
+      // The new session is a second connection until the switch: it needs
+      // a slot of the venue's connection cap like any other.
+      if (!shard.budget.connections.take()) {
+        return yield* emit(
+          ctx,
+          FeedEvent.RotationFailed({
+            at: startedAt,
+            shard: shard.index,
+            reason: `the venue's cap of ${ctx.profile.limits.connectionsPerIp} connections per IP is reached`
+          })
+        )
+      }
       const standby = yield* Sessions.make(ctx, shard, generation, "standby")
       if (ctx.closed || shard.removed) return yield* Sessions.close(standby)
       shard.standby = standby

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { type Context, emit, type Session, type Shard } from "./context.ts"
+import { type Context, emit, hourlyWindow, type Session, type Shard } from "./context.ts"
 import * as Frames from "./frames.ts"
 import { FeedEvent } from "./model.ts"
 import * as Replay from "./replay.ts"
@@ -25,8 +25,6 @@ import * as Requests from "./requests.ts"
  * closes the connection). The tenth absorbs up to 100 ms of such jitter.
  */
 export const REQUEST_WINDOW_MS = 1100
-/** The hour of `requestsPerHour`, with the same margin for transit. */
-const REQUEST_HOUR_MS = 3_600_000 + 100
 
 const onConnectionEvent = (ctx: Context, session: Session, event: ConnectionEvent.ConnectionEvent): Effect.Effect<void> => {
   if ((event._tag === "Disconnected" && event.session === session.sessionNo) || event._tag === "Closed") {
@@ -45,12 +43,14 @@ const onConnectionEvent = (ctx: Context, session: Session, event: ConnectionEven
   )
 }
 
-/** Opens a session of `shard`: its connection dials at once. */
+/**
+ * Opens a session of `shard`: its connection dials at once. The caller has
+ * taken its slot of the venue's `connectionsPerIp`; `close` gives it back.
+ */
 export const make = (ctx: Context, shard: Shard, generation: number, phase: Session["phase"]) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(ctx.scope, "sequential")
     const connection = `${ctx.name}/${shard.index}.${generation}`
-    const requestsPerHour = ctx.profile.limits.requestsPerHour
     const session: Session = {
       shard,
       generation,
@@ -75,9 +75,8 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Sess
       outcomes: [],
       switched: Deferred.makeUnsafe<boolean>(),
       window: ctx.budget === undefined ? RateWindow.unlimited : RateWindow.make(ctx.budget, REQUEST_WINDOW_MS, ctx.clock),
-      hourly: requestsPerHour === undefined
-        ? RateWindow.unlimited
-        : RateWindow.make(requestsPerHour, REQUEST_HOUR_MS, ctx.clock)
+      hourly: hourlyWindow(ctx),
+      slot: true
     }
     const conn = yield* Connection.make(connection, shard.config, {
       onOpen: (context) => Replay.onOpen(ctx, session, context)
@@ -85,7 +84,7 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Sess
       Effect.provideService(Transport.Transport, ctx.transport),
       Scope.provide(scope),
       Effect.orDie,
-      Effect.onError(() => Scope.close(scope, Exit.void))
+      Effect.onError(() => Effect.andThen(Effect.sync(() => shard.budget.connections.release()), Scope.close(scope, Exit.void)))
     )
     session.conn = conn
     yield* conn.frames.pipe(
@@ -104,5 +103,9 @@ export const close = (session: Session): Effect.Effect<void> =>
   Effect.suspend(() => {
     session.phase = "retired"
     Requests.abandon(session)
+    if (session.slot) {
+      session.slot = false
+      session.shard.budget.connections.release()
+    }
     return Scope.close(session.scope, Exit.void)
   })

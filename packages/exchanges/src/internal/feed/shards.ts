@@ -20,9 +20,7 @@ const open = (ctx: Context, route: string | undefined) =>
     if (!budget.connections.take()) return undefined
     const index = ctx.nextShard++
     const shard = new Shard(index, route, config, budget)
-    shard.live = yield* Sessions.make(ctx, shard, 0, "live").pipe(
-      Effect.onError(() => Effect.sync(() => budget.connections.release()))
-    )
+    shard.live = yield* Sessions.make(ctx, shard, 0, "live")
     ctx.shards.push(shard)
     yield* emit(ctx, FeedEvent.ShardAdded({ at: ctx.now(), shard: index, connection: shard.live.connection }))
     return shard
@@ -73,7 +71,6 @@ const removeNow = (ctx: Context, shard: Shard): Effect.Effect<void> =>
     if (shard.topics.size > 0 || shard.removed) return Effect.void
     shard.removed = true
     ctx.shards.splice(ctx.shards.indexOf(shard), 1)
-    shard.budget.connections.release()
     const sessions = [...sessionsOf(shard), ...shard.retired]
     shard.retired = []
     return Effect.andThen(
