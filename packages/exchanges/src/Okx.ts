@@ -10,9 +10,17 @@
  * Source: https://www.okx.com/docs-v5/en/#overview-websocket — "If there's
  * no data return after connecting/subscribing for 30 seconds, the connection
  * will break"; send `ping` on a timer under 30 s and expect `pong`. Limits:
- * 3 connection requests per second per IP, 480 subscribe/unsubscribe/login
- * requests per hour per connection, 64 KB total length of the channels in
- * one request; code 64008 announces a disconnect for a service upgrade.
+ * 3 connection requests per second per IP; "The total number of
+ * 'subscribe'/'unsubscribe'/'login' requests per connection is limited to
+ * 480 times per hour"; 64 KB total length of the channels in one request;
+ * code 64008 announces a disconnect for a service upgrade. Every subscribe
+ * channel documents an optional request `id` ("A combination of
+ * case-sensitive alphanumerics, all numbers, or all letters of up to 32
+ * characters"), "returned in response message for identifying the
+ * corresponding request", on success (`{"id","event":"subscribe","arg",
+ * "connId"}`) and failure (`{"id","event":"error","code","msg","connId"}`)
+ * alike. https://www.okx.com/docs-v5/en/#error-code-websocket-public lists
+ * the error codes (60000 to 64008).
  * https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel
  * (`books`: a snapshot, then updates whose `prevSeqId` is the previous
  * `seqId`; the checksum interleaves up to 25 bid and ask levels as
@@ -36,22 +44,72 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (channel: string, instId: string): string => `${channel}:${instId}`
 
-const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => [{
-  op,
-  topics,
-  id: undefined,
-  text: JSON.stringify({
-    op,
-    args: topics.map((t) => {
-      const [channel, instId] = Venue.splitTopic(t)
-      return { channel, instId }
-    })
+/**
+ * OKX's request `id` for a numeric one: its decimal digits ("all numbers" is
+ * one of the documented forms), or undefined when the number is not a
+ * non-negative safe integer (at most 16 digits, inside the 32 allowed).
+ */
+const requestId = (id: number): string | undefined =>
+  Number.isSafeInteger(id) && id >= 0 ? String(id) : undefined
+
+const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> => {
+  const text = requestId(id)
+  const args = topics.map((t) => {
+    const [channel, instId] = Venue.splitTopic(t)
+    return { channel, instId }
   })
-}]
+  return [{
+    op,
+    topics,
+    id: text === undefined ? undefined : id,
+    text: JSON.stringify(text === undefined ? { op, args } : { id: text, op, args })
+  }]
+}
 
 /**
- * Reads `{"event":"subscribe"|"unsubscribe","arg":{channel,instId}}` and
- * `{"event":"error","code","msg"}`.
+ * Error codes OKX answers when the request cannot succeed on this URL as
+ * sent, whatever the timing: 60008 ("The current WebSocket endpoint does not
+ * support subscribing to {0} channels"), 60018 ("Wrong URL or {0} doesn't
+ * exist. Please use the correct URL, channel and parameters"), 60028 ("The
+ * current operation is not supported by this URL"), 64000 (`uly` retired),
+ * 64001 ("This channel has been migrated to the '/business' URL"), 64002
+ * (not supported by "/business") and 64003 ("Your trading fee tier doesn't
+ * meet the requirement to access this channel"). OKX does not call any code
+ * final in so many words; these are the ones whose documented text says to
+ * change the URL, channel or parameters (docs-v5 "Error Code" > "WebSocket"
+ * > "Public"). Every other code is read as transient: 60012 "Invalid
+ * request" and 60013 "Invalid args" (about the framing this module writes,
+ * naming no topic), 60014 "Requests too frequent", 63999, 64004 (the
+ * instrument's `books-l2-tbt` is held: it can succeed once that is
+ * dropped), 64007 ("internal error. Please try again later").
+ */
+const permanentCodes: ReadonlySet<string> = new Set(["60008", "60018", "60028", "64000", "64001", "64002", "64003"])
+
+/**
+ * The topic a 60018 message names: OKX writes its `{0}` as the request's
+ * arg, `channel:trades,instId:FOO-BAR` ("Wrong URL or channel:trades,
+ * instId:FOO-BAR doesn't exist. Please use the correct URL, ..."), with no
+ * `arg` field in the answer (okxapi/python-okx#21).
+ */
+const namedTopic = (msg: string | undefined): string | undefined => {
+  const m = msg === undefined ? null : /channel:([^,\s]+)((?:,[A-Za-z]+:[^,\s]+)*) doesn't exist/.exec(msg)
+  if (m === null) return undefined
+  const instId = /,instId:([^,\s]+)/.exec(m[2] ?? "")
+  return instId === null ? undefined : topic(m[1]!, instId[1]!)
+}
+
+/**
+ * Reads `{"id","event":"subscribe"|"unsubscribe","arg":{channel,instId}}`
+ * (one answer per arg) and `{"id","event":"error","code","msg"}`, with the
+ * request `id` read back as a number (undefined when the answer has none, or
+ * one this module did not write).
+ *
+ * **Details**: an error names no `arg`. For 60018 (an unknown channel or
+ * instrument) the topic is read from `msg`, and the rejection is
+ * `permanent`, as are the other codes whose documented text says to change
+ * the URL, channel or parameters (60008, 60028, 64000 to 64003); any other
+ * error is transient and names no topic, so it applies to its request by
+ * `id`.
  *
  * @category combinators
  * @since 0.1.0
@@ -61,15 +119,22 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   if (text.startsWith('{"arg":') || (!text.startsWith('{"event"') && !text.includes('"event":'))) return undefined
   const msg = parseObject(text)
   const event = str(msg, "event")
+  const id = num(msg, "id")
   const arg = obj(msg, "arg")
   const topics = arg === undefined ? [] : [topic(str(arg, "channel") ?? "", str(arg, "instId") ?? "")]
   switch (event) {
     case "subscribe":
-      return Venue.confirmation("subscribed", topics)
+      return Venue.confirmation("subscribed", topics, id)
     case "unsubscribe":
-      return Venue.confirmation("unsubscribed", topics)
-    case "error":
-      return Venue.confirmation("rejected", topics, undefined, `${str(msg, "code") ?? ""} ${str(msg, "msg") ?? ""}`.trim())
+      return Venue.confirmation("unsubscribed", topics, id)
+    case "error": {
+      const code = str(msg, "code") ?? ""
+      const message = str(msg, "msg")
+      const parsed = topics.length > 0 ? undefined : namedTopic(message)
+      const named = parsed === undefined ? topics : [parsed]
+      const reason = `${code} ${message ?? ""}`.trim()
+      return Venue.confirmation("rejected", named, id, reason, permanentCodes.has(code) ? { permanent: true } : undefined)
+    }
     default:
       return undefined
   }
@@ -126,10 +191,17 @@ export const topicOf = (text: string): string | undefined => push(text)?.topic
  * up by one per instrument. `stream` is the message's `topicOf`.
  *
  * **Gotchas**: OKX sends an empty update with `seqId` = `prevSeqId` when a
- * book has been quiet, which reads as a repeat of the last number (a
- * duplicate, harmless to drop). After maintenance OKX may reset `seqId`: an
- * update whose `seqId` is below its `prevSeqId`; resubscribe for a fresh
- * snapshot.
+ * book has been quiet (about 60 s without changes), which reads as a repeat
+ * of the last number (a duplicate, harmless to drop). After maintenance OKX
+ * may reset `seqId`: "users will receive an incremental message with seqId
+ * smaller than prevSeqId. However, subsequent messages will follow the
+ * regular sequencing rule" (docs-v5 books channel, "Sequence ID", with the
+ * example `prevSeqId` 15, `seqId` 3, then `prevSeqId` 3, `seqId` 5). Such an
+ * update reads as `first` = `last` below `prev`; a feed recognises it by
+ * chaining on `prev` first: when `prev` equals the last `seqId` seen, the
+ * update continues the book even though its `seqId` is lower, and the
+ * numbering carries on from it. A `prev` that is not the last `seqId` is a
+ * gap, whatever the numbers.
  *
  * @category combinators
  * @since 0.1.0
@@ -201,7 +273,8 @@ export const publicProfile: Venue.Profile = {
   idleRule: "closes (4004) when no subscription is made, or nothing is sent either way, for 30 s; a text ping counts",
   limits: {
     connections: { count: 3, window: "1 second" },
-    maxRequestBytes: 64 * 1024
+    maxRequestBytes: 64 * 1024,
+    requestsPerHour: 480
   },
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),

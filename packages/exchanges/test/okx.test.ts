@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { crc32 } from "../src/internal/crc32.ts"
 import * as Okx from "../src/Okx.ts"
-import type * as Venue from "../src/Venue.ts"
+import * as Venue from "../src/Venue.ts"
 import { type Harness, breaks, count, disconnected, firstDecoded, open, readings, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Okx.publicProfile
@@ -214,5 +214,144 @@ describe("OKX", () => {
     const reordered = '{"action":"update","arg":{"channel":"books","instId":"ETH-USDT"},"data":[{"seqId":7,"prevSeqId":6,"asks":[],"bids":[],"ts":"1","checksum":1}]}'
     assert.deepStrictEqual(Okx.sequence(reordered), { stream: "books:ETH-USDT", first: 7, last: 7, prev: 6 })
     assert.isUndefined(Okx.sequence('{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}'))
+  })
+})
+
+describe("OKX profile", () => {
+  const trades = Okx.topic("trades", "BTC-USDT")
+  const unknown = "Wrong URL or channel:trades,instId:FOO-BAR doesn't exist. Please use the correct URL, channel and parameters referring to API document."
+
+  it("subscribe and unsubscribe carry the request id as OKX's string id, and Request.id as the number", () => {
+    const [sub] = profile.subscribe([Okx.topic("trades", "FOO-BAR"), trades], 7)
+    assert.strictEqual(sub!.id, 7)
+    assert.deepStrictEqual(JSON.parse(sub!.text), {
+      id: "7",
+      op: "subscribe",
+      args: [{ channel: "trades", instId: "FOO-BAR" }, { channel: "trades", instId: "BTC-USDT" }]
+    })
+    const [unsub] = profile.unsubscribe([trades], 8)
+    assert.strictEqual(unsub!.id, 8)
+    assert.deepStrictEqual(JSON.parse(unsub!.text), { id: "8", op: "unsubscribe", args: [{ channel: "trades", instId: "BTC-USDT" }] })
+    assert.strictEqual(profile.subscribe([trades])[0]!.id, 1, "the default id is 1")
+    const big = profile.subscribe([trades], Number.MAX_SAFE_INTEGER)[0]!
+    assert.isTrue(/^\d{1,32}$/.test((JSON.parse(big.text) as { readonly id: string }).id))
+    for (const id of [-1, 1.5, Number.NaN]) {
+      const request = profile.subscribe([trades], id)[0]!
+      assert.isUndefined(request.id, String(id))
+      assert.notProperty(JSON.parse(request.text), "id")
+    }
+  })
+
+  it("answers read the id back as a number: subscribe, unsubscribe and error", () => {
+    const subscribed = Okx.confirmation('{"id":"7","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}')!
+    assert.strictEqual(subscribed.kind, "subscribed")
+    assert.deepStrictEqual(subscribed.topics, [trades])
+    assert.strictEqual(subscribed.id, 7)
+    const unsubscribed = Okx.confirmation('{"id":"8","event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}')!
+    assert.strictEqual(unsubscribed.kind, "unsubscribed")
+    assert.strictEqual(unsubscribed.id, 8)
+    // docs-v5's failure example: an error names no arg, only the id.
+    const error = Okx.confirmation(
+      '{"id":"1512","event":"error","code":"60012","msg":"Invalid request: {\\"op\\": \\"subscribe\\", \\"argss\\":[{ \\"channel\\" : \\"index-tickers\\", \\"instId\\" : \\"BTC-USDT\\"}]}","connId":"a4d3ae55"}'
+    )!
+    assert.strictEqual(error.kind, "rejected")
+    assert.deepStrictEqual(error.topics, [])
+    assert.strictEqual(error.id, 1512)
+    assert.notStrictEqual(error.permanent, true)
+    assert.match(error.reason!, /^60012 Invalid request/)
+    const [request] = profile.subscribe([trades], 1512)
+    assert.strictEqual(Venue.outcome(request!, error), "rejected")
+    assert.isUndefined(Venue.outcome(profile.subscribe([trades], 1513)[0]!, error), "another request's error")
+    // An id OKX echoes that this module did not write (not all digits) is no id.
+    assert.isUndefined(Okx.confirmation('{"id":"abc1","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!.id)
+    assert.isUndefined(Okx.confirmation('{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!.id)
+  })
+
+  it("an unknown instrument (60018) names its topic from msg and is permanent", () => {
+    const c = Okx.confirmation(`{"event":"error","code":"60018","msg":${JSON.stringify(unknown)},"connId":"a4d3ae55"}`)!
+    assert.strictEqual(c.kind, "rejected")
+    assert.deepStrictEqual(c.topics, ["trades:FOO-BAR"])
+    assert.isUndefined(c.id)
+    assert.isTrue(c.permanent)
+    assert.strictEqual(c.reason, `60018 ${unknown}`)
+    assert.isTrue(Venue.names(c, "trades:FOO-BAR"))
+    assert.isFalse(Venue.names(c, trades))
+    const [request] = profile.subscribe([Okx.topic("trades", "FOO-BAR"), trades])
+    assert.strictEqual(Venue.outcome(request!, c), "rejected")
+    assert.isUndefined(Venue.outcome(profile.subscribe([trades])[0]!, c), "a request without the topic is not answered")
+    const withId = Okx.confirmation(`{"id":"9","event":"error","code":"60018","msg":${JSON.stringify(unknown)},"connId":"a4d3ae55"}`)!
+    assert.strictEqual(withId.id, 9)
+    assert.deepStrictEqual(withId.topics, ["trades:FOO-BAR"])
+    const extra = Okx.confirmation(
+      '{"event":"error","code":"60018","msg":"Wrong URL or channel:books,instId:FOO-BAR,instType:SPOT doesn\'t exist. Please use the correct URL.","connId":"x"}'
+    )!
+    assert.deepStrictEqual(extra.topics, ["books:FOO-BAR"])
+    const channelOnly = Okx.confirmation('{"event":"error","code":"60018","msg":"Wrong URL or channel:nosuch doesn\'t exist.","connId":"x"}')!
+    assert.deepStrictEqual(channelOnly.topics, [], "no instId: no topic to name")
+    assert.isTrue(channelOnly.permanent)
+  })
+
+  it("only the codes whose documented text says to change URL, channel or parameters are permanent", () => {
+    const error = (code: string) => Okx.confirmation(`{"id":"3","event":"error","code":"${code}","msg":"m","connId":"x"}`)!
+    for (const code of ["60008", "60018", "60028", "64000", "64001", "64002", "64003"]) {
+      assert.isTrue(error(code).permanent, code)
+    }
+    for (const code of ["60012", "60013", "60014", "63999", "64004", "64007", "1"]) {
+      assert.notStrictEqual(error(code).permanent, true, code)
+      assert.strictEqual(error(code).id, 3)
+    }
+  })
+
+  it("limits: 480 subscribe/unsubscribe/login requests per hour per connection", () => {
+    assert.strictEqual(profile.limits.requestsPerHour, 480)
+    assert.deepStrictEqual(profile.limits.connections, { count: 3, window: "1 second" })
+    assert.strictEqual(profile.limits.maxRequestBytes, 64 * 1024)
+  })
+
+  it("sequence reads the documented seqId reset as a reading below its prev, chained on prev", () => {
+    // docs-v5 "Sequence ID": prevSeqId 15 → seqId 3 (reset), then prevSeqId 3 → seqId 5.
+    const update = (prev: number, seq: number) =>
+      `{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1","checksum":0,"prevSeqId":${prev},"seqId":${seq}}]}`
+    assert.deepStrictEqual(Okx.sequence(update(15, 3)), { stream: "books:BTC-USDT", first: 3, last: 3, prev: 15 })
+    assert.deepStrictEqual(Okx.sequence(update(3, 5)), { stream: "books:BTC-USDT", first: 5, last: 5, prev: 3 })
+    assert.deepStrictEqual(Okx.sequence(update(15, 15)), { stream: "books:BTC-USDT", first: 15, last: 15, prev: 15 })
+  })
+})
+
+describe("OKX checksum: the venue's published examples", () => {
+  const level = (px: string, sz: string) => [px, sz, "0", "1"] as const
+  const data = (bids: ReadonlyArray<Okx.Level>, asks: ReadonlyArray<Okx.Level>, checksum: number): Okx.BookData => ({
+    bids,
+    asks,
+    ts: "0",
+    checksum,
+    prevSeqId: -1,
+    seqId: 1
+  })
+
+  it.effect("example 1 (levels paired): 3366.1:7:3366.8:9:3366:6:3368:8 is -1881014294", () =>
+    Effect.gen(function*() {
+      const snapshot = data([level("3366.1", "7"), level("3366", "6")], [level("3366.8", "9"), level("3368", "8")], -1881014294)
+      const book = Okx.makeBook("BTC-USDT")
+      yield* Okx.applyVerified(book, "snapshot", snapshot)
+      assert.strictEqual(Okx.checksumInput(book), "3366.1:7:3366.8:9:3366:6:3368:8")
+      assert.strictEqual(Okx.checksum(book), -1881014294)
+    }))
+
+  it.effect("example 2 (fewer bids than asks): 3366.1:7:3366.8:9:3368:8:3372:8 is 831078360", () =>
+    Effect.gen(function*() {
+      const snapshot = data([level("3366.1", "7")], [level("3366.8", "9"), level("3368", "8"), level("3372", "8")], 831078360)
+      const book = Okx.makeBook("BTC-USDT")
+      yield* Okx.applyVerified(book, "snapshot", snapshot)
+      assert.strictEqual(Okx.checksumInput(book), "3366.1:7:3366.8:9:3368:8:3372:8")
+      assert.strictEqual(Okx.checksum(book), 831078360)
+    }))
+
+  it("the v5 docs' string example interleaves bid1, ask1, bid2, ask2", () => {
+    // docs-v5 "Checksum": bids [43231.1, 4], [43231, 6]; asks [43232.8, 9], [43232.9, 8]. The docs give no value for it.
+    const book = Okx.makeBook("BTC-USDT")
+    Okx.apply(book, "snapshot", data([level("43231.1", "4"), level("43231", "6")], [level("43232.8", "9"), level("43232.9", "8")], 0))
+    assert.strictEqual(Okx.checksumInput(book), "43231.1:4:43232.8:9:43231:6:43232.9:8")
+    assert.strictEqual(Okx.checksum(book), crc32("43231.1:4:43232.8:9:43231:6:43232.9:8") | 0)
   })
 })
