@@ -14,9 +14,19 @@
  * https://docs.kraken.com/api/docs/guides/spot-ws-book-v2 (the checksum: top
  * 10 asks low to high then top 10 bids high to low, each price and quantity
  * written with the pair's precision, the decimal point removed and leading
- * zeros stripped, CRC32 as an unsigned 32-bit integer), and
- * https://docs.kraken.com/api/docs/guides/spot-ratelimits (150 connection
- * attempts per rolling 10 minutes per IP).
+ * zeros stripped, CRC32 as an unsigned 32-bit integer, with a worked
+ * example whose checksum is 3310070434). Subscribe answers: one per symbol
+ * of a request, each with the request's `req_id`; a success names
+ * `result.channel` and `result.symbol`, an error only its `symbol`
+ * (`{"error":"Currency pair not supported XBT/USD","method":"subscribe",
+ * "success":false,"symbol":"XBT/USD","req_id":N,...}`, the docs' example as
+ * quoted in rustrade-data `src/exchange/kraken/subscription.rs`).
+ *
+ * **Unverified**: the connection limit (`limits.connections`, about 150
+ * connection attempts per rolling 10 minutes per IP, enforced by Cloudflare
+ * with a 10-minute ban) is quoted only by secondary sources citing
+ * docs.kraken.com `spot-ws-intro` / `spot-ratelimits`; no primary page with
+ * it was found (venue-facts.md, section 2, "Kraken connections").
  *
  * @since 0.1.0
  */
@@ -44,8 +54,27 @@ const request = (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<
   }))
 
 /**
+ * Errors read as final for the symbol they name: "Currency pair not
+ * supported" (the docs' own example of a failed subscribe: the pair does not
+ * exist, so asking again cannot succeed). Kraken publishes no list of
+ * WebSocket v2 error strings and calls none final in words; any other error
+ * is read as transient.
+ */
+const permanentErrors: ReadonlyArray<string> = ["Currency pair not supported"]
+
+/**
  * Reads `{"method":"subscribe"|"unsubscribe","result":{channel,symbol},
- * "success":bool,"req_id"}`.
+ * "success":true,"req_id"}` and `{"method",...,"success":false,"error",
+ * "symbol","req_id"}`: one answer per symbol, all with the request's
+ * `req_id`.
+ *
+ * **Details**: a success names its topic (`result.channel` and
+ * `result.symbol`). An error names only its `symbol`, so the symbol goes in
+ * `instruments` (it settles the request's `channel:symbol` topic, the
+ * request being one channel). "Currency pair not supported" is `permanent`.
+ * "Already subscribed" reads as `subscribed` for its symbol: the venue holds
+ * the subscription (a retry after a lost answer gets it), so treating it as
+ * a rejection would retry forever while the data flows.
  *
  * @category combinators
  * @since 0.1.0
@@ -61,8 +90,15 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   const symbol = str(result, "symbol") ?? str(msg, "symbol")
   const channel = str(result, "channel")
   const topics = symbol !== undefined && channel !== undefined ? [topic(channel, symbol)] : []
-  if (msg?.["success"] !== true) return Venue.confirmation("rejected", topics, id, str(msg, "error"))
-  return Venue.confirmation(method === "subscribe" ? "subscribed" : "unsubscribed", topics, id)
+  const instruments = topics.length === 0 && symbol !== undefined ? [symbol] : undefined
+  const kind = method === "subscribe" ? "subscribed" : "unsubscribed"
+  if (msg?.["success"] === true) return Venue.confirmation(kind, topics, id)
+  const error = str(msg, "error")
+  if (method === "subscribe" && error !== undefined && error.startsWith("Already subscribed")) {
+    return Venue.confirmation(kind, topics, id, error, { instruments })
+  }
+  const permanent = error !== undefined && permanentErrors.some((e) => error.startsWith(e))
+  return Venue.confirmation("rejected", topics, id, error, { instruments, permanent: permanent || undefined })
 }
 
 /**

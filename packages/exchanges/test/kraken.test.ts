@@ -3,7 +3,7 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Kraken from "../src/Kraken.ts"
-import type * as Venue from "../src/Venue.ts"
+import * as Venue from "../src/Venue.ts"
 import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor, type Harness } from "./utils/harness.ts"
 
 const profile = Kraken.spot
@@ -26,13 +26,13 @@ describe("Kraken", () => {
       assert.isTrue(msg.data[0]!.price > 0)
     }))
 
-  it.live("unsubscribe is confirmed; a second subscribe of a held topic is rejected", () =>
+  it.live("unsubscribe is confirmed; a second subscribe of a held topic reads as confirmed (Already subscribed)", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
       const topics = [Kraken.topic("trade", "BTC/USD")]
       const h = yield* open(profile, topics, { url: sim.endpoints.kraken })
       yield* settle(h, profile, profile.subscribe(topics)[0]!)
-      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(topics, 4)), ["rejected"])
+      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(topics, 4)), ["confirmed"])
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.unsubscribe(topics, 5)), ["confirmed"])
     }))
 
@@ -172,5 +172,105 @@ describe("Kraken", () => {
       assert.deepStrictEqual(jumps, [2])
       const multi = '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","trade_id":7},{"symbol":"BTC/USD","trade_id":9}]}'
       assert.deepStrictEqual(Kraken.sequence(multi), { stream: topic, first: 7, last: 9 })
+    }))
+})
+
+describe("Kraken profile", () => {
+  const times = '"time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z"'
+
+  it("a rejection names only its symbol: instruments, the request's req_id, and permanent for an unsupported pair", () => {
+    const c = Kraken.confirmation(
+      `{"error":"Currency pair not supported XBT/USD","method":"subscribe","success":false,"symbol":"XBT/USD",${times},"req_id":3}`
+    )!
+    assert.strictEqual(c.kind, "rejected")
+    assert.deepStrictEqual(c.topics, [])
+    assert.deepStrictEqual(c.instruments, ["XBT/USD"])
+    assert.strictEqual(c.id, 3)
+    assert.isTrue(c.permanent)
+    assert.strictEqual(c.reason, "Currency pair not supported XBT/USD")
+    const [request] = profile.subscribe([Kraken.topic("trade", "BTC/USD"), Kraken.topic("trade", "XBT/USD")], 3)
+    assert.strictEqual(Venue.outcome(request!, c), "rejected")
+    assert.isTrue(Venue.names(c, "trade:XBT/USD"))
+    assert.isFalse(Venue.names(c, "trade:BTC/USD"), "the other symbol of the request is not named")
+  })
+
+  it("a success names its channel and symbol", () => {
+    const c = Kraken.confirmation(
+      `{"method":"subscribe","result":{"channel":"trade","snapshot":true,"symbol":"BTC/USD"},"success":true,${times},"req_id":3}`
+    )!
+    assert.strictEqual(c.kind, "subscribed")
+    assert.deepStrictEqual(c.topics, ["trade:BTC/USD"])
+    assert.strictEqual(c.id, 3)
+    assert.isFalse(Venue.names(c, "trade:XBT/USD"))
+    const u = Kraken.confirmation(`{"method":"unsubscribe","result":{"channel":"book","depth":10,"symbol":"ETH/USD"},"success":true,${times},"req_id":9}`)!
+    assert.strictEqual(u.kind, "unsubscribed")
+    assert.deepStrictEqual(u.topics, ["book:ETH/USD"])
+  })
+
+  it("Already subscribed reads as subscribed for its symbol; other errors are transient", () => {
+    const again = Kraken.confirmation(`{"error":"Already subscribed","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":4}`)!
+    assert.strictEqual(again.kind, "subscribed")
+    assert.deepStrictEqual(again.instruments, ["BTC/USD"])
+    assert.strictEqual(again.id, 4)
+    assert.strictEqual(Venue.outcome(profile.subscribe([Kraken.topic("trade", "BTC/USD")], 4)[0]!, again), "confirmed")
+    const other = Kraken.confirmation(`{"error":"Exceeded msg rate","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":5}`)!
+    assert.strictEqual(other.kind, "rejected")
+    assert.notStrictEqual(other.permanent, true)
+    assert.deepStrictEqual(other.instruments, ["BTC/USD"])
+    const unnamed = Kraken.confirmation(`{"error":"Malformed request","method":"subscribe","success":false,${times},"req_id":6}`)!
+    assert.strictEqual(unnamed.kind, "rejected")
+    assert.isUndefined(unnamed.instruments)
+    assert.strictEqual(unnamed.id, 6)
+  })
+
+  it("limits: the connection limit is kept, marked unverified in the module's comment", () => {
+    assert.deepStrictEqual(profile.limits.connections, { count: 150, window: "10 minutes" })
+  })
+})
+
+describe("Kraken checksum: the venue's published example", () => {
+  // docs.kraken.com "Spot Websockets (v2) Book Checksum": BTC/USD, precision {price 1, qty 8}, checksum 3310070434.
+  const example = {
+    channel: "book",
+    type: "snapshot",
+    data: [{
+      symbol: "BTC/USD",
+      bids: [
+        [45283.5, 0.1],
+        [45283.4, 1.54582015],
+        [45282.1, 0.1],
+        [45281.0, 0.1],
+        [45280.3, 1.54592586],
+        [45279.0, 0.0799],
+        [45277.6, 0.03310103],
+        [45277.5, 0.3],
+        [45277.3, 1.54602737],
+        [45276.6, 0.15445238]
+      ].map(([price, qty]) => ({ price, qty })),
+      asks: [
+        [45285.2, 0.001],
+        [45286.4, 1.54571953],
+        [45286.6, 1.54571109],
+        [45289.6, 1.54560911],
+        [45290.2, 0.1589066],
+        [45291.8, 1.54553491],
+        [45294.7, 0.04454749],
+        [45296.1, 0.3538],
+        [45297.5, 0.09945542],
+        [45299.5, 0.18772827]
+      ].map(([price, qty]) => ({ price, qty })),
+      checksum: 3310070434
+    }]
+  }
+  const asks = "45285210000045286415457195345286615457110945289615456091145290215890660452918154553491452947445474945296135380000452975994554245299518772827"
+  const bids = "452835100000004528341545820154528211000000045281010000000452803154592586452790799000045277633101034527753000000045277315460273745276615445238"
+
+  it.effect("the example book decodes, and checksums to 3310070434 with precision {1, 8}", () =>
+    Effect.gen(function*() {
+      const message = yield* Kraken.decodeBook(JSON.stringify(example))
+      const book = Kraken.makeBook("BTC/USD")
+      yield* Kraken.applyVerified(book, message.type, message.data[0]!, precision)
+      assert.strictEqual(Kraken.checksumInput(book, precision), asks + bids)
+      assert.strictEqual(Kraken.checksum(book, precision), 3310070434)
     }))
 })
