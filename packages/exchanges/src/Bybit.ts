@@ -6,13 +6,24 @@
  * Topics are Bybit's own: `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT`.
  *
  * Source: https://bybit-exchange.github.io/docs/v5/ws/connect — send
- * `{"op":"ping"}` every 20 s to keep the connection alive; spot answers
- * `{"op":"ping","ret_msg":"pong",...}`, linear/inverse answer `{"op":"pong"}`;
- * no more than 500 connections per 5 minutes per IP; spot takes at most 10
- * args per subscription request; the args array of one request is limited
- * to 21,000 characters. https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
- * (a snapshot, then deltas; the update id `u` is sequential, and a snapshot
- * with `u` 1 means the service restarted: replace the local book).
+ * `{"op":"ping"}` every 20 s to keep the connection alive; the public spot
+ * and linear/inverse channels both answer `{"success":true,"ret_msg":"pong",
+ * "conn_id",...,"op":"ping"}` (only option/spread and private channels
+ * answer `{"op":"pong","args":[...]}`); no more than 500 connections per 5
+ * minutes per WebSocket domain; spot takes at most 10 args per subscription
+ * request ("No args limit for Futures"); the args array of one request is
+ * limited to 21,000 characters.
+ * https://bybit-exchange.github.io/docs/v5/rate-limit ("Do not establish
+ * more than 1,000 connections per IP for market data. The connection limits
+ * are counted separately for Spot, Linear, Inverse, and Options markets").
+ * https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
+ * (a snapshot, then deltas; `u` is the "Update ID", and a snapshot with `u`
+ * 1 means the service restarted: replace the local book).
+ *
+ * **Unverified**: the docs' linear/inverse subscribe answer shows
+ * `"req_id": ""`; whether linear echoes a non-empty `req_id` is not
+ * documented (spot's example does). An answer without one names neither
+ * request nor topic, so it settles nothing.
  *
  * @since 0.1.0
  */
@@ -49,8 +60,9 @@ const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<stri
   }))
 
 /**
- * Whether a message is Bybit's pong (spot's `{"op":"ping","ret_msg":"pong"}`
- * or linear/inverse's `{"op":"pong"}`).
+ * Whether a message is Bybit's pong: `{"op":"ping","ret_msg":"pong",...}` on
+ * the public spot and linear/inverse channels, `{"op":"pong",...}` on the
+ * option/spread and private ones.
  *
  * @category combinators
  * @since 0.1.0
@@ -62,8 +74,30 @@ export const isPong = (text: string): boolean => {
   return op === "pong" || (op === "ping" && str(msg, "ret_msg") === "pong")
 }
 
+/** The topics a `ret_msg` names (`error:already subscribed,topic:orderbook.50.BTCUSDT`). */
+const namedTopics = (retMsg: string | undefined): ReadonlyArray<string> =>
+  retMsg === undefined ? [] : [...retMsg.matchAll(/topic:([^,\s]+)/g)].map((m) => m[1]!)
+
 /**
- * Reads `{"success":bool,"ret_msg","op":"subscribe"|"unsubscribe","req_id"}`.
+ * Reads `{"success":bool,"ret_msg","op":"subscribe"|"unsubscribe",
+ * "req_id"}`. A success names no topic: it settles its request by `req_id`.
+ *
+ * **Details**: a failure's `ret_msg` may name the topic
+ * (`error:already subscribed,topic:orderbook.50.BTCUSDT`, live frame in
+ * sieblyio/bybit-api#477), read into `topics`. Two failures are read
+ * specially:
+ *
+ * - `error:handler not found` (an unknown topic, bybit-exchange/pybit#373)
+ *   is `permanent`: the same topic fails again. It often names no topic, so
+ *   it then applies to its whole request by `req_id`.
+ * - `already subscribed` reads as `subscribed` for the topic it names: the
+ *   venue holds it, so a retry of it can never succeed. Bybit refuses the
+ *   whole batch when one topic is already held (reproduced in ccxt/ccxt#30284:
+ *   the other topics of that request get no data), so this answer confirms
+ *   only the named topic; the others of its request stay unanswered until
+ *   the confirmation deadline and are then sent again.
+ *
+ * Any other failure is a transient rejection.
  *
  * @category combinators
  * @since 0.1.0
@@ -75,8 +109,15 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   const op = str(msg, "op")
   if (op !== "subscribe" && op !== "unsubscribe") return undefined
   const id = num(msg, "req_id")
-  if (msg?.["success"] !== true) return Venue.confirmation("rejected", [], id, str(msg, "ret_msg"))
-  return Venue.confirmation(op === "subscribe" ? "subscribed" : "unsubscribed", [], id)
+  const kind = op === "subscribe" ? "subscribed" : "unsubscribed"
+  if (msg?.["success"] === true) return Venue.confirmation(kind, [], id)
+  const retMsg = str(msg, "ret_msg")
+  const topics = namedTopics(retMsg)
+  const lower = retMsg?.toLowerCase() ?? ""
+  if (op === "subscribe" && topics.length > 0 && lower.includes("already subscribed")) {
+    return Venue.confirmation(kind, topics, id, retMsg)
+  }
+  return Venue.confirmation("rejected", topics, id, retMsg, lower.includes("handler not found") ? { permanent: true } : undefined)
 }
 
 /** A data push: its topic, its `type`, and the parsed message. */
@@ -101,15 +142,21 @@ export const topicOf = (text: string): string | undefined => push(text)?.topic
 
 /**
  * Where an `orderbook` push sits in its stream: a delta covers its update
- * id `u` (`first` = `last` = `u`; ids go up by one). A snapshot replaces the
- * book: it reads as `first` = `last` = `u` with `snapshot: true` (never a
- * gap), and the next delta follows it. `stream` is the
- * message's `topicOf`. Undefined for anything else, trades included: Bybit
- * trade ids are not consecutive (UUIDs on linear) and a trade's `seq` is the
- * cross sequence shared with other streams.
+ * id `u` (`first` = `last` = `u`), read as going up by one per message. A
+ * snapshot replaces the book: it reads as `first` = `last` = `u` with
+ * `snapshot: true` (never a gap), and the next delta follows it. `stream` is
+ * the message's `topicOf`. Undefined for anything else, trades included:
+ * Bybit trade ids are not consecutive (UUIDs on linear) and a trade's `seq`
+ * is the cross sequence shared with other streams.
  *
- * **Gotchas**: a snapshot with `u` 1 means Bybit restarted the stream; it
- * reads as `last` 1, below the numbers seen before it.
+ * **Gotchas**: that `u` goes up by exactly one per message is **not
+ * documented**: the orderbook page calls `u` the "Update ID" and says only
+ * that a snapshot with `u` 1 follows a service restart and that level-1
+ * snapshots may repeat with the same `u`. Gap detection on these readings
+ * rests on that "+1 per message" reading (observed, and what the simulator
+ * sends); if Bybit ever skips numbers between deltas, every skip reads as a
+ * gap. A snapshot with `u` 1 means Bybit restarted the stream; it reads as
+ * `last` 1, below the numbers seen before it.
  *
  * @category combinators
  * @since 0.1.0
@@ -141,7 +188,8 @@ const profile = (category: "spot" | "linear" | "inverse"): Venue.Profile => ({
   limits: {
     connections: { count: 500, window: "5 minutes" },
     topicsPerRequest: TOPICS_PER_REQUEST,
-    maxRequestBytes: 21_000
+    maxRequestBytes: 21_000,
+    connectionsPerIp: 1000
   },
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),

@@ -34,13 +34,13 @@ describe("Bybit", () => {
       assert.include(text, '"s":"BTCUSDT"')
     }))
 
-  it.live("unsubscribe is confirmed, and a second subscribe of a held topic is rejected", () =>
+  it.live("unsubscribe is confirmed, and a second subscribe of a held topic reads as confirmed (already subscribed)", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
       const topics = [Bybit.orderbook("BTCUSDT")]
       const h = yield* open(profile, topics, { url: sim.endpoints.bybit })
       yield* settle(h, profile, profile.subscribe(topics)[0]!)
-      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(topics, 5)), ["rejected"])
+      assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(topics, 5)), ["confirmed"])
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.unsubscribe(topics, 6)), ["confirmed"])
     }))
 
@@ -143,4 +143,63 @@ describe("Bybit", () => {
       }
       assert.deepStrictEqual(jumps, [3])
     }))
+})
+
+describe("Bybit profile", () => {
+  const answer = (success: boolean, retMsg: string, reqId = "5") =>
+    `{"success":${success},"ret_msg":${JSON.stringify(retMsg)},"conn_id":"2324d924-aa4d-45b0-a858-7b8be29ab52b","req_id":"${reqId}","op":"subscribe"}`
+
+  it("already subscribed, with the topic in ret_msg, confirms that topic only", () => {
+    // Live frame shape: sieblyio/bybit-api#477.
+    const c = Bybit.confirmation(answer(false, "error:already subscribed,topic:orderbook.50.BTCUSDT"))!
+    assert.strictEqual(c.kind, "subscribed")
+    assert.deepStrictEqual(c.topics, ["orderbook.50.BTCUSDT"])
+    assert.strictEqual(c.id, 5)
+    assert.notStrictEqual(c.permanent, true)
+    const [request] = profile.subscribe([Bybit.orderbook("BTCUSDT"), Bybit.trade("ETHUSDT")], 5)
+    assert.strictEqual(Venue.outcome(request!, c), "confirmed")
+    assert.isTrue(Venue.names(c, "orderbook.50.BTCUSDT"))
+    assert.isFalse(Venue.names(c, "publicTrade.ETHUSDT"), "the rest of the batch is not confirmed by it")
+  })
+
+  it("handler not found (an unknown topic) is permanent, with or without the topic named", () => {
+    // pybit#373: {"op":"subscribe","req_id":…,"success":false,"ret_msg":"error:handler not found"}.
+    const bare = Bybit.confirmation(answer(false, "error:handler not found", "6"))!
+    assert.strictEqual(bare.kind, "rejected")
+    assert.deepStrictEqual(bare.topics, [])
+    assert.strictEqual(bare.id, 6)
+    assert.isTrue(bare.permanent)
+    assert.strictEqual(Venue.outcome(profile.subscribe([Bybit.trade("NOPE")], 6)[0]!, bare), "rejected")
+    const named = Bybit.confirmation(answer(false, "error:handler not found,topic:publicTrade.NOPE", "6"))!
+    assert.deepStrictEqual(named.topics, ["publicTrade.NOPE"])
+    assert.isTrue(named.permanent)
+  })
+
+  it("other failures are transient; several topics in ret_msg are all read", () => {
+    const other = Bybit.confirmation(answer(false, "Invalid request: args too long", "7"))!
+    assert.strictEqual(other.kind, "rejected")
+    assert.notStrictEqual(other.permanent, true)
+    assert.strictEqual(other.id, 7)
+    const two = Bybit.confirmation(answer(false, "error:something,topic:a.X,topic:b.Y", "7"))!
+    assert.deepStrictEqual(two.topics, ["a.X", "b.Y"])
+    const success = Bybit.confirmation(answer(true, "subscribe", "10001"))!
+    assert.strictEqual(success.kind, "subscribed")
+    assert.deepStrictEqual(success.topics, [])
+    assert.strictEqual(success.id, 10001)
+  })
+
+  it("spot and linear pongs are {op:ping, ret_msg:pong}; option/spread's {op:pong} is a pong too", () => {
+    assert.isTrue(Bybit.isPong('{"success":true,"ret_msg":"pong","conn_id":"0970e817-426e-429a-a679-ff7f55e0b16a","op":"ping"}'))
+    assert.isTrue(Bybit.isPong('{"success":true,"ret_msg":"pong","conn_id":"465772b1-7630-4fdc-a492-e003e6f0f260","req_id":"","op":"ping"}'))
+    assert.isTrue(Bybit.isPong('{"args":["1672916271846"],"op":"pong"}'))
+    assert.isFalse(Bybit.isPong('{"success":true,"ret_msg":"","conn_id":"x","req_id":"1","op":"subscribe"}'))
+  })
+
+  it("limits: 500 connections per 5 minutes, and at most 1,000 per IP per market", () => {
+    for (const p of [Bybit.spot, Bybit.linear]) {
+      assert.deepStrictEqual(p.limits.connections, { count: 500, window: "5 minutes" })
+      assert.strictEqual(p.limits.connectionsPerIp, 1000)
+      assert.strictEqual(p.limits.topicsPerRequest, 10)
+    }
+  })
 })
