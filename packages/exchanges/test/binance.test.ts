@@ -76,7 +76,9 @@ describe("Binance", () => {
 
   it.live("the profile's protocol heartbeat keeps a connection alive past the pong deadline", () =>
     Effect.gen(function*() {
-      const sim = yield* simulator()
+      // Pongs count in the 5 messages per second (limits.countsPongs): server pings every 500 ms (2 pongs/s)
+      // and client pings every 400 ms (2.5/s) stay under it.
+      const sim = yield* Simulator.make({ rate: 20, venues: { binance: { pingInterval: "500 millis", pongTimeout: "1 second" } } })
       const h = yield* open(Binance.spot, [Binance.trade("btcusdt")], {
         url: sim.endpoints.binance,
         heartbeatInterval: "400 millis",
@@ -157,9 +159,9 @@ describe("Binance", () => {
   it("sequence reads futures depth's pu as prev, envelopes by their stream, and rejects the rest", () => {
     const futures =
       '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["7403.89","0.002"]],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 157, last: 160, prev: 149 })
+    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 157, last: 160, prev: 149, needsResync: true })
     const wrapped = `{"stream":"btcusdt@depth@500ms","data":${futures}}`
-    assert.deepStrictEqual(Binance.sequence(wrapped), { stream: "btcusdt@depth@500ms", first: 157, last: 160, prev: 149 })
+    assert.deepStrictEqual(Binance.sequence(wrapped), { stream: "btcusdt@depth@500ms", first: 157, last: 160, prev: 149, needsResync: true })
     assert.strictEqual(Binance.usdm.topicOf(wrapped), "btcusdt@depth@500ms")
     const trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
     assert.deepStrictEqual(Binance.sequence(trade), { stream: "bnbbtc@trade", first: 12345, last: 12345 })
@@ -182,11 +184,11 @@ describe("Binance", () => {
     const trade = '{"e":"trade","E":1,"s":"BTCUSDT","t":12345,"p":"1.0","q":"2.0","T":1,"m":true,"M":true}'
     assert.deepStrictEqual(Binance.sequence(trade), { stream: "btcusdt@trade", first: 12345, last: 12345 })
     const depth = '{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":100,"u":105,"b":[["1.0","2.0"]],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(depth), { stream: "ethusdt@depth@100ms", first: 100, last: 105 })
+    assert.deepStrictEqual(Binance.sequence(depth), { stream: "ethusdt@depth@100ms", first: 100, last: 105, needsResync: true })
     const futures = '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":200,"u":210,"pu":199,"b":[],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 200, last: 210, prev: 199 })
+    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 200, last: 210, prev: 199, needsResync: true })
     const combined = `{"stream":"btcusdt@depth@1000ms","data":${depth}}`
-    assert.deepStrictEqual(Binance.sequence(combined), { stream: "btcusdt@depth@1000ms", first: 100, last: 105 })
+    assert.deepStrictEqual(Binance.sequence(combined), { stream: "btcusdt@depth@1000ms", first: 100, last: 105, needsResync: true })
     // Another key order, spaces, and a number written as a string take the parsing path.
     assert.deepStrictEqual(Binance.sequence('{"s":"BTCUSDT","e":"trade","t":7}'), { stream: "btcusdt@trade", first: 7, last: 7 })
     assert.deepStrictEqual(Binance.sequence('{"e":"trade", "s":"BTCUSDT", "t": 8}'), { stream: "btcusdt@trade", first: 8, last: 8 })
@@ -195,5 +197,118 @@ describe("Binance", () => {
     assert.isUndefined(Binance.sequence('{"result":null,"id":1}'))
     assert.isUndefined(Binance.sequence('{"e":"serverShutdown","E":1}'))
     assert.isUndefined(Binance.sequence("not json"))
+  })
+})
+
+describe("Binance profile", () => {
+  const shutdownRaw = '{"e":"serverShutdown","E":1771839482000}'
+  const shutdownCombined = '{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1771839482000}}'
+
+  it("serverShutdown is a notice raw and in the combined envelope, and never data, an answer or a reading", () => {
+    for (const text of [shutdownRaw, shutdownCombined, '{"data":{"e":"serverShutdown","E":1},"stream":"!serverShutdown"}']) {
+      assert.isTrue(Binance.isNotice(text), text)
+      for (const p of [Binance.spot, Binance.usdm]) {
+        assert.isTrue(p.isNotice(text), text)
+        assert.isUndefined(p.topicOf(text), text)
+        assert.isUndefined(p.confirmation(text), text)
+      }
+      assert.isUndefined(Binance.sequence(text), text)
+    }
+    assert.isFalse(Binance.isNotice('{"stream":"btcusdt@trade","data":{"e":"trade","s":"serverShutdown","t":1}}'))
+    assert.isFalse(Binance.isNotice('{"e":"trade","s":"serverShutdown"}'))
+  })
+
+  it("spot counts the client's pings and the pongs that answer the server's pings in its 5 messages per second", () => {
+    assert.strictEqual(Binance.spot.limits.messagesPerSecond, 5)
+    assert.isTrue(Binance.spot.limits.countsHeartbeat)
+    assert.isTrue(Binance.spot.limits.countsPongs)
+    assert.isUndefined(Binance.usdm.limits.countsPongs, "futures documents no such rule")
+  })
+
+  it("diff-depth readings need a resync; trades and partial-depth snapshots do not", () => {
+    const spotDepth = '{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}'
+    assert.isTrue(Binance.sequence(spotDepth)!.needsResync)
+    const futuresDepth = '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":390497796,"u":390497878,"pu":390497794,"b":[],"a":[]}'
+    assert.isTrue(Binance.sequence(futuresDepth)!.needsResync)
+    assert.isTrue(Binance.sequence(`{"stream":"btcusdt@depth","data":${futuresDepth}}`)!.needsResync)
+    const trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
+    assert.isUndefined(Binance.sequence(trade)!.needsResync)
+    // A futures partial-depth event on a combined connection is a whole top-of-book.
+    const partial = `{"stream":"btcusdt@depth5@100ms","data":${futuresDepth}}`
+    assert.deepStrictEqual(Binance.sequence(partial), { stream: "btcusdt@depth5@100ms", first: 390497878, last: 390497878, snapshot: true })
+    const reordered = '{"stream":"btcusdt@depth20","data":{"u":9,"U":5,"e":"depthUpdate","s":"BTCUSDT","pu":4,"b":[],"a":[]}}'
+    assert.deepStrictEqual(Binance.sequence(reordered), { stream: "btcusdt@depth20", first: 9, last: 9, snapshot: true })
+  })
+
+  it("an invalid stream is a permanent rejection; the documented framing errors and too many subscriptions are transient", () => {
+    const invalid = Binance.confirmation('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":3}')!
+    assert.strictEqual(invalid.kind, "rejected")
+    assert.strictEqual(invalid.id, 3)
+    assert.deepStrictEqual(invalid.topics, [])
+    assert.isTrue(invalid.permanent)
+    assert.strictEqual(Venue.outcome(Binance.spot.subscribe(["btcusdt@nope"], 3)[0]!, invalid), "rejected")
+    for (const text of [
+      '{"error":{"code":2,"msg":"Invalid request: too many parameters"},"id":4}',
+      '{"error":{"code":2,"msg":"Invalid request: request ID must be an unsigned integer"},"id":4}',
+      '{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":4}',
+      '{"error":{"code":4,"msg":"Too many subscriptions"},"id":4}'
+    ]) {
+      const c = Binance.confirmation(text)!
+      assert.strictEqual(c.kind, "rejected", text)
+      assert.notStrictEqual(c.permanent, true, text)
+    }
+  })
+
+  it("USD-M routes each stream to its endpoint: /market for regular market data, /public for the rest", () => {
+    const route = Binance.usdm.route!
+    const expected: ReadonlyArray<readonly [string, string]> = [
+      ["btcusdt@bookTicker", "public"],
+      ["!bookTicker", "public"],
+      ["btcusdt@depth", "public"],
+      ["btcusdt@depth@100ms", "public"],
+      ["btcusdt@depth5", "public"],
+      ["btcusdt@depth20@500ms", "public"],
+      ["btcusdt@trade", "public"],
+      ["btcusdt@somethingNew", "public"],
+      ["btcusdt@aggTrade", "market"],
+      ["btcusdt@markPrice", "market"],
+      ["btcusdt@markPrice@1s", "market"],
+      ["!markPrice@arr", "market"],
+      ["!markPrice@arr@1s", "market"],
+      ["btcusdt@kline_1m", "market"],
+      ["btcusdt_perpetual@continuousKline_1m", "market"],
+      ["btcusdt@miniTicker", "market"],
+      ["!miniTicker@arr", "market"],
+      ["btcusdt@ticker", "market"],
+      ["!ticker@arr", "market"],
+      ["btcusdt@forceOrder", "market"],
+      ["!forceOrder@arr", "market"],
+      ["btcusdt@compositeIndex", "market"],
+      ["!contractInfo", "market"],
+      ["!assetIndex@arr", "market"],
+      ["btcusdt@assetIndex", "market"]
+    ]
+    for (const [stream, key] of expected) {
+      assert.strictEqual(route(stream), key, stream)
+      assert.isDefined(Binance.usdm.urls[key], key)
+    }
+    assert.isUndefined(Binance.spot.route, "spot is not routed")
+  })
+
+  it("USD-M lists the routed endpoints and defaults to the public one", () => {
+    assert.deepStrictEqual(Binance.usdm.urls, {
+      public: "wss://fstream.binance.com/public/stream",
+      market: "wss://fstream.binance.com/market/stream",
+      publicRaw: "wss://fstream.binance.com/public/ws",
+      marketRaw: "wss://fstream.binance.com/market/ws",
+      raw: "wss://fstream.binance.com/ws",
+      combined: "wss://fstream.binance.com/stream"
+    })
+    assert.strictEqual(Binance.usdm.url, Binance.usdm.urls["public"])
+    assert.strictEqual(Binance.usdm.route!(Binance.trade("BTCUSDT")), "public")
+    assert.strictEqual(Binance.usdm.route!(Binance.depth("BTCUSDT")), "public")
+    // On the routed stream-mode endpoints every stream is named exactly, market ones included.
+    const aggTrade = '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,"T":1,"m":true}}'
+    assert.strictEqual(Binance.usdm.topicOf(aggTrade), "btcusdt@aggTrade")
   })
 })
