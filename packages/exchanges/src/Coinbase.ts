@@ -5,14 +5,20 @@
  * decoders for `match`/`last_match`, `l2update`, `snapshot` and `heartbeat`,
  * and `topicOf`/`sequence` readers.
  * Topics are `channel:product`, e.g. `matches:BTC-USD`, `heartbeat:BTC-USD`.
- * Coinbase has no ping message: subscribe to the `heartbeat` channel (one
- * message a second per product) and let `idleTimeout` find a dead feed.
+ * Coinbase has no ping message: its keep-alive is the `heartbeat` channel
+ * (one message a second per product), which `subscribe` adds for every
+ * product it subscribes, so `idleTimeout` finds a dead feed without
+ * restarting a quiet one.
  *
  * Sources: https://docs.cdp.coinbase.com/exchange/websocket-feed/overview
  * (a `subscribe` must arrive within 5 s of connecting or the connection is
  * closed), https://docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits
- * (8 requests per second per IP, bursts up to 20; 100 messages sent by the
- * client per second per IP), and
+ * ("Requests per second per IP: 8", "Requests per second per IP in bursts:
+ * Up to 20", "Messages sent by the client every second per IP: 100";
+ * "limited to 10 WebSocket subscriptions on a per product, per channel
+ * basis", beyond which "the new subscription will be rejected"),
+ * https://docs.cdp.coinbase.com/exchange/websocket-feed/channels (the
+ * `heartbeat` channel) and
  * https://docs.cdp.coinbase.com/exchange/websocket-feed/authentication
  * (`level2` needs authentication; `level2_batch` is its public form).
  *
@@ -31,19 +37,56 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (channel: string, product: string): string => `${channel}:${product}`
 
-const request = (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => [{
-  op: type,
-  topics,
-  id: undefined,
-  text: JSON.stringify({
-    type,
-    channels: Venue.byChannel(topics).map(([name, product_ids]) => ({ name, product_ids }))
-  })
-}]
+const request = (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
+  const channels = Venue.byChannel(topics).map(([name, product_ids]) => ({ name, product_ids }))
+  return [{
+    op: type,
+    topics,
+    id: undefined,
+    text: JSON.stringify({ type, channels: type === "subscribe" ? withHeartbeat(channels) : channels })
+  }]
+}
+
+/**
+ * `channels` with the `heartbeat` channel also listing every product of the
+ * other channels (a product already in it is not repeated).
+ */
+const withHeartbeat = (
+  channels: ReadonlyArray<{ readonly name: string; readonly product_ids: ReadonlyArray<string> }>
+): ReadonlyArray<{ readonly name: string; readonly product_ids: ReadonlyArray<string> }> => {
+  const existing = channels.find((c) => c.name === "heartbeat")
+  const products = new Set(existing?.product_ids ?? [])
+  const added: Array<string> = []
+  for (const channel of channels) {
+    for (const product of channel.product_ids) {
+      if (product === "" || products.has(product)) continue
+      products.add(product)
+      added.push(product)
+    }
+  }
+  if (added.length === 0) return channels
+  if (existing === undefined) return [...channels, { name: "heartbeat", product_ids: added }]
+  return channels.map((c) => (c === existing ? { name: c.name, product_ids: [...c.product_ids, ...added] } : c))
+}
+
+/** The product an error's `reason` names as unknown (`XYZ is not a valid product`). */
+const unknownProduct = (reason: string | undefined): string | undefined => {
+  const m = reason === undefined ? null : /^(\S+) is not a valid product\b/.exec(reason)
+  return m === null ? undefined : m[1]
+}
 
 /**
  * Reads `{"type":"subscriptions","channels":[{name,product_ids}]}` (every
- * active topic) and `{"type":"error","message","reason"}`.
+ * active topic, the `heartbeat` ones `subscribe` adds included) and
+ * `{"type":"error","message","reason"}`.
+ *
+ * **Details**: an error names no request and no channel. When its `reason`
+ * is `<product> is not a valid product` (`{"type":"error","message":"Failed
+ * to subscribe","reason":"XYZ is not a valid product"}`), the product goes
+ * in `instruments` and the rejection is `permanent`: the product does not
+ * exist, so no retry can succeed. Coinbase documents no error list; any
+ * other error (a bad channel name, too many subscriptions) is transient and
+ * names nothing.
  *
  * @category combinators
  * @since 0.1.0
@@ -51,7 +94,15 @@ const request = (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<st
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
   if (text.startsWith('{"type":"error"')) {
     const msg = parseObject(text)
-    return Venue.confirmation("rejected", [], undefined, `${str(msg, "message") ?? ""}: ${str(msg, "reason") ?? ""}`)
+    const reason = str(msg, "reason")
+    const product = unknownProduct(reason)
+    return Venue.confirmation(
+      "rejected",
+      [],
+      undefined,
+      `${str(msg, "message") ?? ""}: ${reason ?? ""}`,
+      product === undefined ? undefined : { instruments: [product], permanent: true }
+    )
   }
   if (!text.startsWith('{"type":"subscriptions"')) return undefined
   const topics: Array<string> = []
@@ -100,7 +151,9 @@ const market = (text: string): { readonly topic: string; readonly msg: Readonly<
  * channel, a subscription like any other. Its messages are the data of the
  * `heartbeat:<product>` topic (so that topic is not reported stale while
  * they flow); they say nothing about the product's other topics, which may
- * go quiet on a quiet market.
+ * go quiet on a quiet market. Since `subscribe` adds the heartbeat of every
+ * product it subscribes, these messages also arrive for products whose
+ * `heartbeat:<product>` topic was never asked for.
  *
  * **Gotchas**: `level2` (authenticated) and `level2_batch` (public) send the
  * same messages, and so do `ticker` and `ticker_batch`; their messages are
@@ -135,6 +188,24 @@ export const sequence = (text: string): Venue.Sequence | undefined => {
 /**
  * The Coinbase Exchange feed.
  *
+ * **Details**: `subscribe` also subscribes the `heartbeat` channel for every
+ * product of the request (the request's `topics` list only the topics asked
+ * for; the `subscriptions` answer lists the heartbeat ones too), so a quiet
+ * product still sends a message a second and `idleTimeout` (5 s) only fires
+ * on a dead feed. `unsubscribe` leaves those heartbeats alone: a product's
+ * heartbeat runs until the connection ends, unless `heartbeat:<product>`
+ * itself is unsubscribed (which stops the keep-alive for that product, even
+ * while its other topics are held). One heartbeat subscription per product
+ * is one of the 10 per product and channel Coinbase allows.
+ *
+ * Limits: "Requests per second per IP: 8", with bursts "Up to 20" (the burst
+ * is not modelled: 8 per second is the budget). The docs do not say whether
+ * "requests" are connection attempts or subscribe/unsubscribe messages, so
+ * both budgets hold it (`connections` and `requestsPerIp`). 100 messages per
+ * second per IP from the client (`messagesPerIp`), and at most 10
+ * subscriptions per product and channel (`subscribersPerTopic`; counted per
+ * account by the docs, per IP here for unauthenticated connections).
+ *
  * @category profiles
  * @since 0.1.0
  */
@@ -152,8 +223,9 @@ export const exchange: Venue.Profile = {
   idleRule: "closes the connection when no subscribe arrives within 5 s of connecting; the heartbeat channel then sends a message every second",
   limits: {
     connections: { count: 8, window: "1 second" },
-    messagesPerSecond: 100,
-    messagesScope: "ip"
+    requestsPerIp: { count: 8, window: "1 second" },
+    messagesPerIp: { count: 100, window: "1 second" },
+    subscribersPerTopic: 10
   },
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),

@@ -3,7 +3,7 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Coinbase from "../src/Coinbase.ts"
-import type * as Venue from "../src/Venue.ts"
+import * as Venue from "../src/Venue.ts"
 import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Coinbase.exchange
@@ -55,10 +55,30 @@ describe("Coinbase", () => {
       assert.strictEqual(stats.sessions, 1)
     }))
 
-  it.live("without the heartbeat channel a quiet feed ends with IdleTimeout", () =>
+  it.live("subscribe adds the heartbeat channel itself: a quiet product with only matches stays up", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 0, venues: { coinbase: { heartbeatInterval: "200 millis" } } })
       const h = yield* open(profile, [Coinbase.topic("matches", "BTC-USD")], {
+        url: sim.endpoints.coinbase,
+        idleTimeout: "1 second"
+      })
+      const stats = yield* staysUp(h, "2500 millis")
+      assert.strictEqual(stats.sessions, 1)
+    }))
+
+  it.live("without any heartbeat subscription a quiet feed ends with IdleTimeout", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 0, venues: { coinbase: { heartbeatInterval: "200 millis" } } })
+      const bare: Venue.Profile = {
+        ...profile,
+        subscribe: (topics) => [{
+          op: "subscribe",
+          topics,
+          id: undefined,
+          text: JSON.stringify({ type: "subscribe", channels: [{ name: "matches", product_ids: ["BTC-USD"] }] })
+        }]
+      }
+      const h = yield* open(bare, [Coinbase.topic("matches", "BTC-USD")], {
         url: sim.endpoints.coinbase,
         idleTimeout: "1 second"
       })
@@ -140,11 +160,78 @@ describe("Coinbase", () => {
       assert.isTrue(lastMatch, "the first reading is the last_match")
       assert.strictEqual(profile.topicOf('{"type":"last_match","trade_id":1,"product_id":"BTC-USD"}'), "matches:BTC-USD")
       for (let i = 1; i < 5; i++) assert.strictEqual(readings[i]!.first, readings[i - 1]!.last + 1)
-      const conn = (yield* sim.connections).find((c) => c.subscriptions.includes("heartbeat:BTC-USD"))!
+      // Both connections hold heartbeat:BTC-USD (subscribe adds it): the second, h's, is the newer one.
+      const conn = (yield* sim.connections).filter((c) => c.subscriptions.includes("heartbeat:BTC-USD")).sort((a, b) => b.id - a.id)[0]!
       yield* sim.fault({ kind: "gap", target: { connection: conn.id } })
       yield* take(12)
       const jumps = readings.slice(5).map((r, i) => r.first - readings[4 + i]!.last - 1).filter((d) => d !== 0)
       assert.deepStrictEqual(jumps, [1])
       assert.isTrue(heartbeats > 0)
     }))
+})
+
+describe("Coinbase profile", () => {
+  type Channels = ReadonlyArray<{ readonly name: string; readonly product_ids: ReadonlyArray<string> }>
+  const channels = (request: Venue.Request): Channels => (JSON.parse(request.text) as { readonly channels: Channels }).channels
+
+  it("subscribe also subscribes the heartbeat of every product; the request still lists only the topics asked for", () => {
+    const topics = [Coinbase.topic("matches", "BTC-USD"), Coinbase.topic("level2_batch", "ETH-USD"), Coinbase.topic("ticker", "BTC-USD")]
+    const [request] = profile.subscribe(topics)
+    assert.deepStrictEqual(request!.topics, topics)
+    assert.deepStrictEqual(channels(request!), [
+      { name: "matches", product_ids: ["BTC-USD"] },
+      { name: "level2_batch", product_ids: ["ETH-USD"] },
+      { name: "ticker", product_ids: ["BTC-USD"] },
+      { name: "heartbeat", product_ids: ["BTC-USD", "ETH-USD"] }
+    ])
+    const active = Coinbase.confirmation(JSON.stringify({ type: "subscriptions", channels: channels(request!) }))!
+    assert.strictEqual(active.kind, "active")
+    assert.includeMembers([...active.topics], ["heartbeat:BTC-USD", "heartbeat:ETH-USD"])
+    assert.strictEqual(Venue.outcome(request!, active), "confirmed")
+  })
+
+  it("a heartbeat topic asked for is not repeated, and is extended to the request's other products", () => {
+    const [request] = profile.subscribe([Coinbase.topic("heartbeat", "BTC-USD"), Coinbase.topic("matches", "ETH-USD")])
+    assert.deepStrictEqual(channels(request!), [
+      { name: "heartbeat", product_ids: ["BTC-USD", "ETH-USD"] },
+      { name: "matches", product_ids: ["ETH-USD"] }
+    ])
+    const [only] = profile.subscribe([Coinbase.topic("heartbeat", "BTC-USD")])
+    assert.deepStrictEqual(channels(only!), [{ name: "heartbeat", product_ids: ["BTC-USD"] }])
+  })
+
+  it("unsubscribe leaves the heartbeats alone unless heartbeat:<product> itself is unsubscribed", () => {
+    const [request] = profile.unsubscribe([Coinbase.topic("matches", "BTC-USD")])
+    assert.deepStrictEqual(channels(request!), [{ name: "matches", product_ids: ["BTC-USD"] }])
+    const [heartbeat] = profile.unsubscribe([Coinbase.topic("heartbeat", "BTC-USD")])
+    assert.deepStrictEqual(channels(heartbeat!), [{ name: "heartbeat", product_ids: ["BTC-USD"] }])
+    // The heartbeat the profile added stays active: the unsubscribe is confirmed once matches has left.
+    const active = Coinbase.confirmation(JSON.stringify({ type: "subscriptions", channels: [{ name: "heartbeat", product_ids: ["BTC-USD"] }] }))!
+    assert.strictEqual(Venue.outcome(request!, active), "confirmed")
+  })
+
+  it("an unknown product names the product in instruments and is permanent; other errors are transient", () => {
+    const c = Coinbase.confirmation('{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}')!
+    assert.strictEqual(c.kind, "rejected")
+    assert.deepStrictEqual(c.topics, [])
+    assert.deepStrictEqual(c.instruments, ["XYZ-USD"])
+    assert.isTrue(c.permanent)
+    assert.isUndefined(c.id)
+    assert.strictEqual(c.reason, "Failed to subscribe: XYZ-USD is not a valid product")
+    assert.isTrue(Venue.names(c, "matches:XYZ-USD"))
+    assert.isFalse(Venue.names(c, "matches:BTC-USD"))
+    const channel = Coinbase.confirmation('{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}')!
+    assert.strictEqual(channel.kind, "rejected")
+    assert.isUndefined(channel.instruments)
+    assert.notStrictEqual(channel.permanent, true)
+  })
+
+  it("limits: 8 requests per second per IP, 100 client messages per second per IP, 10 subscribers per product and channel", () => {
+    assert.deepStrictEqual(profile.limits.requestsPerIp, { count: 8, window: "1 second" })
+    assert.deepStrictEqual(profile.limits.connections, { count: 8, window: "1 second" })
+    assert.deepStrictEqual(profile.limits.messagesPerIp, { count: 100, window: "1 second" })
+    assert.strictEqual(profile.limits.subscribersPerTopic, 10)
+    assert.isUndefined(profile.limits.messagesPerSecond, "no per-connection pacing: the budget is per IP")
+    assert.strictEqual(profile.idleTimeout, "5 seconds")
+  })
 })
