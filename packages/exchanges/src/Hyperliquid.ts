@@ -11,11 +11,22 @@
  * the numbers.
  *
  * Sources: https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/timeouts-and-heartbeats
- * (the server closes a connection that sent it nothing for 60 s; send
- * `{"method":"ping"}`, answered `{"channel":"pong"}`) and
+ * ("The server will close any connection if it hasn't sent a message to it
+ * in the last 60 seconds"; send `{"method":"ping"}`, answered
+ * `{"channel":"pong"}`) and
  * https://hyperliquid.gitbook.io/Hyperliquid-docs/for-developers/api/rate-limits
- * (per IP: 100 WebSocket connections, 1000 subscriptions, 2000 messages sent
- * per minute across all connections).
+ * ("The following rate limits apply per IP address": "Maximum of 100
+ * websocket connections", "Maximum of 1000 websocket subscriptions",
+ * "Maximum of 2000 messages sent to Hyperliquid per minute across all
+ * websocket connections"). The docs give no per-connection cap.
+ *
+ * **Unverified**: the idle rule's reading. "hasn't sent a message to it" is
+ * read as the client having sent nothing (data pushed to it does not count);
+ * a third-party probe found the clock also counts server-to-client frames.
+ * The 30 s ping is safe either way. Some 2026 SDK READMEs
+ * (guilder-client-hyperliquid, df-hyperliquid-core) list 10 connections and
+ * 30 new connections a minute per IP; the docs say 100 connections and
+ * nothing about new ones, and the docs' figures are used.
  *
  * @since 0.1.0
  */
@@ -39,15 +50,54 @@ const request = (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<
   })
 
 /**
+ * The topic an error names after its text: `Invalid subscription
+ * {"type":"candle","coin":"NOPE","interval":"1m"}`, `Already subscribed:
+ * {"type":"trades","coin":"BTC"}`, or the whole request echoed
+ * (`{"method":"subscribe","subscription":{...}}`). Undefined when it names
+ * none, or one without a `type` and `coin`.
+ */
+const namedTopic = (data: string): string | undefined => {
+  const at = data.indexOf("{")
+  const echoed = at < 0 ? undefined : parseObject(data.slice(at))
+  const sub = obj(echoed, "subscription") ?? echoed
+  const type = str(sub, "type")
+  const coin = str(sub, "coin")
+  return type === undefined || coin === undefined ? undefined : topic(type, coin)
+}
+
+/**
  * Reads `{"channel":"subscriptionResponse","data":{"method","subscription"}}`
  * and `{"channel":"error","data":"..."}`.
+ *
+ * **Details**: Hyperliquid documents no WebSocket error texts; these are the
+ * ones seen live (quoted in third-party clients' tests and issues), after
+ * which it writes the subscription it refers to as JSON, read into
+ * `topics`:
+ *
+ * - `Invalid subscription {...}` (an unknown type or coin): `permanent`, as
+ *   the same subscription fails again.
+ * - `Already subscribed: {...}` (gemwalletcom/wallet#462): `subscribed` for
+ *   that topic, since the venue holds it and a retry can never succeed;
+ *   `Already unsubscribed: {...}` likewise reads as `unsubscribed`.
+ * - Anything else is transient, e.g. `Cannot subscribe to more than 1000
+ *   channels.` or `Cannot send more than 2000 messages per minute.`
+ *   (nktkas/hyperliquid#78), and names a topic only when its text does.
+ *
+ * An error carries no request id; one naming no topic applies to any
+ * request still waiting.
  *
  * @category combinators
  * @since 0.1.0
  */
 export const confirmation = (text: string): Venue.Confirmation | undefined => {
   if (text.startsWith('{"channel":"error"')) {
-    return Venue.confirmation("rejected", [], undefined, str(parseObject(text), "data"))
+    const data = str(parseObject(text), "data") ?? ""
+    const named = namedTopic(data)
+    const topics = named === undefined ? [] : [named]
+    if (named !== undefined && data.startsWith("Already subscribed")) return Venue.confirmation("subscribed", topics, undefined, data)
+    if (named !== undefined && data.startsWith("Already unsubscribed")) return Venue.confirmation("unsubscribed", topics, undefined, data)
+    const permanent = named !== undefined && data.startsWith("Invalid subscription")
+    return Venue.confirmation("rejected", topics, undefined, data, permanent ? { permanent } : undefined)
   }
   if (!text.startsWith('{"channel":"subscriptionResponse"')) return undefined
   const data = obj(parseObject(text), "data")
@@ -86,6 +136,12 @@ export const topicOf = (text: string): string | undefined => {
 /**
  * Hyperliquid mainnet.
  *
+ * **Details**: every limit counts per IP, across all connections:
+ * `subscriptionsPerIp` 1000 and `connectionsPerIp` 100 are hard caps, and
+ * `messagesPerIp` is 2000 messages a minute (subscribes, unsubscribes and
+ * pings alike). There is no per-connection stream cap, so one connection can
+ * hold all 1000 subscriptions.
+ *
  * @category profiles
  * @since 0.1.0
  */
@@ -101,11 +157,12 @@ export const mainnet: Venue.Profile = {
   }),
   idleTimeout: undefined,
   serverIdle: "60 seconds",
-  idleRule: "closes the connection when the client has sent nothing for 60 s (data pushed to it does not count)",
+  idleRule:
+    "closes the connection when it has not been sent a message for 60 s (read as: the client sent nothing; whether data pushed to the client counts is not documented)",
   limits: {
-    messagesPerSecond: 2000 / 60,
-    messagesScope: "ip",
-    streamsPerConnection: 1000
+    messagesPerIp: { count: 2000, window: "1 minute" },
+    subscriptionsPerIp: 1000,
+    connectionsPerIp: 100
   },
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),

@@ -3,6 +3,7 @@ import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Hyperliquid from "../src/Hyperliquid.ts"
+import * as Venue from "../src/Venue.ts"
 import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Hyperliquid.mainnet
@@ -101,4 +102,56 @@ describe("Hyperliquid", () => {
       const any = yield* firstDecoded(h, (t) => t.startsWith('{"channel":"trades"'), Hyperliquid.decodeMessage)
       assert.strictEqual(any.channel, "trades")
     }))
+})
+
+describe("Hyperliquid profile", () => {
+  const error = (data: string) => Hyperliquid.confirmation(JSON.stringify({ channel: "error", data }))!
+
+  it("an invalid subscription names its topic and is permanent; one naming nothing is transient", () => {
+    const c = error('Invalid subscription {"type":"l2Book","coin":"NOPE"}')
+    assert.strictEqual(c.kind, "rejected")
+    assert.deepStrictEqual(c.topics, ["l2Book:NOPE"])
+    assert.isTrue(c.permanent)
+    assert.isUndefined(c.id)
+    assert.strictEqual(Venue.outcome(profile.subscribe(["l2Book:NOPE"])[0]!, c), "rejected")
+    assert.isUndefined(Venue.outcome(profile.subscribe(["l2Book:BTC"])[0]!, c), "another subscription's request is not answered")
+    const candle = error('Invalid subscription {"type":"candle","coin":"NOPE","interval":"1m"}')
+    assert.deepStrictEqual(candle.topics, ["candle:NOPE"])
+    const bare = error("Invalid subscription")
+    assert.strictEqual(bare.kind, "rejected")
+    assert.deepStrictEqual(bare.topics, [])
+    assert.notStrictEqual(bare.permanent, true)
+  })
+
+  it("already subscribed reads as subscribed for its topic; already unsubscribed as unsubscribed", () => {
+    const again = error('Already subscribed: {"type":"trades","coin":"BTC"}')
+    assert.strictEqual(again.kind, "subscribed")
+    assert.deepStrictEqual(again.topics, ["trades:BTC"])
+    assert.strictEqual(Venue.outcome(profile.subscribe(["trades:BTC"])[0]!, again), "confirmed")
+    const gone = error('Already unsubscribed: {"type":"trades","coin":"BTC"}')
+    assert.strictEqual(gone.kind, "unsubscribed")
+    assert.strictEqual(Venue.outcome(profile.unsubscribe(["trades:BTC"])[0]!, gone), "confirmed")
+    // The whole request echoed names its subscription too.
+    const echoed = error('Already subscribed: {"method":"subscribe","subscription":{"type":"l2Book","coin":"ETH"}}')
+    assert.strictEqual(echoed.kind, "subscribed")
+    assert.deepStrictEqual(echoed.topics, ["l2Book:ETH"])
+  })
+
+  it("the per-IP caps are transient rejections naming nothing", () => {
+    for (const data of ["Cannot subscribe to more than 1000 channels.", "Cannot send more than 2000 messages per minute."]) {
+      const c = error(data)
+      assert.strictEqual(c.kind, "rejected", data)
+      assert.deepStrictEqual(c.topics, [], data)
+      assert.notStrictEqual(c.permanent, true, data)
+      assert.strictEqual(c.reason, data)
+    }
+  })
+
+  it("limits count per IP: 1000 subscriptions, 100 connections, 2000 messages a minute; no per-connection cap", () => {
+    assert.strictEqual(profile.limits.subscriptionsPerIp, 1000)
+    assert.strictEqual(profile.limits.connectionsPerIp, 100)
+    assert.deepStrictEqual(profile.limits.messagesPerIp, { count: 2000, window: "1 minute" })
+    assert.isUndefined(profile.limits.streamsPerConnection)
+    assert.isUndefined(profile.limits.messagesPerSecond)
+  })
 })

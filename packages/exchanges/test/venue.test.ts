@@ -3,8 +3,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Binance from "../src/Binance.ts"
+import * as Bybit from "../src/Bybit.ts"
 import * as Coinbase from "../src/Coinbase.ts"
+import * as Hyperliquid from "../src/Hyperliquid.ts"
 import { crc32 } from "../src/internal/crc32.ts"
+import * as Kraken from "../src/Kraken.ts"
 import * as Okx from "../src/Okx.ts"
 import * as Venue from "../src/Venue.ts"
 
@@ -64,4 +67,43 @@ describe("Venue", () => {
       assert.deepStrictEqual(sent, { _tag: "Text", data: Okx.publicProfile.subscribe(topics)[0]!.text })
       assert.strictEqual(yield* Deferred.await(opened), 1)
     }).pipe(Effect.provide(MemoryTransport.layer())))
+})
+
+describe("Venue profiles", () => {
+  const profiles: ReadonlyArray<Venue.Profile> = [
+    Binance.spot,
+    Binance.usdm,
+    Bybit.spot,
+    Bybit.linear,
+    Coinbase.exchange,
+    Hyperliquid.mainnet,
+    Kraken.spot,
+    Okx.publicProfile
+  ]
+
+  it("the default url is one of the profile's urls, and a route always names one of them", () => {
+    for (const p of profiles) {
+      assert.include(Object.values(p.urls), p.url, p.venue)
+      if (p.route === undefined) continue
+      for (const topic of ["btcusdt@trade", "btcusdt@aggTrade", "!contractInfo", "anything"]) {
+        const key = p.route(topic)
+        assert.isTrue(key === undefined || key in p.urls, `${p.venue} ${topic} → ${key}`)
+      }
+    }
+  })
+
+  it("a budget counted per IP is written as a per-IP window, never as messagesPerSecond scoped to the IP", () => {
+    for (const p of profiles) {
+      assert.notStrictEqual(p.limits.messagesScope, "ip", p.venue)
+    }
+    assert.deepStrictEqual(Coinbase.exchange.limits.messagesPerIp, { count: 100, window: "1 second" })
+    assert.deepStrictEqual(Hyperliquid.mainnet.limits.messagesPerIp, { count: 2000, window: "1 minute" })
+  })
+
+  it("names: a confirmation names its topics, and the channel:key topics whose key is among its instruments", () => {
+    const c = Venue.confirmation("rejected", ["trades:A"], undefined, "x", { instruments: ["B/USD"] })
+    assert.isTrue(Venue.names(c, "trades:A"))
+    assert.isTrue(Venue.names(c, "book:B/USD"))
+    assert.isFalse(Venue.names(c, "book:A"))
+  })
 })
