@@ -186,8 +186,10 @@ export interface Sequence {
  * undefined when it is about something else. Matching is by request id when
  * both carry one, else by topic.
  *
- * **Gotchas**: a rejection naming neither topics nor an id (OKX, Coinbase and
- * Hyperliquid errors often do) rejects any request that is still waiting.
+ * **Gotchas**: a rejection naming neither topics, instruments nor an id
+ * (Coinbase and Hyperliquid errors often do) rejects any request that is
+ * still waiting; a feed then asks each topic of a several-topic request on
+ * its own to find out which.
  *
  * @category combinators
  * @since 0.1.0
@@ -200,7 +202,7 @@ export const outcome = (request: Request, confirmation: Confirmation): "confirme
   switch (confirmation.kind) {
     case "rejected":
       if (sameId !== undefined) return sameId ? "rejected" : undefined
-      if (confirmation.topics.length === 0) return "rejected"
+      if (confirmation.topics.length === 0 && (confirmation.instruments?.length ?? 0) === 0) return "rejected"
       return overlaps ? "rejected" : undefined
     case "acknowledged":
       return sameId === true ? "confirmed" : undefined

@@ -52,6 +52,17 @@ describe("Venue", () => {
     })
   })
 
+  it("outcome: a rejection names its request by id, topic or instrument; one naming nothing rejects whatever waits", () => {
+    const [sub] = Coinbase.exchange.subscribe(["matches:BTC-USD"])
+    const other = Venue.confirmation("rejected", [], undefined, "XYZ is not a valid product", { instruments: ["XYZ"] })
+    const mine = Venue.confirmation("rejected", [], undefined, "BTC-USD is not a valid product", { instruments: ["BTC-USD"] })
+    assert.isUndefined(Venue.outcome(sub!, other))
+    assert.strictEqual(Venue.outcome(sub!, mine), "rejected")
+    assert.strictEqual(Venue.outcome(sub!, Venue.confirmation("rejected", [], undefined, "busy")), "rejected")
+    assert.isTrue(Venue.names(mine, "matches:BTC-USD"))
+    assert.isFalse(Venue.names(other, "matches:BTC-USD"))
+  })
+
   it.effect("connect's onOpen sends the subscribe requests after every connect, then the user's onOpen", () =>
     Effect.gen(function*() {
       const server = yield* MemoryTransport.MemoryServer
