@@ -2,7 +2,8 @@
  * Scripted faults: what can go wrong between a client and a venue, and whom it hits. A fault targets one
  * connection, every connection of a venue, or everything. `drop`, `close`, `gap` and `notice` act once;
  * `stall`, `halfOpen`, `slow`, `latency` and `mute` last until their `duration` ends (or `heal` is called;
- * a `mute` also ends by a resubscribe or reconnect); `refuse` applies to the next handshakes. `parse` reads
+ * a `mute` also ends by a resubscribe or reconnect); `refuse` applies to the next handshakes; `seqReset`
+ * restarts OKX book sequence numbers, as OKX documents after maintenance. `parse` reads
  * the compact CLI form `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s`,
  * `refuse:bybit,status=503,count=2` or `mute:binance,stream=btcusdt@trade,until=reconnect`.
  */
@@ -74,6 +75,7 @@ export interface Latency extends Lasting {
  * | venue | stream | e.g. |
  * | --- | --- | --- |
  * | Binance | the stream name as subscribed | `btcusdt@trade`, `btcusdt@depth@100ms` (not the same stream as `btcusdt@depth`) |
+ * | Binance USD-M | the stream name as subscribed | `btcusdt@aggTrade`, `btcusdt@depth@100ms` |
  * | OKX | `channel:instId` | `trades:BTC-USDT`, `books:BTC-USDT` |
  * | Bybit | the topic | `publicTrade.BTCUSDT`, `orderbook.50.BTCUSDT` |
  * | Coinbase | `channel:product` | `matches:BTC-USD`, `level2:BTC-USD`; `heartbeat:BTC-USD` stops that product's heartbeats |
@@ -105,20 +107,54 @@ export interface Mute extends Lasting {
   /** What heals a connection early: a resubscribe of the stream (default) or only a new connection. */
   readonly until?: "resubscribe" | "reconnect" | undefined
 }
-/** The venue's forced-disconnect notice (Binance `serverShutdown`, OKX `64008`, Kraken `status: maintenance`); closes after `closeAfter` if given. */
+/**
+ * The venue's forced-disconnect notice (Binance spot `serverShutdown`, combined as
+ * `{"stream":"!serverShutdown","data":{...}}` on a combined connection; OKX `64008`; Kraken
+ * `status: maintenance`); closes after `closeAfter` if given. Venues with no notice (Binance USD-M, Bybit,
+ * Coinbase, Hyperliquid) are not hit.
+ */
 export interface Notice extends Common {
   readonly kind: "notice"
   readonly closeAfter?: Duration.Input | undefined
 }
 
+/**
+ * OKX book streams continue with a lower `seqId`, as OKX documents may happen after maintenance: the next
+ * update has `prevSeqId` = the last `seqId` sent and `seqId` = `seqId` (below it), and later updates chain
+ * from there (`prevSeqId` = previous `seqId`). It acts once.
+ *
+ * **Gotchas**: the sequence belongs to the venue's book, not to a connection: every connection subscribed
+ * to a reset book sees the reset, targeted or not (`FaultResult.connections` lists the targeted ones that
+ * hold a book). Only OKX `books` streams have it; on other venues it hits nothing.
+ */
+export interface SeqReset extends Common {
+  readonly kind: "seqReset"
+  /** The `seqId` the books continue from. Default 1. */
+  readonly seqId?: number | undefined
+  /** Only this book, as OKX names it (`books:BTC-USDT`); default every book the targeted connections hold. */
+  readonly stream?: string | undefined
+}
+
 /** Any fault. */
-export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice | Mute
+export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice | Mute | SeqReset
 
 /** The kinds of fault. */
 export type Kind = FaultSpec["kind"]
 
 /** Every fault kind. */
-export const kinds: ReadonlyArray<Kind> = ["drop", "close", "stall", "halfOpen", "slow", "gap", "refuse", "latency", "notice", "mute"]
+export const kinds: ReadonlyArray<Kind> = [
+  "drop",
+  "close",
+  "stall",
+  "halfOpen",
+  "slow",
+  "gap",
+  "refuse",
+  "latency",
+  "notice",
+  "mute",
+  "seqReset"
+]
 
 /** What applying a fault did: its id (for `heal`) and the connections it hit. */
 export interface FaultResult {
@@ -187,6 +223,15 @@ export const validate = (spec: FaultSpec): string | undefined => {
     case "stall":
     case "halfOpen":
       return validDuration(spec.duration) ? undefined : "invalid duration"
+    case "seqReset":
+      if (typeof t === "object" && "venue" in t && t.venue !== "okx") {
+        return "seqReset applies to OKX books: target okx, all or a connection"
+      }
+      if (spec.seqId !== undefined && !(Number.isInteger(spec.seqId) && spec.seqId >= 0)) return "seqId must be a non-negative integer"
+      if (spec.stream !== undefined && (typeof spec.stream !== "string" || spec.stream === "")) {
+        return "stream must name a book, e.g. books:BTC-USDT"
+      }
+      return undefined
     case "drop":
       return undefined
   }
@@ -212,7 +257,7 @@ const parseTarget = (text: string | undefined): Result.Result<Target, string> =>
 /**
  * Parses the CLI form `kind[:target][,key=value...][@at][+duration]`. Keys: `code`, `reason`, `status`,
  * `retryAfter`, `count`, `skip`, `bps` (bytes per second), `latency` (a duration), `closeAfter`, `sticky`,
- * `stream` and `until` (`mute`). `@at` becomes `after`; `+duration` becomes `duration` (for `latency`
+ * `stream` and `until` (`mute`), `seqId` and `stream` (`seqReset`). `@at` becomes `after`; `+duration` becomes `duration` (for `latency`
  * without a `latency` key, it is the added latency and the fault lasts until healed).
  *
  * Values contain no `,` or `+`, and only a `stream` value may contain `@` (`stream=btcusdt@trade`). A
@@ -298,6 +343,16 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
     case "notice":
       spec = { kind: "notice", ...base, ...(closeAfter !== undefined ? { closeAfter } : {}) }
       break
+    case "seqReset": {
+      const stream = params.get("stream")
+      spec = {
+        kind: "seqReset",
+        ...base,
+        ...(num("seqId") !== undefined ? { seqId: num("seqId") } : {}),
+        ...(stream !== undefined ? { stream } : {})
+      }
+      break
+    }
     case "mute": {
       const stream = params.get("stream")
       if (stream === undefined || stream === "") {

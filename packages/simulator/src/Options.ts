@@ -6,11 +6,25 @@
  */
 import { Duration } from "effect"
 
-/** The venues the simulator speaks, each under its own path prefix. */
-export type VenueName = "binance" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid"
+/**
+ * The venues the simulator speaks, each under its own path prefix (`binanceUsdm`, Binance USD-M futures,
+ * under `/binance-usdm`).
+ */
+export type VenueName = "binance" | "binanceUsdm" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid"
 
 /** Every venue name, in a stable order. */
-export const venueNames: ReadonlyArray<VenueName> = ["binance", "okx", "bybit", "coinbase", "kraken", "hyperliquid"]
+export const venueNames: ReadonlyArray<VenueName> = ["binance", "binanceUsdm", "okx", "bybit", "coinbase", "kraken", "hyperliquid"]
+
+/**
+ * The assets the simulator knows, used to decide whether an instrument exists when a venue option does
+ * not list them (`OkxOptions.instruments`, `KrakenOptions.pairs`). `XBT` is deliberately absent: Kraken v2
+ * names bitcoin `BTC` and answers `Currency pair not supported XBT/USD`.
+ */
+export const knownAssets: ReadonlyArray<string> = [
+  "BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "BNB", "DOT", "AVAX", "LINK", "TRX", "TON", "BCH", "XLM", "ATOM",
+  "UNI", "NEAR", "APT", "ARB", "OP", "SUI", "PEPE", "SHIB", "USDT", "USDC", "DAI", "USD", "EUR", "GBP", "JPY", "CAD",
+  "CHF", "AUD"
+]
 
 /** Options shared by every venue. */
 export interface CommonVenueOptions {
@@ -28,7 +42,29 @@ export interface BinanceOptions extends CommonVenueOptions {
   readonly maxLifetime?: Duration.Input | undefined
   /** How long before `maxLifetime` the `serverShutdown` event is sent. Default 10 seconds (at most half the lifetime). */
   readonly shutdownNotice?: Duration.Input | undefined
-  /** Incoming messages (text, PING, unsolicited PONG) allowed per second before closing with 1008. Real: 5. */
+  /**
+   * Incoming messages allowed per second before closing with 1008. Real: 5. Counted as Binance documents
+   * it ("a PING frame, a PONG frame, a JSON controlled message"): every text message, every PING frame and
+   * every PONG frame, including the PONGs that answer the server's own PINGs.
+   */
+  readonly messageLimit?: number | undefined
+}
+
+/**
+ * Binance USD-M futures market streams, on the routed paths Binance introduced in 2026-03:
+ * `/binance-usdm/public/{ws,stream}` (high-frequency: `@trade`, `@depth*`, `@bookTicker`),
+ * `/binance-usdm/market/{ws,stream}` (`@aggTrade`, `@markPrice`, `@kline_*`, `@ticker`, `@miniTicker`) and the
+ * legacy unrouted `/binance-usdm/{ws,stream}`, served as `/public`. A stream of the other class (or one the
+ * simulator does not publish) is accepted and acknowledged but pushes nothing, with no error.
+ */
+export interface BinanceUsdmOptions extends CommonVenueOptions {
+  /** Interval of server PING frames. Real: 3 minutes. */
+  readonly pingInterval?: Duration.Input | undefined
+  /** Close when a PING stays unanswered this long. Real: 10 minutes. */
+  readonly pongTimeout?: Duration.Input | undefined
+  /** Maximum connection lifetime. Real: 24 hours. */
+  readonly maxLifetime?: Duration.Input | undefined
+  /** Incoming messages (text, PING, PONG) allowed per second before closing with 1008. Real: 10. */
   readonly messageLimit?: number | undefined
 }
 
@@ -36,6 +72,20 @@ export interface BinanceOptions extends CommonVenueOptions {
 export interface OkxOptions extends CommonVenueOptions {
   /** Close when no subscription is made, or nothing is received or pushed, for this long. Real: 30 seconds. */
   readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * `subscribe`/`unsubscribe`/`login` requests allowed per connection within `requestWindow`. Real: 480 per
+   * hour. A request beyond it is answered `{"event":"error","code":"60014",...}` and not carried out; the
+   * connection stays open (OKX does not document its answer; see `venues/Okx.ts`).
+   */
+  readonly requestsPerHour?: number | undefined
+  /** The window `requestsPerHour` counts over. Real: 1 hour; set it short in tests. */
+  readonly requestWindow?: Duration.Input | undefined
+  /**
+   * The instruments that exist; any other `instId` is answered with error `60018`. Default: an `instId` of
+   * the form `BASE-QUOTE`, `BASE-QUOTE-SWAP` or `BASE-QUOTE-YYMMDD` whose base and quote are both in
+   * `knownAssets` (so `BTC-USDT` exists and `FOO-BAR` does not).
+   */
+  readonly instruments?: ReadonlyArray<string> | undefined
 }
 
 /** Bybit v5 public spot websocket (`/bybit/v5/public/spot`). */
@@ -48,20 +98,57 @@ export interface BybitOptions extends CommonVenueOptions {
 export interface CoinbaseOptions extends CommonVenueOptions {
   /** A `subscribe` must arrive within this time of connecting. Real: 5 seconds. */
   readonly subscribeDeadline?: Duration.Input | undefined
-  /** Interval of `heartbeat` channel messages. Real: 1 second. */
+  /** Interval of `heartbeat` channel messages, per subscribed product. Real: 1 second. */
   readonly heartbeatInterval?: Duration.Input | undefined
+  /**
+   * Connection requests (handshakes) per second per IP, refilling a bucket of `requestBurst`. Real: 8. A
+   * handshake beyond it gets HTTP 429 (Coinbase does not document the answer).
+   */
+  readonly requestsPerSecond?: number | undefined
+  /** The burst of connection requests per IP. Real: 20. */
+  readonly requestBurst?: number | undefined
+  /**
+   * Messages the clients of one IP may send per second, across connections. Real: 100. Beyond it the
+   * connection gets `{"type":"error","message":"ErrSlowRead",...}` and is closed (1008).
+   */
+  readonly messagesPerSecond?: number | undefined
+  /**
+   * Subscriptions to one channel of one product per IP, across connections. Real: 10. A subscription
+   * beyond it is rejected with `{"type":"error","message":"Failed to subscribe","reason":...}`; the
+   * others of the same request are subscribed.
+   */
+  readonly subscriptionsPerProductChannel?: number | undefined
 }
 
 /** Kraken websocket v2 (`/kraken/v2`). */
 export interface KrakenOptions extends CommonVenueOptions {
   /** A `heartbeat` is sent when nothing else was sent for this long (once subscribed). Real: about 1 second. */
   readonly heartbeatInterval?: Duration.Input | undefined
+  /**
+   * The currency pairs that exist; any other symbol is answered `Currency pair not supported <SYM>`.
+   * Default: a `BASE/QUOTE` symbol whose base and quote are both in `knownAssets` (so `BTC/USD` exists and
+   * `XBT/USD` does not).
+   */
+  readonly pairs?: ReadonlyArray<string> | undefined
 }
 
 /** Hyperliquid websocket (`/hyperliquid/ws`). */
 export interface HyperliquidOptions extends CommonVenueOptions {
   /** Close when the client sent nothing for this long. Real: 60 seconds. */
   readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Subscriptions per IP, across connections. Real: 1,000. One beyond it is answered
+   * `{"channel":"error","data":"Cannot subscribe to more than 1000 channels."}` and not made.
+   */
+  readonly subscriptionsPerIp?: number | undefined
+  /**
+   * Messages the clients of one IP may send per minute, across connections (pings included). Real: 2,000.
+   * One beyond it is answered `{"channel":"error","data":"Cannot send more than 2000 messages per minute."}`
+   * and not carried out.
+   */
+  readonly messagesPerMinute?: number | undefined
+  /** Open connections per IP. Real: 100. A handshake beyond it gets HTTP 429 (Hyperliquid does not document the answer). */
+  readonly connectionsPerIp?: number | undefined
 }
 
 /** Everything `Simulator.make` and `startSimulator` accept; all fields are optional. */
@@ -83,6 +170,7 @@ export interface Options {
   /** Per-venue protocol options. */
   readonly venues?: {
     readonly binance?: BinanceOptions | undefined
+    readonly binanceUsdm?: BinanceUsdmOptions | undefined
     readonly okx?: OkxOptions | undefined
     readonly bybit?: BybitOptions | undefined
     readonly coinbase?: CoinbaseOptions | undefined
@@ -107,11 +195,44 @@ export interface Config {
     readonly shutdownNoticeMs: number
     readonly messageLimit: number
   }
-  readonly okx: { readonly rate: number; readonly idleTimeoutMs: number }
+  readonly binanceUsdm: {
+    readonly rate: number
+    readonly pingIntervalMs: number
+    readonly pongTimeoutMs: number
+    readonly maxLifetimeMs: number
+    readonly messageLimit: number
+  }
+  readonly okx: {
+    readonly rate: number
+    readonly idleTimeoutMs: number
+    readonly requestsPerWindow: number
+    readonly requestWindowMs: number
+    /** The listed instruments, or undefined for the `knownAssets` rule. */
+    readonly instruments: ReadonlySet<string> | undefined
+  }
   readonly bybit: { readonly rate: number; readonly idleTimeoutMs: number }
-  readonly coinbase: { readonly rate: number; readonly subscribeDeadlineMs: number; readonly heartbeatIntervalMs: number }
-  readonly kraken: { readonly rate: number; readonly heartbeatIntervalMs: number }
-  readonly hyperliquid: { readonly rate: number; readonly idleTimeoutMs: number }
+  readonly coinbase: {
+    readonly rate: number
+    readonly subscribeDeadlineMs: number
+    readonly heartbeatIntervalMs: number
+    readonly requestsPerSecond: number
+    readonly requestBurst: number
+    readonly messagesPerSecond: number
+    readonly subscriptionsPerProductChannel: number
+  }
+  readonly kraken: {
+    readonly rate: number
+    readonly heartbeatIntervalMs: number
+    /** The listed pairs, or undefined for the `knownAssets` rule. */
+    readonly pairs: ReadonlySet<string> | undefined
+  }
+  readonly hyperliquid: {
+    readonly rate: number
+    readonly idleTimeoutMs: number
+    readonly subscriptionsPerIp: number
+    readonly messagesPerMinute: number
+    readonly connectionsPerIp: number
+  }
 }
 
 /** Converts a `Duration.Input` (or the default) to milliseconds. */
@@ -138,14 +259,41 @@ export const resolve = (options: Options = {}): Config => {
       shutdownNoticeMs: Math.min(millis(v.binance?.shutdownNotice, "10 seconds"), lifetime / 2),
       messageLimit: v.binance?.messageLimit ?? 5
     },
-    okx: { rate: v.okx?.rate ?? rate, idleTimeoutMs: millis(v.okx?.idleTimeout, "30 seconds") },
+    binanceUsdm: {
+      rate: v.binanceUsdm?.rate ?? rate,
+      pingIntervalMs: millis(v.binanceUsdm?.pingInterval, "3 minutes"),
+      pongTimeoutMs: millis(v.binanceUsdm?.pongTimeout, "10 minutes"),
+      maxLifetimeMs: millis(v.binanceUsdm?.maxLifetime, "24 hours"),
+      messageLimit: v.binanceUsdm?.messageLimit ?? 10
+    },
+    okx: {
+      rate: v.okx?.rate ?? rate,
+      idleTimeoutMs: millis(v.okx?.idleTimeout, "30 seconds"),
+      requestsPerWindow: v.okx?.requestsPerHour ?? 480,
+      requestWindowMs: millis(v.okx?.requestWindow, "1 hour"),
+      instruments: v.okx?.instruments !== undefined ? new Set(v.okx.instruments) : undefined
+    },
     bybit: { rate: v.bybit?.rate ?? rate, idleTimeoutMs: millis(v.bybit?.idleTimeout, "10 minutes") },
     coinbase: {
       rate: v.coinbase?.rate ?? rate,
       subscribeDeadlineMs: millis(v.coinbase?.subscribeDeadline, "5 seconds"),
-      heartbeatIntervalMs: millis(v.coinbase?.heartbeatInterval, "1 second")
+      heartbeatIntervalMs: millis(v.coinbase?.heartbeatInterval, "1 second"),
+      requestsPerSecond: v.coinbase?.requestsPerSecond ?? 8,
+      requestBurst: v.coinbase?.requestBurst ?? 20,
+      messagesPerSecond: v.coinbase?.messagesPerSecond ?? 100,
+      subscriptionsPerProductChannel: v.coinbase?.subscriptionsPerProductChannel ?? 10
     },
-    kraken: { rate: v.kraken?.rate ?? rate, heartbeatIntervalMs: millis(v.kraken?.heartbeatInterval, "1 second") },
-    hyperliquid: { rate: v.hyperliquid?.rate ?? rate, idleTimeoutMs: millis(v.hyperliquid?.idleTimeout, "60 seconds") }
+    kraken: {
+      rate: v.kraken?.rate ?? rate,
+      heartbeatIntervalMs: millis(v.kraken?.heartbeatInterval, "1 second"),
+      pairs: v.kraken?.pairs !== undefined ? new Set(v.kraken.pairs) : undefined
+    },
+    hyperliquid: {
+      rate: v.hyperliquid?.rate ?? rate,
+      idleTimeoutMs: millis(v.hyperliquid?.idleTimeout, "60 seconds"),
+      subscriptionsPerIp: v.hyperliquid?.subscriptionsPerIp ?? 1000,
+      messagesPerMinute: v.hyperliquid?.messagesPerMinute ?? 2000,
+      connectionsPerIp: v.hyperliquid?.connectionsPerIp ?? 100
+    }
   }
 }

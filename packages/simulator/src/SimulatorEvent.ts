@@ -39,7 +39,7 @@ export interface Closed {
   readonly at: number
 }
 
-/** A handshake was refused by a `refuse` fault. */
+/** A handshake was refused: by a `refuse` fault, or by a venue's per-IP limit (Hyperliquid connections, Coinbase connection requests; status 429). */
 export interface Refused {
   readonly _tag: "Refused"
   readonly venue: VenueName

@@ -12,8 +12,8 @@ import type { SimulatorEvent } from "./SimulatorEvent.ts"
 
 const usage = `Usage: pnpm simulator [--port N] [--host H] [--rate R] [--seed S] [--fault SPEC]... [--quiet] [--help]
 
-Starts a local exchange-like WebSocket server (Binance, OKX, Bybit, Coinbase, Kraken, Hyperliquid)
-on one port and prints one endpoint per venue. Runs until Ctrl-C or SIGTERM.
+Starts a local exchange-like WebSocket server (Binance spot, Binance USD-M futures, OKX, Bybit,
+Coinbase, Kraken, Hyperliquid) on one port and prints every endpoint. Runs until Ctrl-C or SIGTERM.
 
   --port N        port to listen on (default 0: a free port)
   --host H        interface (default 127.0.0.1)
@@ -25,17 +25,21 @@ on one port and prints one endpoint per venue. Runs until Ctrl-C or SIGTERM.
 
 Fault SPEC: kind[:target][,key=value...][@at][+duration]
   kind     ${Fault.kinds.join(" | ")}
-  target   binance | okx | bybit | coinbase | kraken | hyperliquid | all (default) | #<connection id>
+  target   binance | binanceUsdm | okx | bybit | coinbase | kraken | hyperliquid | all (default)
+           | #<connection id>
   @at      apply after this delay (5s, 300ms, 2m); +duration  heal after this long
   keys     code, reason (close); status, retryAfter, count (refuse); skip (gap); bps (slow);
            latency (latency); closeAfter (notice); sticky=true (also hit later connections);
            stream, until=resubscribe|reconnect (mute: one stream's data stops until the client
            resubscribes it, or only a new connection gets it; stream as the venue names it:
            btcusdt@trade, trades:BTC-USDT, publicTrade.BTCUSDT, matches:BTC-USD, trade:BTC/USD,
-           trades:BTC; a trailing @<duration> is always @at)
+           trades:BTC; a trailing @<duration> is always @at);
+           seqId, stream (seqReset: OKX books continue from a lower seqId, default 1;
+           stream=books:BTC-USDT for one book)
   e.g.     drop:binance@5s   halfOpen:okx@10s+3s   close:all,code=4000,reason=bye
            refuse:bybit,status=503,count=2   latency:kraken,latency=300ms+10s   gap:okx,skip=5
            mute:binance,stream=btcusdt@trade,until=reconnect   mute:kraken,stream=trade:BTC/USD+30s
+           seqReset:okx,seqId=5@10s
 
 Stdin: one SPEC per line is applied at once; also "list", "stats", "heal [id]", "help".
 `
@@ -72,7 +76,8 @@ const main = async (): Promise<void> => {
     ...(values.rate !== undefined ? { rate: Number(values.rate) } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {})
   })
-  for (const [name, url] of Object.entries(engine.endpoints)) process.stdout.write(`${name.padEnd(16)}${url}\n`)
+  const width = Math.max(...Object.keys(engine.endpoints).map((name) => name.length)) + 2
+  for (const [name, url] of Object.entries(engine.endpoints)) process.stdout.write(`${name.padEnd(width)}${url}\n`)
   process.stdout.write(`Simulator listening on ${engine.host}:${engine.port} (Ctrl-C to stop)\n`)
 
   if (!values.quiet) {

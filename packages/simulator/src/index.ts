@@ -1,7 +1,8 @@
 /**
- * `@kharbranth/simulator`: a local exchange-like WebSocket server (Binance, OKX, Bybit, Coinbase, Kraken,
- * Hyperliquid on one port) with scripted faults, for demos, tests and benchmarks. It depends on no other
- * Kharbranth package, so a protocol mistake in the client cannot be mirrored by the server.
+ * `@kharbranth/simulator`: a local exchange-like WebSocket server (Binance spot and USD-M futures, OKX,
+ * Bybit, Coinbase, Kraken, Hyperliquid on one port) with scripted faults, for demos, tests and benchmarks.
+ * It depends on no other Kharbranth package, so a protocol mistake in the client cannot be mirrored by the
+ * server.
  */
 
 /** Start the server in a scope, script faults, watch events. */

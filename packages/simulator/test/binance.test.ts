@@ -1,7 +1,8 @@
 /**
  * Binance-like venue: subscription requests and answers, raw and combined streams, continuous trade ids
  * and depth update ids, PING frames and the pong timeout, the connection lifetime with `serverShutdown`
- * first, and the 5-messages-per-second limit.
+ * first (raw on `/ws`, combined on `/stream`), and the 5-messages-per-second limit, which counts every PONG,
+ * the answers to the server's own PINGs included.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -108,5 +109,63 @@ describe("Binance", () => {
       const closed = yield* c.closed
       assert.strictEqual(closed.code, 1008)
       assert.match(closed.reason, /5/)
+    }))
+
+  it.live("on a combined connection serverShutdown is sent in combined form; a raw connection keeps the raw form", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ ...fast, venues: { binance: { maxLifetime: 300, shutdownNotice: 100 } } })
+      const combined = yield* connect(`${sim.endpoints.binanceCombined}?streams=btcusdt@trade`)
+      const raw = yield* connect(sim.endpoints.binance)
+      const notice = yield* combined.next(msg((j) => j.stream === "!serverShutdown"))
+      assert.deepStrictEqual(Object.keys(notice.json), ["stream", "data"])
+      assert.strictEqual(notice.json.data.e, "serverShutdown")
+      assert.isNumber(notice.json.data.E)
+      const rawNotice = yield* raw.next(msg((j) => j.e === "serverShutdown"))
+      assert.deepStrictEqual(Object.keys(rawNotice.json), ["e", "E"])
+      assert.strictEqual((yield* combined.closed).code, 1000)
+    }))
+
+  it.live("the notice fault follows the connection's form too (combined on /stream, raw on /ws)", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make(fast)
+      const combined = yield* connect(sim.endpoints.binanceCombined)
+      const raw = yield* connect(sim.endpoints.binance)
+      yield* sim.fault({ kind: "notice", target: { venue: "binance" } })
+      const wrapped = yield* combined.next(msg((j) => j.stream !== undefined || j.e !== undefined))
+      assert.strictEqual(wrapped.json.stream, "!serverShutdown")
+      assert.strictEqual(wrapped.json.data.e, "serverShutdown")
+      const plain = yield* raw.next(msg((j) => j.stream !== undefined || j.e !== undefined))
+      assert.strictEqual(plain.json.e, "serverShutdown")
+    }))
+
+  it.live("PONGs answering the server's own PINGs count towards the message limit: too many PINGs get the client closed with 1008", () =>
+    Effect.gen(function*() {
+      // 100 ms pings: the ws client answers about 10 a second, each a PONG frame Binance counts
+      const sim = yield* Simulator.make({ ...fast, venues: { binance: { pingInterval: 100 } } })
+      const c = yield* connect(sim.endpoints.binance)
+      const closed = yield* c.closed
+      assert.strictEqual(closed.code, 1008)
+      assert.match(closed.reason, /5 incoming messages per second/)
+      assert.isAtLeast(c.seen.filter((s) => s.kind === "ping").length, 5)
+    }))
+
+  it.live("answered PINGs within the limit keep the connection open (4 PONGs a second, nothing else)", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ ...fast, venues: { binance: { pingInterval: 250 } } })
+      const c = yield* connect(sim.endpoints.binance)
+      yield* c.nextN(8, (s) => s.kind === "ping", { timeout: 5000 })
+      assert.strictEqual(c.ws.readyState, c.ws.OPEN)
+    }))
+
+  it.live("the PONG answering a server PING counts with text messages: after it, 5 requests in the same second close with 1008", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ ...fast, venues: { binance: { pingInterval: 400 } } })
+      const c = yield* connect(sim.endpoints.binance)
+      yield* c.next((s) => s.kind === "ping")
+      // the ws client has answered the PING with a PONG: 1 message; 5 more make 6 in one second
+      for (let i = 1; i <= 5; i++) c.send({ method: "LIST_SUBSCRIPTIONS", id: i })
+      const closed = yield* c.closed
+      assert.strictEqual(closed.code, 1008)
+      assert.strictEqual(c.messages((s) => Array.isArray(s.json?.result)).length, 4)
     }))
 })

@@ -41,9 +41,25 @@ describe("cli", () => {
       yield* waitOutput(/Simulator listening on/)
       const okx = /^okx\s+(ws:\S+)$/m.exec(out)?.[1]
       assert.match(okx ?? "", /^ws:\/\/127\.0\.0\.1:\d+\/okx\/ws\/v5\/public$/)
-      for (const venue of ["binance", "binanceCombined", "bybit", "coinbase", "kraken", "hyperliquid"]) {
+      for (
+        const venue of [
+          "binance",
+          "binanceCombined",
+          "binanceUsdmPublic",
+          "binanceUsdmPublicCombined",
+          "binanceUsdmMarket",
+          "binanceUsdmMarketCombined",
+          "binanceUsdmLegacy",
+          "binanceUsdmLegacyCombined",
+          "bybit",
+          "coinbase",
+          "kraken",
+          "hyperliquid"
+        ]
+      ) {
         assert.match(out, new RegExp(`^${venue}\\s+ws://`, "m"))
       }
+      assert.match(out, /^binanceUsdmMarket\s+ws:\/\/127\.0\.0\.1:\d+\/binance-usdm\/market\/ws$/m)
       const c = yield* connect(okx!)
       c.send({ op: "subscribe", args: [{ channel: "trades", instId: "BTC-USDT" }] })
       yield* c.nextN(3, msg((j) => j.data !== undefined))
@@ -68,5 +84,7 @@ describe("cli", () => {
     }).pipe(Effect.map(({ code, out }) => {
       assert.strictEqual(code, 0)
       assert.match(out, /--fault SPEC/)
+      assert.match(out, /binanceUsdm/)
+      assert.match(out, /seqReset/)
     })))
 })

@@ -82,4 +82,20 @@ describe("Fault.parse", () => {
     assert.match(error("close:all,reason=a@b,code=4000"), /expected kind/, "only a stream value may contain @")
     assert.match(Fault.validate({ kind: "mute", target: "all", stream: "" }) ?? "", /mute needs a stream/)
   })
+
+  it("reads seqReset: seqId, stream, target, @at; explains what is wrong", () => {
+    assert.deepStrictEqual(ok("seqReset:okx"), { kind: "seqReset", target: { venue: "okx" } })
+    assert.deepStrictEqual(ok("seqReset:okx,seqId=5,stream=books:BTC-USDT@10s"), {
+      kind: "seqReset",
+      target: { venue: "okx" },
+      seqId: 5,
+      stream: "books:BTC-USDT",
+      after: 10_000
+    })
+    assert.deepStrictEqual(ok("seqReset:#4,seqId=0"), { kind: "seqReset", target: { connection: 4 }, seqId: 0 })
+    assert.include(Fault.kinds, "seqReset")
+    assert.match(error("seqReset:binance"), /seqReset applies to OKX books/)
+    assert.match(error("seqReset:okx,seqId=-1"), /seqId must be a non-negative integer/)
+    assert.match(error("seqReset:okx,seqId=1.5"), /seqId must be a non-negative integer/)
+  })
 })

@@ -1,7 +1,8 @@
 /**
- * Kraken-like venue: status on connect, ping/pong, subscription answers, trade ids +1, idle heartbeats,
- * and the book checksum — checked against a hand-computed vector and an independent CRC32 over a book
- * the test maintains itself.
+ * Kraken-like venue: status on connect, ping/pong, subscription answers (one per symbol, an unknown pair
+ * rejected while the others of the request subscribe), trade ids +1, idle heartbeats, and the book
+ * checksum — checked against a hand-computed vector and an independent CRC32 over a book the test
+ * maintains itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -81,5 +82,39 @@ describe("Kraken", () => {
       c.send({ method: "subscribe", params: { channel: "trade", symbol: ["BTC/USD"] } })
       const beats = yield* c.nextN(4, msg((j) => j.channel === "heartbeat"))
       assert.isAtLeast(beats[3]!.at - beats[0]!.at, 3 * 50 - 20)
+    }))
+
+  it.live("a subscribe with several symbols is answered per symbol with the same req_id; an unknown pair is rejected, the others subscribe", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make(fast)
+      const c = yield* connect(sim.endpoints.kraken)
+      c.send({ method: "subscribe", params: { channel: "trade", symbol: ["BTC/USD", "XBT/USD", "ETH/USD"] }, req_id: 42 })
+      const answers = yield* c.nextN(3, msg((j) => j.method === "subscribe"))
+      assert.deepStrictEqual(answers.map((a) => a.json.req_id), [42, 42, 42])
+      assert.deepStrictEqual(answers.map((a) => a.json.success), [true, false, true])
+      assert.deepStrictEqual(answers.map((a) => a.json.result?.symbol ?? a.json.symbol), ["BTC/USD", "XBT/USD", "ETH/USD"])
+      const { time_in, time_out, ...rejected } = answers[1]!.json
+      assert.deepStrictEqual(rejected, {
+        error: "Currency pair not supported XBT/USD",
+        method: "subscribe",
+        success: false,
+        symbol: "XBT/USD",
+        req_id: 42
+      })
+      assert.match(time_in, /^\d{4}-\d{2}-\d{2}T/)
+      assert.match(time_out, /^\d{4}-\d{2}-\d{2}T/)
+      assert.deepStrictEqual(Object.keys(answers[1]!.json), ["error", "method", "success", "symbol", "req_id", "time_in", "time_out"])
+      yield* c.next(msg((j) => j.channel === "trade" && j.type === "update" && j.data[0].symbol === "BTC/USD"))
+      yield* c.next(msg((j) => j.channel === "trade" && j.type === "update" && j.data[0].symbol === "ETH/USD"))
+      assert.deepStrictEqual([...(yield* sim.connections)[0]!.subscriptions].sort(), ["trade:BTC/USD", "trade:ETH/USD"])
+    }))
+
+  it.live("the pairs option lists the pairs that exist", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ ...fast, venues: { kraken: { pairs: ["XBT/USD"] } } })
+      const c = yield* connect(sim.endpoints.kraken)
+      c.send({ method: "subscribe", params: { channel: "trade", symbol: ["XBT/USD", "BTC/USD"] }, req_id: 1 })
+      const answers = yield* c.nextN(2, msg((j) => j.method === "subscribe"))
+      assert.deepStrictEqual(answers.map((a) => [a.json.success, a.json.error]), [[true, undefined], [false, "Currency pair not supported BTC/USD"]])
     }))
 })

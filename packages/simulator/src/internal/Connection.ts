@@ -46,6 +46,8 @@ export class Connection {
   readonly id: number
   readonly venue: VenueName
   readonly path: string
+  /** The client's remote address, the key of per-IP limits. */
+  readonly address: string
   readonly openedAt: number
   readonly socket: WebSocket
   readonly host: Host
@@ -74,10 +76,11 @@ export class Connection {
   closing: { readonly code: number; readonly reason: string } | undefined = undefined
   ended = false
 
-  constructor(id: number, venue: VenueName, path: string, socket: WebSocket, host: Host, now: number) {
+  constructor(id: number, venue: VenueName, path: string, address: string, socket: WebSocket, host: Host, now: number) {
     this.id = id
     this.venue = venue
     this.path = path
+    this.address = address
     this.socket = socket
     this.host = host
     this.openedAt = now
@@ -223,6 +226,7 @@ export class Connection {
   end(code: number, reason: string): void {
     if (this.ended) return
     this.ended = true
+    this.session?.onClose?.()
     for (const topic of [...this.subscriptions.keys()]) this.unsubscribe(topic)
     this.queue = []
     const by = this.closing !== undefined ? "server" : "client"
@@ -267,6 +271,8 @@ export class Connection {
         }
         return sent
       }
+      case "seqReset":
+        return this.session?.seqReset?.(id, spec.seqId ?? 1, spec.stream) ?? false
       case "mute": {
         const held = this.subscriptions.has(spec.stream)
         if (!held && !opening) return false

@@ -1,7 +1,8 @@
 /**
  * The simulator engine: one HTTP server on one port, one `ws` server (no auto-pong) routing handshakes to
- * venues by path, one shared timer that emits market data and checks every deadline, and the fault
- * registry (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
+ * venues by path (refusing those a venue's per-IP connection limit turns away), one shared timer that
+ * emits market data and checks every deadline, per-IP state for the venues' limits, and the fault registry
+ * (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
  * it is the hot path for thousands of connections and is also driven from non-Effect callers. The Effect
  * API in `Simulator.ts` wraps it in a scope.
  */
@@ -14,6 +15,7 @@ import { InvalidFault, validate } from "../Fault.ts"
 import { type Config, millis, type Options, resolve, type VenueName, venueNames } from "../Options.ts"
 import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import * as Binance from "../venues/Binance.ts"
+import * as BinanceUsdm from "../venues/BinanceUsdm.ts"
 import * as Bybit from "../venues/Bybit.ts"
 import * as Coinbase from "../venues/Coinbase.ts"
 import * as Hyperliquid from "../venues/Hyperliquid.ts"
@@ -21,26 +23,16 @@ import * as Kraken from "../venues/Kraken.ts"
 import * as Okx from "../venues/Okx.ts"
 import type { Emission, Feed, Market, Venue } from "../venues/Venue.ts"
 import { Connection, type Host } from "./Connection.ts"
+import * as Endpoints from "./Endpoints.ts"
 import { Book, type Instrument, rng, Tape } from "./Market.ts"
 
-/** WebSocket URLs of every venue on the running server. */
-export interface Endpoints {
-  /** Binance raw streams: `ws://host:port/binance/ws` (append `/<stream>` or subscribe by message). */
-  readonly binance: string
-  /** Binance combined streams: `ws://host:port/binance/stream` (append `?streams=a@trade/b@depth`). */
-  readonly binanceCombined: string
-  readonly okx: string
-  readonly bybit: string
-  readonly coinbase: string
-  readonly kraken: string
-  readonly hyperliquid: string
-}
+export type { Endpoints } from "./Endpoints.ts"
 
 /** The running server, for `Simulator.ts` and `startSimulator`. */
 export interface Engine {
   readonly port: number
   readonly host: string
-  readonly endpoints: Endpoints
+  readonly endpoints: Endpoints.Endpoints
   readonly config: Config
   /** Applies (or schedules) a fault; throws `InvalidFault`. */
   readonly fault: (spec: FaultSpec) => FaultResult
@@ -56,7 +48,15 @@ export interface Engine {
   readonly close: () => Promise<void>
 }
 
-const venues: ReadonlyArray<Venue> = [Binance.venue, Okx.venue, Bybit.venue, Coinbase.venue, Kraken.venue, Hyperliquid.venue]
+const venues: ReadonlyArray<Venue> = [
+  Binance.venue,
+  BinanceUsdm.venue,
+  Okx.venue,
+  Bybit.venue,
+  Coinbase.venue,
+  Kraken.venue,
+  Hyperliquid.venue
+]
 
 interface ActiveFault {
   readonly id: number
@@ -97,6 +97,10 @@ export const start = (options: Options = {}): Promise<Engine> => {
   const books = new Map<string, Book>()
   const active = new Map<number, ActiveFault>()
   const refusals = new Map<VenueName, Refusal>()
+  /** `venue|address` → open connections, for per-IP connection limits. */
+  const openByAddress = new Map<string, number>()
+  /** `key|address` → a venue's per-IP state (`Market.perIp`). */
+  const perIp = new Map<string, unknown>()
   const scheduled: Array<{ readonly at: number; readonly id: number; readonly spec: FaultSpec }> = []
   const venueStats = Object.fromEntries(venueNames.map((v) => [v, emptyVenueStats()])) as Record<
     VenueName,
@@ -113,6 +117,11 @@ export const start = (options: Options = {}): Promise<Engine> => {
 
   const market: Market = {
     config,
+    perIp: <T>(key: string, address: string, init: () => T): T => {
+      const k = `${key}|${address}`
+      if (!perIp.has(k)) perIp.set(k, init())
+      return perIp.get(k) as T
+    },
     tape: (venue: VenueName, symbol: string, instrument: Instrument) => {
       const key = `${venue}:${symbol}`
       let tape = tapes.get(key)
@@ -151,6 +160,10 @@ export const start = (options: Options = {}): Promise<Engine> => {
     },
     closed: (conn, code, reason, by) => {
       connections.delete(conn.id)
+      const key = `${conn.venue}|${conn.address}`
+      const open = (openByAddress.get(key) ?? 1) - 1
+      if (open > 0) openByAddress.set(key, open)
+      else openByAddress.delete(key)
       venueStats[conn.venue].openConnections -= 1
       for (const fault of active.values()) fault.connections.delete(conn.id)
       emit({ _tag: "Closed", connection: conn.id, venue: conn.venue, code, reason, by, at: Date.now() })
@@ -171,10 +184,12 @@ export const start = (options: Options = {}): Promise<Engine> => {
   const matches = (target: FaultSpec["target"], conn: Connection): boolean =>
     target === "all" || ("venue" in target ? target.venue === conn.venue : target.connection === conn.id)
 
-  const accept = (socket: import("ws").WebSocket, venue: Venue, url: URL): void => {
+  const accept = (socket: import("ws").WebSocket, venue: Venue, url: URL, address: string): void => {
     const now = Date.now()
-    const conn = new Connection(nextConnectionId++, venue.name, url.pathname + url.search, socket, host, now)
+    const conn = new Connection(nextConnectionId++, venue.name, url.pathname + url.search, address, socket, host, now)
     connections.set(conn.id, conn)
+    const key = `${venue.name}|${address}`
+    openByAddress.set(key, (openByAddress.get(key) ?? 0) + 1)
     venueStats[venue.name].connections += 1
     venueStats[venue.name].openConnections += 1
     socket.on("error", () => {})
@@ -239,7 +254,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
 
   const server = Http.createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain" })
-    res.end("This is a WebSocket server. Endpoints: /binance/ws, /binance/stream, /okx/ws/v5/public, /bybit/v5/public/spot, /coinbase, /kraken/v2, /hyperliquid/ws\n")
+    res.end(`This is a WebSocket server. Endpoints: ${Object.values(Endpoints.paths).join(", ")}\n`)
   })
   server.on("connection", (socket) => {
     sockets.add(socket)
@@ -260,7 +275,15 @@ export const start = (options: Options = {}): Promise<Engine> => {
       emit({ _tag: "Refused", venue: venue.name, status: refusal.status, at: now })
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, venue, url))
+    const address = req.socket.remoteAddress ?? "unknown"
+    const limited = venue.refuse?.(address, openByAddress.get(`${venue.name}|${address}`) ?? 0, now, market)
+    if (limited !== undefined) {
+      venueStats[venue.name].refused += 1
+      reject(socket, limited)
+      emit({ _tag: "Refused", venue: venue.name, status: limited, at: now })
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, venue, url, address))
   })
 
   const healFault = (fault: ActiveFault, now: number): void => {
@@ -420,15 +443,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
         port,
         host: config.host,
         config,
-        endpoints: {
-          binance: `${base}/binance/ws`,
-          binanceCombined: `${base}/binance/stream`,
-          okx: `${base}/okx/ws/v5/public`,
-          bybit: `${base}/bybit/v5/public/spot`,
-          coinbase: `${base}/coinbase`,
-          kraken: `${base}/kraken/v2`,
-          hyperliquid: `${base}/hyperliquid/ws`
-        },
+        endpoints: Endpoints.make(base),
         fault,
         heal,
         connections: () => [...connections.values()].map((c) => c.info()),

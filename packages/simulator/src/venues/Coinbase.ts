@@ -5,7 +5,17 @@
  * messages whose per-product `sequence` increases by 1), `heartbeat` (every `heartbeatInterval`, carrying
  * the product's current `sequence` and `last_trade_id`), and `level2`/`level2_batch` (a `snapshot`, then
  * `l2update`s).
+ *
+ * Limits per IP, across connections, from Coinbase's "Exchange WebSocket Rate Limits" page: connection
+ * requests at `requestsPerSecond` (8) with bursts up to `requestBurst` (20), refused beyond with HTTP 429
+ * (the page does not say how Coinbase answers; a handshake has no socket to carry an error message yet);
+ * `messagesPerSecond` (100) sent by the clients, beyond which the connection gets the documented
+ * `{"type":"error","message":"ErrSlowRead",...}` ("the client is sending too many messages") and is
+ * closed (1008); and `subscriptionsPerProductChannel` (10): "the new subscription will be rejected", here
+ * with `{"type":"error","message":"Failed to subscribe","reason":...}` while the request's other
+ * subscriptions are made.
  */
+import { Counts, SlidingLog, TokenBucket } from "../internal/Limits.ts"
 import { fixed, type Instrument, type Tape, type Trade } from "../internal/Market.ts"
 import type { Feed, Market, Session, Venue } from "./Venue.ts"
 import { isoMicros, isStringArray, pairs, parseObject } from "./Venue.ts"
@@ -72,8 +82,15 @@ const isChannel = (name: string): name is ChannelName => (channelNames as Readon
 export const venue: Venue = {
   name: "coinbase",
   matches: (path) => path === "/coinbase" || path === "/coinbase/",
+  refuse: (address, _open, now, market) => {
+    const cfg = market.config.coinbase
+    const bucket = market.perIp("coinbase:requests", address, () => new TokenBucket(cfg.requestsPerSecond, cfg.requestBurst, now))
+    return bucket.take(now) ? undefined : 429
+  },
   open: (conn, _url, market): Session => {
     const cfg = market.config.coinbase
+    const messages = market.perIp("coinbase:messages", conn.address, () => new SlidingLog(cfg.messagesPerSecond, 1000))
+    const held = market.perIp("coinbase:subscriptions", conn.address, () => new Counts())
     let subscribed = false
     let nextHeartbeat = 0
 
@@ -94,6 +111,10 @@ export const venue: Venue = {
 
     return {
       onText: (text, now) => {
+        if (!messages.take(now)) {
+          error("ErrSlowRead", `more than ${cfg.messagesPerSecond} messages per second from this IP`)
+          return conn.close(1008, "ErrSlowRead")
+        }
         const msg = parseObject(text)
         const type = msg?.["type"]
         if (msg === undefined || (type !== "subscribe" && type !== "unsubscribe")) {
@@ -120,10 +141,22 @@ export const venue: Venue = {
         for (const [name, product] of wanted) {
           const topic = `${name}:${product}`
           if (type === "unsubscribe") {
-            if (conn.unsubscribe(topic)) changed.push(topic)
+            if (conn.unsubscribe(topic)) {
+              held.remove(topic)
+              changed.push(topic)
+            }
             continue
           }
           if (!isChannel(name)) continue
+          const fresh = !conn.subscriptions.has(topic)
+          if (fresh && held.get(topic) >= cfg.subscriptionsPerProductChannel) {
+            error(
+              "Failed to subscribe",
+              `subscription limit exceeded: at most ${cfg.subscriptionsPerProductChannel} subscriptions to ${name} for ${product} per IP`
+            )
+            continue
+          }
+          if (fresh) held.add(topic)
           const ch = channelFor(market, name, product, market.tape("coinbase", product, instrument))
           if (conn.subscribe(topic, ch.feed)) {
             changed.push(topic)
@@ -161,6 +194,9 @@ export const venue: Venue = {
       },
       onResume: (now) => {
         nextHeartbeat = now + cfg.heartbeatIntervalMs
+      },
+      onClose: () => {
+        for (const topic of conn.subscriptions.keys()) held.remove(topic)
       }
     }
   }

@@ -3,7 +3,17 @@
  * `{"method":"subscribe"|"unsubscribe","subscription":{"type","coin"}}` → `subscriptionResponse`.
  * Subscriptions: `trades` (`tid` +1) and `l2Book` (full 20-level snapshots; `time` increases). The
  * connection closes when the client sent nothing for `idleTimeout`.
+ *
+ * Limits per IP, across all connections from one remote address, as Hyperliquid's "Rate limits and user
+ * limits" page lists them: `subscriptionsPerIp` (1,000), `messagesPerMinute` (2,000) and
+ * `connectionsPerIp` (100). Beyond the first two the server answers with the error messages Hyperliquid
+ * sends (as quoted by the nktkas/hyperliquid SDK, issue #78) and does not carry the message out; the
+ * connection stays open:
+ * `{"channel":"error","data":"Cannot subscribe to more than 1000 channels."}` and
+ * `{"channel":"error","data":"Cannot send more than 2000 messages per minute."}`. Hyperliquid does not
+ * document what a connection beyond the cap gets; the simulator refuses its handshake with HTTP 429.
  */
+import { Counts, SlidingLog } from "../internal/Limits.ts"
 import { fixed, type Instrument } from "../internal/Market.ts"
 import type { Feed, Market, Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
@@ -48,11 +58,16 @@ const feedFor = (market: Market, type: string, coin: string): Feed | undefined =
 export const venue: Venue = {
   name: "hyperliquid",
   matches: (path) => path === "/hyperliquid/ws",
+  refuse: (_address, open, _now, market) => (open >= market.config.hyperliquid.connectionsPerIp ? 429 : undefined),
   open: (conn, _url, market): Session => {
-    const idle = market.config.hyperliquid.idleTimeoutMs
+    const cfg = market.config.hyperliquid
+    const idle = cfg.idleTimeoutMs
+    const messages = market.perIp("hyperliquid:messages", conn.address, () => new SlidingLog(cfg.messagesPerMinute, 60_000))
+    const held = market.perIp("hyperliquid:subscriptions", conn.address, () => new Counts())
     const error = (data: string) => conn.sendText(JSON.stringify({ channel: "error", data }))
     return {
-      onText: (text) => {
+      onText: (text, now) => {
+        if (!messages.take(now)) return error(`Cannot send more than ${cfg.messagesPerMinute} messages per minute.`)
         const msg = parseObject(text)
         const method = msg?.["method"]
         if (msg === undefined) return error(`Invalid JSON: ${text.slice(0, 100)}`)
@@ -68,18 +83,24 @@ export const venue: Venue = {
         const topic = `${type}:${coin}`
         if (method === "unsubscribe") {
           if (!conn.unsubscribe(topic)) return error(`Already unsubscribed: ${text.slice(0, 100)}`)
+          held.remove(topic)
           conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
           return conn.announce("Unsubscribed", [topic])
         }
         const feed = feedFor(market, type, coin)
         if (feed === undefined) return error(`Invalid subscription: ${text.slice(0, 100)}`)
         if (conn.subscriptions.has(topic)) return error(`Already subscribed: ${text.slice(0, 100)}`)
+        if (held.total >= cfg.subscriptionsPerIp) return error(`Cannot subscribe to more than ${cfg.subscriptionsPerIp} channels.`)
+        held.add(topic)
         conn.subscribe(topic, feed)
         conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
         conn.announce("Subscribed", [topic])
       },
       onTick: (now) => {
         if (now - conn.lastIn >= idle) conn.close(1000, `No message from client for ${Math.round(idle / 1000)}s`)
+      },
+      onClose: () => {
+        for (const topic of conn.subscriptions.keys()) held.remove(topic)
       }
     }
   }

@@ -1,13 +1,18 @@
 /**
  * Kraken websocket v2 at `/kraken/v2`. A `status` message on connect; `{"method":"ping"}` → `pong`;
  * `{"method":"subscribe"|"unsubscribe","params":{"channel","symbol":[...]},"req_id"}` answered once per
- * symbol. Channels: `trade` (`trade_id` +1) and `book` (a snapshot, then updates; both carry the CRC32
+ * symbol, each answer carrying the request's `req_id` and (for a subscribe) its own `symbol`. A symbol that
+ * is not a known pair (see `KrakenOptions.pairs`; by default `BASE/QUOTE` over `knownAssets`, so `XBT/USD`
+ * is unknown) is answered `{"error":"Currency pair not supported <SYM>","method":"subscribe",
+ * "success":false,"symbol":"<SYM>","req_id",...}` while the other symbols of the request are subscribed
+ * and answered with success. Channels: `trade` (`trade_id` +1) and `book` (a snapshot, then updates; both carry the CRC32
  * `checksum` of the top 10 levels as Kraken documents it). Prices (1 decimal) and quantities (8 decimals)
  * are JSON numbers written with full precision, as Kraken writes them. Once subscribed, a
  * `{"channel":"heartbeat"}` goes out when nothing else was sent for `heartbeatInterval`. The notice is a
  * `status` update with `system: "maintenance"`.
  */
 import * as Checksum from "../Checksum.ts"
+import { krakenPair } from "../internal/Instruments.ts"
 import { type Book, fixed, type Instrument, type Trade } from "../internal/Market.ts"
 import type { Feed, Market, Session, Venue } from "./Venue.ts"
 import { isoMicros, isStringArray, parseObject } from "./Venue.ts"
@@ -108,6 +113,10 @@ export const venue: Venue = {
         const changed: Array<string> = []
         for (const symbol of symbols) {
           const topic = `${channel}:${symbol}`
+          if (!krakenPair(cfg.pairs, symbol)) {
+            send({ error: `Currency pair not supported ${symbol}`, method, success: false, symbol, ...withReq, ...times })
+            continue
+          }
           const ch = channelFor(market, channel, symbol, depth)
           if (ch === undefined) {
             send({ error: `Channel ${channel} not found`, method, success: false, symbol, ...withReq, ...times })

@@ -1,12 +1,20 @@
 /**
  * OKX v5 public websocket at `/okx/ws/v5/public`. Text `ping` is answered with text `pong`. Requests
- * `{"op":"subscribe"|"unsubscribe","args":[{"channel","instId"}]}` get one `{"event","arg","connId"}`
- * answer per arg. Channels: `trades` (`tradeId` +1) and `books` (a snapshot, then updates whose
- * `prevSeqId` is the previous `seqId`, with OKX's signed CRC32 `checksum`). The connection closes (4004)
- * when no subscription exists `idleTimeout` after opening, or when nothing was received or pushed for
- * `idleTimeout`. The notice is event `64008` (service upgrade).
+ * `{"id"?,"op":"subscribe"|"unsubscribe","args":[{"channel","instId"}]}` get one `{"id"?,"event","arg",
+ * "connId"}` answer per arg, in arg order; the optional `id` (up to 32 alphanumeric characters) is echoed
+ * first in every answer to the request, errors included. An arg whose `instId` does not exist (see
+ * `OkxOptions.instruments`) or whose channel is unknown is answered `{"id"?,"event":"error","code":"60018",
+ * "msg":"Wrong URL or channel:<channel>,instId:<instId> doesn't exist. ...","connId"}`, which names no
+ * `arg`, and the other args of the same request are still subscribed and answered. Channels: `trades`
+ * (`tradeId` +1) and `books` (a snapshot, then updates whose `prevSeqId` is the previous `seqId`, with
+ * OKX's signed CRC32 `checksum`; a `seqReset` fault restarts `seqId` lower, as after maintenance). The
+ * connection closes (4004) when no subscription exists `idleTimeout` after opening, or when nothing was
+ * received or pushed for `idleTimeout`. More than `requestsPerHour` subscribe/unsubscribe/login requests
+ * within `requestWindow` are refused with code `60014`. The notice is event `64008` (service upgrade).
  */
 import * as Checksum from "../Checksum.ts"
+import { okxInstrument } from "../internal/Instruments.ts"
+import { SlidingLog } from "../internal/Limits.ts"
 import { type Book, fixed, type Instrument } from "../internal/Market.ts"
 import type { Feed, Market, Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
@@ -27,7 +35,16 @@ const argText = (channel: string, instId: string) => `{"channel":"${channel}","i
 interface Channel {
   readonly feed: Feed
   readonly snapshot?: (now: number) => string
+  readonly book?: Book
 }
+
+/**
+ * A book whose `seqId` was reset and has not sent an update since → the `seqId` its next update names as
+ * `prevSeqId` (the last one sent before the reset); a snapshot sent meanwhile carries that `seqId` too.
+ */
+const resets = new WeakMap<Book, number>()
+/** A book → the `seqReset` fault that last reset it, so a fault hitting several holders resets it once. */
+const resetBy = new WeakMap<Book, number>()
 
 const channelFor = (market: Market, channel: string, instId: string): Channel | undefined => {
   const rate = market.config.okx.rate
@@ -49,7 +66,8 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
   if (channel === "books") {
     const book = market.book("okx", instId, instrument, 25)
     const feed = market.feed(`okx:books:${instId}`, rate, (now) => {
-      const prev = book.seq
+      const prev = resets.get(book) ?? book.seq
+      resets.delete(book)
       const c = book.next(now)
       return {
         text: `{"arg":${arg},"action":"update","data":[{"asks":${okxLevels(c.asks)},"bids":${okxLevels(c.bids)},"ts":"${now}","checksum":${
@@ -62,30 +80,57 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
     const snapshot = (now: number) =>
       `{"arg":${arg},"action":"snapshot","data":[{"asks":${okxLevels(book.top("asks", 400))},"bids":${
         okxLevels(book.top("bids", 400))
-      },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":-1,"seqId":${book.seq}}]}`
-    return { feed, snapshot }
+      },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":-1,"seqId":${resets.get(book) ?? book.seq}}]}`
+    return { feed, snapshot, book }
   }
   return undefined
 }
+
+const idPattern = /^[A-Za-z0-9]{1,32}$/
 
 /** The OKX venue. */
 export const venue: Venue = {
   name: "okx",
   matches: (path) => path === "/okx/ws/v5/public",
   open: (conn, _url, market): Session => {
-    const idle = market.config.okx.idleTimeoutMs
+    const cfg = market.config.okx
+    const idle = cfg.idleTimeoutMs
     const connId = (0x1000_0000 + conn.id).toString(16)
+    // OKX documents the quota (480 subscribe/unsubscribe/login requests per hour per connection) but not
+    // its answer. The simulator refuses the request with OKX's own "Requests too frequent" code, 60014, and
+    // keeps the connection open.
+    const quota = new SlidingLog(cfg.requestsPerWindow, cfg.requestWindowMs)
     let subscribed = false
-    const error = (code: string, msg: string) =>
-      conn.sendText(`{"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`)
+
+    /** `"id":"…",` to open an answer to a request that carried a valid id. */
+    const idField = (id: string | undefined) => (id !== undefined ? `"id":"${id}",` : "")
+    const error = (id: string | undefined, code: string, msg: string) =>
+      conn.sendText(`{${idField(id)}"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`)
+
     return {
       onText: (text, now) => {
         if (text === "ping") return conn.sendText("pong")
         const msg = parseObject(text)
+        const rawId = msg?.["id"]
+        const id = typeof rawId === "string" && idPattern.test(rawId) ? rawId : undefined
+        if (rawId !== undefined && id === undefined) {
+          return error(undefined, "60012", `Invalid request: id must be 1 to 32 letters or digits: ${text.slice(0, 100)}`)
+        }
         const op = msg?.["op"]
+        if (op === "subscribe" || op === "unsubscribe" || op === "login") {
+          if (!quota.take(now)) {
+            return error(
+              id,
+              "60014",
+              `Requests too frequent: more than ${cfg.requestsPerWindow} subscribe/unsubscribe/login requests on this connection within ${
+                Math.round(cfg.requestWindowMs / 1000)
+              }s`
+            )
+          }
+        }
         const args = msg?.["args"]
         if (msg === undefined || (op !== "subscribe" && op !== "unsubscribe") || !Array.isArray(args)) {
-          return error("60012", `Invalid request: ${text.slice(0, 100)}`)
+          return error(id, "60012", `Invalid request: ${text.slice(0, 100)}`)
         }
         const changed: Array<string> = []
         for (const raw of args as ReadonlyArray<unknown>) {
@@ -93,22 +138,26 @@ export const venue: Venue = {
           const channel = a["channel"]
           const instId = a["instId"]
           if (typeof channel !== "string" || typeof instId !== "string") {
-            error("60012", `Invalid request: ${text.slice(0, 100)}`)
+            error(id, "60012", `Invalid request: ${text.slice(0, 100)}`)
             continue
           }
           const topic = `${channel}:${instId}`
           const arg = argText(channel, instId)
           if (op === "unsubscribe") {
             if (conn.unsubscribe(topic)) changed.push(topic)
-            conn.sendText(`{"event":"unsubscribe","arg":${arg},"connId":"${connId}"}`)
+            conn.sendText(`{${idField(id)}"event":"unsubscribe","arg":${arg},"connId":"${connId}"}`)
             continue
           }
-          const ch = channelFor(market, channel, instId)
+          const ch = okxInstrument(cfg.instruments, instId) ? channelFor(market, channel, instId) : undefined
           if (ch === undefined) {
-            error("60018", `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`)
+            error(
+              id,
+              "60018",
+              `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`
+            )
             continue
           }
-          conn.sendText(`{"event":"subscribe","arg":${arg},"connId":"${connId}"}`)
+          conn.sendText(`{${idField(id)}"event":"subscribe","arg":${arg},"connId":"${connId}"}`)
           subscribed = true
           if (conn.subscribe(topic, ch.feed)) {
             changed.push(topic)
@@ -130,6 +179,20 @@ export const venue: Venue = {
           `{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"${connId}"}`
         )
         return true
+      },
+      seqReset: (fault, seqId, stream) => {
+        let hit = false
+        for (const topic of conn.subscriptions.keys()) {
+          if (!topic.startsWith("books:") || (stream !== undefined && topic !== stream)) continue
+          const book = channelFor(market, "books", topic.slice("books:".length))?.book
+          if (book === undefined) continue
+          hit = true
+          if (resetBy.get(book) === fault) continue
+          resetBy.set(book, fault)
+          resets.set(book, resets.get(book) ?? book.seq)
+          book.seq = seqId - 1
+        }
+        return hit
       }
     }
   }

@@ -31,9 +31,14 @@ export interface Feed {
   readonly next: (now: number) => Emission
 }
 
-/** What a venue may ask of the server: shared generators and feeds. */
+/** What a venue may ask of the server: shared generators and feeds, and per-IP state. */
 export interface Market {
   readonly config: Config
+  /**
+   * State shared by every connection from one remote address, under `key` (created on first use with
+   * `init`): per-IP limits count across connections through it.
+   */
+  readonly perIp: <T>(key: string, address: string, init: () => T) => T
   /** The trade tape of a venue's symbol (created on first use). */
   readonly tape: (venue: VenueName, symbol: string, instrument: Instrument) => Tape
   /** The order book of a venue's symbol (created on first use). */
@@ -56,6 +61,13 @@ export interface Session {
   readonly notice?: (now: number) => boolean
   /** A half-open fault healed: restart the deadlines from now. */
   readonly onResume?: (now: number) => void
+  /** The connection ended (its subscriptions are still listed): release what it held in per-IP state. */
+  readonly onClose?: () => void
+  /**
+   * A `seqReset` fault (id `fault`): the book streams this connection holds (or just `stream`) continue
+   * from `seqId`. Returns false when the venue has no such stream or the connection holds none.
+   */
+  readonly seqReset?: (fault: number, seqId: number, stream: string | undefined) => boolean
 }
 
 /** A venue: which paths it serves and how it talks. */
@@ -63,6 +75,11 @@ export interface Venue {
   readonly name: VenueName
   readonly matches: (pathname: string) => boolean
   readonly open: (conn: Connection, url: URL, market: Market) => Session
+  /**
+   * A handshake from `address`, which already holds `open` connections to this venue: returns the HTTP
+   * status to refuse it with (a per-IP connection limit), or undefined to accept it.
+   */
+  readonly refuse?: (address: string, open: number, now: number, market: Market) => number | undefined
 }
 
 /** Parses a client message as a JSON object, or returns undefined. */

@@ -1,0 +1,51 @@
+/**
+ * The WebSocket URL of every venue path on a running server, as `Simulator.endpoints` returns them and the
+ * CLI prints them: each mirrors the real venue's path under the venue's prefix (`/binance`,
+ * `/binance-usdm`, `/okx`, ...).
+ */
+
+/** WebSocket URLs of every venue on the running server. */
+export interface Endpoints {
+  /** Binance spot raw streams: `ws://host:port/binance/ws` (append `/<stream>` or subscribe by message). */
+  readonly binance: string
+  /** Binance spot combined streams: `ws://host:port/binance/stream` (append `?streams=a@trade/b@depth`). */
+  readonly binanceCombined: string
+  /** Binance USD-M `/public` raw streams (`@trade`, `@depth*`, `@bookTicker`): `.../binance-usdm/public/ws`. */
+  readonly binanceUsdmPublic: string
+  /** Binance USD-M `/public` combined streams: `.../binance-usdm/public/stream` (append `?streams=`). */
+  readonly binanceUsdmPublicCombined: string
+  /** Binance USD-M `/market` raw streams (`@aggTrade`, `@markPrice`, `@kline_*`, `@ticker`, ...): `.../binance-usdm/market/ws`. */
+  readonly binanceUsdmMarket: string
+  /** Binance USD-M `/market` combined streams: `.../binance-usdm/market/stream` (append `?streams=`). */
+  readonly binanceUsdmMarketCombined: string
+  /** Binance USD-M legacy unrouted raw streams, served as `/public` (market streams stay silent): `.../binance-usdm/ws`. */
+  readonly binanceUsdmLegacy: string
+  /** Binance USD-M legacy unrouted combined streams: `.../binance-usdm/stream`. */
+  readonly binanceUsdmLegacyCombined: string
+  readonly okx: string
+  readonly bybit: string
+  readonly coinbase: string
+  readonly kraken: string
+  readonly hyperliquid: string
+}
+
+/** The path of each endpoint. */
+export const paths: { readonly [K in keyof Endpoints]: string } = {
+  binance: "/binance/ws",
+  binanceCombined: "/binance/stream",
+  binanceUsdmPublic: "/binance-usdm/public/ws",
+  binanceUsdmPublicCombined: "/binance-usdm/public/stream",
+  binanceUsdmMarket: "/binance-usdm/market/ws",
+  binanceUsdmMarketCombined: "/binance-usdm/market/stream",
+  binanceUsdmLegacy: "/binance-usdm/ws",
+  binanceUsdmLegacyCombined: "/binance-usdm/stream",
+  okx: "/okx/ws/v5/public",
+  bybit: "/bybit/v5/public/spot",
+  coinbase: "/coinbase",
+  kraken: "/kraken/v2",
+  hyperliquid: "/hyperliquid/ws"
+}
+
+/** Every endpoint under `base` (`ws://127.0.0.1:8080`). */
+export const make = (base: string): Endpoints =>
+  Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, `${base}${path}`])) as unknown as Endpoints

@@ -1,0 +1,24 @@
+/**
+ * Which instruments exist on a venue: either the list a venue option gives, or a rule over `knownAssets`
+ * (see `Options.knownAssets`). Kraken pairs are `BASE/QUOTE`; OKX instruments are `BASE-QUOTE`,
+ * `BASE-QUOTE-SWAP` or `BASE-QUOTE-YYMMDD`.
+ */
+import { knownAssets } from "../Options.ts"
+
+const assets: ReadonlySet<string> = new Set(knownAssets)
+
+/** Whether a Kraken v2 `symbol` exists. */
+export const krakenPair = (listed: ReadonlySet<string> | undefined, symbol: string): boolean => {
+  if (listed !== undefined) return listed.has(symbol)
+  const parts = symbol.split("/")
+  return parts.length === 2 && parts.every((p) => assets.has(p))
+}
+
+/** Whether an OKX `instId` exists. */
+export const okxInstrument = (listed: ReadonlySet<string> | undefined, instId: string): boolean => {
+  if (listed !== undefined) return listed.has(instId)
+  const [base = "", quote = "", kind, ...rest] = instId.split("-")
+  if (rest.length > 0) return false
+  if (kind !== undefined && kind !== "SWAP" && !/^\d{6}$/.test(kind)) return false
+  return assets.has(base) && assets.has(quote)
+}
