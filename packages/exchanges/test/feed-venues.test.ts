@@ -4,15 +4,9 @@
  * forced disconnects with no gap and no duplicate, the OKX 64008 notice,
  * staleness against a muted stream, gaps, and sharding at the cap.
  */
-import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Binance from "../src/Binance.ts"
 import * as Bybit from "../src/Bybit.ts"
 import * as Coinbase from "../src/Coinbase.ts"
@@ -21,60 +15,7 @@ import * as Hyperliquid from "../src/Hyperliquid.ts"
 import * as Kraken from "../src/Kraken.ts"
 import * as Okx from "../src/Okx.ts"
 import type * as Venue from "../src/Venue.ts"
-
-const transport = NodeTransport.layer()
-
-interface Probe {
-  readonly feed: Feed.Feed
-  /** Every text frame delivered, in order. */
-  readonly texts: Array<string>
-  readonly events: Queue.Queue<Feed.FeedEvent>
-  readonly seen: Array<Feed.FeedEvent>
-}
-
-const start = (
-  name: string,
-  profile: Venue.Profile,
-  options: Feed.FeedOptions
-): Effect.Effect<Probe, unknown, Scope.Scope> =>
-  Effect.gen(function*() {
-    const feed = yield* Feed.make(name, profile, {
-      reconnect: Schedule.spaced("100 millis"),
-      closeTimeout: "300 millis",
-      ...options
-    }).pipe(Effect.provide(transport))
-    const texts: Array<string> = []
-    const events = yield* Queue.unbounded<Feed.FeedEvent>()
-    const seen: Array<Feed.FeedEvent> = []
-    yield* feed.frames.pipe(
-      Stream.runForEach((f) => Effect.sync(() => void (f._tag === "Text" && texts.push(f.data)))),
-      Effect.forkScoped
-    )
-    yield* feed.events.pipe(
-      Stream.runForEach((e) => Effect.sync(() => seen.push(e)).pipe(Effect.andThen(Queue.offer(events, e)))),
-      Effect.forkScoped
-    )
-    return { feed, texts, events, seen }
-  })
-
-/** Waits for an event for which `pick` returns a value. */
-const nextEvent = <A>(probe: Probe, pick: (e: Feed.FeedEvent) => A | undefined, within: Duration.Input = "10 seconds") =>
-  Effect.gen(function*() {
-    while (true) {
-      const found = pick(yield* Queue.take(probe.events))
-      if (found !== undefined) return found
-    }
-  }).pipe(Effect.timeout(within))
-
-/** Polls until `test` holds. */
-const until = (test: () => boolean, within: Duration.Input = "10 seconds") =>
-  Effect.suspend(() => (test() ? Effect.void : Effect.fail("not yet"))).pipe(
-    Effect.retry(Schedule.spaced("20 millis")),
-    Effect.timeout(within)
-  )
-
-const dataOf = (probe: Probe, topic: string, from = 0) =>
-  probe.texts.slice(from).filter((t) => probe.feed.profile.topicOf(t) === topic).length
+import { dataOf, nextEvent, type Probe, start, until } from "./utils/probe.ts"
 
 const venues: ReadonlyArray<readonly ["binance" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid", Venue.Profile, ReadonlyArray<string>]> = [
   ["binance", Binance.spot, [Binance.trade("btcusdt"), Binance.depth("ethusdt")]],
