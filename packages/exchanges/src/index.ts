@@ -3,8 +3,9 @@
  * Hyperliquid, the public URLs, subscribe/unsubscribe framing, answer
  * matching, heartbeat style, idle rules, limits and disconnect notices, plus
  * `Schema` decoders for market data; and `Feed`, which keeps a venue feed
- * correct for days on top of them (paced replay, rotation, staleness, gap
- * detection, sharding). Builds on `@kharbranth/core`; imports
+ * correct for days on top of them (a registry that retries, paced replay,
+ * rotation, staleness, gap detection, sharding), with the venues' per-IP
+ * limits shared in `VenueBudgets`. Builds on `@kharbranth/core`; imports
  * nothing platform-specific, so it runs wherever `effect` runs.
  *
  * @since 0.1.0
@@ -26,3 +27,5 @@ export * as Okx from "./Okx.ts"
 export * as Venue from "./Venue.ts"
 /** @since 0.1.0 */
 export * as Feed from "./Feed.ts"
+/** @since 0.2.0 */
+export * as VenueBudgets from "./VenueBudgets.ts"
