@@ -11,25 +11,15 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as Feed from "../src/Feed.ts"
 import type * as Venue from "../src/Venue.ts"
 import * as VenueBudgets from "../src/VenueBudgets.ts"
-import { advance, data, layer, reply, requests, settle, toy } from "./utils/toy.ts"
+import { advance, data, layer, reply, requests, settle, toy, base, collect } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
-const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis" } as const
-
-const collect = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const items: Array<A> = []
-    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
-    yield* settle
-    return items
-  })
 
 /** Runs `effect` in a fiber, lets everything settle, and returns how it ended (it must have ended). */
 const settled = <A, E>(effect: Effect.Effect<A, E>) =>

@@ -9,24 +9,13 @@ import { MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
 import * as Feed from "../src/Feed.ts"
 import * as Sequencer from "../src/internal/feed/sequencer.ts"
 import type * as Venue from "../src/Venue.ts"
-import { advance, layer, settle, toy } from "./utils/toy.ts"
+import { advance, layer, settle, toy, base, collect } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
-const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis" } as const
-
-const collect = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const items: Array<A> = []
-    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
-    yield* settle
-    return items
-  })
 
 /** A book push: `{"topic","seq","prev"}` (chained, as OKX), `"snap":true` for a snapshot, `"diff":true` for a stream with no snapshot on the socket (as Binance). */
 const push = (topic: string, seq: number, extra: { prev?: number; snap?: boolean; diff?: boolean } = {}) =>

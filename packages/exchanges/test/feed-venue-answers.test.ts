@@ -10,25 +10,15 @@ import { Heartbeat, MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
 import * as Binance from "../src/Binance.ts"
 import * as Feed from "../src/Feed.ts"
 import * as Kraken from "../src/Kraken.ts"
 import * as Okx from "../src/Okx.ts"
-import { advance, settle } from "./utils/toy.ts"
+import { advance, settle, base as toyBase, collect } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
-const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis", heartbeat: Heartbeat.none } as const
-
-const collect = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const items: Array<A> = []
-    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
-    yield* settle
-    return items
-  })
+const base = { ...toyBase, heartbeat: Heartbeat.none } as const
 
 const states = (subs: ReadonlyArray<Feed.Subscription>) => subs.map((s) => [s.topic, s.state])
 

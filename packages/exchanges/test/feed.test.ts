@@ -8,22 +8,12 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Feed from "../src/Feed.ts"
-import { advance, data, layer, requests, sequence, settle, toy } from "./utils/toy.ts"
+import { advance, data, layer, requests, sequence, settle, toy, base, collect } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
-const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis" } as const
-
-const collect = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const items: Array<A> = []
-    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
-    yield* settle
-    return items
-  })
 
 const texts = (frames: ReadonlyArray<{ readonly _tag: string }>) =>
   frames.flatMap((f) => ("data" in f && typeof f.data === "string" ? [f.data] : []))

@@ -8,7 +8,10 @@
  * Data is `{"topic","seq"}`; `{"notice":"bye"}` announces a disconnect.
  */
 import { Heartbeat, MemoryTransport, type Transport } from "@kharbranth/core"
+import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as Venue from "../../src/Venue.ts"
 
 const request = (op: "subscribe" | "unsubscribe", size: number) => (topics: ReadonlyArray<string>, id = 1) =>
@@ -75,4 +78,18 @@ export const requests = (received: ReadonlyArray<MemoryTransport.ClientMessage>)
     return msg.op === undefined ? [] : [msg as { op: string; args: Array<string>; id: number }]
   })
 
+import { settle } from "@kharbranth/test-utils/clock"
+
 export { advance, settle } from "@kharbranth/test-utils/clock"
+
+/** Options every feed test starts from: a reconnect a second after a drop, a short close. */
+export const base = { reconnect: Schedule.spaced("1 second"), closeTimeout: "100 millis" } as const
+
+/** Collects every item of `stream` (a feed's frames or events) from now on, in a scoped fiber. */
+export const collect = <A>(stream: Stream.Stream<A>) =>
+  Effect.gen(function*() {
+    const items: Array<A> = []
+    yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
+    yield* settle
+    return items
+  })
