@@ -145,15 +145,24 @@ const startHold = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> => {
   ], { discard: true })
 }
 
-/** Delivers a held stream's frames in order and lets it flow again. */
-const release = (ctx: Context, stream: string): Effect.Effect<void> =>
-  Effect.suspend(() => {
+/**
+ * Delivers a held stream's frames in order and lets it flow again. The
+ * stream stays held while a publish waits for a slow consumer, so frames
+ * that arrive meanwhile queue behind the released ones, never ahead.
+ */
+const release = (ctx: Context, stream: string): Effect.Effect<void> => {
+  let released = 0
+  const drain: Effect.Effect<void> = Effect.suspend(() => {
     const hold = ctx.holds.get(stream)
     if (hold === undefined) return Effect.void
-    ctx.holds.delete(stream)
-    ctx.counters.delivered += hold.frames.length
-    return Effect.andThen(
-      ctx.frames.publish(hold.frames),
-      emit(ctx, FeedEvent.Released({ at: ctx.now(), stream, frames: hold.frames.length, dropped: hold.dropped }))
-    )
+    if (hold.frames.length === 0) {
+      ctx.holds.delete(stream)
+      return emit(ctx, FeedEvent.Released({ at: ctx.now(), stream, frames: released, dropped: hold.dropped }))
+    }
+    const batch = hold.frames.splice(0)
+    released += batch.length
+    ctx.counters.delivered += batch.length
+    return Effect.andThen(ctx.frames.publish(batch), drain)
   })
+  return drain
+}
