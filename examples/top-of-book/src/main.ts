@@ -1,157 +1,54 @@
 /**
  * Top of book: the best bid and ask of OKX (`books`), Bybit (`orderbook.50`)
- * and Kraken (`book`, depth 10) on the local simulator, each through a
- * `Feed` of `@kharbranth/exchanges`, kept correct while the simulator
- * injects a sequence gap into every venue, forced-disconnect notices (OKX
- * 64008, Kraken maintenance), a cut of every connection, a silenced stream
- * and a scheduled rotation.
+ * and Kraken (`book`, depth 10), and the Binance trade tape
+ * (`btcusdt@trade` on the combined-stream endpoint), on the local simulator,
+ * each through a `Feed` of `@kharbranth/exchanges`, kept correct while the
+ * simulator injects a sequence gap into every book, forced-disconnect
+ * notices (OKX 64008, Kraken maintenance, Binance `!serverShutdown` in its
+ * combined envelope), a cut of every book connection, a silenced stream, an
+ * OKX `seqId` reset and a scheduled rotation; and while Kraken rejects one
+ * of the two pairs the program asks for.
  *
- * What keeps each book right:
+ * What keeps each book and the tape right:
  * - OKX and Bybit number their book messages (`Okx.sequence`,
  *   `Bybit.sequence`): the feed finds a gap, withholds what was built on it
  *   and restarts the session; the new session's snapshot rebuilds the book.
+ * - OKX may restart its numbering (after maintenance): an update chained on
+ *   the last `seqId` but carrying a lower one. The feed delivers it and
+ *   reports `SequenceReset`; `Okx.applyVerified` keeps the checksum matching.
  * - Kraken has no sequence but a CRC32 checksum after every message
  *   (`Kraken.applyVerified`, like `Okx.applyVerified`): a mismatch makes the
  *   program call `feed.resubscribe(topic)` for a fresh snapshot.
+ * - Kraken answers each pair of a subscribe on its own: `XBT/USD` (not a
+ *   pair it lists) fails the call with a typed `SubscriptionError`
+ *   (`permanent: true`, naming that pair only) while `BTC/USD` subscribes.
+ * - Binance trade ids go up by one: `Binance.sequence` lets the feed drop
+ *   the copies a rotation's overlap brings; the program checks every id.
  * - Notices and `feed.rotate()` rotate make-before-break: the new session's
- *   frames take over only once it overlaps the old one (OKX, Bybit: by
- *   sequence; Kraken: from its snapshot), so no book goes back in time.
- * - A drop reconnects by the schedule and the feed replays the subscription.
+ *   frames take over only once it overlaps the old one (OKX, Bybit, Binance:
+ *   by sequence; Kraken: from its snapshot), so nothing goes back in time.
+ * - A drop reconnects by the schedule and the feed replays the subscription
+ *   (not the rejected pair: it is `failed` in the registry).
  * - A stream quiet past its cadence gets a targeted resubscribe.
  *
- * After about 9 seconds it prints a summary; exit code 0 only if every book
- * is consistent (synced, checksum matching where the venue sends one, bid
- * below ask) and every fault was seen and recovered from.
+ * After 11 seconds it prints a summary; exit code 0 only if every book is
+ * consistent (synced, checksum matching where the venue sends one, bid
+ * below ask), the tape has every trade once, and every fault was seen and
+ * recovered from.
  *
  *   pnpm top-of-book
  */
 import { ReconnectPolicy } from "@kharbranth/core"
 import type { Frame } from "@kharbranth/core"
-import { Bybit, Feed, Kraken, Okx } from "@kharbranth/exchanges"
+import { Binance, Bybit, Feed, Kraken, Okx } from "@kharbranth/exchanges"
 import type { Venue } from "@kharbranth/exchanges"
 import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import type { Fault } from "@kharbranth/simulator"
-import { Console, Effect, Option, Stream } from "effect"
+import { Console, Effect, type Scope, Stream } from "effect"
+import { binanceTape, type Book, bybitBook, krakenBook, okxBook, quote, type Tape } from "./books.ts"
 
-/** What the program knows about one venue's book. */
-interface Book {
-  readonly venue: "okx" | "bybit" | "kraken"
-  readonly topic: string
-  feed: Feed.Feed | undefined
-  /** A snapshot arrived and every message since applied cleanly. */
-  synced: boolean
-  snapshots: number
-  updates: number
-  gaps: number
-  checksumFailures: number
-  checksumOk: boolean | undefined
-  rotations: number
-  replays: number
-  stale: number
-  /** Applies one text message; fails with the reason the book is wrong. */
-  readonly apply: (text: string) => Effect.Effect<"snapshot" | "update" | undefined, string>
-  readonly best: () => { readonly bid: number | undefined; readonly ask: number | undefined }
-}
-
-const bestOf = (bids: Iterable<number>, asks: Iterable<number>) => {
-  let bid: number | undefined
-  let ask: number | undefined
-  for (const price of bids) if (bid === undefined || price > bid) bid = price
-  for (const price of asks) if (ask === undefined || price < ask) ask = price
-  return { bid, ask }
-}
-
-const okxBook = (topic: string): Book => {
-  const book = Okx.makeBook("BTC-USDT")
-  const self: Book = {
-    ...counters("okx", topic),
-    apply: (text) =>
-      Effect.gen(function*() {
-        const msg = yield* Effect.option(Okx.decodeBook(text))
-        if (Option.isNone(msg)) return undefined
-        for (const data of msg.value.data) {
-          yield* Okx.applyVerified(book, msg.value.action, data).pipe(
-            Effect.mapError((e) => `checksum ${e.actual} is not the venue's ${e.expected}`)
-          )
-        }
-        return msg.value.action === "snapshot" ? "snapshot" : "update"
-      }),
-    best: () => bestOf(book.bids.keys(), book.asks.keys())
-  }
-  return self
-}
-
-const bybitBook = (topic: string): Book => {
-  const bids = new Map<number, number>()
-  const asks = new Map<number, number>()
-  const update = (side: Map<number, number>, levels: ReadonlyArray<readonly [string, string]>) => {
-    for (const [price, qty] of levels) {
-      if (Number(qty) === 0) side.delete(Number(price))
-      else side.set(Number(price), Number(qty))
-    }
-  }
-  return {
-    ...counters("bybit", topic),
-    apply: (text) =>
-      Effect.gen(function*() {
-        const msg = yield* Effect.option(Bybit.decodeBook(text))
-        if (Option.isNone(msg)) return undefined
-        if (msg.value.type === "snapshot") {
-          bids.clear()
-          asks.clear()
-        }
-        update(bids, msg.value.data.b)
-        update(asks, msg.value.data.a)
-        return msg.value.type === "snapshot" ? "snapshot" : "update"
-      }),
-    best: () => bestOf(bids.keys(), asks.keys())
-  }
-}
-
-/** BTC/USD on the simulator: prices with 1 decimal, quantities with 8. */
-const krakenPrecision: Kraken.Precision = { price: 1, qty: 8 }
-
-const krakenBook = (topic: string): Book => {
-  const book = Kraken.makeBook("BTC/USD")
-  return {
-    ...counters("kraken", topic),
-    apply: (text) =>
-      Effect.gen(function*() {
-        const msg = yield* Effect.option(Kraken.decodeBook(text))
-        if (Option.isNone(msg)) return undefined
-        for (const data of msg.value.data) {
-          yield* Kraken.applyVerified(book, msg.value.type, data, krakenPrecision).pipe(
-            Effect.mapError((e) => `checksum ${e.actual} is not the venue's ${e.expected}`)
-          )
-        }
-        return msg.value.type
-      }),
-    best: () => bestOf(book.bids.keys(), book.asks.keys())
-  }
-}
-
-const counters = (venue: Book["venue"], topic: string) => ({
-  venue,
-  topic,
-  feed: undefined,
-  synced: false,
-  snapshots: 0,
-  updates: 0,
-  gaps: 0,
-  checksumFailures: 0,
-  checksumOk: undefined,
-  rotations: 0,
-  replays: 0,
-  stale: 0
-})
-
-const quote = (book: Book): string => {
-  const { ask, bid } = book.best()
-  return book.synced ? `${bid ?? "-"} / ${ask ?? "-"}` : "(resyncing)"
-}
-
-const onFrame = (book: Book, frame: Frame.Frame): Effect.Effect<void> => {
+const onBookFrame = (book: Book, frame: Frame.Frame): Effect.Effect<void> => {
   if (frame._tag !== "Text") return Effect.void
   return book.apply(frame.data).pipe(
     Effect.flatMap((kind) =>
@@ -179,99 +76,223 @@ const onFrame = (book: Book, frame: Frame.Frame): Effect.Effect<void> => {
   )
 }
 
-const onEvent = (book: Book, event: Feed.FeedEvent): Effect.Effect<void> => {
+const onFrame = (view: Book | Tape, frame: Frame.Frame): Effect.Effect<void> =>
+  view.kind === "book" ? onBookFrame(view, frame) : frame._tag === "Text" ? view.apply(frame.data) : Effect.void
+
+const onEvent = (view: Book | Tape, event: Feed.FeedEvent): Effect.Effect<void> => {
   switch (event._tag) {
     case "GapDetected":
-      book.gaps += 1
-      return Console.log(`${book.venue}: gap on ${event.stream}: expected ${event.expected}, got ${event.got} (${event.action})`)
+      view.gaps += 1
+      return Console.log(`${view.venue}: gap on ${event.stream}: expected ${event.expected}, got ${event.got} (${event.action})`)
+    case "SequenceReset":
+      view.resets += 1
+      return Console.log(`${view.venue}: ${event.stream} numbering reset from ${event.from} to ${event.to} (update delivered)`)
+    case "SubscribeFailed":
+      if (event.permanent) view.refused.push(...event.topics)
+      return Effect.void
     case "RotationStarted":
-      return Console.log(`${book.venue}: rotating (${event.reason})`)
+      return Console.log(`${view.venue}: rotating (${event.reason})`)
     case "Rotated":
-      book.rotations += 1
-      return Console.log(`${book.venue}: rotated to session generation ${event.generation} in ${event.took} ms`)
+      view.rotations += 1
+      if (view.kind === "tape") view.tradesAtRotation = view.trades
+      return Console.log(`${view.venue}: rotated to session generation ${event.generation} in ${event.took} ms`)
     case "Replayed":
-      book.replays += 1
-      return Console.log(`${book.venue}: replayed ${event.confirmed} subscription(s) on session ${event.session}`)
+      view.replays += 1
+      return Console.log(`${view.venue}: replayed ${event.confirmed} subscription(s) on session ${event.session}`)
     case "Stale":
-      book.stale += 1
-      return Console.log(`${book.venue}: ${event.topic} quiet for ${event.quietFor} ms (${event.action})`)
+      view.stale += 1
+      return Console.log(`${view.venue}: ${event.topic} quiet for ${event.quietFor} ms (${event.action})`)
     case "Connection":
       return event.event._tag === "Disconnected"
-        ? Console.log(`${book.venue}: ${event.connection} lost (${event.event.error._tag}), reconnecting`)
+        ? Console.log(`${view.venue}: ${event.connection} lost (${event.event.error._tag}), reconnecting`)
         : Effect.void
     default:
       return Effect.void
   }
 }
 
+/** A feed to open: what it feeds, where, and the topics of its one `subscribe` call. */
+interface Spec {
+  readonly view: Book | Tape
+  readonly profile: Venue.Profile
+  readonly url: string
+  readonly options: Feed.FeedOptions
+  readonly topics: ReadonlyArray<string>
+  /** Topics the venue is expected to reject for good. */
+  readonly rejects: ReadonlyArray<string>
+}
+
 const program = Effect.gen(function*() {
   const sim = yield* Simulator.make({ rate: 20 })
-  const books: ReadonlyArray<readonly [Book, Venue.Profile, string, Feed.FeedOptions]> = [
-    [okxBook(Okx.topic("books", "BTC-USDT")), Okx.publicProfile, sim.endpoints.okx, { sequence: Okx.sequence }],
-    [bybitBook(Bybit.orderbook("BTCUSDT", 50)), Bybit.spot, sim.endpoints.bybit, { sequence: Bybit.sequence }],
-    [krakenBook(Kraken.topic("book", "BTC/USD")), Kraken.spot, sim.endpoints.kraken, { cadence: () => "1 second" }]
+  const okx = okxBook(Okx.topic("books", "BTC-USDT"), "BTC-USDT")
+  const bybit = bybitBook(Bybit.orderbook("BTCUSDT", 50))
+  const kraken = krakenBook(Kraken.topic("book", "BTC/USD"), "BTC/USD")
+  const binance = binanceTape(Binance.trade("BTCUSDT"))
+  // Kraken spells bitcoin BTC in its v2 API; `XBT/USD` is not a pair it lists.
+  const unknownPair = Kraken.topic("book", "XBT/USD")
+  const specs: ReadonlyArray<Spec> = [
+    {
+      view: okx,
+      profile: Okx.publicProfile,
+      url: sim.endpoints.okx,
+      options: { sequence: Okx.sequence },
+      topics: [okx.topic],
+      rejects: []
+    },
+    {
+      view: bybit,
+      profile: Bybit.spot,
+      url: sim.endpoints.bybit,
+      options: { sequence: Bybit.sequence },
+      topics: [bybit.topic],
+      rejects: []
+    },
+    {
+      view: kraken,
+      profile: Kraken.spot,
+      url: sim.endpoints.kraken,
+      options: { cadence: () => "1 second" },
+      topics: [kraken.topic, unknownPair],
+      rejects: [unknownPair]
+    },
+    {
+      view: binance,
+      profile: Binance.spot,
+      url: sim.endpoints.binanceCombined,
+      options: { sequence: Binance.sequence },
+      topics: [binance.topic],
+      rejects: []
+    }
   ]
 
-  for (const [book, profile, url, options] of books) {
-    const feed = yield* Feed.make(book.venue, profile, {
+  for (const { options, profile, topics, url, view } of specs) {
+    const feed = yield* Feed.make(view.venue, profile, {
       url,
       reconnect: ReconnectPolicy.exponential({ base: "100 millis", max: "2 seconds" }),
       // The simulator runs on 127.0.0.1: its connection limits are not the venue's.
       connectionLimit: { count: 20, window: "1 second" },
       ...options
     })
-    book.feed = feed
-    yield* Effect.forkScoped(Stream.runForEach(feed.frames, (frame) => onFrame(book, frame)))
-    yield* Effect.forkScoped(Stream.runForEach(feed.events, (event) => onEvent(book, event)))
-    yield* feed.subscribe(book.topic)
+    view.feed = feed
+    yield* Effect.forkScoped(Stream.runForEach(feed.frames, (frame) => onFrame(view, frame)))
+    yield* Effect.forkScoped(Stream.runForEach(feed.events, (event) => onEvent(view, event)))
+    yield* feed.subscribe(topics).pipe(
+      Effect.catchTag("SubscriptionError", (error) => {
+        // The other topics of the call are subscribed; only these are not.
+        view.rejection = error
+        return Console.log(
+          `${view.venue}: SubscriptionError (permanent: ${error.permanent}) for ${error.topics.join(", ")}: ${error.reason}`
+        )
+      })
+    )
   }
 
-  const status = (second: number) =>
-    Console.log(`t=${second}s  ${books.map(([book]) => `${book.venue} ${quote(book)}`).join("   ")}`)
-  const faults: ReadonlyArray<readonly [string, Fault.FaultSpec | "rotate-bybit"]> = [
-    ["fault: OKX skips 3 book updates", { kind: "gap", target: { venue: "okx" }, skip: 3 }],
-    ["fault: Bybit skips 3 book updates", { kind: "gap", target: { venue: "bybit" }, skip: 3 }],
-    ["fault: Kraken skips 3 book updates", { kind: "gap", target: { venue: "kraken" }, skip: 3 }],
-    ["fault: OKX announces a service upgrade (64008), closes in 2 s", { kind: "notice", target: { venue: "okx" }, closeAfter: "2 seconds" }],
-    ["fault: Kraken announces maintenance, closes in 2 s", { kind: "notice", target: { venue: "kraken" }, closeAfter: "2 seconds" }],
-    ["scheduled: rotate Bybit now (feed.rotate())", "rotate-bybit"],
-    ["fault: every connection is cut (TCP destroyed, no close frame)", { kind: "drop", target: "all" }],
-    ["fault: Kraken silently stops the book stream", { kind: "mute", target: { venue: "kraken" }, stream: Kraken.topic("book", "BTC/USD") }]
+  const inject = (...planned: ReadonlyArray<Fault.FaultSpec>) =>
+    Effect.forEach(planned, (fault) => Effect.orDie(sim.fault(fault)), { discard: true })
+  const faults: ReadonlyArray<readonly [string, Effect.Effect<void, never, Scope.Scope>]> = [
+    ["fault: OKX skips 3 book updates", inject({ kind: "gap", target: { venue: "okx" }, skip: 3 })],
+    ["fault: Bybit skips 3 book updates", inject({ kind: "gap", target: { venue: "bybit" }, skip: 3 })],
+    ["fault: Kraken skips 3 book updates", inject({ kind: "gap", target: { venue: "kraken" }, skip: 3 })],
+    [
+      "fault: OKX announces a service upgrade (64008), closes in 2 s",
+      inject({ kind: "notice", target: { venue: "okx" }, closeAfter: "2 seconds" })
+    ],
+    [
+      "fault: Kraken announces maintenance, closes in 2 s",
+      inject({ kind: "notice", target: { venue: "kraken" }, closeAfter: "2 seconds" })
+    ],
+    [
+      "fault: Binance sends !serverShutdown on the combined stream, closes in 2 s",
+      inject({ kind: "notice", target: { venue: "binance" }, closeAfter: "2 seconds" })
+    ],
+    ["scheduled: rotate Bybit now (feed.rotate())", Effect.asVoid(Effect.forkScoped(bybit.feed!.rotate("scheduled")))],
+    [
+      // Not the tape: trades sent while no connection is up are gone for good (no snapshot brings them back).
+      "fault: every book connection is cut (TCP destroyed, no close frame)",
+      inject(...(["okx", "bybit", "kraken"] as const).map((venue): Fault.FaultSpec => ({ kind: "drop", target: { venue } })))
+    ],
+    [
+      "fault: Kraken silently stops the book stream",
+      inject({ kind: "mute", target: { venue: "kraken" }, stream: kraken.topic })
+    ],
+    [
+      "fault: OKX restarts the book's seqId numbering at 1 (as after maintenance)",
+      inject({ kind: "seqReset", target: { venue: "okx" }, stream: okx.topic, seqId: 1 })
+    ]
   ]
   const seconds = 11
   for (let second = 1; second <= seconds; second++) {
     yield* Effect.sleep("1 second")
-    yield* status(second)
+    yield* Console.log(`t=${second}s  ${specs.map(({ view }) => `${view.venue} ${quote(view)}`).join("   ")}`)
     const planned = faults[second - 1]
     if (planned === undefined) continue
     yield* Console.log(planned[0])
-    if (planned[1] === "rotate-bybit") yield* Effect.forkScoped(books[1]![0].feed!.rotate("scheduled"))
-    else yield* Effect.orDie(sim.fault(planned[1]))
+    yield* planned[1]
   }
 
   yield* Console.log("")
   let consistent = 0
   let recovered = 0
-  for (const [book] of books) {
-    const { ask, bid } = book.best()
-    const shards = yield* book.feed!.shards
-    const ok = book.synced && shards.every((s) => s.open) && bid !== undefined && ask !== undefined && bid < ask &&
-      book.checksumOk !== false
+  for (const spec of specs) {
+    const [ok, answered] = yield* report(spec)
     if (ok) consistent += 1
-    // Every fault aimed at this venue was seen and answered.
-    const gapCaught = book.venue === "kraken" ? book.checksumFailures > 0 : book.gaps > 0
-    const all = gapCaught && book.rotations > 0 && book.replays > 0 && (book.venue !== "kraken" || book.stale > 0)
-    if (all) recovered += 1
-    yield* Console.log(
-      `${book.venue.padEnd(7)} best ${quote(book).padEnd(22)} ${book.snapshots} snapshots, ${book.updates} updates, ` +
-        `${book.gaps} gap(s), ${book.checksumFailures} checksum failure(s), ${book.rotations} rotation(s), ` +
-        `${book.replays} replay(s), ${book.stale} stale, checksum ${
-          book.checksumOk === undefined ? "n/a" : book.checksumOk ? "ok" : "WRONG"
-        }: ${ok ? "consistent" : "NOT consistent"}`
-    )
+    if (answered) recovered += 1
   }
-  yield* Console.log(`consistent: ${consistent}/${books.length} books, every fault answered: ${recovered}/${books.length} venues`)
-  return consistent === books.length && recovered === books.length
+  yield* Console.log(
+    `consistent: ${consistent}/${specs.length} books and tapes, every fault answered: ${recovered}/${specs.length} venues`
+  )
+  return consistent === specs.length && recovered === specs.length
+})
+
+/** Prints one venue's summary; returns whether its book or tape is consistent and whether every fault aimed at it was answered. */
+const report = Effect.fnUntraced(function*({ rejects, view }: Spec) {
+  const feed = view.feed!
+  const shards = yield* feed.shards
+  const open = shards.every((s) => s.open)
+  // Only the expected topics were rejected, for good, and the registry agrees.
+  const subscriptions = yield* feed.subscriptions
+  const stateOf = (topic: string) => subscriptions.find((s) => s.topic === topic)?.state
+  const rejected = view.rejection?.topics ?? []
+  const rejectionsOk = rejected.length === rejects.length && rejects.every((t) => rejected.includes(t)) &&
+    (rejects.length === 0 || view.rejection?.permanent === true) &&
+    rejects.every((t) => view.refused.includes(t) && stateOf(t) === "failed") && stateOf(view.topic) === "confirmed"
+  const rejection = rejects.length === 0 ? "" : `\n${" ".repeat(8)}` +
+    `${rejects.join(", ")} ${rejected.length === 0 ? "NOT rejected" : `rejected (permanent: ${view.rejection?.permanent})`}, ` +
+    `registry: ${rejects.map(stateOf).join(", ")}; ${view.topic} ${stateOf(view.topic)}`
+
+  if (view.kind === "tape") {
+    const stats = yield* feed.stats
+    const since = view.trades - view.tradesAtRotation
+    const ok = open && view.trades > 0 && view.missed === 0 && view.repeated === 0 && since > 0
+    const answered = view.rotations > 0 && rejectionsOk
+    yield* Console.log(
+      `${view.venue.padEnd(7)} tape ${view.topic}  ${view.trades} trades, ids ${view.firstId}..${view.lastId}: ` +
+        `${view.missed} missed, ${view.repeated} repeated; ${view.rotations} rotation(s) (${stats.duplicates} overlap ` +
+        `duplicate(s) dropped by the feed), ${since} trades since: ${ok ? "consistent" : "NOT consistent"}${rejection}`
+    )
+    return [ok, answered] as const
+  }
+
+  const { ask, bid } = view.best()
+  const ok = view.synced && open && bid !== undefined && ask !== undefined && bid < ask && view.checksumOk !== false
+  // Every fault aimed at this venue was seen and answered.
+  const gapCaught = view.venue === "kraken" ? view.checksumFailures > 0 : view.gaps > 0
+  const answered = gapCaught && view.rotations > 0 && view.replays > 0 && rejectionsOk &&
+    (view.venue !== "kraken" || view.stale > 0) &&
+    (view.venue !== "okx" || (view.resets > 0 && view.resetUpdates > 0))
+  const reset = view.venue !== "okx"
+    ? ""
+    : `\n${" ".repeat(8)}${view.resets} seqId reset(s) reported, ${view.resetUpdates} reset update(s) applied, checksum ${
+      view.checksumOk ? "ok" : "WRONG"
+    } after`
+  yield* Console.log(
+    `${view.venue.padEnd(7)} best ${quote(view).padEnd(22)} ${view.snapshots} snapshots, ${view.updates} updates, ` +
+      `${view.gaps} gap(s), ${view.checksumFailures} checksum failure(s), ${view.rotations} rotation(s), ` +
+      `${view.replays} replay(s), ${view.stale} stale, checksum ${
+        view.checksumOk === undefined ? "n/a" : view.checksumOk ? "ok" : "WRONG"
+      }: ${ok ? "consistent" : "NOT consistent"}${reset}${rejection}`
+  )
+  return [ok, answered] as const
 })
 
 Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then(
