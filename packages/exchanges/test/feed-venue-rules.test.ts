@@ -65,6 +65,20 @@ describe("Feed on the simulator's venue rules", () => {
       yield* until(() => dataOf(probe, topics[1]!) > 0 && dataOf(probe, topics[2]!) > 0)
     }))
 
+  it.live("okx: a connection left with only rejected topics is closed, not redialed each time OKX idles it out", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 20, venues: { okx: { idleTimeout: "500 millis" } } })
+      const probe = yield* start("okx", Okx.publicProfile, { url: sim.endpoints.okx })
+      const error = yield* Effect.flip(probe.feed.subscribe(Okx.topic("trades", "NOSUCH-USDT")))
+      assert.strictEqual(error._tag, "SubscriptionError")
+      yield* until(() => probe.seen.some((e) => e._tag === "ShardRemoved"))
+      yield* Effect.sleep("2 seconds")
+      const opened = probe.seen.filter((e) => e._tag === "Connection" && e.event._tag === "Opened")
+      assert.strictEqual(opened.length, 1)
+      assert.deepStrictEqual(yield* probe.feed.shards, [])
+      assert.strictEqual((yield* sim.connections).length, 0)
+    }))
+
   it.live("kraken: a pair the venue does not support fails alone; the other pair of the request is confirmed and flows", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
