@@ -348,7 +348,7 @@ export const make = (
       unsubscribe: (topics) => Operations.unsubscribe(ctx, topics),
       resubscribe: (topics) => Operations.resubscribe(ctx, topics),
       restart: (reason = "requested") =>
-        Effect.forEach([...ctx.shards], (shard) => Context.restartSession(shard.live, reason), { discard: true }),
+        Effect.forEach([...ctx.shards], (shard) => Context.restartConnection(shard.live, reason), { discard: true }),
       subscriptions: Effect.sync(() =>
         [...ctx.registry.values()].map((e) => ({
           topic: e.topic,
@@ -363,7 +363,7 @@ export const make = (
       shards: Effect.sync(() =>
         ctx.shards.map((s) => ({
           shard: s.index,
-          connection: s.live.connection,
+          connection: s.live.name,
           generation: s.generation,
           open: s.live.open,
           rotating: s.standby !== undefined,

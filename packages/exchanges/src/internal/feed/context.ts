@@ -1,7 +1,7 @@
 /**
  * What the parts of a feed share: its settings (the options, resolved
  * once), its state (registry, shards, the last number of each stream, held
- * streams, counters, the two hubs), the models of a shard, a session and a
+ * streams, counters, the two hubs), the models of a shard, its connections and a
  * request in flight, and the few helpers every part uses. Each part
  * (requests, replay, frames, gaps, switch-over, rotation, shards, timer,
  * operations) is a module of functions over this context; `Feed.make`
@@ -68,18 +68,21 @@ export interface Outcome {
 
 /**
  * One connection of a shard: the live one, a rotation's standby, or a
- * retired one being closed. Its core `Connection` may go through many
- * sessions (`sessionNo`).
+ * retired one being closed (each rotation makes a new one: `generation`).
+ * Its core `Connection` goes through many sessions, one per socket;
+ * `session` is the current one's number.
  */
-export interface Session {
+export interface ShardConnection {
   readonly shard: Shard
   readonly generation: number
-  readonly connection: string
+  /** The core connection's name: `<feed>/<shard>.<generation>`. */
+  readonly name: string
   readonly scope: Scope.Closeable
-  conn: ConnectionModule.ConnectionShape | undefined
+  /** The core connection (set once made). */
+  connection: ConnectionModule.ConnectionShape | undefined
   phase: "standby" | "live" | "retired"
   open: boolean
-  sessionNo: number
+  session: number
   openedAt: number | undefined
   nextId: number
   inflight: Array<Inflight>
@@ -108,7 +111,7 @@ export interface Session {
   slot: boolean
 }
 
-/** A shard: the topics one connection holds, its live session and, during a rotation, a standby. */
+/** A shard: the topics one connection holds, its live connection and, during a rotation, a standby. */
 export class Shard {
   readonly index: number
   /** The `urls` key of the endpoint it dials (undefined: the default URL). */
@@ -117,11 +120,11 @@ export class Shard {
   readonly budget: VenueBudgets.Budget
   /** Its active topics: `failed` ones leave, so they neither count against the cap nor keep it open. */
   readonly topics = new Set<string>()
-  /** Set right after construction: a session needs its shard first. */
-  live!: Session
-  standby: Session | undefined = undefined
-  /** Sessions a switch replaced, closed once the rotation is reported. */
-  retired: Array<Session> = []
+  /** Set right after construction: a connection needs its shard first. */
+  live!: ShardConnection
+  standby: ShardConnection | undefined = undefined
+  /** Connections a switch replaced, closed once the rotation is reported. */
+  retired: Array<ShardConnection> = []
   generation = 0
   nextRotationAt = 0
   removed = false
@@ -163,6 +166,7 @@ export interface Counters {
 
 /** The options of a feed, resolved and checked once. */
 export interface Settings {
+  /** The core connection's name: `<feed>/<shard>.<generation>`. */
   readonly name: string
   readonly profile: Venue.Profile
   /** Answers later than this fail their request (ms). */
@@ -241,12 +245,12 @@ export const addTo = <K>(groups: Map<K, Array<string>>, key: K, topic: string): 
   else list.push(topic)
 }
 
-/** A shard's live session, and its standby during a rotation. */
-export const sessionsOf = (shard: Shard): ReadonlyArray<Session> =>
+/** A shard's live connection, and its standby during a rotation. */
+export const connectionsOf = (shard: Shard): ReadonlyArray<ShardConnection> =>
   shard.standby === undefined ? [shard.live] : [shard.live, shard.standby]
 
-export const restartSession = (session: Session, reason: string): Effect.Effect<void> =>
-  session.conn === undefined ? Effect.void : Effect.ignore(session.conn.restart(reason))
+export const restartConnection = (conn: ShardConnection, reason: string): Effect.Effect<void> =>
+  conn.connection === undefined ? Effect.void : Effect.ignore(conn.connection.restart(reason))
 
 /** Reports the batch's first user-function failure, if any. */
 export const reportReaderFailure = (ctx: Context, at: number): Effect.Effect<void> =>

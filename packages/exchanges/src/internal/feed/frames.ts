@@ -7,7 +7,7 @@
  */
 import type { Frame } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
-import { type Context, deliver, fork, type Session } from "./context.ts"
+import { type Context, deliver, fork, type ShardConnection } from "./context.ts"
 import * as Gaps from "./gaps.ts"
 import * as Requests from "./requests.ts"
 import * as Switchover from "./switchover.ts"
@@ -15,27 +15,27 @@ import * as Switchover from "./switchover.ts"
 /** One frame of a batch: what goes out is pushed on `out`, what it triggers on `after`. */
 const onFrame = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   frame: Frame.Frame,
   at: number,
   out: Array<Frame.Frame>,
   after: Array<Effect.Effect<void>>
 ): void => {
-  const shard = session.shard
+  const shard = conn.shard
   if (frame._tag !== "Text") {
-    if (session.phase === "live") out.push(frame)
+    if (conn.phase === "live") out.push(frame)
     return
   }
   const text = frame.data
   const profile = ctx.profile
   const confirmation = profile.confirmation(text)
   if (confirmation !== undefined) {
-    Requests.settle(ctx, session, confirmation, at, after)
-    if (session.phase === "live") out.push(frame)
+    Requests.settle(ctx, conn, confirmation, at, after)
+    if (conn.phase === "live") out.push(frame)
     return
   }
   if (profile.isNotice(text)) {
-    if (session.phase === "live") {
+    if (conn.phase === "live") {
       out.push(frame)
       if (ctx.rotateOnNotice) after.push(fork(ctx, ctx.rotateShard(shard, "notice")))
     }
@@ -48,21 +48,21 @@ const onFrame = (
   const seq = ctx.readSequence === undefined ? undefined : ctx.readSequence(text)
   const topic = seq !== undefined && ctx.registry.has(seq.stream)
     ? seq.stream
-    : ctx.checksCadence || session.phase === "standby"
+    : ctx.checksCadence || conn.phase === "standby"
     ? profile.topicOf(text)
     : undefined
-  if (topic !== undefined) session.gotData = true
-  if (session.phase === "standby") {
-    session.buffer.push(frame)
-    if (seq !== undefined && !session.firstSeq.has(seq.stream)) session.firstSeq.set(seq.stream, seq)
+  if (topic !== undefined) conn.gotData = true
+  if (conn.phase === "standby") {
+    conn.buffer.push(frame)
+    if (seq !== undefined && !conn.firstSeq.has(seq.stream)) conn.firstSeq.set(seq.stream, seq)
     return
   }
-  if (frame.session !== session.seenSession) {
-    session.seenSession = frame.session
-    session.seen = new Set()
+  if (frame.session !== conn.seenSession) {
+    conn.seenSession = frame.session
+    conn.seen = new Set()
   }
-  if (frame.session === session.broken) return
-  const admitted = Gaps.admit(ctx, session, frame, seq, at, after)
+  if (frame.session === conn.broken) return
+  const admitted = Gaps.admit(ctx, conn, frame, seq, at, after)
   // Only data that moves its stream on is news of the topic: a duplicate
   // (or a frame of a restarting session) does not count.
   if (topic !== undefined && (admitted || ctx.holds.has(topic))) {
@@ -76,20 +76,20 @@ const onFrame = (
 }
 
 /** A socket read's frames on one session. */
-export const onBatch = (ctx: Context, session: Session, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
-  if (session.phase === "retired") return Effect.void
+export const onBatch = (ctx: Context, conn: ShardConnection, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+  if (conn.phase === "retired") return Effect.void
   const at = ctx.now()
   const out: Array<Frame.Frame> = []
   const after: Array<Effect.Effect<void>> = []
-  const shard = session.shard
+  const shard = conn.shard
   for (const frame of batch) {
     try {
-      onFrame(ctx, session, frame, at, out, after)
+      onFrame(ctx, conn, frame, at, out, after)
     } catch (error) {
       // A user-written profile that throws: reported, and the frame is
       // delivered as it came rather than lost.
       ctx.readerFailure ??= { reader: "profile", error }
-      if (session.phase === "live") out.push(frame)
+      if (conn.phase === "live") out.push(frame)
     }
   }
   const standby = shard.standby

@@ -10,7 +10,7 @@
 import type { Frame } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import type * as Venue from "../../Venue.ts"
-import { type Context, emit, fork, restartSession, type Session } from "./context.ts"
+import { type Context, emit, fork, restartConnection, type ShardConnection } from "./context.ts"
 import { FeedEvent, type Gap } from "./model.ts"
 import * as Sequencer from "./sequencer.ts"
 
@@ -23,7 +23,7 @@ import * as Sequencer from "./sequencer.ts"
  */
 export const admit = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   frame: Frame.Frame,
   seq: Venue.Sequence | undefined,
   at: number,
@@ -33,8 +33,8 @@ export const admit = (
   if (seq === undefined) return true
   const stream = seq.stream
   const last = ctx.lastSeq.get(stream)
-  const first = !session.seen.has(stream)
-  session.seen.add(stream)
+  const first = !conn.seen.has(stream)
+  conn.seen.add(stream)
   const verdict = Sequencer.judge(last, seq, overlap)
   const hold = ctx.holds.get(stream)
   switch (verdict._tag) {
@@ -45,7 +45,7 @@ export const admit = (
       ctx.counters.resets += 1
       after.push(emit(
         ctx,
-        FeedEvent.SequenceReset({ at, shard: session.shard.index, stream, from: verdict.from, to: verdict.to })
+        FeedEvent.SequenceReset({ at, shard: conn.shard.index, stream, from: verdict.from, to: verdict.to })
       ))
       break
     case "InOrder":
@@ -65,7 +65,7 @@ export const admit = (
         stream,
         expected: verdict.expected,
         got: verdict.got,
-        shard: session.shard.index,
+        shard: conn.shard.index,
         sessionStart: first
       }
       if (hold !== undefined) {
@@ -74,8 +74,8 @@ export const admit = (
         break
       }
       if (ctx.onGap === "restart" && !first) {
-        session.broken = session.seenSession
-        after.push(restart(ctx, gap, session, at))
+        conn.broken = conn.seenSession
+        after.push(restart(ctx, gap, conn, at))
         return false
       }
       if (seq.needsResync === true) {
@@ -112,11 +112,11 @@ const resync = (ctx: Context, gap: Gap, onSuccess: Effect.Effect<void>): Effect.
   )
 }
 
-const restart = (ctx: Context, gap: Gap, session: Session, at: number): Effect.Effect<void> => {
+const restart = (ctx: Context, gap: Gap, conn: ShardConnection, at: number): Effect.Effect<void> => {
   ctx.counters.restarts += 1
   return Effect.andThen(
     emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "restart" })),
-    restartSession(session, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
+    restartConnection(conn, `sequence gap on ${gap.stream}: expected ${gap.expected}, got ${gap.got}`)
   )
 }
 

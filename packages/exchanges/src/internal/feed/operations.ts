@@ -10,12 +10,12 @@ import { ConnectionError } from "@kharbranth/core"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, type Inflight, reportReaderFailure, type Session, sessionsOf, type Shard } from "./context.ts"
+import { addTo, type Context, emit, type Inflight, reportReaderFailure, type ShardConnection, connectionsOf, type Shard } from "./context.ts"
 import { SubscriptionError } from "./errors.ts"
 import { FeedEvent } from "./model.ts"
 import * as Registry from "./registry.ts"
 import * as Requests from "./requests.ts"
-import * as Sessions from "./sessions.ts"
+import * as Connections from "./connections.ts"
 import * as Shards from "./shards.ts"
 
 /** What the venue rejected (or left unanswered) of some requests, and the first reason it gave. */
@@ -132,7 +132,7 @@ export const unsubscribe = (ctx: Context, input: string | ReadonlyArray<string>)
       const active = entry.shard.topics.has(topic)
       Requests.release(entry)
       touched.add(entry.shard)
-      for (const session of sessionsOf(entry.shard)) session.requested.delete(topic)
+      for (const conn of connectionsOf(entry.shard)) conn.requested.delete(topic)
       removed.push(topic)
       Registry.settle(
         entry,
@@ -152,10 +152,10 @@ export const unsubscribe = (ctx: Context, input: string | ReadonlyArray<string>)
     yield* emit(ctx, FeedEvent.Unsubscribed({ at: ctx.now(), topics: removed }))
     const rejections = noRejections()
     for (const [shard, list] of byShard) {
-      for (const session of sessionsOf(shard)) {
-        if (!session.open || session.phase === "retired") continue
-        const sent = yield* Requests.sendPaced(ctx, session, "unsubscribe", list)
-        if (session === shard.live) yield* awaitAnswers(sent, rejections)
+      for (const conn of connectionsOf(shard)) {
+        if (!conn.open || conn.phase === "retired") continue
+        const sent = yield* Requests.sendPaced(ctx, conn, "unsubscribe", list)
+        if (conn === shard.live) yield* awaitAnswers(sent, rejections)
       }
     }
     for (const shard of touched) if (shard.topics.size === 0) yield* ctx.removeShard(shard)
@@ -167,16 +167,16 @@ export const unsubscribe = (ctx: Context, input: string | ReadonlyArray<string>)
  * settles each topic: by this answer, or, if the session drops first, by
  * the next session's replay.
  */
-export const resend = (ctx: Context, session: Session, topics: ReadonlyArray<string>, into: Rejections) =>
+export const resend = (ctx: Context, conn: ShardConnection, topics: ReadonlyArray<string>, into: Rejections) =>
   Effect.gen(function*() {
-    const unsubscribed = yield* Requests.sendPaced(ctx, session, "unsubscribe", topics)
+    const unsubscribed = yield* Requests.sendPaced(ctx, conn, "unsubscribe", topics)
     yield* Effect.forEach(unsubscribed, (i) => Deferred.await(i.done), { discard: true })
     const waiters: Array<Registry.Waiter> = []
     for (const topic of topics) {
       const entry = ctx.registry.get(topic)
       if (entry !== undefined && Registry.isActive(entry)) waiters.push(Registry.wait(entry))
     }
-    yield* Requests.sendPaced(ctx, session, "subscribe", topics)
+    yield* Requests.sendPaced(ctx, conn, "subscribe", topics)
     yield* awaitWaiters(waiters, into)
   })
 
@@ -216,8 +216,8 @@ export const makeClose = (ctx: Context): Effect.Effect<void> => {
       Requests.release(entry)
     }
     return Effect.forEach(
-      ctx.shards.flatMap((s) => [...sessionsOf(s), ...s.retired]),
-      Sessions.close,
+      ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
+      Connections.close,
       { concurrency: "unbounded", discard: true }
     ).pipe(
       Effect.andThen(ctx.frames.end),

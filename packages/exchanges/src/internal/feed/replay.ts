@@ -9,45 +9,45 @@
 import type { Connection } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { type Context, hourlyWindow, type Replay, type Session } from "./context.ts"
+import { type Context, hourlyWindow, type Replay, type ShardConnection } from "./context.ts"
 import * as Registry from "./registry.ts"
 import * as Requests from "./requests.ts"
 
 /** The `onOpen` hook of a feed's connection. */
-export const onOpen = (ctx: Context, session: Session, context: Connection.OpenContext): Effect.Effect<void> =>
+export const onOpen = (ctx: Context, conn: ShardConnection, context: Connection.OpenContext): Effect.Effect<void> =>
   Effect.suspend(() => {
     const at = ctx.now()
-    Requests.abandon(session)
-    session.open = true
-    session.sessionNo = context.session
-    session.openedAt = at
-    if (context.session > 1) session.hourly = hourlyWindow(ctx)
-    session.replayDone = false
-    session.requested = new Set()
-    session.outcomes = []
-    if (session.phase === "retired") return Effect.void
-    const topics = [...session.shard.topics]
-    if (session.phase === "live") {
+    Requests.abandon(conn)
+    conn.open = true
+    conn.session = context.session
+    conn.openedAt = at
+    if (context.session > 1) conn.hourly = hourlyWindow(ctx)
+    conn.replayDone = false
+    conn.requested = new Set()
+    conn.outcomes = []
+    if (conn.phase === "retired") return Effect.void
+    const topics = [...conn.shard.topics]
+    if (conn.phase === "live") {
       for (const topic of topics) {
         const entry = ctx.registry.get(topic)
         if (entry !== undefined) Registry.replaying(entry)
       }
     }
-    for (const topic of topics) session.requested.add(topic)
+    for (const topic of topics) conn.requested.add(topic)
     if (topics.length === 0) {
-      session.replayDone = true
+      conn.replayDone = true
       return Effect.void
     }
-    const previous = session.replayFiber
-    const isReplay = context.session > 1 || session.phase === "standby"
+    const previous = conn.replayFiber
+    const isReplay = context.session > 1 || conn.phase === "standby"
     const replay: Replay | undefined = isReplay
       ? { pending: 0, confirmed: 0, requests: 0, failed: [], startedAt: at, session: context.session }
       : undefined
     return Effect.gen(function*() {
       if (previous !== undefined) yield* Fiber.interrupt(previous)
-      session.replayFiber = yield* Effect.forkIn(
-        Effect.asVoid(Requests.sendPaced(ctx, session, "subscribe", topics, replay)),
-        session.scope
+      conn.replayFiber = yield* Effect.forkIn(
+        Effect.asVoid(Requests.sendPaced(ctx, conn, "subscribe", topics, replay)),
+        conn.scope
       )
     })
   })

@@ -23,8 +23,8 @@ import {
   lostAnswer,
   type Outcome,
   type Replay,
-  type Session,
-  sessionsOf,
+  type ShardConnection,
+  connectionsOf,
   type Shard
 } from "./context.ts"
 import { FeedEvent } from "./model.ts"
@@ -36,18 +36,18 @@ import * as Registry from "./registry.ts"
  */
 export const build = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   op: "subscribe" | "unsubscribe",
   topics: ReadonlyArray<string>,
   single = false
 ): ReadonlyArray<Venue.Request> => {
-  if (single) return topics.flatMap((topic) => build(ctx, session, op, [topic]))
+  if (single) return topics.flatMap((topic) => build(ctx, conn, op, [topic]))
   const maxBytes = ctx.profile.limits.maxRequestBytes
   const frame = (ts: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
-    const trial = op === "subscribe" ? ctx.profile.subscribe(ts, session.nextId) : ctx.profile.unsubscribe(ts, session.nextId)
+    const trial = op === "subscribe" ? ctx.profile.subscribe(ts, conn.nextId) : ctx.profile.unsubscribe(ts, conn.nextId)
     const fits = maxBytes === undefined || trial.every((request) => request.text.length <= maxBytes)
     if (fits || ts.length <= 1) {
-      session.nextId += trial.length
+      conn.nextId += trial.length
       return trial
     }
     const half = Math.ceil(ts.length / 2)
@@ -63,21 +63,21 @@ export const build = (
  */
 export const send = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   requests: ReadonlyArray<Venue.Request>,
   replay: Replay | undefined
 ): Effect.Effect<ReadonlyArray<Inflight>> =>
   Effect.suspend(() => {
     const sent: Array<Inflight> = []
-    const sessionNo = session.sessionNo
-    const shared = session.shard.budget
+    const sessionNo = conn.session
+    const shared = conn.shard.budget
     const one = (request: Venue.Request): Effect.Effect<boolean> =>
-      session.window.take.pipe(
-        Effect.andThen(session.hourly.take),
+      conn.window.take.pipe(
+        Effect.andThen(conn.hourly.take),
         Effect.andThen(shared.requests.take),
         Effect.andThen(shared.messages.take),
         Effect.andThen(Effect.suspend(() => {
-          if (session.sessionNo !== sessionNo || session.phase === "retired") return Effect.succeed(false)
+          if (conn.session !== sessionNo || conn.phase === "retired") return Effect.succeed(false)
           const inflight: Inflight = {
             request,
             open: new Set(request.topics),
@@ -87,14 +87,14 @@ export const send = (
             reason: undefined,
             replay
           }
-          session.inflight.push(inflight)
+          conn.inflight.push(inflight)
           ctx.counters.requests += 1
-          const sending = session.conn === undefined ? Effect.void : session.conn.send(request.text)
+          const sending = conn.connection === undefined ? Effect.void : conn.connection.send(request.text)
           return sending.pipe(
             Effect.as(true),
             Effect.catchCause(() =>
               Effect.sync(() => {
-                session.inflight = session.inflight.filter((i) => i !== inflight)
+                conn.inflight = conn.inflight.filter((i) => i !== inflight)
                 Deferred.doneUnsafe(inflight.done, Effect.succeed(lostAnswer))
                 return false
               })
@@ -113,29 +113,29 @@ export const send = (
 /** Builds and sends the requests for `topics`; with `replay`, they count towards it. */
 export const sendPaced = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   op: "subscribe" | "unsubscribe",
   topics: ReadonlyArray<string>,
   replay?: Replay
 ): Effect.Effect<ReadonlyArray<Inflight>> =>
   Effect.suspend(() => {
-    const requests = build(ctx, session, op, topics)
+    const requests = build(ctx, conn, op, topics)
     if (replay !== undefined) {
       replay.pending += requests.length
       replay.requests += requests.length
     }
-    return send(ctx, session, requests, replay)
+    return send(ctx, conn, requests, replay)
   })
 
 /** Sends `topics` on every open session of `shard` that has not requested them yet. */
 export const request = (ctx: Context, shard: Shard, topics: ReadonlyArray<string>): Effect.Effect<void> =>
-  Effect.forEach(sessionsOf(shard), (session) => {
-    if (!session.open || session.phase === "retired") return Effect.void
+  Effect.forEach(connectionsOf(shard), (conn) => {
+    if (!conn.open || conn.phase === "retired") return Effect.void
     // A session that opened meanwhile is replaying them already: a
     // second request would be rejected as a duplicate by some venues.
-    const missing = topics.filter((t) => !session.requested.has(t))
-    for (const topic of missing) session.requested.add(topic)
-    return missing.length === 0 ? Effect.void : fork(ctx, sendPaced(ctx, session, "subscribe", missing))
+    const missing = topics.filter((t) => !conn.requested.has(t))
+    for (const topic of missing) conn.requested.add(topic)
+    return missing.length === 0 ? Effect.void : fork(ctx, sendPaced(ctx, conn, "subscribe", missing))
   }, { discard: true })
 
 /**
@@ -147,13 +147,13 @@ export const request = (ctx: Context, shard: Shard, topics: ReadonlyArray<string
  */
 export const settle = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   confirmation: Venue.Confirmation,
   at: number,
   after: Array<Effect.Effect<void>>
 ): void => {
   const namesAny = confirmation.topics.length > 0 || (confirmation.instruments?.length ?? 0) > 0
-  for (const inflight of session.inflight) {
+  for (const inflight of conn.inflight) {
     const outcome = Venue.outcome(inflight.request, confirmation)
     if (outcome === undefined) continue
     const open = [...inflight.open]
@@ -161,7 +161,7 @@ export const settle = (
     if (named.length === 0 && namesAny && confirmation.kind !== "active") continue
     if (named.length === 0 && outcome === "rejected" && open.length > 1) {
       inflight.open.clear()
-      askOneByOne(ctx, session, inflight, open, after)
+      askOneByOne(ctx, conn, inflight, open, after)
     } else {
       const topics = named.length > 0 ? named : open
       for (const topic of topics) inflight.open.delete(topic)
@@ -170,9 +170,9 @@ export const settle = (
         inflight.failed.push(...topics)
         inflight.reason ??= reason
       }
-      apply(ctx, session, inflight, { topics, outcome, reason, permanent: confirmation.permanent === true }, at, after)
+      apply(ctx, conn, inflight, { topics, outcome, reason, permanent: confirmation.permanent === true }, at, after)
     }
-    if (inflight.open.size === 0) finish(ctx, session, inflight, at, after)
+    if (inflight.open.size === 0) finish(ctx, conn, inflight, at, after)
     if (confirmation.kind !== "active") break
   }
 }
@@ -180,24 +180,24 @@ export const settle = (
 /** Sends each of `topics` again in a request of its own, so the venue's next answers name one topic each. */
 const askOneByOne = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   inflight: Inflight,
   topics: ReadonlyArray<string>,
   after: Array<Effect.Effect<void>>
 ): void => {
-  const requests = build(ctx, session, inflight.request.op, topics, true)
+  const requests = build(ctx, conn, inflight.request.op, topics, true)
   const replay = inflight.replay
   if (replay !== undefined) {
     replay.pending += requests.length
     replay.requests += requests.length
   }
-  after.push(fork(ctx, send(ctx, session, requests, replay)))
+  after.push(fork(ctx, send(ctx, conn, requests, replay)))
 }
 
 /** An answer for some of a request's topics: counted in its replay, applied to the registry (or kept for a standby's switch). */
 const apply = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   inflight: Inflight,
   result: Outcome,
   at: number,
@@ -210,10 +210,10 @@ const apply = (
   }
   if (inflight.request.op !== "subscribe") return
   if (result.outcome === "rejected") {
-    for (const topic of result.topics) session.requested.delete(topic)
+    for (const topic of result.topics) conn.requested.delete(topic)
   }
-  if (session.phase === "standby") session.outcomes.push(result)
-  else if (session.phase === "live") applyToRegistry(ctx, session.shard, result, replay === undefined, at, after)
+  if (conn.phase === "standby") conn.outcomes.push(result)
+  else if (conn.phase === "live") applyToRegistry(ctx, conn.shard, result, replay === undefined, at, after)
 }
 
 /** The registry's transitions for a live session's answer; events unless it was part of a replay. */
@@ -274,24 +274,24 @@ export const release = (entry: Entry): void => {
 
 const finish = (
   ctx: Context,
-  session: Session,
+  conn: ShardConnection,
   inflight: Inflight,
   at: number,
   after: Array<Effect.Effect<void>>
 ): void => {
-  session.inflight = session.inflight.filter((i) => i !== inflight)
+  conn.inflight = conn.inflight.filter((i) => i !== inflight)
   Deferred.doneUnsafe(inflight.done, Effect.succeed({ failed: inflight.failed, reason: inflight.reason, lost: false }))
   const replay = inflight.replay
   if (replay === undefined) return
   replay.pending -= 1
   if (replay.pending > 0) return
-  if (replay.session === session.sessionNo) session.replayDone = true
+  if (replay.session === conn.session) conn.replayDone = true
   ctx.counters.replays += 1
   after.push(emit(
     ctx,
     FeedEvent.Replayed({
       at,
-      shard: session.shard.index,
+      shard: conn.shard.index,
       session: replay.session,
       requests: replay.requests,
       confirmed: replay.confirmed,
@@ -302,15 +302,15 @@ const finish = (
 }
 
 /** Requests the venue has not answered within `confirmTimeout` fail; their topics are retried. */
-export const expire = (ctx: Context, session: Session, at: number, after: Array<Effect.Effect<void>>): void => {
-  for (const inflight of [...session.inflight]) {
+export const expire = (ctx: Context, conn: ShardConnection, at: number, after: Array<Effect.Effect<void>>): void => {
+  for (const inflight of [...conn.inflight]) {
     if (at - inflight.sentAt < ctx.confirmTimeout) continue
     const topics = [...inflight.open]
     inflight.open.clear()
     inflight.failed.push(...topics)
     inflight.reason = `no answer within ${ctx.confirmTimeout} ms`
-    apply(ctx, session, inflight, { topics, outcome: "rejected", reason: inflight.reason, permanent: false }, at, after)
-    finish(ctx, session, inflight, at, after)
+    apply(ctx, conn, inflight, { topics, outcome: "rejected", reason: inflight.reason, permanent: false }, at, after)
+    finish(ctx, conn, inflight, at, after)
   }
 }
 
@@ -319,9 +319,9 @@ export const expire = (ctx: Context, session: Session, at: number, after: Array<
  * Callers waiting on those requests are told (`lost`); the registry keeps
  * the topics, and the next session replays them.
  */
-export const abandon = (session: Session): void => {
-  const inflight = session.inflight
-  session.inflight = []
+export const abandon = (conn: ShardConnection): void => {
+  const inflight = conn.inflight
+  conn.inflight = []
   for (const i of inflight) Deferred.doneUnsafe(i.done, Effect.succeed(lostAnswer))
 }
 

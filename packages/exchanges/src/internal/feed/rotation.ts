@@ -12,7 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type Context, deliver, emit, type Shard } from "./context.ts"
 import { FeedEvent } from "./model.ts"
-import * as Sessions from "./sessions.ts"
+import * as Connections from "./connections.ts"
 import * as Switchover from "./switchover.ts"
 
 /** Rotates `shard`; returns when it switched or gave up. */
@@ -37,8 +37,8 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
           })
         )
       }
-      const standby = yield* Sessions.make(ctx, shard, generation, "standby")
-      if (ctx.closed || shard.removed) return yield* Sessions.close(standby)
+      const standby = yield* Connections.make(ctx, shard, generation, "standby")
+      if (ctx.closed || shard.removed) return yield* Connections.close(standby)
       shard.standby = standby
       const outcome = yield* Deferred.await(standby.switched).pipe(
         Effect.timeoutOption(Duration.millis(ctx.rotationTimeout))
@@ -55,13 +55,13 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
       }
       if (overlapped === undefined) {
         if (shard.standby === standby) shard.standby = undefined
-        yield* Sessions.close(standby)
+        yield* Connections.close(standby)
         yield* emit(
           ctx,
           FeedEvent.RotationFailed({
             at: ctx.now(),
             shard: shard.index,
-            reason: `the new session was not ready within ${ctx.rotationTimeout} ms`
+            reason: `the new conn was not ready within ${ctx.rotationTimeout} ms`
           })
         )
         return
@@ -80,6 +80,6 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
       )
       const retired = shard.retired
       shard.retired = []
-      yield* Effect.forEach(retired, Sessions.close, { discard: true })
+      yield* Effect.forEach(retired, Connections.close, { discard: true })
     })
   })

@@ -7,10 +7,10 @@
  * sent. A shard whose last topic left is closed.
  */
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, sessionsOf, Shard } from "./context.ts"
+import { addTo, type Context, emit, connectionsOf, Shard } from "./context.ts"
 import { FeedEvent } from "./model.ts"
 import * as Registry from "./registry.ts"
-import * as Sessions from "./sessions.ts"
+import * as Connections from "./connections.ts"
 
 const open = (ctx: Context, route: string | undefined) =>
   Effect.gen(function*() {
@@ -20,9 +20,9 @@ const open = (ctx: Context, route: string | undefined) =>
     if (!budget.connections.take()) return undefined
     const index = ctx.nextShard++
     const shard = new Shard(index, route, config, budget)
-    shard.live = yield* Sessions.make(ctx, shard, 0, "live")
+    shard.live = yield* Connections.make(ctx, shard, 0, "live")
     ctx.shards.push(shard)
-    yield* emit(ctx, FeedEvent.ShardAdded({ at: ctx.now(), shard: index, connection: shard.live.connection }))
+    yield* emit(ctx, FeedEvent.ShardAdded({ at: ctx.now(), shard: index, connection: shard.live.name }))
     return shard
   })
 
@@ -71,10 +71,10 @@ const removeNow = (ctx: Context, shard: Shard): Effect.Effect<void> =>
     if (shard.topics.size > 0 || shard.removed) return Effect.void
     shard.removed = true
     ctx.shards.splice(ctx.shards.indexOf(shard), 1)
-    const sessions = [...sessionsOf(shard), ...shard.retired]
+    const sessions = [...connectionsOf(shard), ...shard.retired]
     shard.retired = []
     return Effect.andThen(
-      Effect.forEach(sessions, Sessions.close, { discard: true }),
+      Effect.forEach(sessions, Connections.close, { discard: true }),
       emit(ctx, FeedEvent.ShardRemoved({ at: ctx.now(), shard: shard.index }))
     )
   })

@@ -9,7 +9,7 @@
 import type { Frame } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type { Context, Session, Shard } from "./context.ts"
+import type { Context, ShardConnection, Shard } from "./context.ts"
 import * as Gaps from "./gaps.ts"
 import * as Requests from "./requests.ts"
 import * as Sequencer from "./sequencer.ts"
@@ -18,7 +18,7 @@ import * as Sequencer from "./sequencer.ts"
 const STANDBY_BUFFER_LIMIT = 100_000
 
 /** Whether a standby session may take over. */
-export const ready = (ctx: Context, standby: Session): boolean => {
+export const ready = (ctx: Context, standby: ShardConnection): boolean => {
   if (!standby.replayDone || !standby.gotData) return false
   if (standby.buffer.length >= STANDBY_BUFFER_LIMIT) return true
   if (!standby.shard.live.open) return true
@@ -37,7 +37,7 @@ export const ready = (ctx: Context, standby: Session): boolean => {
 export const switchOver = (
   ctx: Context,
   shard: Shard,
-  standby: Session,
+  standby: ShardConnection,
   at: number,
   overlapped: boolean,
   after: Array<Effect.Effect<void>>

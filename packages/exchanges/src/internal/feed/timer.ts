@@ -8,7 +8,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, fork, restartSession, sessionsOf, type Shard } from "./context.ts"
+import { addTo, type Context, emit, fork, restartConnection, connectionsOf, type Shard } from "./context.ts"
 import { FeedEvent } from "./model.ts"
 import * as Operations from "./operations.ts"
 import * as Registry from "./registry.ts"
@@ -19,7 +19,7 @@ const check = (ctx: Context): Effect.Effect<void> =>
     const at = ctx.now()
     const after: Array<Effect.Effect<void>> = []
     for (const shard of ctx.shards) {
-      for (const session of sessionsOf(shard)) Requests.expire(ctx, session, at, after)
+      for (const conn of connectionsOf(shard)) Requests.expire(ctx, conn, at, after)
       const live = shard.live
       if (
         ctx.lifetime !== undefined && live.open && live.openedAt !== undefined && shard.standby === undefined &&
@@ -53,7 +53,7 @@ const check = (ctx: Context): Effect.Effect<void> =>
         restart.add(shard)
         ctx.counters.restarts += 1
         after.push(emit(ctx, FeedEvent.Stale({ at, topic: entry.topic, quietFor, action: "restart" })))
-        after.push(restartSession(shard.live, `topic ${entry.topic} quiet for ${quietFor} ms after a resubscribe`))
+        after.push(restartConnection(shard.live, `topic ${entry.topic} quiet for ${quietFor} ms after a resubscribe`))
       }
     }
     for (const [shard, list] of retry) {

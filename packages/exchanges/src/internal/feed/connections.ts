@@ -1,7 +1,8 @@
 /**
- * A feed's connections: each session of a shard is a core `Connection` in
- * a scope of its own, whose reads go through the feed's frame path, whose
- * `onOpen` replays the shard's topics, and whose events are passed on as
+ * A feed's connections: each connection of a shard (the live one, a
+ * rotation's standby) is a core `Connection` in a scope of its own, whose
+ * reads go through the feed's frame path, whose `onOpen` replays the
+ * shard's topics on every new session, and whose events are passed on as
  * the feed's (`Connection`). Closing one retires it: its unanswered
  * requests are settled as lost.
  */
@@ -11,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { type Context, emit, hourlyWindow, type Session, type Shard } from "./context.ts"
+import { type Context, emit, hourlyWindow, type ShardConnection, type Shard } from "./context.ts"
 import * as Frames from "./frames.ts"
 import { FeedEvent } from "./model.ts"
 import * as Replay from "./replay.ts"
@@ -26,18 +27,18 @@ import * as Requests from "./requests.ts"
  */
 export const REQUEST_WINDOW_MS = 1100
 
-const onConnectionEvent = (ctx: Context, session: Session, event: ConnectionEvent.ConnectionEvent): Effect.Effect<void> => {
-  if ((event._tag === "Disconnected" && event.session === session.sessionNo) || event._tag === "Closed") {
-    session.open = false
-    session.openedAt = undefined
-    Requests.abandon(session)
+const onConnectionEvent = (ctx: Context, conn: ShardConnection, event: ConnectionEvent.ConnectionEvent): Effect.Effect<void> => {
+  if ((event._tag === "Disconnected" && event.session === conn.session) || event._tag === "Closed") {
+    conn.open = false
+    conn.openedAt = undefined
+    Requests.abandon(conn)
   }
   return emit(
     ctx,
     FeedEvent.Connection({
       at: event.at,
-      shard: session.shard.index,
-      connection: session.connection,
+      shard: conn.shard.index,
+      connection: conn.name,
       event
     })
   )
@@ -47,19 +48,19 @@ const onConnectionEvent = (ctx: Context, session: Session, event: ConnectionEven
  * Opens a session of `shard`: its connection dials at once. The caller has
  * taken its slot of the venue's `connectionsPerIp`; `close` gives it back.
  */
-export const make = (ctx: Context, shard: Shard, generation: number, phase: Session["phase"]) =>
+export const make = (ctx: Context, shard: Shard, generation: number, phase: ShardConnection["phase"]) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(ctx.scope, "sequential")
-    const connection = `${ctx.name}/${shard.index}.${generation}`
-    const session: Session = {
+    const name = `${ctx.name}/${shard.index}.${generation}`
+    const conn: ShardConnection = {
       shard,
       generation,
-      connection,
+      name,
       scope,
-      conn: undefined,
+      connection: undefined,
       phase,
       open: false,
-      sessionNo: 0,
+      session: 0,
       openedAt: undefined,
       nextId: 1,
       inflight: [],
@@ -78,34 +79,34 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Sess
       hourly: hourlyWindow(ctx),
       slot: true
     }
-    const conn = yield* Connection.make(connection, shard.config, {
-      onOpen: (context) => Replay.onOpen(ctx, session, context)
+    const connection = yield* Connection.make(name, shard.config, {
+      onOpen: (context) => Replay.onOpen(ctx, conn, context)
     }).pipe(
       Effect.provideService(Transport.Transport, ctx.transport),
       Scope.provide(scope),
       Effect.orDie,
       Effect.onError(() => Effect.andThen(Effect.sync(() => shard.budget.connections.release()), Scope.close(scope, Exit.void)))
     )
-    session.conn = conn
-    yield* conn.frames.pipe(
-      Stream.runForEachArray((batch) => Frames.onBatch(ctx, session, batch)),
+    conn.connection = connection
+    yield* connection.frames.pipe(
+      Stream.runForEachArray((batch) => Frames.onBatch(ctx, conn, batch)),
       Effect.forkIn(scope)
     )
-    yield* conn.events.pipe(
-      Stream.runForEach((event) => onConnectionEvent(ctx, session, event)),
+    yield* connection.events.pipe(
+      Stream.runForEach((event) => onConnectionEvent(ctx, conn, event)),
       Effect.forkIn(scope)
     )
-    return session
+    return conn
   })
 
-/** Closes a session that will carry nothing more; its unanswered requests are lost. */
-export const close = (session: Session): Effect.Effect<void> =>
+/** Closes a connection that will carry nothing more; its unanswered requests are lost. */
+export const close = (conn: ShardConnection): Effect.Effect<void> =>
   Effect.suspend(() => {
-    session.phase = "retired"
-    Requests.abandon(session)
-    if (session.slot) {
-      session.slot = false
-      session.shard.budget.connections.release()
+    conn.phase = "retired"
+    Requests.abandon(conn)
+    if (conn.slot) {
+      conn.slot = false
+      conn.shard.budget.connections.release()
     }
-    return Scope.close(session.scope, Exit.void)
+    return Scope.close(conn.scope, Exit.void)
   })
