@@ -2,8 +2,10 @@
  * Many named connections, safely. `add` makes a `Connection` in a scope of
  * its own (so `remove` closes exactly that connection's socket, fibers and
  * timers); a second `add` of a live name fails with `DuplicateConnection`
- * and dials nothing. All connections share one dial governor, so a thousand
- * connections that drop together reconnect spread out, not in lockstep.
+ * and dials nothing. All connections share one dial governor (dials in
+ * flight, and dials per host over a 1.1 s window that keeps a margin for
+ * transit: see `ManagerOptions`), so a thousand connections that drop
+ * together reconnect spread out, not in lockstep.
  * Frames, events and states of every connection are merged into single
  * streams without a fiber or a subscription per connection.
  *
@@ -43,7 +45,12 @@ export interface ManagerOptions {
    */
   readonly maxConcurrentDials?: number | undefined
   /**
-   * Dials per host in any one-second window. Default 3: OKX's per-IP limit
+   * Dials per host, counted over any window of 1.1 s: a second, and a tenth
+   * of margin for transit. The governor counts a dial when it starts, the
+   * venue when its upgrade request arrives; with the margin, dials whose
+   * transit times differ by up to 100 ms still never put more than this many
+   * into any one-second window at the server. So a full window's next dial
+   * starts 1.1 s after the oldest in it. Default 3: OKX's per-IP limit
    * (3 connection requests per second), the strictest of the major venues;
    * Binance allows 300 per 5 minutes. Raise it for hosts you control.
    */

@@ -1,10 +1,10 @@
 /**
  * The dial governor a `WSManager` shares among its connections: at most
  * `maxConcurrentDials` dials in flight, and at most `dialsPerSecond` dials
- * to any one host in any one-second window. It wraps the `Transport`, so a
- * connection needs to know nothing of it. Dials take their turn in arrival
- * order (first come, first dialed); a dial that finds its host's window full
- * sleeps until the oldest start leaves it.
+ * to any one host in any window of 1.1 s (`DIAL_WINDOW_MS`). It wraps the
+ * `Transport`, so a connection needs to know nothing of it. Dials take their
+ * turn in arrival order (first come, first dialed); a dial that finds its
+ * host's window full sleeps until the oldest start leaves it.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -17,17 +17,27 @@ export interface GovernorOptions {
   readonly dialsPerSecond: number
 }
 
+/**
+ * The window a host's dials are counted over: a tenth longer than the
+ * venue's second. The window is kept here, at dial start, but a venue counts
+ * upgrade requests as they arrive; a burst released exactly a second after
+ * the slot it reuses would, if the earlier burst was slower in transit, land
+ * inside that burst's second at the server. The tenth absorbs up to 100 ms of
+ * such difference, as the Feed's request budget does (`REQUEST_WINDOW_MS`).
+ */
+export const DIAL_WINDOW_MS = 1100
+
 const hostOf = (url: string): string => (URL.canParse(url) ? new URL(url).host : url)
 
 export const governed = (transport: Transport.Transport["Service"], options: GovernorOptions) =>
   Effect.gen(function*() {
     const clock = yield* Clock.Clock
     const permits = new Permits(options.maxConcurrentDials)
-    // One sliding one-second window per host.
+    // One sliding window of DIAL_WINDOW_MS per host.
     const windows = new Map<string, RateWindow.RateWindow>()
     const windowOf = (host: string): RateWindow.RateWindow => {
       let window = windows.get(host)
-      if (window === undefined) windows.set(host, window = RateWindow.make(options.dialsPerSecond, 1000, clock))
+      if (window === undefined) windows.set(host, window = RateWindow.make(options.dialsPerSecond, DIAL_WINDOW_MS, clock))
       return window
     }
 
