@@ -15,6 +15,7 @@ import * as ConnectionError from "./ConnectionError.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import { redactUrl } from "./internal/redact.ts"
 import * as ReconnectPolicy from "./ReconnectPolicy.ts"
+import type * as Transport from "./Transport.ts"
 
 /**
  * How the inbound buffer of each `frames` subscriber behaves when full:
@@ -54,7 +55,11 @@ export interface ConnectionConfig {
   readonly connectTimeout?: Duration.Input | undefined
   /** How long `close()` waits for the peer's close frame before terminating. Default 2 s. */
   readonly closeTimeout?: Duration.Input | undefined
-  /** Largest inbound message in bytes. Default 16 MiB. */
+  /**
+   * Largest inbound message in bytes; a larger one ends the session with
+   * `ProtocolError` 1009. Default 16 MiB (`defaults.maxPayload`, which
+   * `Transport.request` uses too).
+   */
   readonly maxPayload?: number | undefined
   /** Offer permessage-deflate. Default false: it costs far more CPU than it saves on market data. */
   readonly compression?: boolean | undefined
@@ -71,6 +76,14 @@ export interface ConnectionConfig {
   readonly sendBuffer?: number | undefined
   /** Outbound bytes buffered in the socket before `send` waits. Default 1 MiB. */
   readonly sendHighWaterMark?: number | undefined
+  /**
+   * This connection's TLS settings (`wss://` only): its own CA, a client
+   * certificate with its `Redacted` key, a server name. Merged over the
+   * transport's defaults field by field (see `Transport.TlsOptions`), so a
+   * venue's private endpoint with a client certificate can share a manager
+   * with public feeds. Default: the transport's settings alone.
+   */
+  readonly tls?: Transport.TlsOptions | undefined
 }
 
 /**
@@ -96,6 +109,8 @@ export interface Resolved {
   readonly strategy: InboundStrategy
   readonly sendBuffer: number
   readonly sendHighWaterMark: number
+  /** As given (validated), or `undefined`. */
+  readonly tls: Transport.TlsOptions | undefined
 }
 
 /**
@@ -117,7 +132,13 @@ export type ResolvedHeartbeat =
   | { readonly _tag: "None" }
 
 /**
- * The defaults, in one place.
+ * The defaults, in one place. `Transport.request` fills a bare transport
+ * request from these too, so a session behaves the same opened either way.
+ *
+ * `maxPayload` is 16 MiB: far above any market-data message (a full
+ * order-book snapshot is a few hundred KiB), and it bounds what one peer can
+ * make a connection buffer, which matters with a thousand connections (an
+ * earlier 64 MiB default in `Transport.request` is gone: one default, this one).
  *
  * @category constants
  * @since 0.1.0
@@ -140,6 +161,102 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 /** Shorter heartbeat deadlines than this fire on scheduling noise, not on dead peers. */
 const MIN_HEARTBEAT_MILLIS = 10
+
+/** The fields of `Transport.TlsOptions`. */
+const TLS_FIELDS: ReadonlySet<string> = new Set(["ca", "cert", "key", "passphrase", "servername", "rejectUnauthorized"])
+
+/** A DNS name (labels of letters, digits, `-` and `_`), as SNI carries it. */
+const HOSTNAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/
+const IPV4 = /^\d+(?:\.\d+){3}$/
+
+/** A PEM block: its label, then its headers and base64 body. */
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+/** PEM given as bytes, read as the ASCII text it is; no platform decoder needed. */
+const pemText = (pem: Transport.Pem): string => {
+  if (typeof pem === "string") return pem
+  let text = ""
+  for (let i = 0; i < pem.length; i += 8192) text += String.fromCharCode(...pem.subarray(i, i + 8192))
+  return text
+}
+
+/**
+ * The labels of the PEM blocks in `pem` (`CERTIFICATE`, `PRIVATE KEY`, …),
+ * or what is wrong with it. Never quotes the content: it may be a key.
+ */
+const pemLabels = (pem: unknown): { readonly labels: ReadonlyArray<string>; readonly encrypted: boolean } | string => {
+  if (typeof pem !== "string" && !(pem instanceof Uint8Array)) return "must be PEM text, as a string or a Uint8Array"
+  const text = pemText(pem)
+  const labels: Array<string> = []
+  let encrypted = false
+  for (const [, begin, content, end] of text.matchAll(PEM_BLOCK)) {
+    if (begin !== end) return `a PEM block opens as ${begin} but closes as ${end}`
+    // Headers (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: …`) precede the body of a legacy encrypted key.
+    const lines = content!.split(/\r?\n/)
+    const headers = lines.filter((line) => line.includes(":"))
+    const body = lines.filter((line) => !line.includes(":")).join("").replace(/\s+/g, "")
+    if (!BASE64.test(body)) return `the ${begin} block is not base64`
+    if (begin!.startsWith("ENCRYPTED") || headers.some((line) => /ENCRYPTED/.test(line))) encrypted = true
+    labels.push(begin!)
+  }
+  return labels.length === 0 ? "is not PEM: no -----BEGIN …----- block" : { labels, encrypted }
+}
+
+/** Checks one connection's TLS settings; throws `InvalidConfig` naming the field. */
+const checkTls = (
+  invalid: (field: string, reason: string) => ConnectionError.InvalidConfig,
+  tls: Transport.TlsOptions
+): void => {
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) throw invalid("tls", "must be an object of TLS options")
+  for (const field of Object.keys(tls)) {
+    if (!TLS_FIELDS.has(field)) {
+      throw invalid(`tls.${field}`, "not a TLS option (ca, cert, key, passphrase, servername, rejectUnauthorized)")
+    }
+  }
+  const certificates = (field: string, pem: unknown): void => {
+    const read = pemLabels(pem)
+    if (typeof read === "string") throw invalid(field, read)
+    const other = read.labels.find((label) => label !== "CERTIFICATE" && label !== "TRUSTED CERTIFICATE")
+    if (other !== undefined) throw invalid(field, `must hold certificates only, found a ${other} block`)
+  }
+  if (tls.ca !== undefined) {
+    if (Array.isArray(tls.ca)) {
+      const list: ReadonlyArray<unknown> = tls.ca
+      if (list.length === 0) throw invalid("tls.ca", "must not be an empty list (it would trust no one)")
+      list.forEach((pem, i) => certificates(`tls.ca[${i}]`, pem))
+    } else certificates("tls.ca", tls.ca)
+  }
+  if (tls.cert !== undefined) certificates("tls.cert", tls.cert)
+  let encryptedKey = false
+  if (tls.key !== undefined) {
+    if (!Redacted.isRedacted(tls.key)) throw invalid("tls.key", "must be Redacted: a private key is a secret (Redacted.make(pem))")
+    const read = pemLabels(Redacted.value(tls.key))
+    if (typeof read === "string") throw invalid("tls.key", read)
+    if (read.labels.length !== 1 || !read.labels[0]!.endsWith("PRIVATE KEY")) {
+      throw invalid("tls.key", `must hold one PRIVATE KEY block, found ${read.labels.join(", ")}`)
+    }
+    encryptedKey = read.encrypted
+  }
+  if (tls.cert !== undefined && tls.key === undefined) throw invalid("tls.key", "required with tls.cert")
+  if (tls.key !== undefined && tls.cert === undefined) throw invalid("tls.cert", "required with tls.key")
+  if (tls.passphrase !== undefined) {
+    if (!Redacted.isRedacted(tls.passphrase) || typeof Redacted.value(tls.passphrase) !== "string") {
+      throw invalid("tls.passphrase", "must be a Redacted string")
+    }
+    if (tls.key === undefined) throw invalid("tls.passphrase", "given without tls.key")
+  } else if (encryptedKey) throw invalid("tls.passphrase", "required: tls.key is encrypted")
+  if (tls.servername !== undefined) {
+    const name = tls.servername
+    if (typeof name !== "string" || name.length === 0 || name.length > 253 || !HOSTNAME.test(name)) {
+      throw invalid("tls.servername", "must be a DNS name")
+    }
+    if (IPV4.test(name)) throw invalid("tls.servername", "must be a DNS name, not an IP address (RFC 6066)")
+  }
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") {
+    throw invalid("tls.rejectUnauthorized", "must be true or false")
+  }
+}
 
 /**
  * The default `shouldReconnect`: retry everything except an explicit
@@ -303,6 +420,7 @@ const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
   if (config.compression !== undefined && typeof config.compression !== "boolean") {
     throw invalid("compression", "must be true or false")
   }
+  if (config.tls !== undefined) checkTls(invalid, config.tls)
 
   const strategy = config.inbound?.strategy ?? defaults.strategy
   if (strategy !== "suspend" && strategy !== "sliding" && strategy !== "dropping") {
@@ -324,6 +442,7 @@ const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
     capacity: integer("inbound.capacity", config.inbound?.capacity, defaults.capacity, 1),
     strategy,
     sendBuffer: integer("sendBuffer", config.sendBuffer, defaults.sendBuffer, 0),
-    sendHighWaterMark: integer("sendHighWaterMark", config.sendHighWaterMark, defaults.sendHighWaterMark, 1)
+    sendHighWaterMark: integer("sendHighWaterMark", config.sendHighWaterMark, defaults.sendHighWaterMark, 1),
+    tls: config.tls
   } satisfies Resolved
 }

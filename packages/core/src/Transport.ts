@@ -13,10 +13,54 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import { defaults } from "./ConnectionConfig.ts"
 import { ConnectTimeout } from "./ConnectionError.ts"
 import type { Closed, ConnectFailed, ProtocolError, SendFailed } from "./ConnectionError.ts"
 import type * as Frame from "./Frame.ts"
 import { redactIn as redactIn_, redactUrl as redactUrl_ } from "./internal/redact.ts"
+
+/**
+ * PEM text: a string, or its bytes (ASCII). DER is not accepted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Pem = string | Uint8Array
+
+/**
+ * TLS settings of one connection, for `wss://` URLs, in a form every
+ * platform can carry: certificates as PEM text or bytes, the private key and
+ * its passphrase as `Redacted` (revealed only to the TLS stack, never shown
+ * in errors, events or stats). A transport merges them over its own
+ * defaults, field by field: a field given here wins, a field left out keeps
+ * the transport's. `cert`, `key` and `passphrase` are one client identity
+ * and are taken together: a connection that gives `cert` and `key` never
+ * uses the transport's key or passphrase. `ConnectionConfig.resolve`
+ * validates them into `InvalidConfig` naming the field.
+ *
+ * `NodeTransport` applies them; `MemoryTransport` has no TLS and ignores
+ * them; so does every transport for `ws://` URLs.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TlsOptions {
+  /**
+   * Trusted CA certificates (PEM; one text may hold several), replacing the
+   * transport's CA, and the system store, for this connection.
+   */
+  readonly ca?: Pem | ReadonlyArray<Pem> | undefined
+  /** Client certificate chain (PEM) for mutual TLS; requires `key`. */
+  readonly cert?: Pem | undefined
+  /** The client certificate's private key (PEM); requires `cert`. A secret: `Redacted` only. */
+  readonly key?: Redacted.Redacted<Pem> | undefined
+  /** Passphrase of an encrypted `key`; requires `key`. */
+  readonly passphrase?: Redacted.Redacted<string> | undefined
+  /** Server name for SNI and the certificate check, if not the URL's host (a DNS name, not an IP). */
+  readonly servername?: string | undefined
+  /** Whether the server's certificate must verify. Default `true`; `false` accepts any certificate: never in production. */
+  readonly rejectUnauthorized?: boolean | undefined
+}
 
 /**
  * What to dial. `connection` and `session` are stamped on errors and frames;
@@ -46,10 +90,15 @@ export interface OpenRequest {
   readonly highWaterMark: number
   /** Outbound bytes buffered before `send` waits for the socket to drain. */
   readonly sendHighWaterMark: number
+  /** This connection's TLS settings, merged over the transport's own (see `TlsOptions`). */
+  readonly tls?: TlsOptions | undefined
 }
 
 /**
- * Sensible transport settings for a request that leaves them out.
+ * A request with the settings it leaves out filled in with the defaults a
+ * `Connection` uses (`ConnectionConfig.defaults`: 10 s connect timeout,
+ * 16 MiB `maxPayload`, no compression, 4096 frames, 1 MiB send buffer), so a
+ * transport opened directly behaves as it does under a `Connection`.
  *
  * @category constructors
  * @since 0.1.0
@@ -61,11 +110,11 @@ export const request = (
   session: 1,
   protocols: [],
   headers: {},
-  connectTimeout: 10_000,
-  maxPayload: 64 * 1024 * 1024,
-  compression: false,
-  highWaterMark: 4096,
-  sendHighWaterMark: 1024 * 1024,
+  connectTimeout: defaults.connectTimeout,
+  maxPayload: defaults.maxPayload,
+  compression: defaults.compression,
+  highWaterMark: defaults.capacity,
+  sendHighWaterMark: defaults.sendHighWaterMark,
   ...options
 })
 

@@ -1,7 +1,8 @@
 /**
  * The `Transport` over the `ws` package, for Node: protocol ping and pong
- * frames both ways, TLS with certificate checks on by default (and a custom
- * CA when asked), request headers whose values may be `Redacted`,
+ * frames both ways, TLS with certificate checks on by default (a custom CA
+ * and a client certificate per layer, and per connection over the layer's),
+ * request headers whose values may be `Redacted`,
  * subprotocols, a connect timeout that covers TCP, TLS and the upgrade, the
  * HTTP status and `Retry-After` of a refused upgrade, `maxPayload`,
  * permessage-deflate off unless asked, and backpressure both ways: reading
@@ -20,12 +21,22 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import type * as http from "node:http"
-import type * as tls from "node:tls"
+import * as tls from "node:tls"
 import WebSocket from "ws"
 
 /**
- * TLS settings for `wss://` URLs. Certificates are verified unless
+ * The layer's TLS settings for `wss://` URLs: the defaults of every
+ * connection it dials. A connection's own `tls` (`ConnectionConfig.tls`, a
+ * `Transport.TlsOptions`) is merged over them field by field: its `ca`,
+ * `servername` and `rejectUnauthorized` replace these when given; its
+ * `cert` and `key` (with its `passphrase`) replace this client identity as a
+ * whole, never mixed with it. Certificates are verified unless
  * `rejectUnauthorized` is explicitly `false`.
+ *
+ * **Gotchas**: a `ca` here replaces the system store for every connection
+ * that gives no `ca` of its own. To mix public feeds with a venue's private
+ * CA, give that CA on the venue's connection, not here (or list
+ * `tls.rootCertificates` beside it).
  *
  * @category models
  * @since 0.1.0
@@ -33,9 +44,12 @@ import WebSocket from "ws"
 export interface TlsOptions {
   /** Trusted CA certificates (PEM), replacing the system store for these connections. */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
-  /** Client certificate and key (PEM) for mutual TLS. */
+  /** Client certificate (PEM) for mutual TLS, with `key`. */
   readonly cert?: string | Buffer | undefined
-  readonly key?: string | Buffer | undefined
+  /** The client certificate's private key (PEM), plain or `Redacted`. */
+  readonly key?: string | Buffer | Redacted.Redacted<string | Uint8Array> | undefined
+  /** Passphrase of an encrypted `key`. */
+  readonly passphrase?: string | Redacted.Redacted<string> | undefined
   /** Server name for SNI and certificate checks, if not the URL's host. */
   readonly servername?: string | undefined
   /** Defaults to `true`. Turning it off accepts any certificate: never do so in production. */
@@ -49,6 +63,7 @@ export interface TlsOptions {
  * @since 0.1.0
  */
 export interface Options {
+  /** TLS defaults of every connection; a connection's own `tls` is merged over them (see `TlsOptions`). */
   readonly tls?: TlsOptions | undefined
   /** An HTTP(S) agent, for example a proxy agent. */
   readonly agent?: http.Agent | undefined
@@ -69,15 +84,41 @@ const revealHeaders = (headers: Transport.OpenRequest["headers"]): Record<string
   return out
 }
 
-/** The close code `ws` used for a protocol error (kept on the error under a private symbol). */
-const statusOf = (error: Error): number | undefined => {
-  for (const symbol of Object.getOwnPropertySymbols(error)) {
-    if (symbol.description === "status-code") {
-      const value = (error as unknown as Record<symbol, unknown>)[symbol]
-      if (typeof value === "number") return value
-    }
-  }
-  return undefined
+/**
+ * The close code of each protocol violation `ws` reports, by the error's
+ * documented `.code`: the code `ws` itself closes the socket with
+ * (RFC 6455 §7.4.1). 1009: too big; 1007: not UTF-8; 1008: too many
+ * fragments; 1002: a malformed frame.
+ */
+const violationCodes: ReadonlyMap<string, number> = new Map([
+  ["WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009],
+  ["WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH", 1009],
+  ["WS_ERR_INVALID_UTF8", 1007],
+  ["WS_ERR_TOO_MANY_BUFFERED_PARTS", 1008],
+  ["WS_ERR_EXPECTED_FIN", 1002],
+  ["WS_ERR_EXPECTED_MASK", 1002],
+  ["WS_ERR_UNEXPECTED_MASK", 1002],
+  ["WS_ERR_INVALID_OPCODE", 1002],
+  ["WS_ERR_INVALID_CLOSE_CODE", 1002],
+  ["WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH", 1002],
+  ["WS_ERR_UNEXPECTED_RSV_1", 1002],
+  ["WS_ERR_UNEXPECTED_RSV_2_3", 1002]
+])
+
+/**
+ * The close code of a protocol violation, from the public `.code` of the
+ * error `ws` emitted; `undefined` for any other error. A `WS_ERR_*` code
+ * this table does not know (a later `ws`) is a malformed frame, 1002. A
+ * zlib error (`Z_*`, only with compression on) is a compressed message that
+ * does not inflate, which `ws` closes with 1007 (`ws` reports a failure to
+ * deflate an outbound message the same way; rare, it reads the same). Before
+ * the handshake completes `ws` emits none of these codes.
+ */
+const violationCodeOf = (error: Error): number | undefined => {
+  const code = (error as NodeJS.ErrnoException).code
+  if (typeof code !== "string") return undefined
+  return violationCodes.get(code) ??
+    (code.startsWith("WS_ERR_") ? 1002 : code.startsWith("Z_") ? 1007 : undefined)
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
@@ -112,6 +153,73 @@ const errorDetail = (error: unknown): string => {
 interface Settings {
   readonly closeTimeout: Duration.Duration
   readonly maxPendingPongs: number
+  readonly tls: TlsMerge
+}
+
+const reveal = <A>(value: A | Redacted.Redacted<A> | undefined): A | undefined =>
+  value === undefined ? undefined : Redacted.isRedacted(value) ? Redacted.value(value) : value
+
+// Node's TLS takes any Uint8Array where its types say Buffer.
+const pemList = (ca: Transport.Pem | ReadonlyArray<Transport.Pem> | undefined): tls.SecureContextOptions["ca"] =>
+  (Array.isArray(ca) ? ca.slice() : ca) as tls.SecureContextOptions["ca"]
+
+/** A secure context; what Node's TLS rejects (a wrong passphrase, say) throws, named as TLS settings, code kept. */
+const secureContextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
+  try {
+    return tls.createSecureContext(options)
+  } catch (cause) {
+    const error = new Error(`TLS settings rejected: ${cause instanceof Error ? cause.message : String(cause)}`)
+    const code = (cause as NodeJS.ErrnoException).code
+    if (code !== undefined) Object.assign(error, { code })
+    throw error
+  }
+}
+
+/**
+ * The TLS options of each dial: a connection's `tls` merged over the
+ * layer's (see `TlsOptions`), with the certificates parsed into a secure
+ * context once per connection's settings, at its first dial, not at every
+ * reconnect. Keyed by the connection's `tls` object, which `ConnectionConfig`
+ * keeps for the connection's life.
+ */
+class TlsMerge {
+  private readonly layer: TlsOptions
+  private readonly merged = new WeakMap<Transport.TlsOptions, tls.ConnectionOptions>()
+  private layerOnly: tls.ConnectionOptions | undefined = undefined
+
+  constructor(layer: TlsOptions) {
+    this.layer = layer
+  }
+
+  /** The options for a dial; throws if the TLS stack rejects the certificates or key. */
+  optionsFor(own: Transport.TlsOptions | undefined): tls.ConnectionOptions {
+    if (own === undefined) return this.layerOnly ??= this.merge(undefined)
+    let options = this.merged.get(own)
+    if (options === undefined) this.merged.set(own, options = this.merge(own))
+    return options
+  }
+
+  private merge(own: Transport.TlsOptions | undefined): tls.ConnectionOptions {
+    const layer = this.layer
+    // The client identity is one whole: the connection's, or else the layer's.
+    const identity = own !== undefined && (own.cert !== undefined || own.key !== undefined) ? own : layer
+    const context: tls.SecureContextOptions = {}
+    const ca = pemList(own?.ca ?? layer.ca)
+    const cert = identity.cert
+    const key = reveal<string | Uint8Array>(identity.key)
+    const passphrase = reveal(identity.passphrase)
+    if (ca !== undefined) context.ca = ca
+    if (cert !== undefined) context.cert = cert as string | Buffer
+    if (key !== undefined) context.key = key as string | Buffer
+    if (passphrase !== undefined) context.passphrase = passphrase
+    const servername = own?.servername ?? layer.servername
+    return {
+      rejectUnauthorized: own?.rejectUnauthorized ?? layer.rejectUnauthorized ?? true,
+      ...(servername === undefined ? {} : { servername }),
+      // No context of our own when nothing needs one: Node's default, with the system store.
+      ...(Object.keys(context).length === 0 ? {} : { secureContext: secureContextOf(context) })
+    }
+  }
 }
 
 /**
@@ -379,13 +487,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     const options = this.dialOptions!
     this.request = undefined
     this.dialOptions = undefined
-    const tlsOptions: tls.ConnectionOptions = {
-      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-      ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as tls.ConnectionOptions["ca"] }),
-      ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
-      ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
-      ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername })
-    }
+    const tlsOptions = this.settings.tls.optionsFor(request.tls)
     return this.attach(
       new SessionSocket(this, request.url, request.protocols.slice(), {
         ...tlsOptions,
@@ -418,7 +520,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     }
     // A protocol violation: ws has sent its close frame; a broken peer is
     // not waited for (ws would wait 30 s for its close reply).
-    if (statusOf(error) !== undefined) ws.terminate()
+    if (violationCodeOf(error) !== undefined) ws.terminate()
   }
 
   onUnexpectedResponse(req: http.ClientRequest, res: http.IncomingMessage): void {
@@ -461,7 +563,7 @@ class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport
     const session = this.session
     const lastError = this.lastError
     this.push(Frame.close(code, reason, session, this.now()))
-    const status = lastError === undefined ? undefined : statusOf(lastError)
+    const status = lastError === undefined ? undefined : violationCodeOf(lastError)
     const pingFlood = this.pingFlood
     // Made only if the connection reads it: not for a session it closed itself.
     this.endWith(() =>
@@ -641,7 +743,8 @@ const releaseOf = (session: NodeSession) => (): Effect.Effect<void> => session.r
 export const make = (options: Options = {}): Transport.Transport["Service"] => {
   const settings: Settings = {
     closeTimeout: Duration.fromInputUnsafe(options.closeTimeout ?? 1000),
-    maxPendingPongs: options.maxPendingPongs ?? 60
+    maxPendingPongs: options.maxPendingPongs ?? 60,
+    tls: new TlsMerge(options.tls ?? {})
   }
   return Transport.Transport.of({
     open: (request) =>

@@ -827,6 +827,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         maxPayload: cfg.maxPayload,
         compression: cfg.compression,
         highWaterMark: cfg.capacity,
+        tls: cfg.tls,
         sendHighWaterMark: cfg.sendHighWaterMark
       }
       // The dial runs on this fiber, with no fiber of its own (a thousand
