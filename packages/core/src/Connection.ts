@@ -88,7 +88,12 @@ export interface ConnectionStats {
   readonly failedDials: number
   /** Receive time of the latest frame (epoch ms), if any. */
   readonly lastFrameAt: number | undefined
-  /** Round-trip time of the latest answered ping, in ms. */
+  /**
+   * Round-trip time of the latest answered ping (`ping`, or a heartbeat's,
+   * protocol or message), in milliseconds with a fraction: measured on the
+   * `Clock`'s monotonic nanoseconds, so a loopback RTT of 80 µs reads 0.08.
+   * `undefined` until a ping is answered.
+   */
   readonly lastRtt: number | undefined
   /** How long the current session has been open, in ms (0 when not open). */
   readonly uptime: number
@@ -102,7 +107,11 @@ export interface ConnectionStats {
  */
 export interface ConnectionShape {
   readonly name: string
-  /** The current state; `SubscriptionRef.changes(state)` streams every transition. */
+  /**
+   * The current state; `SubscriptionRef.changes(state)` streams every
+   * transition. `Queued` shows only under a `WSManager`, while a dial waits
+   * for its slot at the dial governor.
+   */
   readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
   /**
    * Every inbound frame of every session, in order, from the moment the
@@ -110,7 +119,15 @@ export interface ConnectionShape {
    * arrive as one array: read a flood with `Stream.runForEachArray`.
    */
   readonly frames: Stream.Stream<Frame.Frame>
-  /** Lifecycle events, from the moment the stream starts. Ends after `Closed`. */
+  /**
+   * Lifecycle events. The first subscriber of a connection made with `make`
+   * or `layer` also gets the events that came before it subscribed (up to
+   * 1,024; past that many, none), so subscribing right after `make` misses
+   * nothing; a later subscriber gets them from the moment its stream starts.
+   * A connection made by a `WSManager` keeps none for its own `events`:
+   * read the manager's `events`, which keeps them for its first subscriber.
+   * Ends after `Closed`.
+   */
   readonly events: Stream.Stream<ConnectionEvent>
   /**
    * Sends on the open session. While not open: fails with `NotConnected`,
@@ -121,7 +138,16 @@ export interface ConnectionShape {
   readonly send: (
     data: Frame.Outbound
   ) => Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped>
-  /** Sends a protocol ping and waits for its pong: the round-trip time. */
+  /**
+   * An Effect, not a function (`yield* conn.ping`): each run sends a
+   * protocol ping on the open session and waits for its pong, and gives the
+   * round-trip time as a `Duration` of nanosecond precision, measured on
+   * the `Clock`'s monotonic nanoseconds from the send to the read of the
+   * pong (also kept as `stats.lastRtt`). Fails with `NotConnected` when no
+   * session is open (or it ends first), with `HeartbeatTimeout` when no pong
+   * comes within the heartbeat's `timeout` (`connectTimeout` with
+   * `Heartbeat.none`).
+   */
   readonly ping: Effect.Effect<Duration.Duration, Errors.NotConnected | Errors.SendFailed | Errors.HeartbeatTimeout>
   /**
    * The feed went bad: close this session now and reconnect at once, without
@@ -134,8 +160,12 @@ export interface ConnectionShape {
    * more reconnects; streams end. The code must be one an endpoint may send
    * (1000, or 3000–4999); any other is sent as 1000. The reason is cut to the
    * 123 bytes a close frame holds. Calling it again waits for the first.
+   * During a dial, the handshake gets up to `closeTimeout` to finish (then
+   * the session is closed with a close frame); a dial still waiting for its
+   * slot (`Queued`) is given up at once.
    */
   readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  /** An Effect, not a function (`yield* conn.stats`): the counters as they are when it runs. */
   readonly stats: Effect.Effect<ConnectionStats>
 }
 

@@ -225,13 +225,35 @@ export const ConnectionError = Schema.Union([
 ])
 
 /**
- * The errors that end one session of a live connection; the reconnect
- * policy decides what follows.
+ * Why a dial failed: the transport's `open` could not connect, or the
+ * handshake took longer than `connectTimeout`. The `error` of a
+ * `DialFailed` event.
  *
  * @category errors
  * @since 0.1.0
  */
-export type SessionError = ConnectFailed | ConnectTimeout | Closed | ProtocolError | HeartbeatTimeout | IdleTimeout | SendFailed
+export type DialError = ConnectFailed | ConnectTimeout
+
+/**
+ * Why an open session ended unasked: a close (the peer's, or 1006 for a
+ * socket that went away), a protocol violation by the peer, a missed pong,
+ * or silence past `idleTimeout`. The `error` of a `Disconnected` event.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type DisconnectError = Closed | ProtocolError | HeartbeatTimeout | IdleTimeout
+
+/**
+ * What a live connection's dial loop can meet: a failed dial or an ended
+ * session. The reconnect policy (`shouldReconnect`, the schedule) decides
+ * what follows; it is the `error` of the `Reconnecting` state, and of
+ * `Closed` when it was not retried.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type SessionError = DialError | DisconnectError
 
 /**
  * `WSManager`: no connection has this name.

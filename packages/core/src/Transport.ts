@@ -168,6 +168,23 @@ export class Transport extends Context.Service<Transport, {
    * `request.connectTimeout`. The session lives until the scope closes.
    */
   readonly open: (request: OpenRequest) => Effect.Effect<Session, ConnectFailed | ConnectTimeout, Scope.Scope>
+  /**
+   * Optional, for a transport that may hold a dial back until a dial slot
+   * is free (the `WSManager`'s dial governor): `open`, reporting the wait.
+   * It runs `slot.queued` before it makes this dial wait (not at all when
+   * the dial can start at once) and `slot.dialing` when the dial starts,
+   * after any wait; `connectTimeout` counts from there. A `Connection`
+   * calls it when it is there, to report `Queued` and then `Connecting`;
+   * otherwise it reports `Connecting` and calls `open`. A transport that
+   * wraps another defines its own or leaves it out: copying the inner one
+   * would let dials bypass the wrapper's `open`.
+   */
+  readonly openQueued?:
+    | ((
+      request: OpenRequest,
+      slot: { readonly queued: Effect.Effect<void>; readonly dialing: Effect.Effect<void> }
+    ) => Effect.Effect<Session, ConnectFailed | ConnectTimeout, Scope.Scope>)
+    | undefined
 }>()("@kharbranth/core/Transport") {}
 
 /**

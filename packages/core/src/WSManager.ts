@@ -164,15 +164,28 @@ export interface WSManagerShape {
   readonly names: Effect.Effect<ReadonlyArray<string>>
   /** Every live connection's current state. */
   readonly states: Effect.Effect<ReadonlyMap<string, ConnectionState>>
-  /** State changes of every connection, from the moment the stream starts. */
+  /**
+   * State changes of every connection, merged. The first subscriber also
+   * gets the changes made before it subscribed (up to 4,096, as `events`);
+   * a later one gets them from the moment its stream starts. `states` gives
+   * every connection's state now.
+   */
   readonly stateChanges: Stream.Stream<NamedState>
   /**
    * Frames of every connection, merged; each connection's frames keep their
-   * order. A socket read's frames arrive as one array: read a flood with
-   * `Stream.runForEachArray` (one effect per array, not per frame).
+   * order. The first subscriber also gets the frames that arrived before it
+   * subscribed (up to `inbound.capacity`). A socket read's frames arrive as
+   * one array: read a flood with `Stream.runForEachArray` (one effect per
+   * array, not per frame).
    */
   readonly frames: Stream.Stream<NamedFrame>
-  /** Events of every connection, merged. */
+  /**
+   * Events of every connection, merged; each connection's events keep their
+   * order. The first subscriber also gets the events published before it
+   * subscribed (up to 4,096; past that many, none), as `frames` keeps frames
+   * for it: subscribe before adding connections, or right after, and nothing
+   * is missed. A later subscriber gets them from the moment its stream starts.
+   */
   readonly events: Stream.Stream<NamedEvent>
   readonly stats: Effect.Effect<ManagerStats>
 }
@@ -189,6 +202,9 @@ interface Entry {
   readonly connection: Connection.ConnectionShape
   readonly scope: Scope.Closeable
 }
+
+/** Events and state changes kept for the first subscriber of `events` and of `stateChanges`. */
+const RETAINED_EVENTS = 4096
 
 /**
  * The defaults of `ManagerOptions`.
@@ -236,8 +252,8 @@ export const make = (
     let closed = false
 
     const frames = new Hub<NamedFrame>(capacity, strategy, capacity)
-    const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", 0)
-    const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", 0)
+    const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
+    const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
 
     const tap: Tap = {
       retainFrames: false,

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule, Stream, SubscriptionRef } from "effect"
+import { Cause, Clock, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import * as Connection from "../src/Connection.ts"
 import * as ConnectionError from "../src/ConnectionError.ts"
@@ -250,7 +250,7 @@ describe("Connection", () => {
         assert.strictEqual(disconnected?._tag === "Disconnected" && disconnected.error._tag, "HeartbeatTimeout")
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
-    it.effect("ping() returns the round-trip time", () =>
+    it.effect("ping returns the round-trip time", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer
         const conn = yield* Connection.make("btc", noHeartbeat)
@@ -263,6 +263,59 @@ describe("Connection", () => {
         assert.strictEqual(Duration.toMillis(rtt), 40)
         assert.strictEqual((yield* conn.stats).lastRtt, 40)
       }).pipe(Effect.provide(MemoryTransport.layer())))
+  })
+
+  describe("round-trip time", () => {
+    /**
+     * The test clock as a real clock reads: epoch milliseconds in whole
+     * numbers (as `Date.now()` gives them), nanoseconds exact.
+     */
+    const wholeMillis = Effect.map(TestClock.testClockWith(Effect.succeed), (test): Clock.Clock => ({
+      ...test,
+      currentTimeMillisUnsafe: () => Math.floor(test.currentTimeMillisUnsafe()),
+      currentTimeMillis: Effect.sync(() => Math.floor(test.currentTimeMillisUnsafe()))
+    }))
+
+    it.effect("ping and stats.lastRtt measure a sub-millisecond round trip from the Clock's nanoseconds", () =>
+      Effect.gen(function*() {
+        const test = yield* TestClock.testClockWith(Effect.succeed)
+        const clock = yield* wholeMillis
+        yield* Effect.gen(function*() {
+          const server = yield* MemoryServer
+          const conn = yield* Connection.make("btc", noHeartbeat)
+          const peer = yield* server.accepted
+          yield* peer.setAutoPong(false)
+          const pinging = yield* Effect.forkScoped(conn.ping)
+          yield* settle
+          yield* test.adjust(Duration.micros(250n))
+          yield* peer.pong(new TextEncoder().encode("kh1"))
+          const rtt = yield* Fiber.join(pinging)
+          assert.strictEqual(Duration.toNanosUnsafe(rtt), 250_000n)
+          assert.strictEqual(Duration.toMillis(rtt), 0.25)
+          assert.strictEqual((yield* conn.stats).lastRtt, 0.25)
+        }).pipe(Effect.provide(MemoryTransport.layer()), Effect.provideService(Clock.Clock, clock))
+      }))
+
+    it.effect("a text heartbeat's round trip is measured in fractions of a millisecond too", () =>
+      Effect.gen(function*() {
+        const test = yield* TestClock.testClockWith(Effect.succeed)
+        const clock = yield* wholeMillis
+        yield* Effect.gen(function*() {
+          const server = yield* MemoryServer
+          const conn = yield* Connection.make("okx", {
+            url,
+            heartbeat: Heartbeat.message({ interval: "20 seconds", timeout: "5 seconds", message: "ping", isPong: (t) => t === "pong" })
+          })
+          const peer = yield* server.accepted
+          yield* test.adjust("20 seconds")
+          yield* settle
+          assert.deepStrictEqual(yield* peer.takeReceived, { _tag: "Text", data: "ping" })
+          yield* test.adjust(Duration.micros(1500n))
+          yield* peer.send("pong")
+          yield* settle
+          assert.strictEqual((yield* conn.stats).lastRtt, 1.5)
+        }).pipe(Effect.provide(MemoryTransport.layer()), Effect.provideService(Clock.Clock, clock))
+      }))
   })
 
   describe("idle timeout", () => {
@@ -864,6 +917,22 @@ describe("Connection", () => {
           "Reconnecting",
           "Closed"
         ])
+      }).pipe(Effect.provide(MemoryTransport.layer())))
+
+    it.effect("events that come before the first subscriber are kept for it; a later one gets them from when it subscribes", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const conn = yield* Connection.make("btc", { ...noHeartbeat, reconnect: steady })
+        const peer = yield* server.accepted
+        yield* settle
+        const first = yield* collect(conn.events)
+        yield* settle
+        const later = yield* collect(conn.events)
+        yield* settle
+        yield* peer.drop
+        yield* settle
+        assert.deepStrictEqual(tags(first.items), ["Connecting", "Opened", "Disconnected", "Reconnecting"])
+        assert.deepStrictEqual(tags(later.items), ["Disconnected", "Reconnecting"])
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
     it.effect("stats count frames, bytes, sessions and uptime", () =>

@@ -223,6 +223,27 @@ describe("WSManager", () => {
         assert.deepStrictEqual(Array.from(now, ([name, s]) => [name, s._tag]), [["a", "Open"], ["b", "Open"]])
       }).pipe(Effect.provide(memory())))
 
+    it.effect("events and state changes that come before the first subscriber are kept for it, as frames are", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        yield* m.add("a", config("a"))
+        yield* acceptAll(1)
+        yield* settle
+        // Subscribing only after the connection opened: the first subscriber gets what came before.
+        const events = yield* collect(m.events)
+        const states = yield* collect(m.stateChanges)
+        yield* settle
+        assert.deepStrictEqual(events.items.map((e) => e.event._tag), ["Connecting", "Opened"])
+        assert.deepStrictEqual(states.items.map((s) => s.state._tag), ["Connecting", "Open"])
+        // A later subscriber gets them from the moment it subscribes.
+        const late = yield* collect(m.events)
+        yield* settle
+        yield* m.restart("a")
+        yield* acceptAll(1)
+        yield* settle
+        assert.deepStrictEqual(late.items.map((e) => e.event._tag), ["RestartRequested", "Connecting", "Opened"])
+      }).pipe(Effect.provide(memory())))
+
     it.effect("a managed connection's own frames and events streams work when first read mid-life, and end once it is removed", () =>
       Effect.gen(function*() {
         const m = yield* manager()
@@ -331,8 +352,87 @@ describe("WSManager", () => {
         yield* advance(2000, 100)
         const dials = yield* server.dials
         const at = (host: string) => dials.filter((d) => d.url.includes(host)).map((d) => d.at)
-        assert.deepStrictEqual(at("one"), [0, 0, 1000])
-        assert.deepStrictEqual(at("two"), [0, 0, 1000])
+        assert.deepStrictEqual(at("one"), [0, 0, 1100])
+        assert.deepStrictEqual(at("two"), [0, 0, 1100])
+      }).pipe(Effect.provide(memory())))
+  })
+
+  describe("waiting for a dial slot", () => {
+    /** One connection's events as `tag@at`. */
+    const timeline = (events: ReadonlyArray<WSManager.NamedEvent>, name: string) =>
+      events.filter((e) => e.connection === name).map((e) => `${e.event._tag}@${e.event.at}`)
+
+    it.effect("a dial held back by maxConcurrentDials is Queued, then Connecting when it starts", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager({ maxConcurrentDials: 1, dialsPerSecond: 100 })
+        const events = yield* collect(m.events)
+        const states = yield* collect(m.stateChanges)
+        yield* settle
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        yield* advance(300, 50)
+        // Each dial takes 100 ms: b waits for a's dial to end.
+        assert.deepStrictEqual(timeline(events.items, "a"), ["Connecting@0", "Opened@100"])
+        assert.deepStrictEqual(timeline(events.items, "b"), ["Queued@0", "Connecting@100", "Opened@200"])
+        assert.deepStrictEqual(states.items.filter((s) => s.connection === "b").map((s) => s.state._tag), [
+          "Queued",
+          "Connecting",
+          "Open"
+        ])
+        const queued = events.items.find((e) => e.connection === "b" && e.event._tag === "Queued")!.event
+        assert.deepStrictEqual(queued._tag === "Queued" && [queued.attempt, queued.url], [1, "ws://venue.test/b"])
+        assert.deepStrictEqual((yield* server.dials).map((d) => [d.connection, d.at]), [["a", 0], ["b", 100]])
+      }).pipe(Effect.provide(memory({ dialLatency: "100 millis" }))))
+
+    it.effect("a dial held back by its host's window is Queued; connectTimeout counts from Connecting, not the wait", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager({ dialsPerSecond: 1 })
+        const events = yield* collect(m.events)
+        yield* settle
+        const short = { heartbeat: Heartbeat.none, connectTimeout: "200 millis" as const }
+        yield* m.add("a", { url: "ws://venue.test/a", ...short })
+        const b = yield* m.add("b", { url: "ws://venue.test/b", ...short })
+        yield* advance(500, 50)
+        // Half a second in, far past its connectTimeout, b is still waiting for the window: not dialing.
+        assert.strictEqual(b.state.value._tag, "Queued")
+        yield* advance(2000, 50)
+        const dialedAt = (yield* server.dials).find((d) => d.connection === "b")!.at
+        assert.isAbove(dialedAt, 500)
+        assert.deepStrictEqual(timeline(events.items, "b"), ["Queued@0", `Connecting@${dialedAt}`, `Opened@${dialedAt}`])
+        assert.strictEqual(b.state.value._tag, "Open")
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("removing a connection while it is Queued gives its dial up at once: it never dials", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager({ dialsPerSecond: 1 })
+        yield* m.add("a", config("a"))
+        const b = yield* m.add("b", config("b"))
+        const events = yield* collect(b.events)
+        yield* settle
+        assert.strictEqual(b.state.value._tag, "Queued")
+        // No virtual time passes: the removal does not wait closeTimeout for a dial that has not begun.
+        const removing = yield* Effect.forkChild(m.remove("b"))
+        yield* settle
+        assert.isDefined(removing.pollUnsafe(), "remove returned at once")
+        assert.deepStrictEqual(b.state.value._tag === "Closed" && b.state.value.reason, "closed by the caller")
+        assert.deepStrictEqual(events.items.map((e) => e._tag), ["Closed"])
+        yield* advance(5000, 100)
+        assert.deepStrictEqual((yield* server.dials).map((d) => d.connection), ["a"])
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("dials that find a free slot are never Queued", () =>
+      Effect.gen(function*() {
+        const m = yield* manager({ maxConcurrentDials: 2 })
+        const events = yield* collect(m.events)
+        yield* settle
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        yield* acceptAll(2)
+        yield* settle
+        assert.isFalse(events.items.some((e) => e.event._tag === "Queued"))
       }).pipe(Effect.provide(memory())))
   })
 

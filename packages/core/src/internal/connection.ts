@@ -35,15 +35,17 @@ import type { Tap } from "./tap.ts"
 type Outcome =
   | { readonly _tag: "Stopped" }
   | { readonly _tag: "Restart" }
-  | { readonly _tag: "Failed"; readonly error: Errors.ConnectionError; readonly uptime: number | undefined }
+  | { readonly _tag: "Failed"; readonly error: Errors.SessionError; readonly uptime: number | undefined }
 
 /** Why an open session is being ended, set once by whoever ends it first. */
 type EndReason = Errors.HeartbeatTimeout | Errors.IdleTimeout | "restart" | "stop"
 
 interface PendingPing {
   readonly key: string
-  readonly sentAt: number
-  readonly done: Deferred.Deferred<number, Errors.NotConnected>
+  /** The `Clock`'s monotonic time when the ping was sent, in nanoseconds. */
+  readonly sentAt: bigint
+  /** Completed with the round-trip time in nanoseconds. */
+  readonly done: Deferred.Deferred<bigint, Errors.NotConnected>
 }
 
 interface Live {
@@ -73,9 +75,12 @@ const STOPPED: Outcome = { _tag: "Stopped" }
 const RESTART: Outcome = { _tag: "Restart" }
 
 /** How the dial loop ended: the reason and error `Closed` reports. */
-type Final = { readonly reason: string; readonly error: Errors.ConnectionError | undefined }
+type Final = { readonly reason: string; readonly error: Errors.SessionError | Errors.InvalidConfig | undefined }
 const CLOSED_BY_CALLER: Final = { reason: "closed by the caller", error: undefined }
 const defectMessage = (defect: unknown): string => defect instanceof Error ? defect.message : String(defect)
+
+/** Nanoseconds in a millisecond, for RTTs in fractional milliseconds. */
+const NANOS_PER_MILLI = 1_000_000
 
 /** A stepped reconnect schedule. */
 type ReconnectStep = Effect.Success<ReturnType<typeof Schedule.toStep<unknown, Errors.ConnectionError, never, never>>>
@@ -130,13 +135,15 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private bytesOut = 0
   private sessions = 0
   private failedDials = 0
+  /** In milliseconds, fractional (measured in nanoseconds). */
   private lastRtt: number | undefined = undefined
   private wake: Deferred.Deferred<void> | undefined = undefined
   private readerBlocked = false
   private pingCounter = 0
   /** Pings waiting for their pong; made with the first ping. */
   private pendingPings: Array<PendingPing> | undefined = undefined
-  private messagePong: Deferred.Deferred<void> | undefined = undefined
+  /** The message heartbeat's pong, completed with the `Clock`'s monotonic nanoseconds when it is read. */
+  private messagePong: Deferred.Deferred<bigint> | undefined = undefined
   /** Sends waiting in the `sendBuffer` for a session; made with the first. */
   private sendQueue:
     | Array<
@@ -311,26 +318,34 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     // A pong with a foreign payload answers the oldest ping.
     if (index < 0) index = 0
     const [answered] = pings.splice(index, 1)
-    this.lastRtt = frame.receivedAt - answered!.sentAt
-    Deferred.doneUnsafe(answered!.done, Effect.succeed(frame.receivedAt))
+    const rtt = this.clock.monotonicTimeNanosUnsafe() - answered!.sentAt
+    this.lastRtt = Number(rtt) / NANOS_PER_MILLI
+    Deferred.doneUnsafe(answered!.done, Effect.succeed(rtt))
   }
 
-  /** Sends a protocol ping; the effect waits for the pong and returns the RTT in ms, or `undefined` after `timeout`. */
+  /**
+   * Sends a protocol ping; the effect waits for the pong and returns the RTT
+   * in nanoseconds (from the `Clock`'s monotonic time, taken when the ping is
+   * sent and when its pong is read), or `undefined` after `timeout`.
+   */
   private pingOnce(
     current: Live,
     timeout: number,
     payload?: Uint8Array
-  ): Effect.Effect<number | undefined, Errors.SendFailed | Errors.NotConnected> {
+  ): Effect.Effect<bigint | undefined, Errors.SendFailed | Errors.NotConnected> {
     return Effect.gen({ self: this }, function*() {
       const key = payload === undefined ? `kh${++this.pingCounter}` : decoder.decode(payload)
-      const pending: PendingPing = { key, sentAt: this.now(), done: Deferred.makeUnsafe<number, Errors.NotConnected>() }
+      const pending: PendingPing = {
+        key,
+        sentAt: this.clock.monotonicTimeNanosUnsafe(),
+        done: Deferred.makeUnsafe<bigint, Errors.NotConnected>()
+      }
       const pings = this.pendingPings ??= []
       pings.push(pending)
       yield* current.session.ping(payload ?? encoder.encode(key)).pipe(
         Effect.tapError(() => Effect.sync(() => this.removePing(pending)))
       )
       return yield* Deferred.await(pending.done).pipe(
-        Effect.map((at) => at - pending.sentAt),
         Effect.timeoutOrElse({
           duration: Duration.millis(timeout),
           orElse: () => Effect.sync(() => (this.removePing(pending), undefined))
@@ -353,7 +368,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.flatMap(this.pingOnce(current, timeout), (rtt) =>
       rtt === undefined
         ? Effect.fail(new Errors.HeartbeatTimeout({ connection: this.name, session: current.number, timeout }))
-        : Effect.succeed(Duration.millis(rtt)))
+        : Effect.succeed(Duration.nanos(rtt)))
   }
 
   // ---- ending a session ---------------------------------------------
@@ -406,14 +421,14 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.gen({ self: this }, function*() {
       while (current.endReason === undefined) {
         yield* Effect.sleep(Duration.millis(hb.interval))
-        const pong = Deferred.makeUnsafe<void>()
+        const pong = Deferred.makeUnsafe<bigint>()
         this.messagePong = pong
-        const sentAt = this.now()
+        const sentAt = this.clock.monotonicTimeNanosUnsafe()
         const sent = yield* Effect.exit(this.sendOn(current, hb.message()))
         if (Exit.isFailure(sent)) return
         const answered = yield* Deferred.await(pong).pipe(
-          Effect.map(() => {
-            this.lastRtt = this.now() - sentAt
+          Effect.map((readAt) => {
+            this.lastRtt = Number(readAt - sentAt) / NANOS_PER_MILLI
             return true
           }),
           Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
@@ -535,7 +550,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         case "Text":
           bytesIn += frame.data.length
           if (hb !== undefined && hb.isPong(frame.data)) {
-            if (this.messagePong !== undefined) Deferred.doneUnsafe(this.messagePong, Effect.void)
+            // Only a pong pays for the clock read: the time it was read, for the RTT.
+            if (this.messagePong !== undefined) {
+              Deferred.doneUnsafe(this.messagePong, Effect.succeed(this.clock.monotonicTimeNanosUnsafe()))
+            }
             if (!hb.deliverPongs) {
               deliver ??= batch.slice(0, i)
               continue
@@ -732,7 +750,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       const reason = current.endReason
       if (reason === "stop") return Effect.succeed(STOPPED)
       if (reason === "restart") return Effect.succeed(RESTART)
-      const error: Errors.ConnectionError = reason ?? end()
+      const error: Errors.DisconnectError = reason ?? end()
       const failed: Outcome = { _tag: "Failed", error, uptime }
       return Effect.as(this.emit(ConnectionEvent.Disconnected({ at: this.now(), session: current.number, error })), failed)
     })
@@ -770,18 +788,25 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       const name = this.name
       return Effect.flatMap(Effect.result(Effect.flatMap(this.cfg.url, (u) => Config.validateUrl(name, u))), (url) => {
         if (url._tag === "Failure") return Effect.succeed<Final>({ reason: url.failure.message, error: url.failure })
-        const shown = redactUrl(url.success)
-        return Effect.andThen(
-          this.setState(ConnectionState.Connecting({ attempt: this.attempt, url: shown })),
-          Effect.suspend(() =>
-            Effect.andThen(
-              this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt: this.attempt, url: shown })),
-              this.dialAndRun(url.success)
-            )
-          )
-        )
+        return this.dialAndRun(url.success)
       })
     })
+  }
+
+  /** Reports that dial `attempt` waits for a dial slot (the governor runs it: see `dialOnce`). */
+  private reportQueued(attempt: number, shown: string): Effect.Effect<void> {
+    return Effect.andThen(
+      this.setState(ConnectionState.Queued({ attempt, url: shown })),
+      Effect.suspend(() => this.emit(ConnectionEvent.Queued({ at: this.now(), attempt, url: shown })))
+    )
+  }
+
+  /** Reports that dial `attempt` starts. */
+  private reportConnecting(attempt: number, shown: string): Effect.Effect<void> {
+    return Effect.andThen(
+      this.setState(ConnectionState.Connecting({ attempt, url: shown })),
+      Effect.suspend(() => this.emit(ConnectionEvent.Connecting({ at: this.now(), attempt, url: shown })))
+    )
   }
 
   /**
@@ -812,7 +837,31 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.andThen(Scope.close(scope, Exit.void), Effect.suspend(() => this.afterSession(outcome)))
   }
 
+  /**
+   * Reports the dial and makes it. Through a transport that may hold dials
+   * back (`openQueued`: a manager's governor), the transport runs the
+   * reports: `Queued` if the dial has to wait for a slot, `Connecting` when
+   * it starts. Through any other, `Connecting` is reported here, first.
+   */
   private dialOnce(url: string): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
+    const attempt = this.attempt
+    const shown = redactUrl(url)
+    const openQueued = this.transport.openQueued
+    if (openQueued !== undefined) {
+      return this.dialWith(url, (request) =>
+        openQueued(request, {
+          // Built when run: the manager's tap publishes when a report is built.
+          queued: Effect.suspend(() => this.reportQueued(attempt, shown)),
+          dialing: Effect.suspend(() => this.reportConnecting(attempt, shown))
+        }))
+    }
+    return Effect.andThen(this.reportConnecting(attempt, shown), this.dialWith(url, (request) => this.transport.open(request)))
+  }
+
+  private dialWith(
+    url: string,
+    open: (request: Transport.OpenRequest) => Effect.Effect<Transport.Session, Errors.DialError, Scope.Scope>
+  ): Effect.Effect<Live | Outcome, never, R | Scope.Scope> {
     return Effect.suspend(() => {
       // close() came before the dial began (while the Connecting event waited on a slow subscriber): no dial.
       if (this.stopRequest !== undefined) return Effect.succeed(STOPPED)
@@ -835,8 +884,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       // dial gives the handshake up to closeTimeout to finish, so that the
       // session can then be closed with a close frame, not cut; past that,
       // close() interrupts this fiber, which ends the loop (see `closeNow`).
+      // A dial still waiting for its slot (`Queued`) is given up at once.
       this.dialing = true
-      return Effect.flatMap(Effect.result(this.transport.open(request)), (opened) => {
+      return Effect.flatMap(Effect.result(open(request)), (opened) => {
         this.dialed()
         return this.afterDial(opened)
       })
@@ -892,7 +942,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   /** Waits the schedule's delay (or less, on `restart`), then dials again; or ends the loop. */
-  private backoff(error: Errors.ConnectionError): Effect.Effect<Final, never, R> {
+  private backoff(error: Errors.SessionError): Effect.Effect<Final, never, R> {
     if (!this.cfg.shouldReconnect(error)) return Effect.succeed<Final>({ reason: `not retried: ${error.message}`, error })
     return Effect.flatMap(Effect.flatMap(this.reconnectStep(), (step) => Effect.result(step(this.now(), error))), (next) => {
       if (next._tag === "Failure") {
@@ -1000,7 +1050,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   // connection finishes anyway. close() always returns. A close during a
   // dial forks one timer that gives the dial up at closeTimeout (the loop's
   // fiber is interrupted; it finishes as closed by the caller), whether or
-  // not its caller is still waiting; a dial that ends first stops it.
+  // not its caller is still waiting; a dial that ends first stops it. A dial
+  // still waiting for its slot (`Queued`) is given up at once.
   private closeNow(requestedCode = 1000, requestedReason = ""): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
@@ -1014,10 +1065,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         if (current !== undefined) yield* this.endSession(current, "stop", "close", code, reason)
         const main = this.main
         if (this.dialing && main !== undefined) {
+          // A dial still waiting for its slot has no handshake to finish: it is given up at once.
+          const grace = this[CurrentState].value._tag === "Queued"
+            ? Effect.void
+            : Effect.sleep(Duration.millis(this.cfg.closeTimeout))
           this.giveUp = yield* Effect.forkDetach(
-            Effect.andThen(Effect.sleep(Duration.millis(this.cfg.closeTimeout)), Fiber.interrupt(main)).pipe(
-              Effect.provideService(Clock.Clock, this.clock)
-            )
+            Effect.andThen(grace, Fiber.interrupt(main)).pipe(Effect.provideService(Clock.Clock, this.clock))
           )
         }
       }

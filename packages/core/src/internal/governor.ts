@@ -4,10 +4,13 @@
  * to any one host in any window of 1.1 s (`DIAL_WINDOW_MS`). It wraps the
  * `Transport`, so a connection needs to know nothing of it. Dials take their
  * turn in arrival order (first come, first dialed); a dial that finds its
- * host's window full sleeps until the oldest start leaves it.
+ * host's window full sleeps until the oldest start leaves it. A connection
+ * that opens through `openQueued` learns when its dial has to wait and when
+ * it starts (it reports `Queued`, then `Connecting`).
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as RateWindow from "../RateWindow.ts"
 import * as Transport from "../Transport.ts"
 import { Permits } from "./permits.ts"
@@ -44,6 +47,31 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
     return Transport.Transport.of({
       // The dial is built once it has its permit: a dial waiting its turn holds its request alone.
       open: (request) =>
-        permits.with(Effect.suspend(() => Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request))))
+        permits.with(Effect.suspend(() => Effect.andThen(windowOf(hostOf(request.url)).take, transport.open(request)))),
+      // The same, reporting the wait to the connection (see `Transport.openQueued`).
+      openQueued: (request, slot) =>
+        Effect.suspend(() => {
+          // Whether a dial in flight must end first is known now; whether the host's window is full, once its take is tried.
+          const held = !permits.available
+          const dial = permits.with(Effect.suspend(() => {
+            const take = windowOf(hostOf(request.url)).take
+            return Effect.andThen(held ? take : reportedTake(take, slot.queued), Effect.andThen(slot.dialing, transport.open(request)))
+          }))
+          return held ? Effect.andThen(slot.queued, dial) : dial
+        })
     })
   })
+
+/**
+ * A rate window's take that runs `queued` first if it cannot finish at once.
+ * The take starts on a fiber of its own, at once: when it has not finished
+ * by the time that fiber first waits, `queued` runs here, then the take is
+ * awaited (and given up with this fiber, if this fiber is interrupted).
+ */
+const reportedTake = (take: Effect.Effect<void>, queued: Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.forkDetach(take, { startImmediately: true }), (fiber) =>
+      fiber.pollUnsafe() !== undefined
+        ? Fiber.join(fiber)
+        : Effect.onInterrupt(restore(Effect.andThen(queued, Fiber.join(fiber))), () => Fiber.interrupt(fiber)))
+  )
