@@ -55,18 +55,14 @@ export interface ExponentialOptions {
  * n-th redial is base × factor^(n−1), capped at `max`; with jitter, the delay
  * is drawn uniformly from 80–120% of it and never exceeds `max`, so delays at
  * the cap still differ from connection to connection (80–100% of `max`).
- * With `maxAttempts`, the connection dials at most that many times in a row.
+ * With `maxAttempts`, a connection dials at most that many times in a row:
+ * the first dial included, and counted again from one after a restart or a
+ * session that lasted `minUptime`.
  *
- * **Gotchas**
- *
- * `maxAttempts` is counted by the schedule. The connection steps it after
- * every failed dial and every session that ended, once also after a session
- * that lasted `minUptime` (for the delay before the first redial; the count
- * started again at that session's end). The schedule cannot see how long a
- * session lasted, so a session's end is not counted when it is the first
- * step. One case overshoots by one: when the first dial after the start (or
- * a `restart`) opens a session that ends before `minUptime` and every dial
- * after it fails, the connection dials `maxAttempts` + 1 times.
+ * **Gotchas**: the connection counts the dials itself, for the policy as
+ * made here (see `maxDials`). A schedule composed from it (`Schedule.addDelay`,
+ * `Schedule.while`, …) is a new schedule: it keeps only the policy's own
+ * stop, which counts steps and so allows one dial more.
  *
  * @category constructors
  * @since 0.1.0
@@ -91,28 +87,25 @@ export const exponential = (options: ExponentialOptions = {}): ReconnectSchedule
       return Effect.map(Random.next, (r) => Duration.millis(low + (high - low) * r))
     }
   )
-  return maxAttempts === undefined || maxAttempts === Infinity ? schedule : upToDials(schedule, maxAttempts)
+  if (maxAttempts === undefined || maxAttempts === Infinity) return schedule
+  const limited = Schedule.upTo(schedule, { times: maxAttempts })
+  dialLimits.set(limited, maxAttempts)
+  return limited
 }
 
-/** A failure of the dial itself; any other error ended a session that had opened. */
-const isDialFailure = (error: ConnectionError): boolean => error._tag === "ConnectFailed" || error._tag === "ConnectTimeout"
+const dialLimits = new WeakMap<ReconnectSchedule, number>()
 
 /**
- * Ends `schedule` at the step after the `maxAttempts`-th dial. Each step
- * follows a dial, except a first step that follows a session's end: then the
- * session lasted `minUptime` and the count started again when it ended (or,
- * the documented exception, it was the first dial's short session). Its
- * state is made afresh for every run of the schedule.
+ * How many dials in a row a policy made by `exponential` allows (its
+ * `maxAttempts`), or undefined for any other schedule. A connection reads it
+ * and stops after that many dials since the last reset; the schedule's own
+ * stop (`Schedule.upTo`, which counts the steps between dials) is the
+ * fallback for schedules composed from the policy.
+ *
+ * @category combinators
+ * @since 0.2.0
  */
-const upToDials = (schedule: Schedule.Schedule<unknown>, maxAttempts: number): ReconnectSchedule =>
-  Schedule.fromStep(Effect.suspend(() => {
-    let afterSession = false
-    return Schedule.toStep(Schedule.while(schedule, ({ attempt, input }: Schedule.Metadata<unknown, ConnectionError>) => {
-      if (attempt === 1) afterSession = !isDialFailure(input)
-      const dials = afterSession ? attempt - 1 : attempt
-      return dials < maxAttempts
-    }))
-  }))
+export const maxDials = (schedule: ReconnectSchedule): number | undefined => dialLimits.get(schedule)
 
 /**
  * The default policy: exponential from 500 ms, factor 2, capped at 30 s,

@@ -64,19 +64,28 @@ describe("ReconnectPolicy", () => {
         assert.include(state._tag === "Closed" ? state.reason : "", "after 2 attempts")
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
-    it.effect("documented gotcha: a first session shorter than minUptime is not counted, so maxAttempts + 1 dials", () =>
+    it.effect("a first dial whose session ends before minUptime counts: maxAttempts dials in all", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer
         const reconnect = ReconnectPolicy.exponential({ jitter: false, maxAttempts: 2 })
         yield* server.script(DialOutcome.accept())
         yield* server.setDefault(DialOutcome.fail("ECONNREFUSED"))
-        yield* Connection.make("btc", { ...noHeartbeat, reconnect, minUptime: "10 seconds" })
+        const conn = yield* Connection.make("btc", { ...noHeartbeat, reconnect, minUptime: "10 seconds" })
         const peer = yield* server.accepted
         yield* advance(1000)
         yield* peer.drop
         yield* advance(60_000, 100)
-        assert.strictEqual((yield* server.dials).length, 3)
+        assert.strictEqual((yield* server.dials).length, 2)
+        const state = yield* awaitState(conn, "Closed")
+        assert.include(state._tag === "Closed" ? state.reason : "", "after 2 attempts")
       }).pipe(Effect.provide(MemoryTransport.layer())))
+
+    it("maxDials reads a policy's maxAttempts; a composed schedule is a new schedule", () => {
+      const policy = ReconnectPolicy.exponential({ maxAttempts: 4 })
+      assert.strictEqual(ReconnectPolicy.maxDials(policy), 4)
+      assert.isUndefined(ReconnectPolicy.maxDials(ReconnectPolicy.exponential()))
+      assert.isUndefined(ReconnectPolicy.maxDials(Schedule.addDelay(policy, () => Effect.succeed(Duration.millis(1)))))
+    })
 
     it("maxAttempts below 1 or not a whole number is rejected when the policy is made", () => {
       for (const maxAttempts of [0, -1, 2.5, Number.NaN]) {

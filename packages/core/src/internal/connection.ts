@@ -23,6 +23,7 @@ import * as Config from "../ConnectionConfig.ts"
 import * as Errors from "../ConnectionError.ts"
 import { ConnectionEvent } from "../ConnectionEvent.ts"
 import { ConnectionState } from "../ConnectionState.ts"
+import * as ReconnectPolicy from "../ReconnectPolicy.ts"
 import type * as Frame from "../Frame.ts"
 import type * as Transport from "../Transport.ts"
 import { CurrentState, type StateCell } from "./currentState.ts"
@@ -944,6 +945,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** Waits the schedule's delay (or less, on `restart`), then dials again; or ends the loop. */
   private backoff(error: Errors.SessionError): Effect.Effect<Final, never, R> {
     if (!this.cfg.shouldReconnect(error)) return Effect.succeed<Final>({ reason: `not retried: ${error.message}`, error })
+    // The policy's maxAttempts counts dials since the last reset, which only the connection sees.
+    const limit = ReconnectPolicy.maxDials(this.cfg.reconnect)
+    if (limit !== undefined && this.attempt >= limit) {
+      return Effect.succeed<Final>({ reason: `reconnect schedule ended after ${this.attempt} attempts: ${error.message}`, error })
+    }
     return Effect.flatMap(Effect.flatMap(this.reconnectStep(), (step) => Effect.result(step(this.now(), error))), (next) => {
       if (next._tag === "Failure") {
         return Effect.succeed<Final>({
