@@ -36,6 +36,11 @@ import { Permits } from "./internal/permits.ts"
 export interface RateWindow {
   /** Waits for a slot in the window and records a start in it. */
   readonly take: Effect.Effect<void>
+  /**
+   * Records a start now if the window has room and nobody is waiting, and
+   * says whether it did; never waits. `false` means `take` would wait.
+   */
+  readonly tryTake: () => boolean
 }
 
 /**
@@ -44,7 +49,7 @@ export interface RateWindow {
  * @category constructors
  * @since 0.1.0
  */
-export const unlimited: RateWindow = { take: Effect.void }
+export const unlimited: RateWindow = { take: Effect.void, tryTake: () => true }
 
 /**
  * At most `limit` starts in any `windowMs`; an infinite `limit` never waits.
@@ -72,5 +77,6 @@ export const make = (limit: number, windowMs: number, clock: Clock.Clock): RateW
   })
   const queued = turn.with(wait)
   // With nobody ahead, a start that fits the window is recorded at once.
-  return { take: Effect.suspend(() => turn.available && admit() === 0 ? Effect.void : queued) }
+  const tryTake = () => turn.available && admit() === 0
+  return { take: Effect.suspend(() => tryTake() ? Effect.void : queued), tryTake }
 }

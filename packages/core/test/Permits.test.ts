@@ -98,6 +98,20 @@ describe("RateWindow", () => {
       assert.deepStrictEqual(starts, [[0, 0], [1, 0], [2, 1000], [3, 1000], [4, 2000], [5, 2000]])
     }))
 
+  it.effect("tryTake records a start only when one fits now and nobody waits; it never waits", () =>
+    Effect.gen(function*() {
+      const window = RateWindow.make(2, 1000, yield* Clock.Clock)
+      assert.deepStrictEqual([window.tryTake(), window.tryTake(), window.tryTake()], [true, true, false])
+      const waiter = yield* Effect.forkChild(window.take, { startImmediately: true })
+      yield* TestClock.adjust(999)
+      assert.isFalse(window.tryTake())
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(waiter)
+      // Both starts at 0 left the window: the waiter took one slot, a try gets the other.
+      assert.deepStrictEqual([window.tryTake(), window.tryTake()], [true, false])
+      assert.isTrue(RateWindow.unlimited.tryTake())
+    }))
+
   it.effect("an infinite limit never waits", () =>
     Effect.gen(function*() {
       const window = RateWindow.make(Number.POSITIVE_INFINITY, 1000, yield* Clock.Clock)

@@ -10,7 +10,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as RateWindow from "../RateWindow.ts"
 import * as Transport from "../Transport.ts"
 import { Permits } from "./permits.ts"
@@ -54,24 +53,12 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
           // Whether a dial in flight must end first is known now; whether the host's window is full, once its take is tried.
           const held = !permits.available
           const dial = permits.with(Effect.suspend(() => {
-            const take = windowOf(hostOf(request.url)).take
-            return Effect.andThen(held ? take : reportedTake(take, slot.queued), Effect.andThen(slot.dialing, transport.open(request)))
+            const window = windowOf(hostOf(request.url))
+            // Reported as queued already, or a slot free now: no second report.
+            const wait = held ? window.take : window.tryTake() ? Effect.void : Effect.andThen(slot.queued, window.take)
+            return Effect.andThen(wait, Effect.andThen(slot.dialing, transport.open(request)))
           }))
           return held ? Effect.andThen(slot.queued, dial) : dial
         })
     })
   })
-
-/**
- * A rate window's take that runs `queued` first if it cannot finish at once.
- * The take starts on a fiber of its own, at once: when it has not finished
- * by the time that fiber first waits, `queued` runs here, then the take is
- * awaited (and given up with this fiber, if this fiber is interrupted).
- */
-const reportedTake = (take: Effect.Effect<void>, queued: Effect.Effect<void>): Effect.Effect<void> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.forkDetach(take, { startImmediately: true }), (fiber) =>
-      fiber.pollUnsafe() !== undefined
-        ? Fiber.join(fiber)
-        : Effect.onInterrupt(restore(Effect.andThen(queued, Fiber.join(fiber))), () => Fiber.interrupt(fiber)))
-  )
