@@ -6,6 +6,11 @@
  * connection recovered from every fault.
  *
  *   pnpm demo [--duration S] [--live]
+ *
+ * Ctrl-C ends the run early: the summary then says "interrupted", counts only
+ * the faults injected so far, and the exit code is 0. When no connection has
+ * opened after 10 s and every one has failed to dial (`--live` without
+ * internet), it stops with each connection's last error and exit code 1.
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
@@ -20,7 +25,8 @@ import { type Feed, feeds } from "./venues.ts"
 const usage = `usage: pnpm demo [--duration S] [--live]
 
   --duration S  run for S seconds (default 30), then print the summary; Ctrl-C ends it early
-  --live        connect to the venues' public endpoints instead of the local simulator (no faults)
+  --live        connect to the venues' public endpoints instead of the local simulator (no faults;
+                needs internet: when nothing can connect it stops after 10 s with the errors)
 `
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
@@ -61,6 +67,9 @@ interface Row {
   lastTradeId: number | undefined
   gaps: number
   lastError: string
+  /** A session of this connection has opened at least once. */
+  opened: boolean
+  dialFailures: number
 }
 
 interface FaultRun {
@@ -73,10 +82,15 @@ interface FaultRun {
 }
 
 const now = () => performance.now()
+/** With no connection ever open and every one failed to dial for this long, the run stops. */
+const giveUpAfterMs = 10_000
 const ms = (value: number | undefined) => (value === undefined ? "—" : `${Math.round(value)} ms`)
 const pad = (text: string, width: number) => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
 
-const program = (options: { readonly duration: number; readonly live: boolean }) =>
+const program = (
+  options: { readonly duration: number; readonly live: boolean },
+  interrupted: Deferred.Deferred<void>
+) =>
   Effect.gen(function*() {
     const started = now()
     const sim = options.live
@@ -101,7 +115,9 @@ const program = (options: { readonly duration: number; readonly live: boolean })
       lastDataAt: 0,
       lastTradeId: undefined,
       gaps: 0,
-      lastError: ""
+      lastError: "",
+      opened: false,
+      dialFailures: 0
     }]))
     const runs: Array<FaultRun> = []
     const tty = process.stdout.isTTY === true
@@ -154,6 +170,8 @@ const program = (options: { readonly duration: number; readonly live: boolean })
       Effect.sync(() => {
         const row = rows.get(connection)
         if (row === undefined) return
+        if (event._tag === "Opened") row.opened = true
+        if (event._tag === "DialFailed") row.dialFailures++
         if (event._tag === "Disconnected" || event._tag === "DialFailed") {
           row.lastError = `${event.error._tag}: ${event.error.message.replace(/^connection "[^"]+": /, "")}`
           const at = now()
@@ -189,11 +207,31 @@ const program = (options: { readonly duration: number; readonly live: boolean })
       }), { discard: true }))
 
     // ---- the dashboard ---------------------------------------------------
-    const recoveredConnections = () =>
-      Array.from(rows.values()).filter((row) =>
-        manager.states.pipe(Effect.runSync).get(row.feed.name)?._tag === "Open" && now() - row.lastDataAt < 2000
-      ).length
+    // Live: open, with data in the last 2 s.
+    const liveConnections = () => {
+      const states = manager.states.pipe(Effect.runSync)
+      return Array.from(rows.values()).filter((row) =>
+        states.get(row.feed.name)?._tag === "Open" && now() - row.lastDataAt < 2000
+      ).map((row) => row.feed.name)
+    }
+    const recoveredConnections = () => liveConnections().length
     const recoveredFaults = () => runs.filter((run) => run.recoveredAt.size === run.targets.length).length
+    // Nothing can connect (no internet for --live, a venue unreachable from here): not one session has
+    // opened and every connection has had at least one dial fail.
+    const nothingConnects = () =>
+      Array.from(rows.values()).every((row) => !row.opened && row.dialFailures > 0)
+    // Without a TTY: the connections that are not open, grouped by their last error, whenever that changes.
+    let notOpenShown = ""
+    const notOpenLines = (states: ReadonlyMap<string, { readonly _tag: string }>) => {
+      const byError = new Map<string, Array<string>>()
+      for (const row of rows.values()) {
+        if (states.get(row.feed.name)?._tag === "Open" || row.lastError === "") continue
+        const names = byError.get(row.lastError) ?? []
+        names.push(row.feed.name)
+        byError.set(row.lastError, names)
+      }
+      return Array.from(byError, ([error, names]) => `  not open: ${names.join(", ")} — last error: ${error}`)
+    }
 
     const render = Effect.gen(function*() {
       const states = yield* manager.states
@@ -233,29 +271,36 @@ const program = (options: { readonly duration: number; readonly live: boolean })
             (yield* manager.stats).totals.reconnects
           } faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`
         )
+        const notOpen = notOpenLines(yield* manager.states).join("\n")
+        if (notOpen !== notOpenShown && notOpen !== "") console.log(notOpen)
+        notOpenShown = notOpen
       }
     })))
 
-    // ---- run, then give recoveries in flight a short grace -------------
-    const interrupted = yield* Deferred.make<void>()
-    const onSigint = () => Deferred.doneUnsafe(interrupted, Effect.void)
-    yield* Effect.acquireRelease(Effect.sync(() => process.once("SIGINT", onSigint)), () =>
-      Effect.sync(() => process.off("SIGINT", onSigint)))
-    yield* Effect.raceFirst(Effect.sleep(Duration.seconds(options.duration)), Deferred.await(interrupted))
+    // ---- run (until the end, Ctrl-C, or nothing can connect), then give recoveries in flight a grace
+    const endsAt = started + options.duration * 1000
+    const unreachable = () => now() - started >= giveUpAfterMs && nothingConnects()
+    while (!Deferred.isDoneUnsafe(interrupted) && now() < endsAt && !unreachable()) {
+      yield* Effect.raceFirst(Effect.sleep("100 millis"), Deferred.await(interrupted))
+    }
     const graceUntil = now() + 8000
     while (
-      !Deferred.isDoneUnsafe(interrupted) && now() < graceUntil &&
+      !Deferred.isDoneUnsafe(interrupted) && now() < graceUntil && !nothingConnects() &&
       (recoveredFaults() < plan.length || runs.length < plan.length || recoveredConnections() < rows.size)
-    ) yield* Effect.sleep("100 millis")
+    ) yield* Effect.raceFirst(Effect.sleep("100 millis"), Deferred.await(interrupted))
+    const wasInterrupted = Deferred.isDoneUnsafe(interrupted)
+    const elapsed = ((now() - started) / 1000).toFixed(1)
     yield* Fiber.interrupt(dashboard)
 
     // ---- summary -------------------------------------------------------
     const stats = yield* manager.stats
     const out: Array<string> = [
       "",
-      `${pad("connection", 22)}${pad("frames", 10)}${pad("reconnects", 12)}gaps`,
+      `${pad("connection", 22)}${pad("frames", 10)}${pad("reconnects", 12)}${pad("gaps", 6)}last error`,
       ...Array.from(rows.values()).map((row) =>
-        `${pad(row.feed.name, 22)}${pad(String(row.frames), 10)}${pad(String(stats.connections[row.feed.name]?.reconnects ?? 0), 12)}${row.gaps}`
+        `${pad(row.feed.name, 22)}${pad(String(row.frames), 10)}${pad(String(stats.connections[row.feed.name]?.reconnects ?? 0), 12)}${
+          pad(String(row.gaps), 6)
+        }${row.lastError === "" ? "—" : row.lastError}`
       )
     ]
     if (runs.length > 0) {
@@ -267,19 +312,78 @@ const program = (options: { readonly duration: number; readonly live: boolean })
         out.push(
           `${pad(run.planned.label, 34)}${pad(run.planned.venue, 13)}${
             pad(run.planned.disrupts ? ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt) : "(degraded)", 13)
-          }${recovered === undefined ? `not recovered (${run.recoveredAt.size}/${run.targets.length})` : ms(recovered)}`
+          }${
+            recovered !== undefined
+              ? ms(recovered)
+              : `${wasInterrupted ? "still recovering when interrupted" : "not recovered"} (${run.recoveredAt.size}/${run.targets.length})`
+          }`
         )
       }
     }
     const connectionsOk = recoveredConnections()
     const faultsOk = recoveredFaults()
+    if (wasInterrupted) {
+      // Ctrl-C: count only what happened. Faults never injected are "not reached"; a connection or a fault
+      // whose recovery was still under way is "recovering", not failed.
+      const live = new Set(liveConnections())
+      const recoveringConnections = Array.from(rows.keys()).filter((name) =>
+        !live.has(name) && runs.some((run) => run.targets.includes(name) && !run.recoveredAt.has(name))
+      ).length
+      const recoveringFaults = runs.length - faultsOk
+      const notes = [
+        ...(recoveringFaults > 0 ? [`${recoveringFaults} still recovering`] : []),
+        ...(plan.length > runs.length ? [`${plan.length - runs.length} not reached`] : [])
+      ]
+      out.push(
+        "",
+        `interrupted after ${elapsed} s of ${options.duration} s: recovered: ${live.size}/${rows.size} connections${
+          recoveringConnections > 0 ? ` (${recoveringConnections} still recovering)` : ""
+        }, ${faultsOk}/${runs.length} faults injected so far${notes.length > 0 ? ` (${notes.join(", ")})` : ""}`
+      )
+      console.log(out.join("\n"))
+      return true
+    }
+    if (nothingConnects()) {
+      out.push(
+        "",
+        `stopped after ${elapsed} s: none of the ${rows.size} connections could open, every dial failed (last errors above${
+          options.live ? "; --live needs internet access" : ""
+        })`
+      )
+      console.log(out.join("\n"))
+      return false
+    }
     out.push("", `recovered: ${connectionsOk}/${rows.size} connections, ${faultsOk}/${plan.length} faults`)
     console.log(out.join("\n"))
     return connectionsOk === rows.size && faultsOk === plan.length && runs.length === plan.length
   })
 
 const options = parseArgs(process.argv.slice(2))
-Effect.runPromiseExit(program(options).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then((exit) => {
+
+// Ctrl-C ends the run early, with the summary. A terminal sends SIGINT to the whole process group, so one
+// Ctrl-C can reach this process twice (from the terminal, and forwarded by pnpm): repeats within a second
+// are that same Ctrl-C; one after that ends the process at once, without a summary. The listener stays
+// until the process exits, so a late repeat never kills it by the default action.
+const interrupted = Deferred.makeUnsafe<void>()
+let interruptedAt: number | undefined
+process.on("SIGINT", () => {
+  if (interruptedAt === undefined) {
+    interruptedAt = now()
+    Deferred.doneUnsafe(interrupted, Effect.void)
+  } else if (now() - interruptedAt > 1000) {
+    process.stderr.write("interrupted again: exiting without a summary\n")
+    process.exit(130)
+  }
+})
+
+// The reader of stdout is gone (`pnpm demo | head`, or a pipeline's other end ended by the same Ctrl-C):
+// nobody is watching, so the run ends as if interrupted, without crashing on EPIPE.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  Deferred.doneUnsafe(interrupted, Effect.void)
+})
+
+Effect.runPromiseExit(program(options, interrupted).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then((exit) => {
   if (exit._tag === "Failure") {
     console.error(exit.cause)
     process.exitCode = 1

@@ -36,11 +36,23 @@ const live: Record<Venue, string> = {
   hyperliquid: "wss://api.hyperliquid.xyz/ws"
 }
 
+/**
+ * `--live` goes to the venues' public endpoints. `KHARBRANTH_DEMO_LIVE_ORIGIN` (e.g. `ws://127.0.0.1:9`)
+ * replaces their scheme, host and port and keeps each path: the demo's test points it where nothing
+ * listens, to see what a machine without internet sees.
+ */
+const liveUrl = (url: string): string => {
+  const origin = process.env["KHARBRANTH_DEMO_LIVE_ORIGIN"]
+  if (origin === undefined || origin === "") return url
+  const parsed = new URL(url)
+  return `${origin.replace(/\/$/, "")}${parsed.pathname}${parsed.search}`
+}
+
 /** Local deadlines are short so that every fault is detected within seconds. */
 const fast = { interval: "1 second", timeout: "1 second" } as const
 
 export const feeds = (endpoints: Simulator.Endpoints | undefined): ReadonlyArray<Feed> => {
-  const at = (venue: Venue, local: string | undefined) => endpoints === undefined ? live[venue] : local!
+  const at = (venue: Venue, local: string | undefined) => endpoints === undefined ? liveUrl(live[venue]) : local!
   const binance = (name: string, symbol: string): Feed => ({
     name,
     venue: "binance",
@@ -64,7 +76,7 @@ export const feeds = (endpoints: Simulator.Endpoints | undefined): ReadonlyArray
       name: "binance-sol-combined",
       venue: "binance",
       url: endpoints === undefined
-        ? "wss://stream.binance.com:9443/stream?streams=solusdt@trade"
+        ? liveUrl("wss://stream.binance.com:9443/stream?streams=solusdt@trade")
         : `${endpoints.binanceCombined}?streams=solusdt@trade`,
       config: { heartbeat: Heartbeat.protocol(fast) },
       subscribe: [],

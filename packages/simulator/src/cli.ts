@@ -3,7 +3,7 @@
  * server, prints one line per venue endpoint, applies `--fault` specs (each `kind:target@at+duration`),
  * reads more fault commands from stdin, one per line, and closes gracefully on Ctrl-C or SIGTERM.
  */
-import { createInterface } from "node:readline"
+import { createInterface, type Interface } from "node:readline"
 import { parseArgs } from "node:util"
 import { Result } from "effect"
 import * as Fault from "./Fault.ts"
@@ -70,12 +70,36 @@ const main = async (): Promise<void> => {
     }
     specs.push(parsed.success)
   }
-  const engine = await start({
+  const starting = start({
     port: Number(values.port),
     host: values.host,
     ...(values.rate !== undefined ? { rate: Number(values.rate) } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {})
   })
+
+  // Ctrl-C and SIGTERM close gracefully, from before the server is up (so a signal never finds the
+  // process without its handler). A terminal sends Ctrl-C's SIGINT to the whole process group, so under
+  // `pnpm simulator` the same Ctrl-C arrives twice (from the terminal, and forwarded by pnpm): a repeat
+  // within a second is that one Ctrl-C, one after that means "stop now" (exit code 1).
+  let rl: Interface | undefined
+  let stoppingAt: number | undefined
+  const stop = (signal: string) => {
+    if (stoppingAt !== undefined) {
+      if (performance.now() - stoppingAt > 1000) process.exit(1)
+      return
+    }
+    stoppingAt = performance.now()
+    process.stdout.write(`Received ${signal}, closing...\n`)
+    rl?.close()
+    void starting.then((engine) => engine.close()).then(() => {
+      process.stdout.write("Closed.\n", () => process.exit(0))
+    })
+  }
+  process.on("SIGINT", () => stop("SIGINT"))
+  process.on("SIGTERM", () => stop("SIGTERM"))
+
+  const engine = await starting
+  if (stoppingAt !== undefined) return
   const width = Math.max(...Object.keys(engine.endpoints).map((name) => name.length)) + 2
   for (const [name, url] of Object.entries(engine.endpoints)) process.stdout.write(`${name.padEnd(width)}${url}\n`)
   process.stdout.write(`Simulator listening on ${engine.host}:${engine.port} (Ctrl-C to stop)\n`)
@@ -102,7 +126,7 @@ const main = async (): Promise<void> => {
     if (spec !== undefined) apply(spec, text)
   })
 
-  const rl = createInterface({ input: process.stdin, terminal: false })
+  rl = createInterface({ input: process.stdin, terminal: false })
   rl.on("line", (raw) => {
     const line = raw.trim()
     if (line === "") return
@@ -124,21 +148,6 @@ const main = async (): Promise<void> => {
     if (Result.isFailure(parsed)) return void process.stdout.write(`[fault] ${line}: ${parsed.failure.message}\n`)
     apply(parsed.success, line)
   })
-
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.exit(1)
-    }
-    stopping = true
-    process.stdout.write(`Received ${signal}, closing...\n`)
-    rl.close()
-    void engine.close().then(() => {
-      process.stdout.write("Closed.\n", () => process.exit(0))
-    })
-  }
-  process.on("SIGINT", () => stop("SIGINT"))
-  process.on("SIGTERM", () => stop("SIGTERM"))
 }
 
 main().catch((error: unknown) => {

@@ -74,6 +74,44 @@ describe("cli", () => {
       assert.match(out, /Closed\./)
     }))
 
+  it.live("one Ctrl-C delivered twice (by the terminal and by pnpm) still closes gracefully, exit code 0", () =>
+    Effect.gen(function*() {
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(process.execPath, [cli, "--port", "0", "--quiet"], { stdio: ["pipe", "pipe", "pipe"] })),
+        (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+      )
+      let out = ""
+      const exit = Effect.callback<number | null>((resume) => {
+        if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
+        child.once("exit", (code) => resume(Effect.succeed(code)))
+      })
+      const waitOutput = (pattern: RegExp) =>
+        Effect.callback<void>((resume) => {
+          const check = () => {
+            if (pattern.test(out)) {
+              child.stdout.off("data", check)
+              resume(Effect.void)
+            }
+          }
+          child.stdout.on("data", check)
+          check()
+          return Effect.sync(() => child.stdout.off("data", check))
+        }).pipe(Effect.timeout("10 seconds"), Effect.orDie)
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      yield* waitOutput(/Simulator listening on/)
+      // A client that never answers the close frame keeps the server in its close grace (500 ms), so the
+      // second SIGINT surely arrives while it is closing.
+      const c = yield* connect(/^okx\s+(ws:\S+)$/m.exec(out)![1]!)
+      ;(c.ws as unknown as { _socket: { pause: () => void } })._socket.pause()
+      child.kill("SIGINT")
+      yield* waitOutput(/Received SIGINT/)
+      assert.isTrue(child.kill("SIGINT"), "the second SIGINT reached the process while it was closing")
+      assert.strictEqual(yield* exit.pipe(Effect.timeout("10 seconds"), Effect.orDie), 0, out)
+      assert.strictEqual(out.match(/Received SIGINT/g)?.length, 1)
+      assert.match(out, /Closed\./)
+    }))
+
   it.live("--help prints usage and exits 0", () =>
     Effect.callback<{ code: number | null; out: string }>((resume) => {
       const child = spawn(process.execPath, [cli, "--help"], { stdio: ["ignore", "pipe", "pipe"] })
