@@ -249,7 +249,7 @@ const program = (
         ...Array.from(rows.values()).map((row) => {
           const s = stats.connections[row.feed.name]
           return `${pad(row.feed.name, 22)}${pad(states.get(row.feed.name)?._tag ?? "?", 14)}${pad(String(row.rate), 8)}${
-            pad(s?.lastRtt === undefined ? "—" : `${s.lastRtt.toFixed(0)}ms`, 8)
+            pad(s?.lastRtt === undefined ? "—" : `${s.lastRtt < 10 ? s.lastRtt.toFixed(2) : s.lastRtt.toFixed(0)}ms`, 8)
           }${pad(String(s?.reconnects ?? 0), 8)}${pad(String(row.gaps), 6)}${row.lastError.slice(0, 60)}`
         }),
         "",
