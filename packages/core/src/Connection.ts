@@ -12,7 +12,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,7 +24,7 @@ import type * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
-import { makeIn } from "./internal/connection.ts"
+import * as Internal from "./internal/connection.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -207,9 +206,7 @@ export const make = <R = never>(
   config: Config.ConnectionConfig,
   hooks: ReadHooks<R> = {}
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, Transport.Transport | Scope.Scope | R> =>
-  Effect.gen(function*() {
-    return yield* makeIn(name, config, hooks, yield* Transport.Transport, yield* Clock.Clock, undefined, yield* Scope.Scope)
-  })
+  Internal.make(name, config, hooks)
 
 /**
  * A layer providing one `Connection`, closed gracefully when the layer is

@@ -1,15 +1,16 @@
 /**
  * How a `WSManager` observes the connections it makes without a fiber or a
- * subscription per connection: it hands its tap to each connection it makes
- * (internal/connection.ts, `makeIn`), which hands each delivered batch,
- * event and state to it. A connection of its own has none, at no cost.
+ * subscription per connection: it hands its observer to each connection it
+ * makes (internal/connection.ts, `makeObserved`), which hands each
+ * delivered batch, event and state to it. A connection of its own has
+ * none, at no cost.
  */
 import type * as Effect from "effect/Effect"
 import type { ConnectionEvent } from "../ConnectionEvent.ts"
 import type { ConnectionState } from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
 
-export interface Tap {
+export interface Observer {
   /** Delivered frames of one socket read; may apply backpressure. */
   readonly frames: (connection: string, batch: ReadonlyArray<Frame.Frame>) => Effect.Effect<void>
   readonly event: (connection: string, event: ConnectionEvent) => Effect.Effect<void>
@@ -17,3 +18,6 @@ export interface Tap {
   /** Whether the connection keeps its first frames for its own first subscriber (a manager's connections do not). */
   readonly retainFrames: boolean
 }
+
+/** The former name of `Observer`, still imported by WSManager.ts (another change moves it over). */
+export type Tap = Observer

@@ -1,0 +1,167 @@
+/**
+ * A connection's lifetime: `start` forks the dial loop tied to the
+ * connection's scope, `close` ends it gracefully, and `finish` runs once
+ * when the loop ends however it ends. Also how a session is ended, once,
+ * by whoever ends it first (close, restart, heartbeat, idle timer).
+ *
+ * `close`: the read loop drains the close handshake. Past `closeTimeout`
+ * the socket is terminated; if the loop is still held (a slow subscriber,
+ * a hook that never ends), past two more it is interrupted and the
+ * connection finishes anyway; `close` always returns. During a dial, one
+ * timer gives the dial up at `closeTimeout` (the loop's fiber is
+ * interrupted; it finishes as closed by the caller) whether or not the
+ * caller still waits, so that a handshake about to succeed can still be
+ * closed with a close frame rather than cut; a dial that ends first stops
+ * it. A dial still waiting for its slot (`Queued`) is given up at once.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import { ConnectionEvent } from "../ConnectionEvent.ts"
+import { ConnectionState } from "../ConnectionState.ts"
+import type { ConnectionImpl } from "./connection.ts"
+import { CurrentState } from "./currentState.ts"
+import * as Dial from "./dial.ts"
+import * as Lifecycle from "./lifecycle.ts"
+import * as Send from "./send.ts"
+
+const encoder = new TextEncoder()
+
+/** `text` cut to at most `bytes` UTF-8 bytes, on a character boundary. */
+export const truncateUtf8 = (text: string, bytes: number): string => {
+  if (encoder.encode(text).byteLength <= bytes) return text
+  let out = ""
+  let size = 0
+  for (const char of text) {
+    const length = encoder.encode(char).byteLength
+    if (size + length > bytes) break
+    out += char
+    size += length
+  }
+  return out
+}
+
+const defectMessage = (defect: unknown): string => defect instanceof Error ? defect.message : String(defect)
+
+/** Ends the session for `reason` (the first reason wins): a close frame, or cut. */
+export const endSession = (
+  current: Lifecycle.Open,
+  reason: Lifecycle.EndReason,
+  how: "terminate" | "close",
+  code = 1000,
+  text = ""
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (current.endReason !== undefined) return Effect.void
+    current.endReason = reason
+    return how === "terminate" ? current.socket.terminate : current.socket.close(code, text)
+  })
+
+/**
+ * Forks the dial loop, tied to the connection's scope by one finalizer;
+ * uninterruptible, so no fiber is forked without it. The loop runs in the
+ * context of the fiber that made the connection, as is: a context per
+ * connection would cost more than an idle connection's fiber.
+ */
+export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Effect<void, never, R> => {
+  // One frame for every way out: the loop's end, an interruption, or a
+  // defect (a throwing schedule, a bug), which closes the connection with
+  // its message rather than leaving it silently stuck.
+  const loop = Effect.onExit(Dial.run(self), (exit) =>
+    Exit.isSuccess(exit)
+      ? finish(self, exit.value)
+      : Cause.hasInterrupts(exit.cause)
+      ? finish(
+        self,
+        self.closeRequest !== undefined ? Lifecycle.CLOSED_BY_CALLER : { reason: "connection scope closed", error: undefined }
+      )
+      : finish(self, { reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
+  return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
+    self.loop = main
+    // One finalizer, in the order two would run (the last added first):
+    // close gracefully, then make sure the dial loop's fiber is gone. It
+    // runs on the connection's clock, whichever fiber closes the scope.
+    return Scope.addFinalizer(
+      scope,
+      Effect.suspend(() => Effect.provideService(Effect.andThen(close(self), Fiber.interrupt(main)), Clock.Clock, self.clock))
+    )
+  }))
+}
+
+/**
+ * Runs once, at the end of the dial loop or when the loop is interrupted
+ * (the interruption may land while the first run is finishing): closes what
+ * an interruption left open, fails waiting sends, reports `Closed`, ends
+ * the hubs, and wakes the `close` calls waiting.
+ */
+const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Lifecycle.Final) {
+  const { first, scope } = Lifecycle.finish(self)
+  if (!first) return
+  // An interrupted dial or session leaves its scope open: closed here, first.
+  if (scope !== undefined) yield* Scope.close(scope, Exit.void)
+  Send.failQueued(self, result.reason)
+  yield* self.setState(ConnectionState.Closed(result))
+  yield* self.emit(ConnectionEvent.Closed({ at: self.now(), ...result }))
+  Lifecycle.finished(self)
+  self.framesHubValue?.endNow()
+  self.eventsHubValue?.endNow()
+  const ended = self.closeRequest?.ended
+  if (ended !== undefined) Deferred.doneUnsafe(ended, Exit.void)
+})
+
+/** Waits until the connection has finished; the deferred it waits on exists only while someone waits. */
+const awaitFinished = (self: ConnectionImpl<any>, request: Lifecycle.CloseRequest): Effect.Effect<void> =>
+  Effect.suspend(() => Lifecycle.isFinished(self) ? Effect.void : Deferred.await(request.ended ??= Deferred.makeUnsafe<void>()))
+
+/** The handle's `close` (see the module's comment). */
+export const close = Effect.fnUntraced(function*(self: ConnectionImpl<any>, requestedCode = 1000, requestedReason = "") {
+  let request = self.closeRequest
+  if (request === undefined) {
+    const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
+      ? requestedCode
+      : 1000
+    const reason = truncateUtf8(requestedReason, 123)
+    request = self.closeRequest = { code, reason, ended: undefined }
+    const phase = self.phase
+    switch (phase._tag) {
+      case "Waiting":
+        Deferred.doneUnsafe(phase.wake, Exit.succeed(Lifecycle.STOPPED))
+        break
+      case "Open":
+        yield* endSession(phase, "stop", "close", code, reason)
+        break
+      case "Dialing": {
+        const main = self.loop
+        if (main === undefined) break
+        // A dial still waiting for its slot has no handshake to finish: it is given up at once.
+        const grace = self[CurrentState].value._tag === "Queued"
+          ? Effect.void
+          : Effect.sleep(Duration.millis(self.cfg.closeTimeout))
+        phase.giveUp = yield* Effect.forkDetach(
+          Effect.andThen(grace, Fiber.interrupt(main)).pipe(Effect.provideService(Clock.Clock, self.clock))
+        )
+      }
+    }
+  }
+  const closeTimeout = Duration.millis(self.cfg.closeTimeout)
+  yield* awaitFinished(self, request).pipe(
+    Effect.timeoutOrElse({
+      duration: closeTimeout,
+      orElse: () =>
+        Effect.andThen(
+          Effect.suspend(() => self.phase._tag === "Open" ? self.phase.socket.terminate : Effect.void),
+          awaitFinished(self, request).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.times(closeTimeout, 2),
+              orElse: () => self.loop === undefined ? Effect.void : Fiber.interrupt(self.loop)
+            })
+          )
+        )
+    })
+  )
+})
