@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Clock, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { MemoryServer } from "../src/MemoryTransport.ts"
@@ -15,6 +15,25 @@ const memory = (options?: MemoryTransport.Options) => MemoryTransport.layer(opti
 
 /** A manager in the test's scope, over the memory transport in context. */
 const manager = (options?: WSManager.ManagerOptions) => WSManager.make(options)
+
+/**
+ * The config, with `probe` run while `add` is making the connection: `add`
+ * reads the config (to validate it) after reserving the name and before the
+ * connection is live, so a getter runs code at that moment, synchronously.
+ */
+const duringAdd = (base: ReturnType<typeof config>, probe: () => void) => {
+  let probed = false
+  return {
+    url: base.url,
+    get heartbeat() {
+      if (!probed) {
+        probed = true
+        probe()
+      }
+      return base.heartbeat
+    }
+  }
+}
 
 /** The accepted server connection for each name, by URL path. */
 const acceptAll = (count: number) =>
@@ -70,6 +89,49 @@ describe("WSManager", () => {
         assert.strictEqual(failures.length, 49)
         assert.isTrue(failures.every((e) => Exit.isFailure(e) && e.cause.reasons[0]?._tag === "Fail" && e.cause.reasons[0].error._tag === "DuplicateConnection"))
         assert.strictEqual((yield* server.dials).length, 1)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("while an add is making its connection, its name is reserved: another add is DuplicateConnection, get and remove are ConnectionNotFound, and the add goes on", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        const seen: Array<ReadonlyArray<string>> = []
+        const tagOf = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+          Effect.runSync(Effect.match(effect, { onFailure: (e) => e._tag, onSuccess: () => "found" }))
+        const added = yield* m.add("btc", duringAdd(config("btc"), () =>
+          seen.push([
+            tagOf(m.add("btc", { url: "http://nope" })),
+            tagOf(m.get("btc")),
+            tagOf(m.remove("btc")),
+            tagOf(m.send("btc", "x"))
+          ])))
+        assert.isAbove(seen.length, 0, "the probe ran while add was making the connection")
+        for (const tags of seen) assert.deepStrictEqual(tags, ["DuplicateConnection", "ConnectionNotFound", "ConnectionNotFound", "ConnectionNotFound"])
+        assert.strictEqual(yield* m.get("btc"), added)
+        assert.deepStrictEqual(yield* m.names, ["btc"])
+        yield* acceptAll(1)
+        assert.strictEqual(added.state.value._tag, "Open")
+        assert.strictEqual((yield* server.dials).length, 1)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("an add interrupted while it makes its connection frees the name and closes what it made", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const m = yield* manager()
+        const go = yield* Deferred.make<void>()
+        let adding: Fiber.Fiber<unknown, unknown> | undefined
+        // Interrupted from inside, while the connection is made: the add sees it at its next interruptible step.
+        adding = yield* Effect.forkChild(
+          Effect.andThen(Deferred.await(go), m.add("btc", duringAdd(config("btc"), () => adding!.interruptUnsafe())))
+        )
+        yield* Deferred.succeed(go, undefined)
+        assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(adding)))
+        assert.deepStrictEqual(yield* m.names, [])
+        yield* advance(5000, 100)
+        assert.deepStrictEqual(yield* server.dials, [], "what the interrupted add made never dials")
+        const again = yield* m.add("btc", config("btc"))
+        yield* acceptAll(1)
+        assert.strictEqual(again.state.value._tag, "Open")
       }).pipe(Effect.provide(memory())))
 
     it.effect("every per-name operation on an unknown name fails with ConnectionNotFound", () =>
@@ -455,6 +517,18 @@ describe("WSManager", () => {
         assert.strictEqual(events.items.filter((e) => e.event._tag === "Closed").length, 20)
         yield* advance(3_600_000, 600_000)
         assert.strictEqual((yield* server.dials).length, 20)
+      }).pipe(Effect.provide(memory())))
+
+    it.effect("a manager that closes while an add is making its connection: the add fails with ConnectionStopped, its connection closes and never dials", () =>
+      Effect.gen(function*() {
+        const server = yield* MemoryServer
+        const scope = yield* Scope.make()
+        const m = yield* manager().pipe(Scope.provide(scope))
+        const error = yield* Effect.flip(m.add("late", duringAdd(config("late"), () => Effect.runSync(Scope.close(scope, Exit.void)))))
+        assert.strictEqual(error._tag, "ConnectionStopped")
+        assert.deepStrictEqual(yield* m.names, [])
+        yield* advance(5000, 100)
+        assert.deepStrictEqual(yield* server.dials, [])
       }).pipe(Effect.provide(memory())))
 
     it.effect("add after the manager has closed fails with ConnectionStopped and dials nothing", () =>
