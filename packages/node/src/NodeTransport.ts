@@ -16,13 +16,14 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import type * as http from "node:http"
-import * as tls from "node:tls"
 import WebSocket from "ws"
+import { deadlinesOf } from "./internal/deadlines.ts"
+import { violationCodeOf } from "./internal/violations.ts"
+import { TlsMerge } from "./internal/tls.ts"
 
 /**
  * The layer's TLS settings for `wss://` URLs: the defaults of every
@@ -84,44 +85,6 @@ const revealHeaders = (headers: Transport.OpenRequest["headers"]): Record<string
   return out
 }
 
-/**
- * The close code of each protocol violation `ws` reports, by the error's
- * documented `.code`: the code `ws` itself closes the socket with
- * (RFC 6455 §7.4.1). 1009: too big; 1007: not UTF-8; 1008: too many
- * fragments; 1002: a malformed frame.
- */
-const violationCodes: ReadonlyMap<string, number> = new Map([
-  ["WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009],
-  ["WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH", 1009],
-  ["WS_ERR_INVALID_UTF8", 1007],
-  ["WS_ERR_TOO_MANY_BUFFERED_PARTS", 1008],
-  ["WS_ERR_EXPECTED_FIN", 1002],
-  ["WS_ERR_EXPECTED_MASK", 1002],
-  ["WS_ERR_UNEXPECTED_MASK", 1002],
-  ["WS_ERR_INVALID_OPCODE", 1002],
-  ["WS_ERR_INVALID_CLOSE_CODE", 1002],
-  ["WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH", 1002],
-  ["WS_ERR_UNEXPECTED_RSV_1", 1002],
-  ["WS_ERR_UNEXPECTED_RSV_2_3", 1002]
-])
-
-/**
- * The close code of a protocol violation, from the public `.code` of the
- * error `ws` emitted; `undefined` for any other error. A `WS_ERR_*` code
- * this table does not know (a later `ws`) is a malformed frame, 1002. A
- * zlib error (`Z_*`, only with compression on) is a compressed message that
- * does not inflate, which `ws` closes with 1007 (`ws` reports a failure to
- * deflate an outbound message the same way; rare, it reads the same). Before
- * the handshake completes `ws` emits none of these codes.
- */
-const violationCodeOf = (error: Error): number | undefined => {
-  const code = (error as NodeJS.ErrnoException).code
-  if (typeof code !== "string") return undefined
-  return violationCodes.get(code) ??
-    (code.startsWith("WS_ERR_") ? 1002 : code.startsWith("Z_") ? 1007 : undefined)
-}
-
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
 const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
   if (value === undefined) return undefined
   const seconds = Number(value)
@@ -154,72 +117,6 @@ interface Settings {
   readonly closeTimeout: Duration.Duration
   readonly maxPendingPongs: number
   readonly tls: TlsMerge
-}
-
-const reveal = <A>(value: A | Redacted.Redacted<A> | undefined): A | undefined =>
-  value === undefined ? undefined : Redacted.isRedacted(value) ? Redacted.value(value) : value
-
-// Node's TLS takes any Uint8Array where its types say Buffer.
-const pemList = (ca: Transport.Pem | ReadonlyArray<Transport.Pem> | undefined): tls.SecureContextOptions["ca"] =>
-  (Array.isArray(ca) ? ca.slice() : ca) as tls.SecureContextOptions["ca"]
-
-/** A secure context; what Node's TLS rejects (a wrong passphrase, say) throws, named as TLS settings, code kept. */
-const secureContextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
-  try {
-    return tls.createSecureContext(options)
-  } catch (cause) {
-    const error = new Error(`TLS settings rejected: ${cause instanceof Error ? cause.message : String(cause)}`)
-    const code = (cause as NodeJS.ErrnoException).code
-    if (code !== undefined) Object.assign(error, { code })
-    throw error
-  }
-}
-
-/**
- * The TLS options of each dial: a connection's `tls` merged over the
- * layer's (see `TlsOptions`), with the certificates parsed into a secure
- * context once per connection's settings, at its first dial, not at every
- * reconnect. Keyed by the connection's `tls` object, which `ConnectionConfig`
- * keeps for the connection's life.
- */
-class TlsMerge {
-  private readonly layer: TlsOptions
-  private readonly merged = new WeakMap<Transport.TlsOptions, tls.ConnectionOptions>()
-  private layerOnly: tls.ConnectionOptions | undefined = undefined
-
-  constructor(layer: TlsOptions) {
-    this.layer = layer
-  }
-
-  /** The options for a dial; throws if the TLS stack rejects the certificates or key. */
-  optionsFor(own: Transport.TlsOptions | undefined): tls.ConnectionOptions {
-    if (own === undefined) return this.layerOnly ??= this.merge(undefined)
-    let options = this.merged.get(own)
-    if (options === undefined) this.merged.set(own, options = this.merge(own))
-    return options
-  }
-
-  private merge(own: Transport.TlsOptions | undefined): tls.ConnectionOptions {
-    const layer = this.layer
-    // The client identity is one whole: the connection's, or else the layer's.
-    const identity = own !== undefined && (own.cert !== undefined || own.key !== undefined) ? own : layer
-    const context: tls.SecureContextOptions = {}
-    const ca = pemList(own?.ca ?? layer.ca)
-    const cert = identity.cert
-    const key = reveal<string | Uint8Array>(identity.key)
-    const passphrase = reveal(identity.passphrase)
-    if (ca !== undefined) context.ca = ca
-    if (cert !== undefined) context.cert = cert as string | Buffer
-    if (key !== undefined) context.key = key as string | Buffer
-    if (passphrase !== undefined) context.passphrase = passphrase
-    const servername = own?.servername ?? layer.servername
-    return {
-      rejectUnauthorized: own?.rejectUnauthorized ?? layer.rejectUnauthorized ?? true,
-      ...(servername === undefined ? {} : { servername }),
-      // No context of our own when nothing needs one: Node's default, with the system store.
-      ...(Object.keys(context).length === 0 ? {} : { secureContext: secureContextOf(context) })
-    }
-  }
 }
 
 /**
@@ -277,119 +174,6 @@ function onSocketClose(this: WebSocket, code: number, reasonBytes: Buffer): void
 }
 
 /** A dial waiting for its handshake, in its clock's `Deadlines`. */
-interface Pending {
-  readonly at: number
-  readonly timeout: number
-  /** Cleared when the handshake settles or the deadline fires. */
-  session: NodeSession | undefined
-}
-
-/**
- * The connect deadlines of the dials on one clock, kept by one sleeping
- * fiber for all of them. A dial adds its deadline and cancels it when its
- * handshake settles, which costs no fiber, timer or interruption of its own
- * (a fiber per dial cost about 5 KB and 15 µs per connection opened). The
- * keeper sleeps until the earliest deadline, fails the handshakes that
- * reached theirs, and ends, interrupted, as soon as no dial waits, so it
- * never keeps a process alive.
- */
-class Deadlines {
-  /** In deadline order from `head` on; cancelled entries are skipped. */
-  private queue: Array<Pending> = []
-  private head = 0
-  /** Entries not yet cancelled or fired. */
-  private waiting = 0
-  private sleeper: Fiber.Fiber<void> | undefined = undefined
-  /** When the sleeper wakes. */
-  private wakeAt = Number.POSITIVE_INFINITY
-  private readonly clock: Clock.Clock
-
-  constructor(clock: Clock.Clock) {
-    this.clock = clock
-  }
-
-  /** Adds a deadline `timeout` ms from now; forks the sleeper when it is the earliest. Runs on a fiber with this clock. */
-  add(session: NodeSession, timeout: number): Effect.Effect<Pending> {
-    return Effect.suspend(() => {
-      const pending: Pending = { at: this.clock.currentTimeMillisUnsafe() + timeout, timeout, session }
-      const queue = this.queue
-      // Dials share one timeout, so deadlines arrive in order: almost always a push.
-      let i = queue.length
-      while (i > this.head && queue[i - 1]!.at > pending.at) i--
-      if (i === queue.length) queue.push(pending)
-      else queue.splice(i, 0, pending)
-      this.waiting++
-      if (pending.at >= this.wakeAt) return Effect.succeed(pending)
-      this.sleeper?.interruptUnsafe()
-      this.wakeAt = pending.at
-      return Effect.map(
-        Effect.forkDetach(this.sleep(pending.at - this.clock.currentTimeMillisUnsafe()), { startImmediately: true }),
-        (fiber) => {
-          this.sleeper = fiber
-          return pending
-        }
-      )
-    })
-  }
-
-  /** The handshake settled: forgets its deadline; the last one stops the sleeper. */
-  cancel(pending: Pending): void {
-    if (pending.session === undefined) return
-    pending.session = undefined
-    if (--this.waiting === 0) this.reset()
-  }
-
-  private reset(): void {
-    const sleeper = this.sleeper
-    this.sleeper = undefined
-    this.queue = []
-    this.head = 0
-    this.wakeAt = Number.POSITIVE_INFINITY
-    sleeper?.interruptUnsafe()
-  }
-
-  private sleep(ms: number): Effect.Effect<void> {
-    return Effect.andThen(Effect.sleep(Duration.millis(Math.max(0, ms))), Effect.suspend(() => this.fire()))
-  }
-
-  /** Fails every handshake whose deadline has come, then sleeps until the next one, or ends. */
-  private fire(): Effect.Effect<void> {
-    const now = this.clock.currentTimeMillisUnsafe()
-    const queue = this.queue
-    while (this.head < queue.length) {
-      const pending = queue[this.head]!
-      if (pending.session !== undefined && pending.at > now) break
-      this.head++
-      const session = pending.session
-      if (session === undefined) continue
-      pending.session = undefined
-      this.waiting--
-      session.timedOut(pending.timeout)
-      // The failed dial ran on: if it left no deadline waiting, `reset` ended this keeper's round.
-      if (this.queue !== queue) return Effect.void
-    }
-    if (this.head >= queue.length) {
-      this.sleeper = undefined
-      this.reset()
-      return Effect.void
-    }
-    if (this.head > 1024 && this.head * 2 > queue.length) {
-      this.queue = queue.slice(this.head)
-      this.head = 0
-    }
-    this.wakeAt = this.queue[this.head]!.at
-    return this.sleep(this.wakeAt - now)
-  }
-}
-
-/** One keeper per clock (tests run dials on their own `TestClock`s). */
-const deadlines = new WeakMap<Clock.Clock, Deadlines>()
-const deadlinesOf = (clock: Clock.Clock): Deadlines => {
-  let keeper = deadlines.get(clock)
-  if (keeper === undefined) deadlines.set(clock, keeper = new Deadlines(clock))
-  return keeper
-}
-
 /**
  * One session over one socket: the socket's state lives in fields and its
  * handlers on the prototype, so an open idle session holds no closures. The
