@@ -29,11 +29,11 @@ import * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
-import { makeIn } from "./internal/connection.ts"
+import { makeObserved } from "./internal/connection.ts"
 import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
 import { Hub } from "./internal/hub.ts"
-import type { Tap } from "./internal/tap.ts"
+import type { Observer } from "./internal/observer.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -295,7 +295,7 @@ export const make = (
     const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
     const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
 
-    const tap: Tap = {
+    const observer: Observer = {
       retainFrames: false,
       frames: (connection, batch) => {
         if (!frames.wanted) return Effect.void
@@ -375,7 +375,7 @@ export const make = (
           // the dial itself happens outside, after add returns. Meanwhile the
           // name is reserved: `get` and `remove` of it fail at once.
           return Effect.flatMap(
-            Effect.exit(restore(makeIn(name, config, hooks, transport, clock, tap, scope))),
+            Effect.exit(restore(makeObserved(name, config, hooks, transport, clock, observer, scope))),
             (made) => settle(name, scope, made)
           )
         })

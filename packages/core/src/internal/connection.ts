@@ -33,7 +33,7 @@ import * as Heartbeat from "./heartbeat.ts"
 import { Hub } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Send from "./send.ts"
-import type { Observer } from "./tap.ts"
+import type { Observer } from "./observer.ts"
 
 /**
  * One connection: its handle (what callers get) and its state in one
@@ -459,9 +459,6 @@ export const makeObserved = <R>(
     const connection = new ConnectionImpl<R>(name, cfg, transport, clock, observer, hooks)
     return Effect.as(Close.start(connection, scope), connection)
   })
-
-/** The former name of `makeObserved`, still used by WSManager.ts (another change moves it over). */
-export const makeIn = makeObserved
 
 /** Makes a connection of its own (no observer) from the context's transport, clock and scope. */
 export const make = <R>(

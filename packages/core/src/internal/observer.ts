@@ -19,5 +19,3 @@ export interface Observer {
   readonly retainFrames: boolean
 }
 
-/** The former name of `Observer`, still imported by WSManager.ts (another change moves it over). */
-export type Tap = Observer
