@@ -231,7 +231,8 @@ interface Entry {
  * effectful step, making the connection, runs between two changes (reserve,
  * then settle), outside any lock, so `get` and `remove` never wait for an
  * `add`. A `SynchronizedRef` would add a semaphore round trip to each change
- * (2 KB more allocated per connection opened) and serialise nothing more.
+ * (about 2 KB allocated and 1 µs of CPU more per `add`: FINDINGS.md in
+ * packages/bench) and serialise nothing more.
  */
 type Registry =
   | { readonly _tag: "Open"; readonly entries: Map<string, Entry>; readonly adding: Set<string> }
