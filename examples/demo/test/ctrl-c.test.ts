@@ -89,17 +89,27 @@ const noPnpmError = (out: string) => {
   assert.notMatch(out, /ERR_PNPM|ELIFECYCLE|Command failed/, out)
 }
 
+/**
+ * Starts `pnpm <args>`, waits for `ready` in its output, sends one Ctrl-C
+ * (even if it never got ready, so nothing is left running), and checks what
+ * every Ctrl-C must give: no pnpm error, exit code 0, a prompt stop.
+ */
+const interrupted = async (args: ReadonlyArray<string>, ready: RegExp, readyWithin: number) => {
+  const run = start(args)
+  const up = await run.waitFor(ready, readyWithin).then(() => undefined, (e: unknown) => e)
+  const exit = await ctrlC(run, 10_000)
+  if (up !== undefined) throw up
+  const out = run.output()
+  noPnpmError(out)
+  assert.deepStrictEqual([exit.code, exit.signal], [0, null], out)
+  assert.isBelow(exit.took, 5_000, "stops promptly")
+  return out
+}
+
 describe("Ctrl-C", () => {
   it("on `pnpm demo`: the summary says interrupted, counts only the faults injected, exit code 0", async () => {
-    const run = start(["demo", "--duration", "20"])
     // Without a TTY the demo prints a progress line every 2 s; wait until a fault has been injected.
-    const up = await run.waitFor(/^t=\d+s open \d\/9 .* faults [1-9]\/9 injected/m, 30_000).then(() => undefined, (e: unknown) => e)
-    const exit = await ctrlC(run, 10_000)
-    if (up !== undefined) throw up
-    const out = run.output()
-    noPnpmError(out)
-    assert.deepStrictEqual([exit.code, exit.signal], [0, null], out)
-    assert.isBelow(exit.took, 5_000, "stops promptly")
+    const out = await interrupted(["demo", "--duration", "20"], /^t=\d+s open \d\/9 .* faults [1-9]\/9 injected/m, 30_000)
     const last = out.trim().split("\n").at(-1)!
     const m = /^interrupted after [\d.]+ s of 20 s: recovered: \d\/9 connections(?: \(\d still recovering\))?, (\d)\/(\d) faults injected so far(?: \((.*)\))?$/
       .exec(last)
@@ -111,14 +121,7 @@ describe("Ctrl-C", () => {
   }, 60_000)
 
   it("on `pnpm simulator`: it closes, exit code 0", async () => {
-    const run = start(["simulator", "--quiet"])
-    const up = await run.waitFor(/Simulator listening on/, 20_000).then(() => undefined, (e: unknown) => e)
-    const exit = await ctrlC(run, 10_000)
-    if (up !== undefined) throw up
-    const out = run.output()
-    noPnpmError(out)
-    assert.deepStrictEqual([exit.code, exit.signal], [0, null], out)
-    assert.isBelow(exit.took, 5_000, "stops promptly")
+    const out = await interrupted(["simulator", "--quiet"], /Simulator listening on/, 20_000)
     assert.match(out, /Received SIGINT, closing\.\.\.\nClosed\./)
   }, 40_000)
 })
