@@ -4,6 +4,7 @@ import * as ConnectionError from "../src/ConnectionError.ts"
 import { governed } from "../src/internal/governor.ts"
 import * as Transport from "../src/Transport.ts"
 import { advance } from "./utils/harness.ts"
+import { busiestWindow } from "@kharbranth/test-utils/clock"
 
 /**
  * A transport whose dials reach the "server" after `latency(n)` ms (n: the
@@ -26,17 +27,6 @@ const recording = (latency: (n: number) => number) => {
   return { transport, starts, arrivals }
 }
 
-/** The most entries of `times` in any window [t, t + windowMs). */
-const busiestWindow = (times: ReadonlyArray<number>, windowMs: number) => {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  for (let i = 0; i < sorted.length; i++) {
-    let j = i
-    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++
-    most = Math.max(most, j - i)
-  }
-  return most
-}
 
 /** Starts `count` dials to one host at once, in order, and lets `millis` of virtual time pass. */
 const dialAll = (transport: Transport.Transport["Service"], count: number, millis: number) =>

@@ -5,6 +5,7 @@ import { Duration, Effect, Layer } from "effect"
 import * as http from "node:http"
 import { WebSocketServer } from "ws"
 import * as NodeTransport from "../src/NodeTransport.ts"
+import { busiestWindow } from "@kharbranth/test-utils/clock"
 
 /**
  * A `ws` server on 127.0.0.1 that records when each upgrade request arrives
@@ -39,17 +40,6 @@ const slowFirstDials = (count: number, latency: Duration.Input) =>
     })
   ).pipe(Layer.provide(NodeTransport.layer()))
 
-/** The most entries of `times` in any window [t, t + windowMs). */
-const busiestWindow = (times: ReadonlyArray<number>, windowMs: number) => {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  for (let i = 0; i < sorted.length; i++) {
-    let j = i
-    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++
-    most = Math.max(most, j - i)
-  }
-  return most
-}
 
 describe("dial governor, measured at a real server", () => {
   it.live("9 connections at 3 dials/s, the first 3 slowed 50 ms in transit: no second at the server holds more than 3 upgrades", () =>

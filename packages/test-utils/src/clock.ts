@@ -26,3 +26,15 @@ export const advance = (millis: number, step = millis): Effect.Effect<void> =>
       left -= by
     }
   })
+
+/** The most entries of `times` in any window [t, t + windowMs): how many starts a rate limit saw at once. */
+export const busiestWindow = (times: ReadonlyArray<number>, windowMs: number): number => {
+  const sorted = [...times].sort((a, b) => a - b)
+  let most = 0
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i
+    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++
+    most = Math.max(most, j - i)
+  }
+  return most
+}
