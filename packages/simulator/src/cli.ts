@@ -1,7 +1,10 @@
+#!/usr/bin/env node
 /**
- * The simulator's command line (`pnpm simulator`, run directly by Node's type stripping). It starts the
- * server, prints one line per venue endpoint, applies `--fault` specs (each `kind:target@at+duration`),
- * reads more fault commands from stdin, one per line, and closes gracefully on Ctrl-C or SIGTERM.
+ * The simulator's command line: `kharbranth-simulator` once the package is installed (its `bin` is the
+ * built `dist/cli.js`, where tsc keeps the shebang above), `pnpm simulator` in this repository (this file,
+ * run by Node's type stripping). It starts the server, prints one line per venue endpoint, applies `--fault`
+ * specs (each `kind:target@at+duration`), reads more fault commands from stdin, one per line, and closes
+ * gracefully on Ctrl-C or SIGTERM.
  */
 import { createInterface, type Interface } from "node:readline"
 import { parseArgs } from "node:util"
@@ -10,10 +13,11 @@ import * as Fault from "./Fault.ts"
 import { start } from "./internal/Server.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 
-const usage = `Usage: pnpm simulator [--port N] [--host H] [--rate R] [--seed S] [--fault SPEC]... [--quiet] [--help]
+const usage = `Usage: kharbranth-simulator [--port N] [--host H] [--rate R] [--seed S] [--fault SPEC]... [--quiet] [--help]
 
 Starts a local exchange-like WebSocket server (Binance spot, Binance USD-M futures, OKX, Bybit,
 Coinbase, Kraken, Hyperliquid) on one port and prints every endpoint. Runs until Ctrl-C or SIGTERM.
+In the Kharbranth repository: pnpm simulator [options].
 
   --port N        port to listen on (default 0: a free port)
   --host H        interface (default 127.0.0.1)
