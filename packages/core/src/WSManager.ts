@@ -158,7 +158,11 @@ export interface WSManagerShape {
     Errors.DuplicateConnection | Errors.InvalidConfig | Errors.ConnectionStopped,
     R
   >
-  /** The live connection of that name; not one whose `add` has not returned. */
+  /**
+   * The live connection of that name. Fails with `ConnectionNotFound` when
+   * there is none, which includes a name whose `add` has not returned yet and
+   * every name once the manager has closed.
+   */
   readonly get: (name: string) => Effect.Effect<Connection.ConnectionShape, Errors.ConnectionNotFound>
   /**
    * Closes exactly that connection (gracefully) and frees the name. A name
@@ -166,9 +170,24 @@ export interface WSManagerShape {
    * goes on.
    */
   readonly remove: (name: string) => Effect.Effect<void, Errors.ConnectionNotFound>
+  /**
+   * The named connection's `restart`: an open session is closed now and
+   * redialed without backoff, a backoff wait ends in a dial now, and a dial
+   * in progress goes on; the redial waits its turn at the manager's dial
+   * governor like every dial. Fails with `ConnectionNotFound` when no live
+   * connection has that name, and with `ConnectionStopped` when that
+   * connection has stopped (closed, or gave up reconnecting).
+   */
   readonly restart: (name: string, reason?: string) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.ConnectionStopped>
   /** Restarts every live connection; the dial governor spreads the redials. */
   readonly restartAll: (reason?: string) => Effect.Effect<void>
+  /**
+   * `send` on the named connection's open session, with that connection's
+   * rules: while it is not open, fails with `NotConnected`, or with a
+   * `sendBuffer` waits for the next session (`SendFailed` when the buffer is
+   * full, `ConnectionStopped` if the connection closes first). Fails with
+   * `ConnectionNotFound` when no live connection has that name.
+   */
   readonly send: (
     name: string,
     data: Frame.Outbound
@@ -200,6 +219,13 @@ export interface WSManagerShape {
    * is missed. A later subscriber gets them from the moment its stream starts.
    */
   readonly events: Stream.Stream<NamedEvent>
+  /**
+   * An Effect, not a function (`yield* manager.stats`): every live
+   * connection's `stats` by name as they are when it runs, and their sums.
+   * `totals.open` counts the connections whose state is `Open`, and
+   * `totals.dropped` adds the frames the manager's own `frames` stream
+   * dropped for a `sliding`/`dropping` subscriber.
+   */
   readonly stats: Effect.Effect<ManagerStats>
 }
 

@@ -327,7 +327,7 @@ const marketAllStream = /^!(?:markPrice@arr(?:@1s)?|miniTicker@arr|ticker@arr|fo
  * routed path ... will only receive data from the Public endpoint".
  *
  * @category combinators
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const usdmRoute = (topic: string): "public" | "market" =>
   marketSymbolStream.test(topic) || marketAllStream.test(topic) ? "market" : "public"

@@ -35,10 +35,76 @@ import * as Timer from "./internal/feed/timer.ts"
 import * as Venue from "./Venue.ts"
 import * as VenueBudgets from "./VenueBudgets.ts"
 
-export { SubscriptionError } from "./internal/feed/errors.ts"
+export {
+  /**
+   * A subscribe or unsubscribe the venue rejected or did not answer within
+   * `confirmTimeout`, or topics the feed cannot take (a venue cap).
+   * `permanent` is true when the topics were dropped for good, false when
+   * they stay registered and are retried with backoff.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  SubscriptionError
+} from "./internal/feed/errors.ts"
 
-export { FeedEvent } from "./internal/feed/model.ts"
-export type { FeedStats, Gap, GapAction, ShardInfo, Subscription } from "./internal/feed/model.ts"
+export {
+  /**
+   * A feed's lifecycle events (`Subscribed`, `SubscribeFailed`, `Replayed`,
+   * `RotationStarted`, `Rotated`, `Stale`, `GapDetected`, `Held`,
+   * `Released`, `Connection`, …), with their constructors and matchers
+   * (`FeedEvent.$is`, `FeedEvent.$match`); `at` is the `Clock` time in epoch ms.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  FeedEvent
+} from "./internal/feed/model.ts"
+export type {
+  /**
+   * A feed's counters: shards, topics, frames delivered, duplicates dropped,
+   * gaps, rotations, resubscribes, restarts, replays, requests, retries,
+   * sequence resets, held frames and dropped events.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  FeedStats,
+  /**
+   * A sequence gap: the number the stream should have continued with
+   * (`expected`), the one it named (`got`), its shard, and whether it fell
+   * at the first message of a new session (`sessionStart`).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Gap,
+  /**
+   * What to do on a sequence gap: `"restart"` the shard's connection (the
+   * default), only `"report"` it, or run a resync callback with the `Gap`.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  GapAction,
+  /**
+   * One shard: its current connection's name, generation (rotations so
+   * far), whether it is open or rotating, and its topics.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  ShardInfo,
+  /**
+   * Where a topic stands (`pending`, `confirmed`, `retrying` or `failed`),
+   * on which shard, why, when it last delivered data, and when a `retrying`
+   * topic is sent again.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Subscription
+} from "./internal/feed/model.ts"
 
 /**
  * Options of a feed: every `Venue.Options` field (URL, heartbeat retiming,

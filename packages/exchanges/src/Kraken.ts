@@ -361,8 +361,14 @@ export const apply = (book: Book, type: "snapshot" | "update", data: BookData): 
     book.bids.clear()
     book.asks.clear()
   }
-  for (const { price, qty } of data.bids) qty === 0 ? book.bids.delete(price) : book.bids.set(price, qty)
-  for (const { price, qty } of data.asks) qty === 0 ? book.asks.delete(price) : book.asks.set(price, qty)
+  for (const { price, qty } of data.bids) {
+    if (qty === 0) book.bids.delete(price)
+    else book.bids.set(price, qty)
+  }
+  for (const { price, qty } of data.asks) {
+    if (qty === 0) book.asks.delete(price)
+    else book.asks.set(price, qty)
+  }
   truncate(book.bids, true, book.depth)
   truncate(book.asks, false, book.depth)
 }

@@ -59,7 +59,7 @@ export interface Limits {
  * A count allowed in a rolling window, e.g. `{ count: 480, window: "1 hour" }`.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Window {
   readonly count: number
@@ -225,7 +225,7 @@ export const outcome = (request: Request, confirmation: Confirmation): "confirme
  * `channel:key` topic whose key is among its `instruments`.
  *
  * @category combinators
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const names = (confirmation: Confirmation, topic: string): boolean =>
   confirmation.topics.includes(topic) ||

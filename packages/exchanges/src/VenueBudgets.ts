@@ -11,7 +11,7 @@
  * `TestClock` never share them. Provide `VenueBudgets.layer()` for a fresh
  * set, e.g. to give a group of feeds budgets of their own.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { RateWindow } from "@kharbranth/core"
 import type * as Clock from "effect/Clock"
@@ -24,7 +24,7 @@ import type * as Venue from "./Venue.ts"
  * A hard cap: `take` admits up to `limit` held at once and refuses beyond.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Cap {
   readonly limit: number
@@ -38,7 +38,7 @@ export interface Cap {
  * The shared budgets of one venue and host.
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Budget {
   readonly key: string
@@ -62,7 +62,7 @@ export interface Budget {
  * The budgets of a process (or of whatever scope provides them).
  *
  * @category models
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Shape {
   /** The budget of `profile`'s venue for `url`'s host, made on first use with `clock`. */
@@ -75,7 +75,7 @@ const unlimitedCap: Cap = { limit: Number.POSITIVE_INFINITY, held: 0, take: () =
  * A hard cap of `limit`.
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const cap = (limit: number | undefined): Cap => {
   if (limit === undefined || !Number.isFinite(limit)) return unlimitedCap
@@ -126,7 +126,7 @@ const hostOf = (url: string): string => (URL.canParse(url) ? new URL(url).host :
  * A fresh set of budgets.
  *
  * @category constructors
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (): Shape => {
   const byClock = new WeakMap<Clock.Clock, Map<string, Budget>>()
@@ -172,7 +172,7 @@ export const make = (): Shape => {
  * The budgets feeds use: process-wide by default.
  *
  * @category services
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const VenueBudgets = Context.Reference<Shape>("@kharbranth/exchanges/VenueBudgets", { defaultValue: make })
 
@@ -181,6 +181,6 @@ export const VenueBudgets = Context.Reference<Shape>("@kharbranth/exchanges/Venu
  * process's.
  *
  * @category layers
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const layer = (): Layer.Layer<never> => Layer.succeed(VenueBudgets, make())

@@ -27,5 +27,5 @@ export * as Okx from "./Okx.ts"
 export * as Venue from "./Venue.ts"
 /** @since 0.1.0 */
 export * as Feed from "./Feed.ts"
-/** @since 0.2.0 */
+/** @since 0.1.0 */
 export * as VenueBudgets from "./VenueBudgets.ts"

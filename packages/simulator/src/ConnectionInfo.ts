@@ -2,11 +2,18 @@
  * Read-only views of the simulator's state: one record per open connection (venue, path, subscriptions,
  * active faults, traffic counters) and traffic totals per venue. They are snapshots; call again for
  * fresh numbers.
+ *
+ * @since 0.1.0
  */
 import type { Kind } from "./Fault.ts"
 import type { VenueName } from "./Options.ts"
 
-/** One open connection. */
+/**
+ * One open connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface ConnectionInfo {
   readonly id: number
   readonly venue: VenueName
@@ -24,7 +31,12 @@ export interface ConnectionInfo {
   readonly messagesReceived: number
 }
 
-/** Traffic counters of one venue since start (closed connections included). */
+/**
+ * Traffic counters of one venue since start (closed connections included).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface VenueStats {
   readonly connections: number
   readonly openConnections: number
@@ -34,7 +46,12 @@ export interface VenueStats {
   readonly refused: number
 }
 
-/** Traffic counters of the whole simulator. */
+/**
+ * Traffic counters of the whole simulator.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Stats {
   readonly messagesSent: number
   readonly bytesSent: number

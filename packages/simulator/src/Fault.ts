@@ -6,11 +6,20 @@
  * restarts OKX book sequence numbers, as OKX documents after maintenance. `parse` reads
  * the compact CLI form `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s`,
  * `refuse:bybit,status=503,count=2` or `mute:binance,stream=btcusdt@trade,until=reconnect`.
+ *
+ * @since 0.1.0
  */
-import { Duration, Result, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { type VenueName, venueNames } from "./Options.ts"
 
-/** Whom a fault hits: `"all"`, every connection of a venue, or one connection by id. */
+/**
+ * Whom a fault hits: `"all"`, every connection of a venue, or one connection by id.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export type Target = "all" | { readonly venue: VenueName } | { readonly connection: number }
 
 interface Common {
@@ -26,29 +35,64 @@ interface Lasting extends Common {
   readonly sticky?: boolean | undefined
 }
 
-/** Abrupt TCP destroy, no close frame: the client sees 1006. */
+/**
+ * Abrupt TCP destroy, no close frame: the client sees 1006.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Drop extends Common { readonly kind: "drop" }
-/** A clean close with this code (default 1000) and reason. */
+/**
+ * A clean close with this code (default 1000) and reason.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Close extends Common {
   readonly kind: "close"
   readonly code?: number | undefined
   readonly reason?: string | undefined
 }
-/** Market data stops; the venue's heartbeats, pongs and PING frames continue. */
+/**
+ * Market data stops; the venue's heartbeats, pongs and PING frames continue.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Stall extends Lasting { readonly kind: "stall" }
-/** Everything stops: no data, no pongs, no PING frames, no close replies; the TCP connection stays open. */
+/**
+ * Everything stops: no data, no pongs, no PING frames, no close replies; the TCP connection stays open.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface HalfOpen extends Lasting { readonly kind: "halfOpen" }
-/** Output throttled to `bytesPerSecond` (default 1024); the excess waits in a bounded queue. */
+/**
+ * Output throttled to `bytesPerSecond` (default 1024); the excess waits in a bounded queue.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Slow extends Lasting {
   readonly kind: "slow"
   readonly bytesPerSecond?: number | undefined
 }
-/** Each affected stream skips at least `skip` (default 1) sequence numbers once, on its next message. */
+/**
+ * Each affected stream skips at least `skip` (default 1) sequence numbers once, on its next message.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Gap extends Common {
   readonly kind: "gap"
   readonly skip?: number | undefined
 }
-/** The next `count` (default 1) handshakes, or all within `duration`, get HTTP `status` (429 with `Retry-After`, or 503). */
+/**
+ * The next `count` (default 1) handshakes, or all within `duration`, get HTTP `status` (429 with `Retry-After`, or 503).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Refuse extends Common {
   readonly kind: "refuse"
   readonly target: "all" | { readonly venue: VenueName }
@@ -58,7 +102,12 @@ export interface Refuse extends Common {
   readonly count?: number | undefined
   readonly duration?: Duration.Input | undefined
 }
-/** Every outgoing message and frame is held `latency` before it is written. */
+/**
+ * Every outgoing message and frame is held `latency` before it is written.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Latency extends Lasting {
   readonly kind: "latency"
   readonly latency: Duration.Input
@@ -99,6 +148,9 @@ export interface Latency extends Lasting {
  *   subscribe is the one lost; the next accepted one heals.
  * - `"reconnect"`: no subscribe on the same connection helps (nor unsubscribe then subscribe); only a new
  *   connection gets the stream, and with `sticky` not even that while the fault lasts.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface Mute extends Lasting {
   readonly kind: "mute"
@@ -112,6 +164,9 @@ export interface Mute extends Lasting {
  * `{"stream":"!serverShutdown","data":{...}}` on a combined connection; OKX `64008`; Kraken
  * `status: maintenance`); closes after `closeAfter` if given. Venues with no notice (Binance USD-M, Bybit,
  * Coinbase, Hyperliquid) are not hit.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface Notice extends Common {
   readonly kind: "notice"
@@ -126,6 +181,9 @@ export interface Notice extends Common {
  * **Gotchas**: the sequence belongs to the venue's book, not to a connection: every connection subscribed
  * to a reset book sees the reset, targeted or not (`FaultResult.connections` lists the targeted ones that
  * hold a book). Only OKX `books` streams have it; on other venues it hits nothing.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface SeqReset extends Common {
   readonly kind: "seqReset"
@@ -135,13 +193,28 @@ export interface SeqReset extends Common {
   readonly stream?: string | undefined
 }
 
-/** Any fault. */
+/**
+ * Any fault.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice | Mute | SeqReset
 
-/** The kinds of fault. */
+/**
+ * The kinds of fault.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export type Kind = FaultSpec["kind"]
 
-/** Every fault kind. */
+/**
+ * Every fault kind.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
 export const kinds: ReadonlyArray<Kind> = [
   "drop",
   "close",
@@ -156,7 +229,12 @@ export const kinds: ReadonlyArray<Kind> = [
   "seqReset"
 ]
 
-/** What applying a fault did: its id (for `heal`) and the connections it hit. */
+/**
+ * What applying a fault did: its id (for `heal`) and the connections it hit.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface FaultResult {
   readonly id: number
   readonly kind: Kind
@@ -166,7 +244,12 @@ export interface FaultResult {
   readonly scheduled: boolean
 }
 
-/** A fault spec that cannot be applied (unknown kind or venue, invalid close code, ...). */
+/**
+ * A fault spec that cannot be applied (unknown kind or venue, invalid close code, ...).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class InvalidFault extends Schema.TaggedError<InvalidFault>()("InvalidFault", {
   spec: Schema.String,
   message: Schema.String
@@ -174,7 +257,12 @@ export class InvalidFault extends Schema.TaggedError<InvalidFault>()("InvalidFau
 
 const isVenue = (name: string): name is VenueName => (venueNames as ReadonlyArray<string>).includes(name)
 
-/** Close codes a server may send (RFC 6455 §7.4 and the private 3000-4999 range). */
+/**
+ * Close codes a server may send (RFC 6455 §7.4 and the private 3000-4999 range).
+ *
+ * @category guards
+ * @since 0.1.0
+ */
 export const isSendableCloseCode = (code: number): boolean =>
   Number.isInteger(code) &&
   ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
@@ -185,7 +273,12 @@ const validDuration = (input: Duration.Input | undefined): boolean =>
 const muteNeedsStream =
   "mute needs a stream, named as the venue names it (btcusdt@trade, trades:BTC-USDT, publicTrade.BTCUSDT, matches:BTC-USD, trade:BTC/USD, trades:BTC)"
 
-/** Returns why a spec cannot be applied, or `undefined` when it is valid. */
+/**
+ * Returns why a spec cannot be applied, or `undefined` when it is valid.
+ *
+ * @category validation
+ * @since 0.1.0
+ */
 export const validate = (spec: FaultSpec): string | undefined => {
   if (!kinds.includes(spec.kind)) return `unknown fault kind "${String(spec.kind)}"`
   const t = spec.target
@@ -237,7 +330,12 @@ export const validate = (spec: FaultSpec): string | undefined => {
   }
 }
 
-/** Reads `5s`, `300ms`, `2m`, `1h` or a bare number of seconds as milliseconds. */
+/**
+ * Reads `5s`, `300ms`, `2m`, `1h` or a bare number of seconds as milliseconds.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
 export const parseDuration = (text: string): number | undefined => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
   if (m === null) return undefined
@@ -264,6 +362,9 @@ const parseTarget = (text: string | undefined): Result.Result<Target, string> =>
  * spec that ends in `@<duration>` always means `@at`, so a stream that itself ends in `@<number>`
  * (`btcusdt@depth@100ms`, Hyperliquid `trades:@107`) must be followed by another key, e.g.
  * `mute:binance,stream=btcusdt@depth@100ms,until=resubscribe@5s`.
+ *
+ * @category parsing
+ * @since 0.1.0
  */
 export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
   const fail = (message: string) => Result.fail(new InvalidFault({ spec: text, message }))

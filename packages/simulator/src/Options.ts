@@ -3,22 +3,35 @@
  * protocol deadlines. Every deadline defaults to the real venue's documented value and can be scaled
  * down (tens or hundreds of milliseconds) so tests run fast. `resolve` turns the options into plain
  * milliseconds once, at start.
+ *
+ * @since 0.1.0
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 /**
  * The venues the simulator speaks, each under its own path prefix (`binanceUsdm`, Binance USD-M futures,
  * under `/binance-usdm`).
+ *
+ * @category models
+ * @since 0.1.0
  */
 export type VenueName = "binance" | "binanceUsdm" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid"
 
-/** Every venue name, in a stable order. */
+/**
+ * Every venue name, in a stable order.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
 export const venueNames: ReadonlyArray<VenueName> = ["binance", "binanceUsdm", "okx", "bybit", "coinbase", "kraken", "hyperliquid"]
 
 /**
  * The assets the simulator knows, used to decide whether an instrument exists when a venue option does
  * not list them (`OkxOptions.instruments`, `KrakenOptions.pairs`). `XBT` is deliberately absent: Kraken v2
  * names bitcoin `BTC` and answers `Currency pair not supported XBT/USD`.
+ *
+ * @category constants
+ * @since 0.1.0
  */
 export const knownAssets: ReadonlyArray<string> = [
   "BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "BNB", "DOT", "AVAX", "LINK", "TRX", "TON", "BCH", "XLM", "ATOM",
@@ -26,13 +39,23 @@ export const knownAssets: ReadonlyArray<string> = [
   "CHF", "AUD"
 ]
 
-/** Options shared by every venue. */
+/**
+ * Options shared by every venue.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface CommonVenueOptions {
   /** Market-data messages per second per subscribed stream; 0 sends none. Defaults to the top-level `rate`. */
   readonly rate?: number | undefined
 }
 
-/** Binance spot market streams (`/binance/ws`, `/binance/stream`). */
+/**
+ * Binance spot market streams (`/binance/ws`, `/binance/stream`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface BinanceOptions extends CommonVenueOptions {
   /** Interval of server PING frames. Real: 20 seconds. */
   readonly pingInterval?: Duration.Input | undefined
@@ -56,6 +79,9 @@ export interface BinanceOptions extends CommonVenueOptions {
  * `/binance-usdm/market/{ws,stream}` (`@aggTrade`, `@markPrice`, `@kline_*`, `@ticker`, `@miniTicker`) and the
  * legacy unrouted `/binance-usdm/{ws,stream}`, served as `/public`. A stream of the other class (or one the
  * simulator does not publish) is accepted and acknowledged but pushes nothing, with no error.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface BinanceUsdmOptions extends CommonVenueOptions {
   /** Interval of server PING frames. Real: 3 minutes. */
@@ -68,7 +94,12 @@ export interface BinanceUsdmOptions extends CommonVenueOptions {
   readonly messageLimit?: number | undefined
 }
 
-/** OKX v5 public websocket (`/okx/ws/v5/public`). */
+/**
+ * OKX v5 public websocket (`/okx/ws/v5/public`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface OkxOptions extends CommonVenueOptions {
   /** Close when no subscription is made, or nothing is received or pushed, for this long. Real: 30 seconds. */
   readonly idleTimeout?: Duration.Input | undefined
@@ -88,13 +119,23 @@ export interface OkxOptions extends CommonVenueOptions {
   readonly instruments?: ReadonlyArray<string> | undefined
 }
 
-/** Bybit v5 public spot websocket (`/bybit/v5/public/spot`). */
+/**
+ * Bybit v5 public spot websocket (`/bybit/v5/public/spot`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface BybitOptions extends CommonVenueOptions {
   /** Close when neither a ping nor pushed data happened for this long. Real: 10 minutes. */
   readonly idleTimeout?: Duration.Input | undefined
 }
 
-/** Coinbase Exchange websocket feed (`/coinbase`). */
+/**
+ * Coinbase Exchange websocket feed (`/coinbase`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface CoinbaseOptions extends CommonVenueOptions {
   /** A `subscribe` must arrive within this time of connecting. Real: 5 seconds. */
   readonly subscribeDeadline?: Duration.Input | undefined
@@ -120,7 +161,12 @@ export interface CoinbaseOptions extends CommonVenueOptions {
   readonly subscriptionsPerProductChannel?: number | undefined
 }
 
-/** Kraken websocket v2 (`/kraken/v2`). */
+/**
+ * Kraken websocket v2 (`/kraken/v2`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface KrakenOptions extends CommonVenueOptions {
   /** A `heartbeat` is sent when nothing else was sent for this long (once subscribed). Real: about 1 second. */
   readonly heartbeatInterval?: Duration.Input | undefined
@@ -132,7 +178,12 @@ export interface KrakenOptions extends CommonVenueOptions {
   readonly pairs?: ReadonlyArray<string> | undefined
 }
 
-/** Hyperliquid websocket (`/hyperliquid/ws`). */
+/**
+ * Hyperliquid websocket (`/hyperliquid/ws`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface HyperliquidOptions extends CommonVenueOptions {
   /** Close when the client sent nothing for this long. Real: 60 seconds. */
   readonly idleTimeout?: Duration.Input | undefined
@@ -151,7 +202,12 @@ export interface HyperliquidOptions extends CommonVenueOptions {
   readonly connectionsPerIp?: number | undefined
 }
 
-/** Everything `Simulator.make` and `startSimulator` accept; all fields are optional. */
+/**
+ * Everything `Simulator.make` and `startSimulator` accept; all fields are optional.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Options {
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number | undefined
@@ -179,7 +235,12 @@ export interface Options {
   } | undefined
 }
 
-/** The options with every default filled in and every duration in milliseconds. */
+/**
+ * The options with every default filled in and every duration in milliseconds.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Config {
   readonly port: number
   readonly host: string
@@ -235,11 +296,21 @@ export interface Config {
   }
 }
 
-/** Converts a `Duration.Input` (or the default) to milliseconds. */
+/**
+ * Converts a `Duration.Input` (or the default) to milliseconds.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
 export const millis = (input: Duration.Input | undefined, fallback: Duration.Input): number =>
   Duration.toMillis(Duration.fromInputUnsafe(input ?? fallback))
 
-/** Fills in the defaults. */
+/**
+ * Fills in the defaults.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const resolve = (options: Options = {}): Config => {
   const rate = options.rate ?? 20
   const v = options.venues ?? {}

@@ -14,17 +14,39 @@
  *   yield* sim.fault({ kind: "halfOpen", target: { venue: "okx" }, duration: "3 seconds" })
  * }))
  * ```
+ *
+ * @since 0.1.0
  */
-import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
 import { type FaultResult, type FaultSpec, InvalidFault } from "./Fault.ts"
 import { type Endpoints, type Engine, start } from "./internal/Server.ts"
 import type { Options } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 
-export type { Endpoints } from "./internal/Server.ts"
+export type {
+  /**
+   * The WebSocket URL of every venue path on the running server (`binance`, `binanceCombined`, the Binance
+   * USD-M routed and legacy paths, `okx`, `bybit`, `coinbase`, `kraken`, `hyperliquid`).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Endpoints
+} from "./internal/Server.ts"
 
-/** The server could not listen (port in use, bad host, ...). */
+/**
+ * The server could not listen (port in use, bad host, ...).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
   host: Schema.String,
   port: Schema.Number,
@@ -36,7 +58,12 @@ export class ListenError extends Schema.TaggedError<ListenError>()("ListenError"
   }
 }
 
-/** A running simulator. */
+/**
+ * A running simulator.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Simulator {
   /** The port actually bound (useful with `port: 0`). */
   readonly port: number
@@ -94,6 +121,9 @@ const fromEngine = (engine: Engine): Simulator => ({
 /**
  * Starts a simulator that lives as long as the current scope. All venues share one port on
  * `127.0.0.1` (port 0 picks a free one).
+ *
+ * @category constructors
+ * @since 0.1.0
  */
 export const make: (options?: Options) => Effect.Effect<Simulator, ListenError, Scope.Scope> = Effect.fnUntraced(
   function*(options?: Options) {
@@ -108,8 +138,18 @@ export const make: (options?: Options) => Effect.Effect<Simulator, ListenError, 
   }
 )
 
-/** The simulator as a service, for programs that take it from the context. */
+/**
+ * The simulator as a service, for programs that take it from the context.
+ *
+ * @category services
+ * @since 0.1.0
+ */
 export class Service extends Context.Service<Service, Simulator>()("@kharbranth/simulator/Simulator") {}
 
-/** A layer that starts the simulator and stops it when the layer is released. */
+/**
+ * A layer that starts the simulator and stops it when the layer is released.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
 export const layer = (options?: Options): Layer.Layer<Service, ListenError> => Layer.effect(Service, make(options))

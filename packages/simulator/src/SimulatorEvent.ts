@@ -3,11 +3,18 @@
  * who closed it), a handshake was refused, a fault was applied or healed. Tests use them to measure how
  * long a client takes to detect a fault and to recover. Each event carries `at`, the server's wall-clock
  * time in milliseconds.
+ *
+ * @since 0.1.0
  */
 import type { Kind } from "./Fault.ts"
 import type { VenueName } from "./Options.ts"
 
-/** A WebSocket handshake completed. */
+/**
+ * A WebSocket handshake completed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Connected {
   readonly _tag: "Connected"
   readonly connection: number
@@ -16,7 +23,12 @@ export interface Connected {
   readonly at: number
 }
 
-/** A connection subscribed to (or unsubscribed from) topics, named as the venue names them. */
+/**
+ * A connection subscribed to (or unsubscribed from) topics, named as the venue names them.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Subscribed {
   readonly _tag: "Subscribed" | "Unsubscribed"
   readonly connection: number
@@ -28,6 +40,9 @@ export interface Subscribed {
 /**
  * A connection ended. `by` is `"server"` when the simulator closed it (fault, deadline, rate limit,
  * lifetime, shutdown; `code` is then the code it sent, 1006 for `drop`), `"client"` otherwise.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface Closed {
   readonly _tag: "Closed"
@@ -39,7 +54,12 @@ export interface Closed {
   readonly at: number
 }
 
-/** A handshake was refused: by a `refuse` fault, or by a venue's per-IP limit (Hyperliquid connections, Coinbase connection requests; status 429). */
+/**
+ * A handshake was refused: by a `refuse` fault, or by a venue's per-IP limit (Hyperliquid connections, Coinbase connection requests; status 429).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Refused {
   readonly _tag: "Refused"
   readonly venue: VenueName
@@ -51,6 +71,9 @@ export interface Refused {
  * A fault was applied (or, for `FaultHealed`, ended). A `mute` that a resubscribe heals on one connection
  * also reports `FaultHealed` naming just that connection, when it happens; once none of its connections is
  * muted (and it is not sticky) that is its last event.
+ *
+ * @category models
+ * @since 0.1.0
  */
 export interface FaultEvent {
   readonly _tag: "FaultApplied" | "FaultHealed"
@@ -60,5 +83,10 @@ export interface FaultEvent {
   readonly at: number
 }
 
-/** Any simulator event. */
+/**
+ * Any simulator event.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export type SimulatorEvent = Connected | Subscribed | Closed | Refused | FaultEvent

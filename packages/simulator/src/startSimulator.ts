@@ -1,6 +1,8 @@
 /**
  * A Promise API for callers that do not use Effect (a benchmark child process, a plain script): start the
  * simulator, script faults, close it. It is the same engine as `Simulator.make`.
+ *
+ * @since 0.1.0
  */
 import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
 import type { FaultResult, FaultSpec } from "./Fault.ts"
@@ -8,7 +10,12 @@ import { type Endpoints, start } from "./internal/Server.ts"
 import type { Options } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 
-/** A running simulator driven with Promises. */
+/**
+ * A running simulator driven with Promises.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface SimulatorHandle {
   readonly port: number
   readonly endpoints: Endpoints
@@ -24,7 +31,12 @@ export interface SimulatorHandle {
   readonly close: () => Promise<void>
 }
 
-/** Starts the simulator; resolves once it listens. */
+/**
+ * Starts the simulator; resolves once it listens.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const startSimulator = async (options?: Options): Promise<SimulatorHandle> => {
   const engine = await start(options)
   return {
