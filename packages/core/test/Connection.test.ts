@@ -4,11 +4,10 @@ import { TestClock } from "effect/testing"
 import * as Connection from "../src/Connection.ts"
 import * as ConnectionError from "../src/ConnectionError.ts"
 import type { ConnectionEvent } from "../src/ConnectionEvent.ts"
-import type * as Frame from "../src/Frame.ts"
+import * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
 import * as MemoryTransport from "../src/MemoryTransport.ts"
-import * as Frame_ from "../src/Frame.ts"
 import * as ReconnectPolicy from "../src/ReconnectPolicy.ts"
 import * as Transport from "../src/Transport.ts"
 import { advance, awaitState, collect, settle } from "./utils/harness.ts"
@@ -69,11 +68,11 @@ describe("Connection", () => {
         const got = yield* collect(conn.frames)
         const events = yield* collect(conn.events)
         yield* settle
-        yield* Queue.offerAll(sessions[0]!, [Frame_.text("a", 1, 0), Frame_.text("b", 1, 0)])
+        yield* Queue.offerAll(sessions[0]!, [Frame.text("a", 1, 0), Frame.text("b", 1, 0)])
         yield* settle
         yield* Queue.fail(sessions[0]!, new ConnectionError.Closed({ connection: "plain", session: 1, code: 1001, reason: "bye" }))
         yield* advance(1_000)
-        yield* Queue.offer(sessions[1]!, Frame_.text("c", 2, 0))
+        yield* Queue.offer(sessions[1]!, Frame.text("c", 2, 0))
         yield* settle
         assert.deepStrictEqual(texts(got.items), ["a", "b", "c"])
         assert.deepStrictEqual(events.items.map((e) => e._tag), ["Connecting", "Opened", "Disconnected", "Reconnecting", "Connecting", "Opened"])

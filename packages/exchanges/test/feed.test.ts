@@ -461,7 +461,7 @@ describe("Feed", () => {
         const rotated = events.filter(Feed.FeedEvent.$is("Rotated"))
         assert.strictEqual(rotated.length, 1)
         assert.isTrue(rotated[0]!.overlapped)
-        assert.strictEqual(events.filter(Feed.FeedEvent.$is("RotationStarted"))[0]!.reason, "maxLifetime")
+        assert.strictEqual(events.find(Feed.FeedEvent.$is("RotationStarted"))!.reason, "maxLifetime")
         assert.strictEqual((yield* feed.shards)[0]!.generation, 1)
       }).pipe(Effect.provide(layer())))
 

@@ -81,6 +81,7 @@ describe("Coinbase", () => {
       assert.isBelow(gap, 3 * 100 + 150)
       // the heartbeat carries the product's sequence and trade id as of the last match
       const last = btc[3]!
+      // oxlint-disable-next-line unicorn/prefer-array-find -- `.at(-1)` is the last match, not the first
       const before = c.seen.slice(0, c.seen.indexOf(last)).filter((s) => s.json?.type === "match" && s.json.product_id === "BTC-USD").at(-1)
       assert.isDefined(before)
       assert.strictEqual(last.json.last_trade_id, before!.json.trade_id)

@@ -352,7 +352,7 @@ describe("faults", () => {
           { method: "unsubscribe", subscription: { type: "trades", coin: "BTC" } },
           { method: "subscribe", subscription: { type: "trades", coin: "BTC" } }
         ],
-        rejectsDuplicate: msg((j) => j.channel === "error" && /^Already subscribed/.test(j.data))
+        rejectsDuplicate: msg((j) => j.channel === "error" && typeof j.data === "string" && j.data.startsWith("Already subscribed"))
       }
     ]
 

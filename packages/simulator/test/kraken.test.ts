@@ -19,6 +19,7 @@ describe("Kraken checksum", () => {
     assert.strictEqual(Checksum.krakenField("45285.2"), "452852")
     assert.strictEqual(Checksum.krakenField("0.00100000"), "100000")
     // one ask 45285.2 x 0.001 and one bid 45283.5 x 0.5 → "452852100000" + "45283550000000"
+    // oxlint-disable-next-line no-useless-concat -- the two halves are the ask's and the bid's fields
     const expected = crc32("452852100000" + "45283550000000")
     assert.strictEqual(Checksum.kraken([["45285.2", "0.00100000"]], [["45283.5", "0.50000000"]]), expected)
     // the unsigned 32-bit form of zlib's "123456789" vector, through the same function
@@ -66,7 +67,10 @@ describe("Kraken", () => {
       for (const m of all) {
         const d = m.json.data[0]
         for (const [levels, book] of [[d.bids, bids], [d.asks, asks]] as const) {
-          for (const { price, qty } of levels) qty === 0 ? book.delete(price) : book.set(price, qty)
+          for (const { price, qty } of levels) {
+            if (qty === 0) book.delete(price)
+            else book.set(price, qty)
+          }
         }
         const a = [...asks].sort((x, y) => x[0] - y[0]).slice(0, 10)
         const b = [...bids].sort((x, y) => y[0] - x[0]).slice(0, 10)

@@ -60,7 +60,10 @@ describe("OKX", () => {
         if (m.json.action === "update") assert.strictEqual(d.prevSeqId, prevSeq)
         prevSeq = d.seqId
         for (const [side, book] of [[d.bids, bids], [d.asks, asks]] as const) {
-          for (const [px, sz] of side) Number(sz) === 0 ? book.delete(px) : book.set(px, sz)
+          for (const [px, sz] of side) {
+            if (Number(sz) === 0) book.delete(px)
+            else book.set(px, sz)
+          }
         }
         const topBids = [...bids].sort((a, b) => Number(b[0]) - Number(a[0])).slice(0, 25)
         const topAsks = [...asks].sort((a, b) => Number(a[0]) - Number(b[0])).slice(0, 25)
