@@ -87,12 +87,16 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** Pings waiting for their pong; made with the first ping. */
   pendingPings: Array<Heartbeat.PendingPing> | undefined = undefined
 
-  /** The public state now, read by the manager (internal/currentState.ts); `stateRef` mirrors it once made. */
-  readonly [CurrentState]: StateCell
+  /**
+   * The public state, stored once: a plain cell until someone reads `state`,
+   * then the `SubscriptionRef` itself (its `value` is the cell from then on).
+   * A connection nobody observes so holds no PubSub, replay buffer or
+   * semaphore (about 1.9 KB each). The manager reads it through
+   * internal/currentState.ts.
+   */
+  public [CurrentState]: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
   /** As `framesHubValue`, for events. */
   eventsHubValue: Hub<ConnectionEvent> | undefined
-  /** Made on first access of `state`: a connection nobody observes holds no PubSub, replay buffer, semaphore or scope. */
-  stateRef: SubscriptionRef.SubscriptionRef<ConnectionState> | undefined = undefined
 
   framesOut = 0
   bytesOut = 0
@@ -154,8 +158,13 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   // ---- the handle ------------------------------------------------------
 
   get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
-    // `SubscriptionRef` has no synchronous constructor; making it is pure (no fiber, no wait).
-    return this.stateRef ??= Effect.runSync(SubscriptionRef.make(this[CurrentState].value))
+    const cell = this[CurrentState]
+    if (isStateRef(cell)) return cell
+    // `SubscriptionRef` has no synchronous constructor; making it is pure
+    // (no fiber, no wait). From here on the ref is the only store.
+    const ref = Effect.runSync(SubscriptionRef.make(cell.value))
+    this[CurrentState] = ref
+    return ref
   }
   get frames(): Stream.Stream<Frame.Frame> {
     return (this.framesHubValue ??= this.lateHub(new Hub<Frame.Frame>(this.cfg.capacity, this.cfg.strategy, 0))).stream
@@ -196,11 +205,13 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
   }
 
-  /** The one writer of the public state: the cell, its `SubscriptionRef` if made, and the observer. */
+  /** The one writer of the public state (its one store, see `[CurrentState]`) and the observer. */
   setState(next: ConnectionState): Effect.Effect<void> {
     const set = Effect.suspend(() => {
-      this[CurrentState].value = next
-      return this.stateRef === undefined ? Effect.void : SubscriptionRef.set(this.stateRef, next)
+      const cell = this[CurrentState]
+      if (isStateRef(cell)) return SubscriptionRef.set(cell, next)
+      cell.value = next
+      return Effect.void
     })
     return this.tap === undefined ? set : Effect.andThen(set, this.tap.state(this.name, next))
   }
@@ -439,6 +450,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     }
   }
 }
+
+/** Whether the state's one store is already the `SubscriptionRef`. */
+const isStateRef = (
+  cell: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
+): cell is SubscriptionRef.SubscriptionRef<ConnectionState> => SubscriptionRef.isSubscriptionRef(cell)
 
 /**
  * Makes a connection observed by `observer` (a manager's) and starts its
