@@ -1,50 +1,43 @@
 /**
  * The inbound half of a transport session, for `Transport` implementations:
- * frames are pushed from socket callbacks, gathered in a plain array, and handed to the one reader as a
- * whole batch, so the reader wakes once per socket read (a microtask flush),
- * never once per message and never once per event-loop turn. Above a high
- * water mark the inbox asks the transport to pause the socket, and resumes it
- * when the reader catches up: backpressure reaches the TCP window instead of
- * growing memory.
+ * frames are pushed from socket callbacks, gathered in a plain array, and
+ * handed to the one reader as a whole batch, so the reader wakes once per
+ * socket read (a microtask flush), never once per message and never once
+ * per event-loop turn. Above a high water mark the inbox asks the transport
+ * to pause the socket, and resumes it when the reader catches up:
+ * backpressure reaches the TCP window instead of growing memory.
+ *
+ * A connection reads a session built on an inbox without waking its fiber
+ * when it can (plain-function hooks, subscribers with room); a session not
+ * built on one is read through its `take`, as any other.
+ *
+ * @example
+ * ```ts
+ * import { Frame, Inbox } from "@kharbranth/core"
+ * import { Effect } from "effect"
+ *
+ * const inbox = Inbox.make<string>({
+ *   highWaterMark: 1024,
+ *   onPause: () => {}, // socket.pause()
+ *   onResume: () => {}, // socket.resume()
+ *   clock: () => Date.now()
+ * })
+ * // in the socket's 'message' handler:
+ * inbox.push(Frame.text("hello", 1, inbox.now()))
+ * // in its 'close' handler:
+ * inbox.end("closed")
+ *
+ * const program = Effect.gen(function*() {
+ *   const batch = yield* inbox.take // [Text "hello"]
+ *   return batch.length
+ * })
+ * ```
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import type * as Frame from "./Frame.ts"
-import * as Direct from "./internal/direct.ts"
-
-type Resume = (effect: Effect.Effect<ReadonlyArray<Frame.Frame>>) => void
-
-/**
- * Inboxes with a read to hand over, flushed by one shared microtask: a
- * read costs no function or closure of its own, and an inbox holds none.
- * Socket reads are separate event-loop callbacks, each followed by a
- * microtask checkpoint, so this is almost always one inbox.
- */
-const due: Array<{ flush(): void }> = []
-let dueScheduled = false
-
-const flushDue = (): void => {
-  let i = 0
-  try {
-    for (; i < due.length; i++) due[i]!.flush()
-  } finally {
-    // A throw (a bug; readers catch their users' throws) must not stall every inbox.
-    due.splice(0, i + 1)
-    dueScheduled = false
-    if (due.length > 0) scheduleDue()
-  }
-}
-
-const scheduleDue = (): void => {
-  if (dueScheduled) return
-  dueScheduled = true
-  queueMicrotask(flushDue)
-}
-
-/** Wakes a reader whose direct path left it work: nothing more to take. */
-const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
-const ENDED: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed(Direct.END)
+import { InboxImpl } from "./internal/inbox.ts"
 
 /**
  * How an inbox meets its socket. The inbox keeps this object and calls its
@@ -65,205 +58,69 @@ export interface InboxOptions {
 }
 
 /**
- * One session's inbound frames, ended by a terminal error (the close).
+ * One session's inbound frames, ended by a terminal error `E` (the close).
+ * The transport pushes; the connection takes.
  *
  * @category models
  * @since 0.1.0
  */
-export class Inbox<E> implements Direct.Source<E> {
-  // Made by a read's first push and handed over whole: a fresh array is in
-  // the cache when the read is delivered, where a kept one would not be.
-  private buffer: Array<Frame.Frame> | undefined = undefined
-  private waiter: Resume | undefined = undefined
-  private flushScheduled = false
-  private ended: E | undefined = undefined
-  /** Makes `ended` when first asked for (see `endWith`). */
-  private makeEnded: (() => E) | undefined = undefined
-  private paused = false
-  // Not a number between reads: a field that only ever held numbers would
-  // box them in a separate object, one more cache line per read.
-  private stamp: number | undefined = undefined
-  private direct: Direct.DirectReader | undefined = undefined
-  /** Whether the session has ended (its terminal error is set). */
-  done = false
-
-  /** Kept whole and called as methods: a transport may pass itself, with no closure per callback. */
-  private readonly options: InboxOptions
-
-  /**
-   * `options` may be left out only by a subclass that implements
-   * `InboxOptions` itself: a transport's session can then be its own inbox,
-   * one object where a socket read would otherwise touch two.
-   */
-  constructor(options?: InboxOptions) {
-    this.options = options ?? (this as unknown as InboxOptions)
-  }
-
-  /** Attaches the direct reader of the session's connection (internal/direct.ts). */
-  [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
-    this.direct = reader
-  }
-
-  /**
-   * The receive time for a frame of the current socket read: the clock is
-   * read once per read (per microtask), not once per frame.
-   */
-  now(): number {
-    if (this.stamp === undefined) {
-      this.stamp = this.options.clock()
-      // The flush clears the stamp: one microtask per read for both.
-      if (!this.flushScheduled) this.markDue()
-    }
-    return this.stamp
-  }
-
-  /** Adds one frame to the current batch. Frames after the end are ignored. */
-  push(frame: Frame.Frame): void {
-    if (this.done) return
-    const buffer = this.buffer
-    let size = 1
-    if (buffer === undefined) this.buffer = [frame]
-    else size = buffer.push(frame)
-    if (!this.paused && size >= this.options.highWaterMark) {
-      this.paused = true
-      this.options.onPause()
-    }
-    this.schedule()
-  }
-
-  /** Ends the inbox: the reader gets what is buffered, then `error`. */
-  end(error: E): void {
-    if (this.done) return
-    this.done = true
-    this.ended = error
-    this.schedule()
-  }
-
+export interface Inbox<E> {
+  /** Adds one frame to the current socket read's batch. Frames after the end are ignored. */
+  push(frame: Frame.Frame): void
+  /** Ends the inbox: the reader gets what is buffered, then `error`. Once; later ends are ignored. */
+  end(error: E): void
   /**
    * As `end`, but the error is made only when a reader asks for it, once:
-   * an error class with a stack trace costs microseconds, and a session
-   * its connection closed on purpose never reads its end's error.
+   * an error class with a stack trace costs microseconds, and a session its
+   * connection closed on purpose never reads its end's error.
    */
-  endWith(make: () => E): void {
-    if (this.done) return
-    this.done = true
-    this.makeEnded = make
-    this.schedule()
-  }
-
-  private endedError(): E {
-    const make = this.makeEnded
-    if (make !== undefined) {
-      this.makeEnded = undefined
-      this.ended = make()
-    }
-    return this.ended as E
-  }
-
-  /** Number of frames not yet taken by the reader. */
-  get size(): number {
-    return this.buffer?.length ?? 0
-  }
-
-  // Both takes are built on first use, once: a connection reads through
-  // `TakeOrEnd` and never makes `take`.
-  private takeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
-  private takeOrEndValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
-  private cancelTakeValue: Effect.Effect<void> | undefined = undefined
-
+  endWith(make: () => E): void
   /**
-   * Takes every buffered frame at once, waiting if there is none; fails with
-   * the terminal error once the buffer is empty and the inbox has ended.
+   * The receive time for a frame of the current socket read (`clock`, epoch
+   * ms): read once per read, not once per frame.
    */
-  get take(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> {
-    if (this.takeValue === undefined) {
-      this.takeValue = Effect.flatMap(
-        this[Direct.TakeOrEnd],
-        (batch) => batch === Direct.END ? Effect.fail(this.endedError()) : Effect.succeed(batch)
-      )
-      Direct.register(this.takeValue, this)
-    }
-    return this.takeValue
-  }
-
-  /** As `take`, but the end is `Direct.END` rather than a failure (internal/direct.ts). */
-  get [Direct.TakeOrEnd](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
-    return this.takeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
-      // A take that finds frames (or the end) resumes at once; otherwise the
-      // reader parks until the next flush.
-      const ready = this.poll()
-      if (ready !== undefined) return resume(ready)
-      this.waiter = resume
-      return this.cancelTake
-    })
-  }
-
-  /** Drops a parked reader that was interrupted; built once. */
-  private get cancelTake(): Effect.Effect<void> {
-    return this.cancelTakeValue ??= Effect.sync(() => {
-      this.waiter = undefined
-    })
-  }
-
-  /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
-  [Direct.EndedWith](): E {
-    return this.endedError()
-  }
-
-  /** Takes the buffered frames (at least one), resuming a paused socket. */
-  private drain(): ReadonlyArray<Frame.Frame> {
-    const batch = this.buffer!
-    this.buffer = undefined
-    if (this.paused) {
-      this.paused = false
-      if (!this.done) this.options.onResume()
-    }
-    return batch
-  }
-
-  private poll(): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
-    if (this.buffer !== undefined) return Effect.succeed(this.drain())
-    if (this.done) return ENDED
-    return undefined
-  }
-
-  private schedule(): void {
-    if (this.flushScheduled || this.waiter === undefined) return
-    this.markDue()
-  }
-
-  /** Queues this inbox for the shared flush, once per read. */
-  private markDue(): void {
-    this.flushScheduled = true
-    due.push(this)
-    scheduleDue()
-  }
-
+  now(): number
+  /** Whether the inbox has ended. */
+  readonly done: boolean
+  /** Frames not yet taken by the reader. */
+  readonly size: number
   /**
-   * Hands the read over: to the direct reader, or by waking the parked
-   * `take`. The inbox calls it itself, once per socket read; a transport
-   * never needs to.
+   * Takes every buffered frame at once, waiting if there is none; fails
+   * with the terminal error once the buffer is empty and the inbox has
+   * ended. One effect, built once: a session's `take` may be this.
    */
-  flush(): void {
-    this.flushScheduled = false
-    this.stamp = undefined
-    const waiter = this.waiter
-    if (waiter === undefined) return
-    // The reader is parked: a direct reader delivers the batch without waking it.
-    const direct = this.direct
-    if (direct !== undefined && this.buffer !== undefined) {
-      if (!direct[Direct.ReadDirect](this.drain())) {
-        if (this.waiter === waiter) {
-          this.waiter = undefined
-          waiter(NOTHING)
-        }
-        return
-      }
-      if (this.waiter !== waiter) return
-    }
-    const ready = this.poll()
-    if (ready === undefined) return
-    this.waiter = undefined
-    waiter(ready)
-  }
+  readonly take: Effect.Effect<ReadonlyArray<Frame.Frame>, E>
 }
+
+/**
+ * Makes an inbox that calls `options` to pause and resume its socket.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <E>(options: InboxOptions): Inbox<E> => new InboxImpl<E>(options)
+
+/**
+ * A base class for a transport session that is its own inbox: the subclass
+ * implements `InboxOptions` itself (its `highWaterMark`, `onPause`,
+ * `onResume` and `clock`), so a socket read touches one object, not two.
+ * `@kharbranth/node`'s sessions are built this way.
+ *
+ * @example
+ * ```ts
+ * import { Inbox } from "@kharbranth/core"
+ *
+ * class MySession extends Inbox.Base<string> implements Inbox.InboxOptions {
+ *   readonly highWaterMark = 1024
+ *   onPause(): void {}
+ *   onResume(): void {}
+ *   clock(): number {
+ *     return Date.now()
+ *   }
+ * }
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Base: abstract new<E>() => Inbox<E> = InboxImpl

@@ -19,7 +19,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { Closed, ConnectFailed, SendFailed } from "./ConnectionError.ts"
 import * as Frame from "./Frame.ts"
-import { Inbox } from "./Inbox.ts"
+import * as Inbox from "./Inbox.ts"
 import { redactUrl } from "./internal/redact.ts"
 import * as Transport from "./Transport.ts"
 
@@ -186,7 +186,7 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
       let state: "open" | "closed" = "open"
       let stalled = false
       let autoPong = true
-      const inbox = new Inbox<Transport.SessionEnd>({
+      const inbox = Inbox.make<Transport.SessionEnd>({
         highWaterMark: request.highWaterMark,
         onPause: () => Latch.closeUnsafe(flowing),
         onResume: () => Latch.openUnsafe(flowing),

@@ -4,7 +4,10 @@
  * the session hands inbound frames over in batches, one per socket read,
  * and applies backpressure both ways. `Connection` never touches a socket:
  * `NodeTransport` (in `@kharbranth/node`) and `MemoryTransport` (for tests)
- * are two implementations of this one contract.
+ * are two implementations of this one contract. A new transport builds its
+ * sessions' inbound side on `Inbox` (`Inbox.make`, or a session class
+ * extending `Inbox.Base`): it gets batching per socket read, pause/resume
+ * at the high water mark, and the connection's direct read for free.
  *
  * @since 0.1.0
  */

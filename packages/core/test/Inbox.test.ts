@@ -1,14 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as Frame from "../src/Frame.ts"
-import { Inbox } from "../src/Inbox.ts"
+import * as Inbox from "../src/Inbox.ts"
 
 const options = { highWaterMark: 16, onPause: () => {}, onResume: () => {}, clock: () => 0 }
 
 describe("Inbox", () => {
   it.effect("a read's frames come as one batch; after the end, take fails with its error", () =>
     Effect.gen(function*() {
-      const inbox = new Inbox<string>(options)
+      const inbox = Inbox.make<string>(options)
       inbox.push(Frame.text("a", 1, 0))
       inbox.push(Frame.text("b", 1, 0))
       inbox.end("closed")
@@ -25,13 +25,13 @@ describe("Inbox", () => {
         made++
         return `closed (${made})`
       }
-      const unread = new Inbox<string>(options)
+      const unread = Inbox.make<string>(options)
       unread.push(Frame.text("a", 1, 0))
       unread.endWith(make)
       yield* unread.take
       assert.strictEqual(made, 0, "the frames are read; the end's error is not asked for")
 
-      const read = new Inbox<string>(options)
+      const read = Inbox.make<string>(options)
       read.endWith(make)
       read.end("ignored: the inbox has ended")
       assert.deepStrictEqual(yield* Effect.exit(read.take), Exit.fail("closed (1)"))

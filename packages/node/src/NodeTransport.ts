@@ -180,7 +180,7 @@ function onSocketClose(this: WebSocket, code: number, reasonBytes: Buffer): void
  * session is its own inbox (and the inbox's options): a socket read touches
  * one object.
  */
-class NodeSession extends Inbox.Inbox<Transport.SessionEnd> implements Transport.Session, Inbox.InboxOptions {
+class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.Session, Inbox.InboxOptions {
   readonly session: number
   readonly highWaterMark: number
   private readonly clockService: Clock.Clock
