@@ -77,7 +77,9 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       switched: Deferred.makeUnsafe<boolean>(),
       window: ctx.budget === undefined ? RateWindow.unlimited : RateWindow.make(ctx.budget, REQUEST_WINDOW_MS, ctx.clock),
       hourly: hourlyWindow(ctx),
-      slot: true
+      slot: true,
+      delivering: false,
+      drained: undefined
     }
     const connection = yield* Connection.make(name, shard.config, {
       onOpen: (context) => Replay.onOpen(ctx, conn, context)
@@ -88,8 +90,17 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       Effect.onError(() => Effect.andThen(Effect.sync(() => shard.budget.connections.release()), Scope.close(scope, Exit.void)))
     )
     conn.connection = connection
+    const delivered = Effect.sync(() => {
+      conn.delivering = false
+      if (conn.drained !== undefined) Deferred.doneUnsafe(conn.drained, Effect.void)
+    })
     yield* connection.frames.pipe(
-      Stream.runForEachArray((batch) => Frames.onBatch(ctx, conn, batch)),
+      Stream.runForEachArray((batch) => {
+        const delivery = Frames.onBatch(ctx, conn, batch)
+        if (delivery === Effect.void) return delivery
+        conn.delivering = true
+        return Effect.ensuring(delivery, delivered)
+      }),
       Effect.forkIn(scope)
     )
     yield* connection.events.pipe(
@@ -99,8 +110,14 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
     return conn
   })
 
-/** Closes a connection that will carry nothing more; its unanswered requests are lost. */
-export const close = (conn: ShardConnection): Effect.Effect<void> =>
+/**
+ * Closes a connection that will carry nothing more; its unanswered requests
+ * are lost. With `drain` (a rotation retiring the session it replaced), a
+ * read it is still handing to a slow consumer is finished first: its frames
+ * were counted as delivered. Never from the connection's own reader (it
+ * would wait for itself), and not once the feed is closing.
+ */
+export const close = (ctx: Context, conn: ShardConnection, drain = false): Effect.Effect<void> =>
   Effect.suspend(() => {
     conn.phase = "retired"
     Requests.abandon(conn)
@@ -108,5 +125,8 @@ export const close = (conn: ShardConnection): Effect.Effect<void> =>
       conn.slot = false
       conn.shard.budget.connections.release()
     }
-    return Scope.close(conn.scope, Exit.void)
+    const closed = Scope.close(conn.scope, Exit.void)
+    if (!drain || !conn.delivering || ctx.closed) return closed
+    const drained = conn.drained ??= Deferred.makeUnsafe<void>()
+    return Effect.andThen(Deferred.await(drained), closed)
   })

@@ -109,6 +109,14 @@ export interface ShardConnection {
   hourly: RateWindow.RateWindow
   /** Whether it still holds its slot of the venue's `connectionsPerIp`. */
   slot: boolean
+  /**
+   * A read whose frames were admitted (their sequence counted as delivered)
+   * is still being handed to consumers (a slow one, with `suspend`).
+   * Closing a retired connection waits for it (`drained`): cutting it off
+   * would lose frames the sequence check already counted.
+   */
+  delivering: boolean
+  drained: Deferred.Deferred<void> | undefined
 }
 
 /** A shard: the topics one connection holds, its live connection and, during a rotation, a standby. */
@@ -262,7 +270,12 @@ export const reportReaderFailure = (ctx: Context, at: number): Effect.Effect<voi
     return emit(ctx, FeedEvent.ReaderFailed({ at, reader: failure.reader, error: failure.error }))
   })
 
-/** Hands `out` to consumers, then runs what the frames triggered (events, actions). */
+/**
+ * Hands `out` to consumers, then runs what the frames triggered (events,
+ * actions). What they triggered runs even if the hand-over is interrupted
+ * (its connection closed while a slow consumer made it wait): the state it
+ * completes (a held stream's resync, a restart) would otherwise be lost.
+ */
 export const deliver = (
   ctx: Context,
   out: ReadonlyArray<Frame.Frame>,
@@ -272,5 +285,5 @@ export const deliver = (
   ctx.counters.delivered += out.length
   if (ctx.readerFailure !== undefined) after.push(reportReaderFailure(ctx, at))
   const published = ctx.frames.publish(out)
-  return after.length === 0 ? published : Effect.andThen(published, Effect.all(after, { discard: true }))
+  return after.length === 0 ? published : Effect.ensuring(published, Effect.all(after, { discard: true }))
 }

@@ -217,7 +217,7 @@ export const makeClose = (ctx: Context): Effect.Effect<void> => {
     }
     return Effect.forEach(
       ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
-      Connections.close,
+      (conn) => Connections.close(ctx, conn),
       { concurrency: "unbounded", discard: true }
     ).pipe(
       Effect.andThen(ctx.frames.end),

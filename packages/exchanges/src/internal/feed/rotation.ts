@@ -38,7 +38,7 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
         )
       }
       const standby = yield* Connections.make(ctx, shard, generation, "standby")
-      if (ctx.closed || shard.removed) return yield* Connections.close(standby)
+      if (ctx.closed || shard.removed) return yield* Connections.close(ctx, standby)
       shard.standby = standby
       const outcome = yield* Deferred.await(standby.switched).pipe(
         Effect.timeoutOption(Duration.millis(ctx.rotationTimeout))
@@ -55,7 +55,7 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
       }
       if (overlapped === undefined) {
         if (shard.standby === standby) shard.standby = undefined
-        yield* Connections.close(standby)
+        yield* Connections.close(ctx, standby)
         yield* emit(
           ctx,
           FeedEvent.RotationFailed({
@@ -80,6 +80,6 @@ export const rotate = (ctx: Context, shard: Shard, reason: string): Effect.Effec
       )
       const retired = shard.retired
       shard.retired = []
-      yield* Effect.forEach(retired, Connections.close, { discard: true })
+      yield* Effect.forEach(retired, (conn) => Connections.close(ctx, conn, true), { discard: true })
     })
   })

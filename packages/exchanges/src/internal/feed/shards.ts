@@ -74,7 +74,7 @@ const removeNow = (ctx: Context, shard: Shard): Effect.Effect<void> =>
     const sessions = [...connectionsOf(shard), ...shard.retired]
     shard.retired = []
     return Effect.andThen(
-      Effect.forEach(sessions, Connections.close, { discard: true }),
+      Effect.forEach(sessions, (conn) => Connections.close(ctx, conn), { discard: true }),
       emit(ctx, FeedEvent.ShardRemoved({ at: ctx.now(), shard: shard.index }))
     )
   })
