@@ -57,10 +57,20 @@ export interface OpenContext {
 export interface ReadHooks<R = never> {
   /** After every (re)connect, before the session's first frame is delivered: resubscribe here. */
   readonly onOpen?: ((context: OpenContext) => Effect.Effect<void, unknown, R>) | undefined
+  /**
+   * Each text frame, in receive order, before `frames` subscribers get the
+   * socket read it came in. A message heartbeat's pongs reach it only with
+   * `deliverPongs`. A plain function runs with no effect per frame (the
+   * fastest path); return an effect when the hook must wait.
+   */
   readonly onText?: ((frame: Frame.Text) => Effect.Effect<void, unknown, R> | void) | undefined
+  /** Each binary frame, as `onText`. */
   readonly onBinary?: ((frame: Frame.Binary) => Effect.Effect<void, unknown, R> | void) | undefined
+  /** Each protocol ping from the server; the transport has already answered it with a pong. */
   readonly onPing?: ((frame: Frame.Ping) => Effect.Effect<void, unknown, R> | void) | undefined
+  /** Each protocol pong (a heartbeat's or `ping`'s), after its round-trip time was recorded (`stats.lastRtt`). */
   readonly onPong?: ((frame: Frame.Pong) => Effect.Effect<void, unknown, R> | void) | undefined
+  /** The session's close: the peer's code and reason, or 1006 when the socket ended without a close frame. */
   readonly onClose?: ((frame: Frame.Close) => Effect.Effect<void, unknown, R> | void) | undefined
 }
 
