@@ -112,8 +112,8 @@ describe("simulator faults through a Connection", () => {
         assert.isTrue(failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.status === status)
         if (status === 429) {
           assert.isTrue(failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.retryAfter === 1000)
-          const opened = w.events.filter((e) => e.event._tag === "Opened" && e.at > at)
-          assert.isAtLeast(opened[0]!.at - w.first("DialFailed", at)!.at, 950, "waited for Retry-After")
+          const opened = w.events.find((e) => e.event._tag === "Opened" && e.at > at)
+          assert.isAtLeast(opened!.at - w.first("DialFailed", at)!.at, 950, "waited for Retry-After")
         }
       }).pipe(Effect.provide(NodeTransport.layer())))
   }
