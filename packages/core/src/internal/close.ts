@@ -71,8 +71,13 @@ export const endSession = (
 export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Effect<void, never, R> => {
   // One frame for every way out: the loop's end, an interruption, or a
   // defect (a throwing schedule, a bug), which closes the connection with
-  // its message rather than leaving it silently stuck.
-  const loop = Effect.onExit(Dial.run(self), (exit) =>
+  // its message rather than leaving it silently stuck. The loop is built
+  // when the fiber runs it: the OnExit frame keeps its effect for the
+  // fiber's whole life, and `Dial.run(self)` built here would keep the first
+  // dial's flatMap, its continuation and the suspended `dial(self)` call
+  // (closure, context, `arguments`) with it, ~250 B per connection. This
+  // closure shares `start`'s context with the one below.
+  const loop = Effect.onExit(Effect.suspend(() => Dial.run(self)), (exit) =>
     Exit.isSuccess(exit)
       ? finish(self, exit.value)
       : Cause.hasInterrupts(exit.cause)
