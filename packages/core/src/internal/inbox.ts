@@ -88,7 +88,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     if (this.#stamp === undefined) {
       this.#stamp = this.#options.clock()
       // The flush clears the stamp: one microtask per read for both.
-      if (!this.#flushScheduled) this.#markDue()
+      if (!this.#flushScheduled) InboxImpl.#markDue(this)
     }
     return this.#stamp
   }
@@ -104,7 +104,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
       this.#paused = true
       this.#options.onPause()
     }
-    this.#schedule()
+    InboxImpl.#schedule(this)
   }
 
   /** Ends the inbox: the reader gets what is buffered, then `error`. */
@@ -112,7 +112,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     if (this.done) return
     this.done = true
     this.#ended = error
-    this.#schedule()
+    InboxImpl.#schedule(this)
   }
 
   /**
@@ -124,16 +124,16 @@ export class InboxImpl<E> implements Direct.Source<E> {
     if (this.done) return
     this.done = true
     this.#makeEnded = make
-    this.#schedule()
+    InboxImpl.#schedule(this)
   }
 
-  #endedError(): E {
-    const make = this.#makeEnded
+  static #endedError<E>(self: InboxImpl<E>): E {
+    const make = self.#makeEnded
     if (make !== undefined) {
-      this.#makeEnded = undefined
-      this.#ended = make()
+      self.#makeEnded = undefined
+      self.#ended = make()
     }
-    return this.#ended as E
+    return self.#ended as E
   }
 
   /** Number of frames not yet taken by the reader. */
@@ -155,7 +155,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     if (this.#takeValue === undefined) {
       this.#takeValue = Effect.flatMap(
         this[Direct.TakeOrEnd],
-        (batch) => batch === Direct.END ? Effect.fail(this.#endedError()) : Effect.succeed(batch)
+        (batch) => batch === Direct.END ? Effect.fail(InboxImpl.#endedError(this)) : Effect.succeed(batch)
       )
       Direct.register(this.#takeValue, this)
     }
@@ -167,51 +167,51 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return this.#takeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
       // A take that finds frames (or the end) resumes at once; otherwise the
       // reader parks until the next flush.
-      const ready = this.#poll()
+      const ready = InboxImpl.#poll(this)
       if (ready !== undefined) return resume(ready)
       this.#waiter = resume
-      return this.#cancelTake
+      return InboxImpl.#cancelTake(this)
     })
   }
 
   /** Drops a parked reader that was interrupted; built once. */
-  get #cancelTake(): Effect.Effect<void> {
-    return this.#cancelTakeValue ??= Effect.sync(() => {
-      this.#waiter = undefined
+  static #cancelTake(self: InboxImpl<any>): Effect.Effect<void> {
+    return self.#cancelTakeValue ??= Effect.sync(() => {
+      self.#waiter = undefined
     })
   }
 
   /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
   [Direct.EndedWith](): E {
-    return this.#endedError()
+    return InboxImpl.#endedError(this)
   }
 
   /** Takes the buffered frames (at least one), resuming a paused socket. */
-  #drain(): ReadonlyArray<Frame.Frame> {
-    const batch = this.#buffer!
-    this.#buffer = undefined
-    if (this.#paused) {
-      this.#paused = false
-      if (!this.done) this.#options.onResume()
+  static #drain(self: InboxImpl<any>): ReadonlyArray<Frame.Frame> {
+    const batch = self.#buffer!
+    self.#buffer = undefined
+    if (self.#paused) {
+      self.#paused = false
+      if (!self.done) self.#options.onResume()
     }
     return batch
   }
 
-  #poll(): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
-    if (this.#buffer !== undefined) return Effect.succeed(this.#drain())
-    if (this.done) return ENDED
+  static #poll(self: InboxImpl<any>): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
+    if (self.#buffer !== undefined) return Effect.succeed(InboxImpl.#drain(self))
+    if (self.done) return ENDED
     return undefined
   }
 
-  #schedule(): void {
-    if (this.#flushScheduled || this.#waiter === undefined) return
-    this.#markDue()
+  static #schedule(self: InboxImpl<any>): void {
+    if (self.#flushScheduled || self.#waiter === undefined) return
+    InboxImpl.#markDue(self)
   }
 
   /** Queues this inbox for the shared flush, once per read. */
-  #markDue(): void {
-    this.#flushScheduled = true
-    due.push(this)
+  static #markDue(self: InboxImpl<any>): void {
+    self.#flushScheduled = true
+    due.push(self)
     scheduleDue()
   }
 
@@ -224,7 +224,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     // The reader is parked: a direct reader delivers the batch without waking it.
     const direct = this.#direct
     if (direct !== undefined && this.#buffer !== undefined) {
-      if (!direct[Direct.ReadDirect](this.#drain())) {
+      if (!direct[Direct.ReadDirect](InboxImpl.#drain(this))) {
         if (this.#waiter === waiter) {
           this.#waiter = undefined
           waiter(NOTHING)
@@ -233,7 +233,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
       }
       if (this.#waiter !== waiter) return
     }
-    const ready = this.#poll()
+    const ready = InboxImpl.#poll(this)
     if (ready === undefined) return
     this.#waiter = undefined
     waiter(ready)
