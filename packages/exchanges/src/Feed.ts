@@ -165,6 +165,13 @@ export interface FeedOptions extends Venue.Options {
   readonly urls?: Readonly<Record<string, string>> | undefined
   /** Frames held per stream after an unrepaired gap before the oldest are dropped. Default 10,000. */
   readonly holdLimit?: number | undefined
+  /**
+   * How long one run of the resync callback (`onGap` as a function) for a
+   * held stream may take: past it the run is interrupted and counts as
+   * failed. A failed run is retried after 1 s, doubling to 60 s, until one
+   * succeeds. Default 30 seconds.
+   */
+  readonly resyncTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -252,6 +259,7 @@ export const make = (
       connectionLimit,
       eventsCapacity: eventsCapacityOption,
       holdLimit: holdLimitOption,
+      resyncTimeout: resyncTimeoutOption,
       maxLifetime,
       messagesPerSecond,
       onGap = "restart",
@@ -291,6 +299,7 @@ export const make = (
     const confirmTimeout = yield* durationField("confirmTimeout", confirmTimeoutOption, 10_000)
     const rotationTimeout = yield* durationField("rotationTimeout", rotationTimeoutOption, 30_000)
     const tick = yield* durationField("checkInterval", checkInterval, 250)
+    const resyncTimeout = yield* durationField("resyncTimeout", resyncTimeoutOption, 30_000)
     const profileLifetime = profile.limits.maxLifetime === undefined
       ? undefined
       : Math.floor(millis(profile.limits.maxLifetime) * 0.95)
@@ -348,6 +357,7 @@ export const make = (
       lifetime,
       cap: streamsPerConnection ?? profile.limits.streamsPerConnection ?? Number.POSITIVE_INFINITY,
       holdLimit: holdLimitOption ?? 10_000,
+      resyncTimeout,
       onGap,
       rotateOnNotice,
       budget,

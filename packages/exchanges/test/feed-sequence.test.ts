@@ -7,6 +7,7 @@
  */
 import { type Frame, MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
@@ -223,5 +224,66 @@ describe("Feed sequences", () => {
       // consumers before the retired session is closed, then the held 9, 10, 11.
       assert.deepStrictEqual(seqs(frames), [1, 2, 3, 9, 10, 11])
       assert.deepStrictEqual((yield* feed.stats).held, 0)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a held stream's resync that fails is run again after a backoff; the stream flows once one succeeds", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const feed = yield* Feed.make("binance-like", toy(), {
+        ...base,
+        sequence,
+        onGap: () => Effect.suspend(() => ++calls === 1 ? Effect.fail("snapshot endpoint down") : Effect.void)
+      })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      yield* Effect.forkScoped(feed.subscribe("depth"))
+      yield* settle
+      const peer = (yield* (yield* MemoryServer).latest)!
+      yield* peer.send(push("depth", 1, { diff: true }))
+      yield* peer.send(push("depth", 5, { diff: true }))
+      yield* settle
+      assert.strictEqual(calls, 1)
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("ResyncFailed")).map((e) => e.stream), ["depth"])
+      yield* peer.send(push("depth", 6, { diff: true }))
+      yield* advance(900)
+      assert.strictEqual(calls, 1, "not before the backoff")
+      assert.deepStrictEqual(seqs(frames), [1])
+      yield* advance(400)
+      assert.strictEqual(calls, 2)
+      assert.deepStrictEqual(seqs(frames), [1, 5, 6])
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).map((e) => e.frames), [2])
+      assert.strictEqual((yield* feed.stats).held, 0)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a held stream's resync that never finishes is interrupted at resyncTimeout and run again", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      let interrupted = 0
+      const feed = yield* Feed.make("binance-like", toy(), {
+        ...base,
+        sequence,
+        resyncTimeout: "5 seconds",
+        onGap: () =>
+          Effect.suspend(() => ++calls === 1 ? Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++)) : Effect.void)
+      })
+      const frames = yield* collect(feed.frames)
+      const events = yield* collect(feed.events)
+      yield* Effect.forkScoped(feed.subscribe("depth"))
+      yield* settle
+      const peer = (yield* (yield* MemoryServer).latest)!
+      yield* peer.send(push("depth", 1, { diff: true }))
+      yield* peer.send(push("depth", 5, { diff: true }))
+      yield* settle
+      yield* advance(4_500)
+      assert.deepStrictEqual([calls, interrupted, seqs(frames)], [1, 0, [1]])
+      yield* advance(1_000)
+      assert.strictEqual(interrupted, 1)
+      const failed = events.filter(Feed.FeedEvent.$is("ResyncFailed"))
+      assert.strictEqual(failed.length, 1)
+      assert.include(String(Cause.squash(failed[0]!.cause)), "did not finish within 5000 ms")
+      yield* advance(1_500)
+      assert.strictEqual(calls, 2)
+      assert.deepStrictEqual(seqs(frames), [1, 5])
+      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).map((e) => e.frames), [1])
     }).pipe(Effect.provide(layer())))
 })

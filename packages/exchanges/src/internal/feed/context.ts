@@ -23,7 +23,7 @@ import type * as Scope from "effect/Scope"
 import type * as Semaphore from "effect/Semaphore"
 import type * as Venue from "../../Venue.ts"
 import type * as VenueBudgets from "../../VenueBudgets.ts"
-import { FeedEvent, type GapAction } from "./model.ts"
+import { FeedEvent, type Gap, type GapAction } from "./model.ts"
 import type * as Registry from "./registry.ts"
 
 export type Entry = Registry.Entry<Shard>
@@ -153,7 +153,20 @@ export class Shard {
 export interface Hold {
   readonly frames: Array<Frame.Frame>
   dropped: number
+  /** Whether the resync callback repairs it (else only the venue's snapshot does). */
   resyncing: boolean
+  /** The gap that started the hold: what each resync attempt is given. */
+  readonly gap: Gap
+  /** The resync attempt under way, if any. */
+  fiber: Fiber.Fiber<void> | undefined
+  /** When the hold began or its current attempt started (epoch ms): the timeout counts from it. */
+  startedAt: number
+  /** After a failed attempt: when the next is due. */
+  retryAt: number | undefined
+  /** Failed attempts in a row. */
+  failures: number
+  /** The callback succeeded: the held frames are being handed over. */
+  releasing: boolean
 }
 
 /** The feed's counters (`stats`, less what is derived when read). */
@@ -186,6 +199,8 @@ export interface Settings {
   readonly cap: number
   readonly holdLimit: number
   readonly onGap: GapAction
+  /** A resync attempt running longer is interrupted and counts as failed (ms). */
+  readonly resyncTimeout: number
   readonly rotateOnNotice: boolean
   /** Requests per connection per 1.1 s, if limited. */
   readonly budget: number | undefined

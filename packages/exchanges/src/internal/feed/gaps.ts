@@ -5,13 +5,18 @@
  * stream that nothing on the socket repairs (`Sequence.needsResync`) is held
  * after a gap a restart cannot mend: its frames wait, bounded, until the
  * resync callback succeeds (then they go out in order) or the venue sends a
- * snapshot (then they are older than it, and dropped).
+ * snapshot (then they are older than it, and dropped). A resync that fails,
+ * or runs past `resyncTimeout`, is tried again after a backoff (1 s doubling
+ * to 60 s): a held stream is never left waiting on nothing.
  */
 import type { Frame } from "@kharbranth/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import type * as Venue from "../../Venue.ts"
-import { type Context, emit, fork, restartConnection, type ShardConnection } from "./context.ts"
+import { type Context, emit, fork, type Hold, restartConnection, type ShardConnection } from "./context.ts"
 import { FeedEvent, type Gap } from "./model.ts"
+import { retryDelay } from "./registry.ts"
 import * as Sequencer from "./sequencer.ts"
 
 /**
@@ -79,7 +84,17 @@ export const admit = (
         return false
       }
       if (seq.needsResync === true) {
-        ctx.holds.set(stream, { frames: [], dropped: 0, resyncing: typeof ctx.onGap === "function" })
+        ctx.holds.set(stream, {
+          frames: [],
+          dropped: 0,
+          resyncing: typeof ctx.onGap === "function",
+          gap,
+          fiber: undefined,
+          startedAt: at,
+          retryAt: undefined,
+          failures: 0,
+          releasing: false
+        })
         after.push(startHold(ctx, gap, at))
       } else {
         after.push(report(ctx, gap, at))
@@ -112,6 +127,72 @@ const resync = (ctx: Context, gap: Gap, onSuccess: Effect.Effect<void>): Effect.
   )
 }
 
+/**
+ * One resync attempt of a held stream, in its own fiber: the callback with
+ * the hold's gap, then the release. On failure the hold stays and the next
+ * attempt is due after a backoff (`ResyncFailed`). Nothing if the stream is
+ * no longer held or an attempt is under way.
+ */
+const startResync = (ctx: Context, stream: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const callback = ctx.onGap
+    const hold = ctx.holds.get(stream)
+    if (typeof callback !== "function" || hold === undefined || !hold.resyncing || hold.fiber !== undefined) {
+      return Effect.void
+    }
+    hold.startedAt = ctx.now()
+    hold.retryAt = undefined
+    const attempt = Effect.suspend(() => callback(hold.gap)).pipe(
+      Effect.andThen(Effect.suspend(() => {
+        // Succeeded: from here on the attempt only hands the held frames
+        // over (perhaps waiting on a slow consumer), which no timeout cuts.
+        hold.releasing = true
+        return release(ctx, stream)
+      })),
+      Effect.catchCause((cause) => Effect.suspend(() => failed(ctx, stream, hold, cause))),
+      Effect.onExit(() =>
+        Effect.sync(() => {
+          if (hold.fiber === fiber) hold.fiber = undefined
+        })
+      )
+    )
+    let fiber: Fiber.Fiber<void> | undefined
+    return Effect.map(Effect.forkIn(attempt, ctx.scope), (started) => {
+      // The attempt runs after this returns (it is scheduled), so it finds its fiber here.
+      fiber = started
+      hold.fiber = started
+    })
+  })
+
+/** A failed (or timed-out) attempt: reported, and the next one due after a backoff. */
+const failed = (ctx: Context, stream: string, hold: Hold, cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+  if (ctx.holds.get(stream) !== hold) return Effect.void
+  const at = ctx.now()
+  hold.failures += 1
+  hold.retryAt = at + retryDelay(hold.failures)
+  return emit(ctx, FeedEvent.ResyncFailed({ at, stream, cause }))
+}
+
+/**
+ * The timer's check of held streams: an attempt past `resyncTimeout` is
+ * interrupted and counts as failed; an attempt whose backoff is over (or a
+ * hold whose first attempt never began) is started.
+ */
+export const checkHolds = (ctx: Context, at: number, after: Array<Effect.Effect<void>>): void => {
+  for (const [stream, hold] of ctx.holds) {
+    if (!hold.resyncing || hold.releasing) continue
+    const running = hold.fiber
+    if (running !== undefined) {
+      if (at - hold.startedAt < ctx.resyncTimeout) continue
+      hold.fiber = undefined
+      const reason = `the resync callback did not finish within ${ctx.resyncTimeout} ms`
+      after.push(Effect.andThen(failed(ctx, stream, hold, Cause.die(new Error(reason))), fork(ctx, Fiber.interrupt(running))))
+    } else if (hold.retryAt !== undefined ? hold.retryAt <= at : at - hold.startedAt >= ctx.resyncTimeout) {
+      after.push(startResync(ctx, stream))
+    }
+  }
+}
+
 const restart = (ctx: Context, gap: Gap, conn: ShardConnection, at: number): Effect.Effect<void> => {
   ctx.counters.restarts += 1
   return Effect.andThen(
@@ -141,7 +222,7 @@ const startHold = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> => {
           : "no snapshot on the socket and no resync callback (onGap): held until the venue sends a snapshot"
       })
     ),
-    resync(ctx, gap, release(ctx, gap.stream))
+    startResync(ctx, gap.stream)
   ], { discard: true })
 }
 

@@ -119,7 +119,11 @@ export type FeedEvent = Data.TaggedEnum<{
    * unsequenced, the topic as unchecked, or the frame delivered as it came.
    */
   ReaderFailed: { readonly at: number; readonly reader: "sequence" | "cadence" | "profile"; readonly error: unknown }
-  /** The resync callback failed. */
+  /**
+   * The resync callback failed, or ran past `resyncTimeout`. For a held
+   * stream it is run again after a backoff (1 s doubling to 60 s); the
+   * stream stays held until a run succeeds.
+   */
   ResyncFailed: { readonly at: number; readonly stream: string; readonly cause: Cause.Cause<unknown> }
   /** An event of one of the feed's connections. */
   Connection: {

@@ -2,13 +2,15 @@
  * The feed's one timer, every `checkInterval`: requests past
  * `confirmTimeout` fail (their topics go to a retry), sessions older than
  * the lifetime rotate, retrying topics whose backoff is over are sent
- * again, and each topic with a cadence is checked for staleness — quiet
+ * again, held streams' resyncs are retried or timed out, and each topic
+ * with a cadence is checked for staleness — quiet
  * longer than its cadence, it is resubscribed; quiet for another cadence,
  * its connection is restarted.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { addTo, type Context, emit, fork, restartConnection, connectionsOf, type Shard } from "./context.ts"
+import * as Gaps from "./gaps.ts"
 import { FeedEvent } from "./model.ts"
 import * as Operations from "./operations.ts"
 import * as Registry from "./registry.ts"
@@ -28,6 +30,7 @@ const check = (ctx: Context): Effect.Effect<void> =>
         after.push(fork(ctx, ctx.rotateShard(shard, "maxLifetime")))
       }
     }
+    Gaps.checkHolds(ctx, at, after)
     const retry = new Map<Shard, Array<string>>()
     const restart = new Set<Shard>()
     for (const entry of ctx.registry.values()) {
