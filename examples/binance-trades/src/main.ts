@@ -117,7 +117,9 @@ const program = Effect.gen(function*() {
         volume += trade.q
         if (count % 10 === 0) {
           yield* Console.log(
-            `${count} trades, last #${trade.t} ${trade.q} ${trade.s} @ ${trade.p.toFixed(2)}, VWAP ${(notional / volume).toFixed(2)}`
+            `${count} trades, last #${trade.t} ${trade.q} ${trade.s} @ ${trade.p.toFixed(2)}, VWAP ${
+              (notional / volume).toFixed(2)
+            }`
           )
         }
         if (count === 15) {
@@ -134,7 +136,9 @@ const program = Effect.gen(function*() {
   )
   yield* Console.log(`VWAP of ${count} trades: ${(notional / volume).toFixed(2)} over ${volume.toFixed(5)} BTC`)
 
-  yield* Console.log("fault: the connection drops, and the next upgrade is refused with 503 (this program gives up on 503)")
+  yield* Console.log(
+    "fault: the connection drops, and the next upgrade is refused with 503 (this program gives up on 503)"
+  )
   yield* fault({ kind: "refuse", target: { venue: "binance" }, status: 503, count: 1 })
   yield* fault({ kind: "drop", target: { venue: "binance" } })
   const closed = yield* Deferred.await(stopped).pipe(Effect.timeout("5 seconds"))

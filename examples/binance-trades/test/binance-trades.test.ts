@@ -9,17 +9,32 @@ import { execFile } from "node:child_process"
 
 describe("binance-trades", () => {
   it("decodes 60 trades across a refused reconnect, reports a decode failure, stops for good", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ["src/main.ts"], { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 }, (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-    })
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ["src/main.ts"],
+          { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+        )
+      }
+    )
     const all = stdout + stderr
     assert.strictEqual(code, 0, all)
-    assert.strictEqual(stdout.match(/^\d+ trades, last #\d+ [\d.]+ BTCUSDT @ [\d.]+, VWAP 9\d{4}\.\d\d$/gm)?.length, 6, all)
+    assert.strictEqual(
+      stdout.match(/^\d+ trades, last #\d+ [\d.]+ BTCUSDT @ [\d.]+, VWAP 9\d{4}\.\d\d$/gm)?.length,
+      6,
+      all
+    )
     assert.match(stdout, /^skipped a message that is neither a trade nor an ack: \{"e":"serverShutdown"/m, all)
     assert.match(stdout, /^ {2}SchemaError: /m, all)
     assert.match(stdout, /^ {2}event: Disconnected from session 1: Closed \(code 1006\)$/m, all)
-    assert.match(stdout, /^ {2}event: DialFailed \(attempt \d+\): ConnectFailed \(HTTP 429, Retry-After 1000 ms\)$/m, all)
+    assert.match(
+      stdout,
+      /^ {2}event: DialFailed \(attempt \d+\): ConnectFailed \(HTTP 429, Retry-After 1000 ms\)$/m,
+      all
+    )
     assert.match(stdout, /^ {2}event: Reconnecting in 1000 ms/m, all)
     assert.match(stdout, /^session 2 open, subscribing/m, all)
     assert.match(stdout, /^VWAP of 60 trades: 9\d{4}\.\d\d over [\d.]+ BTC$/m, all)

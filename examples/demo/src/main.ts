@@ -85,7 +85,10 @@ const now = () => performance.now()
 /** With no connection ever open and every one failed to dial for this long, the run stops. */
 const giveUpAfterMs = 10_000
 const ms = (value: number | undefined) => (value === undefined ? "—" : `${Math.round(value)} ms`)
-const pad = (text: string, width: number) => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
+const pad = (
+  text: string,
+  width: number
+) => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
 
 const program = (
   options: { readonly duration: number; readonly live: boolean },
@@ -218,8 +221,7 @@ const program = (
     const recoveredFaults = () => runs.filter((run) => run.recoveredAt.size === run.targets.length).length
     // Nothing can connect (no internet for --live, a venue unreachable from here): not one session has
     // opened and every connection has had at least one dial fail.
-    const nothingConnects = () =>
-      Array.from(rows.values()).every((row) => !row.opened && row.dialFailures > 0)
+    const nothingConnects = () => Array.from(rows.values()).every((row) => !row.opened && row.dialFailures > 0)
     // Without a TTY: the connections that are not open, grouped by their last error, whenever that changes.
     let notOpenShown = ""
     const notOpenLines = (states: ReadonlyMap<string, { readonly _tag: string }>) => {
@@ -243,18 +245,26 @@ const program = (
       }
       if (!tty) return
       const lines = [
-        `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${elapsed.toFixed(1)} s of ${options.duration} s — faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
+        `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${
+          elapsed.toFixed(1)
+        } s of ${options.duration} s — faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
         "",
-        `${pad("connection", 22)}${pad("state", 14)}${pad("msgs/s", 8)}${pad("rtt", 8)}${pad("reconn", 8)}${pad("gaps", 6)}last error`,
+        `${pad("connection", 22)}${pad("state", 14)}${pad("msgs/s", 8)}${pad("rtt", 8)}${pad("reconn", 8)}${
+          pad("gaps", 6)
+        }last error`,
         ...Array.from(rows.values()).map((row) => {
           const s = stats.connections[row.feed.name]
-          return `${pad(row.feed.name, 22)}${pad(states.get(row.feed.name)?._tag ?? "?", 14)}${pad(String(row.rate), 8)}${
+          return `${pad(row.feed.name, 22)}${pad(states.get(row.feed.name)?._tag ?? "?", 14)}${
+            pad(String(row.rate), 8)
+          }${
             pad(s?.lastRtt === undefined ? "—" : `${s.lastRtt < 10 ? s.lastRtt.toFixed(2) : s.lastRtt.toFixed(0)}ms`, 8)
           }${pad(String(s?.reconnects ?? 0), 8)}${pad(String(row.gaps), 6)}${row.lastError.slice(0, 60)}`
         }),
         "",
         ...runs.map((run) =>
-          `  ${pad(`${run.planned.label} → ${run.planned.venue}`, 46)} detected ${pad(ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt), 9)} recovered ${run.recoveredAt.size}/${run.targets.length}`
+          `  ${pad(`${run.planned.label} → ${run.planned.venue}`, 46)} detected ${
+            pad(ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt), 9)
+          } recovered ${run.recoveredAt.size}/${run.targets.length}`
         )
       ]
       process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`)
@@ -298,9 +308,9 @@ const program = (
       "",
       `${pad("connection", 22)}${pad("frames", 10)}${pad("reconnects", 12)}${pad("gaps", 6)}last error`,
       ...Array.from(rows.values()).map((row) =>
-        `${pad(row.feed.name, 22)}${pad(String(row.frames), 10)}${pad(String(stats.connections[row.feed.name]?.reconnects ?? 0), 12)}${
-          pad(String(row.gaps), 6)
-        }${row.lastError === "" ? "—" : row.lastError}`
+        `${pad(row.feed.name, 22)}${pad(String(row.frames), 10)}${
+          pad(String(stats.connections[row.feed.name]?.reconnects ?? 0), 12)
+        }${pad(String(row.gaps), 6)}${row.lastError === "" ? "—" : row.lastError}`
       )
     ]
     if (runs.length > 0) {
@@ -311,11 +321,18 @@ const program = (
           : undefined
         out.push(
           `${pad(run.planned.label, 34)}${pad(run.planned.venue, 13)}${
-            pad(run.planned.disrupts ? ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt) : "(degraded)", 13)
+            pad(
+              run.planned.disrupts
+                ? ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt)
+                : "(degraded)",
+              13
+            )
           }${
             recovered !== undefined
               ? ms(recovered)
-              : `${wasInterrupted ? "still recovering when interrupted" : "not recovered"} (${run.recoveredAt.size}/${run.targets.length})`
+              : `${
+                wasInterrupted ? "still recovering when interrupted" : "not recovered"
+              } (${run.recoveredAt.size}/${run.targets.length})`
           }`
         )
       }
@@ -327,7 +344,9 @@ const program = (
       // whose recovery was still under way is "recovering", not failed.
       const live = new Set(liveConnections())
       const recoveringConnections = Array.from(rows.keys()).filter((name) =>
-        !live.has(name) && runs.some((run) => run.targets.includes(name) && !run.recoveredAt.has(name))
+        !live.has(name) && runs.some((run) =>
+          run.targets.includes(name) && !run.recoveredAt.has(name)
+        )
       ).length
       const recoveringFaults = runs.length - faultsOk
       const notes = [
@@ -383,11 +402,13 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   Deferred.doneUnsafe(interrupted, Effect.void)
 })
 
-Effect.runPromiseExit(program(options, interrupted).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then((exit) => {
-  if (exit._tag === "Failure") {
-    console.error(exit.cause)
-    process.exitCode = 1
-  } else {
-    process.exitCode = exit.value ? 0 : 1
+Effect.runPromiseExit(program(options, interrupted).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then(
+  (exit) => {
+    if (exit._tag === "Failure") {
+      console.error(exit.cause)
+      process.exitCode = 1
+    } else {
+      process.exitCode = exit.value ? 0 : 1
+    }
   }
-})
+)

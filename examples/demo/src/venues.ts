@@ -105,7 +105,9 @@ export const feeds = (endpoints: Simulator.Endpoints | undefined): ReadonlyArray
       // Coinbase sends no pongs of its own kind: its heartbeat channel is the keep-alive, watched by idleTimeout.
       config: { heartbeat: Heartbeat.none, idleTimeout: "2 seconds" },
       subscribe: [JSON.stringify({ type: "subscribe", product_ids: ["BTC-USD"], channels: ["matches", "heartbeat"] })],
-      tradeIds: (text) => (text.startsWith('{"type":"match"') || text.includes('"type":"match"') ? ids(/"sequence":(\d+)/g)(text) : [])
+      tradeIds: (
+        text
+      ) => (text.startsWith('{"type":"match"') || text.includes('"type":"match"') ? ids(/"sequence":(\d+)/g)(text) : [])
     },
     {
       name: "kraken-btc",

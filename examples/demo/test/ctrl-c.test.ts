@@ -18,7 +18,9 @@ for (const [key, value] of Object.entries(process.env)) {
   if (value !== undefined && !/^(npm|pnpm)_/i.test(key)) env[key] = value
 }
 env["FORCE_COLOR"] = "0"
-env["PATH"] = (process.env["PATH"] ?? "").split(delimiter).filter((dir) => !/node_modules[\\/]\.bin/.test(dir)).join(delimiter)
+env["PATH"] = (process.env["PATH"] ?? "").split(delimiter).filter((dir) => !/node_modules[\\/]\.bin/.test(dir)).join(
+  delimiter
+)
 const pnpmScript = process.env["npm_execpath"]
 const [command, prefix] = pnpmScript !== undefined && /pnpm\.c?js$/.test(pnpmScript)
   ? [process.env["npm_node_execpath"] ?? process.execPath, [pnpmScript]]
@@ -109,10 +111,15 @@ const interrupted = async (args: ReadonlyArray<string>, ready: RegExp, readyWith
 describe("Ctrl-C", () => {
   it("on `pnpm demo`: the summary says interrupted, counts only the faults injected, exit code 0", async () => {
     // Without a TTY the demo prints a progress line every 2 s; wait until a fault has been injected.
-    const out = await interrupted(["demo", "--duration", "20"], /^t=\d+s open \d\/9 .* faults [1-9]\/9 injected/m, 30_000)
+    const out = await interrupted(
+      ["demo", "--duration", "20"],
+      /^t=\d+s open \d\/9 .* faults [1-9]\/9 injected/m,
+      30_000
+    )
     const last = out.trim().split("\n").at(-1)!
-    const m = /^interrupted after [\d.]+ s of 20 s: recovered: \d\/9 connections(?: \(\d still recovering\))?, (\d)\/(\d) faults injected so far(?: \((.*)\))?$/
-      .exec(last)
+    const m =
+      /^interrupted after [\d.]+ s of 20 s: recovered: \d\/9 connections(?: \(\d still recovering\))?, (\d)\/(\d) faults injected so far(?: \((.*)\))?$/
+        .exec(last)
     assert.isNotNull(m, last)
     const injected = Number(m![2])
     assert.isAtLeast(injected, 1)

@@ -17,8 +17,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`simulator listening on ${sim.endpoints.binance}`)
 
   const conn = yield* Connection.make("binance-btcusdt", { url: sim.endpoints.binance }, {
-    onOpen: ({ send, session }) =>
-      send(JSON.stringify({ method: "SUBSCRIBE", params: ["btcusdt@trade"], id: session }))
+    onOpen: ({ send, session }) => send(JSON.stringify({ method: "SUBSCRIBE", params: ["btcusdt@trade"], id: session }))
   })
 
   // The first text frame is the subscription's ack ({"result":null,"id":1}), then trades.

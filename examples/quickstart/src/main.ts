@@ -12,7 +12,13 @@ import { Console, Effect, Option, Schema, Stream } from "effect"
 import type { AddressInfo } from "node:net"
 import { WebSocketServer } from "ws"
 
-const Trade = Schema.Struct({ e: Schema.Literal("trade"), s: Schema.String, t: Schema.Number, p: Schema.String, q: Schema.String })
+const Trade = Schema.Struct({
+  e: Schema.Literal("trade"),
+  s: Schema.String,
+  t: Schema.Number,
+  p: Schema.String,
+  q: Schema.String
+})
 const decodeTrade = Schema.decodeUnknownEffect(Schema.fromJsonString(Trade))
 
 /** A tiny Binance-like feed: SUBSCRIBE gets an ack, then a trade every 20 ms; the first session is dropped after 10 trades. */

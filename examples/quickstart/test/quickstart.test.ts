@@ -8,8 +8,13 @@ import { execFile } from "node:child_process"
 describe("pnpm quickstart", () => {
   it("prints 25 trades across a reconnect and closes cleanly", async () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(process.execPath, ["src/main.ts"], { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 }, (error, stdout) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout }))
+      execFile(
+        process.execPath,
+        ["src/main.ts"],
+        { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 },
+        (error, stdout) =>
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout })
+      )
     })
     assert.strictEqual(code, 0)
     assert.strictEqual(stdout.match(/^trade #\d+ BTCUSDT/gm)?.length, 25)

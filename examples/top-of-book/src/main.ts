@@ -70,7 +70,9 @@ const onBookFrame = (book: Book, frame: Frame.Frame): Effect.Effect<void> => {
       if (!wasSynced) return Effect.void
       book.checksumFailures += 1
       return Console.log(`${book.venue}: ${problem}, resubscribing for a fresh snapshot`).pipe(
-        Effect.andThen(book.feed === undefined ? Effect.void : Effect.forkDetach(Effect.ignore(book.feed.resubscribe(book.topic))))
+        Effect.andThen(
+          book.feed === undefined ? Effect.void : Effect.forkDetach(Effect.ignore(book.feed.resubscribe(book.topic)))
+        )
       )
     })
   )
@@ -83,10 +85,14 @@ const onEvent = (view: Book | Tape, event: Feed.FeedEvent): Effect.Effect<void> 
   switch (event._tag) {
     case "GapDetected":
       view.gaps += 1
-      return Console.log(`${view.venue}: gap on ${event.stream}: expected ${event.expected}, got ${event.got} (${event.action})`)
+      return Console.log(
+        `${view.venue}: gap on ${event.stream}: expected ${event.expected}, got ${event.got} (${event.action})`
+      )
     case "SequenceReset":
       view.resets += 1
-      return Console.log(`${view.venue}: ${event.stream} numbering reset from ${event.from} to ${event.to} (update delivered)`)
+      return Console.log(
+        `${view.venue}: ${event.stream} numbering reset from ${event.from} to ${event.to} (update delivered)`
+      )
     case "SubscribeFailed":
       if (event.permanent) view.refused.push(...event.topics)
       return Effect.void
@@ -181,7 +187,9 @@ const program = Effect.gen(function*() {
         // The other topics of the call are subscribed; only these are not.
         view.rejection = error
         return Console.log(
-          `${view.venue}: SubscriptionError (permanent: ${error.permanent}) for ${error.topics.join(", ")}: ${error.reason}`
+          `${view.venue}: SubscriptionError (permanent: ${error.permanent}) for ${
+            error.topics.join(", ")
+          }: ${error.reason}`
         )
       })
     )
@@ -209,7 +217,9 @@ const program = Effect.gen(function*() {
     [
       // Not the tape: trades sent while no connection is up are gone for good (no snapshot brings them back).
       "fault: every book connection is cut (TCP destroyed, no close frame)",
-      inject(...(["okx", "bybit", "kraken"] as const).map((venue): Fault.FaultSpec => ({ kind: "drop", target: { venue } })))
+      inject(
+        ...(["okx", "bybit", "kraken"] as const).map((venue): Fault.FaultSpec => ({ kind: "drop", target: { venue } }))
+      )
     ],
     [
       "fault: Kraken silently stops the book stream",
@@ -257,7 +267,9 @@ const report = Effect.fnUntraced(function*({ rejects, view }: Spec) {
     (rejects.length === 0 || view.rejection?.permanent === true) &&
     rejects.every((t) => view.refused.includes(t) && stateOf(t) === "failed") && stateOf(view.topic) === "confirmed"
   const rejection = rejects.length === 0 ? "" : `\n${" ".repeat(8)}` +
-    `${rejects.join(", ")} ${rejected.length === 0 ? "NOT rejected" : `rejected (permanent: ${view.rejection?.permanent})`}, ` +
+    `${rejects.join(", ")} ${
+      rejected.length === 0 ? "NOT rejected" : `rejected (permanent: ${view.rejection?.permanent})`
+    }, ` +
     `registry: ${rejects.map(stateOf).join(", ")}; ${view.topic} ${stateOf(view.topic)}`
 
   if (view.kind === "tape") {
@@ -282,7 +294,9 @@ const report = Effect.fnUntraced(function*({ rejects, view }: Spec) {
     (view.venue !== "okx" || (view.resets > 0 && view.resetUpdates > 0))
   const reset = view.venue !== "okx"
     ? ""
-    : `\n${" ".repeat(8)}${view.resets} seqId reset(s) reported, ${view.resetUpdates} reset update(s) applied, checksum ${
+    : `\n${
+      " ".repeat(8)
+    }${view.resets} seqId reset(s) reported, ${view.resetUpdates} reset update(s) applied, checksum ${
       view.checksumOk ? "ok" : "WRONG"
     } after`
   yield* Console.log(

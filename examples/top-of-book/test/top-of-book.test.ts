@@ -12,10 +12,17 @@ import { execFile } from "node:child_process"
 
 describe("top-of-book", () => {
   it("keeps three books and a tape consistent through gaps, rotations, a drop, a silenced stream, a seqId reset and a rejected pair", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ["src/main.ts"], { cwd: new URL("..", import.meta.url).pathname, timeout: 30_000 }, (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-    })
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ["src/main.ts"],
+          { cwd: new URL("..", import.meta.url).pathname, timeout: 30_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+        )
+      }
+    )
     const all = stdout + stderr
     assert.strictEqual(code, 0, all)
     assert.match(stdout, /^okx: gap on books:BTC-USDT: expected (\d+), got \d+ \(restart\)$/m, all)
@@ -31,11 +38,23 @@ describe("top-of-book", () => {
     assert.match(stdout, /^kraken: book:BTC\/USD quiet for \d+ ms \(resubscribe\)$/m, all)
     assert.match(stdout, /^okx: books:BTC-USDT numbering reset from \d+ to 1 \(update delivered\)$/m, all)
     assert.match(stdout, /^ +1 seqId reset\(s\) reported, 1 reset update\(s\) applied, checksum ok after$/m, all)
-    assert.match(stdout, /^kraken: SubscriptionError \(permanent: true\) for book:XBT\/USD: Currency pair not supported XBT\/USD$/m, all)
-    assert.match(stdout, /^ +book:XBT\/USD rejected \(permanent: true\), registry: failed; book:BTC\/USD confirmed$/m, all)
+    assert.match(
+      stdout,
+      /^kraken: SubscriptionError \(permanent: true\) for book:XBT\/USD: Currency pair not supported XBT\/USD$/m,
+      all
+    )
+    assert.match(
+      stdout,
+      /^ +book:XBT\/USD rejected \(permanent: true\), registry: failed; book:BTC\/USD confirmed$/m,
+      all
+    )
     assert.match(stdout, /^binance: rotating \(notice\)$/m, all)
     assert.match(stdout, /^binance: rotated to session generation 1 in \d+ ms$/m, all)
-    assert.match(stdout, /^binance +tape btcusdt@trade +\d+ trades, ids \d+\.\.\d+: 0 missed, 0 repeated; 1 rotation\(s\) .*: consistent$/m, all)
+    assert.match(
+      stdout,
+      /^binance +tape btcusdt@trade +\d+ trades, ids \d+\.\.\d+: 0 missed, 0 repeated; 1 rotation\(s\) .*: consistent$/m,
+      all
+    )
     assert.strictEqual(stdout.match(/^t=\d+s {2}okx /gm)?.length, 11, all)
     assert.match(stdout, /^consistent: 4\/4 books and tapes, every fault answered: 4\/4 venues$/m, all)
   })

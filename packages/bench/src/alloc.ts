@@ -44,13 +44,17 @@ const bySite = new Map<string, number>()
 let total = 0
 const walk = (node: Node): void => {
   const frame = node.callFrame
-  const site = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`
+  const site = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${
+    frame.lineNumber + 1
+  }`
   bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
   total += node.selfSize
   for (const child of node.children) walk(child)
 }
 walk(profile.head as Node)
-console.log(`${kind}: ${(total / connections / 1024).toFixed(1)} KB allocated per connection opened (${connections} connections)`)
+console.log(
+  `${kind}: ${(total / connections / 1024).toFixed(1)} KB allocated per connection opened (${connections} connections)`
+)
 for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
   console.log(`${(bytes / connections).toFixed(0).padStart(7)} B  ${site}`)
 }

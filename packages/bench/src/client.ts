@@ -208,13 +208,21 @@ const handle = async (command: ClientCommand): Promise<void> => {
       return void send({ type: "memory-result", base, after, held })
     }
     case "watch-reconnect":
-      return watch(() => {
-        watchFirstFrames = true
-      }, command.timeoutMs, firstFrameAt)
+      return watch(
+        () => {
+          watchFirstFrames = true
+        },
+        command.timeoutMs,
+        firstFrameAt
+      )
     case "watch-close":
-      return watch(() => {
-        watchCloses = true
-      }, command.timeoutMs, closeAt)
+      return watch(
+        () => {
+          watchCloses = true
+        },
+        command.timeoutMs,
+        closeAt
+      )
     case "exit":
       await running?.stop().catch(() => undefined)
       process.exit(0)

@@ -19,12 +19,12 @@
  * server's sends (the same in every case), all in this one thread, so the
  * differences are the feed's.
  */
-import * as os from "node:os"
 import { Connection, type Frame, MemoryTransport } from "@kharbranth/core"
 import { Binance, Feed, Venue } from "@kharbranth/exchanges"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as os from "node:os"
 
 const CASES = ["connection", "feed", "feed+sequence"] as const
 type Case = (typeof CASES)[number]
@@ -57,7 +57,9 @@ const tradeText = (id: number): string => {
   const at = 1_735_689_600_000 + Math.floor(id / 16)
   const price = (97_000 + (id % 1000) / 100).toFixed(8)
   const quantity = (0.00001 * (1 + (id % 997))).toFixed(8)
-  return `{"e":"trade","E":${at + 1},"s":"BTCUSDT","t":${id},"p":"${price}","q":"${quantity}","T":${at},"m":true,"M":true}`
+  return `{"e":"trade","E":${
+    at + 1
+  },"s":"BTCUSDT","t":${id},"p":"${price}","q":"${quantity}","T":${at},"m":true,"M":true}`
 }
 
 /** The messages of a run, already cut into server sends: the primer's, then the timed ones. */
@@ -244,7 +246,9 @@ if (json) {
   for (const kind of CASES) {
     const s = summary[kind]
     console.log(
-      `${kind.padEnd(15)} ${fmt(s.median, 15)} ${fmt(s.min, 6)} ${fmt(s.max, 6)} ${fmt(s.cpu, 12)} ${fmt(s.perArray, 12)}`
+      `${kind.padEnd(15)} ${fmt(s.median, 15)} ${fmt(s.min, 6)} ${fmt(s.max, 6)} ${fmt(s.cpu, 12)} ${
+        fmt(s.perArray, 12)
+      }`
     )
   }
   for (const kind of ["feed", "feed+sequence"] as const) {

@@ -9,7 +9,13 @@
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { Adapter, Running } from "./clients/Adapter.ts"
-import { type ChildMessage, type ClientCommand, type ClientConfig, parseMessage, type ServerCommand } from "./protocol.ts"
+import {
+  type ChildMessage,
+  type ClientCommand,
+  type ClientConfig,
+  parseMessage,
+  type ServerCommand
+} from "./protocol.ts"
 
 const live = new Set<ChildProcess>()
 
@@ -134,7 +140,10 @@ export const startClient = async (
 ): Promise<{ readonly child: Child<ClientCommand>; readonly opened: number; readonly openMs: number }> => {
   // BENCH_CLIENT_NODE_FLAGS (for example `--cpu-prof --cpu-prof-dir=prof`) is for profiling a client by hand.
   const extra = (process.env.BENCH_CLIENT_NODE_FLAGS ?? "").split(" ").filter((flag) => flag.length > 0)
-  const child = new Child<ClientCommand>(config.kind, spawn("./client.ts", [JSON.stringify(config)], ["--expose-gc", ...extra]))
+  const child = new Child<ClientCommand>(
+    config.kind,
+    spawn("./client.ts", [JSON.stringify(config)], ["--expose-gc", ...extra])
+  )
   try {
     const ready = await child.next("ready", config.readyTimeoutMs + 20_000)
     return { child, opened: ready.opened, openMs: ready.openMs }
@@ -188,7 +197,12 @@ export const clientConfig = (
  * by-hand tools' setup, `src/alloc.ts` and `src/open.ts`) to the feed server
  * on `port`; resolves once every one has opened.
  */
-export const openIdle = async (adapter: Adapter, kind: ClientConfig["kind"], connections: number, port: number): Promise<Running> => {
+export const openIdle = async (
+  adapter: Adapter,
+  kind: ClientConfig["kind"],
+  connections: number,
+  port: number
+): Promise<Running> => {
   let opened = 0
   let allOpened = () => {}
   const allOpen = new Promise<void>((resolve) => {

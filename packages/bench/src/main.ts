@@ -91,13 +91,18 @@ const main = async () => {
       loadAverage?: Array<number>
     }
     plan = saved.plan
-    samples = saved.samples.map((s) => ({ ...s, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v ?? Number.NaN])) }))
+    samples = saved.samples.map((s) => ({
+      ...s,
+      metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v ?? Number.NaN]))
+    }))
     elapsedSeconds = saved.elapsedSeconds ?? Number.NaN
     finishedAt = saved.finishedAt === undefined ? undefined : new Date(saved.finishedAt)
     loadAverage = saved.loadAverage
     write = true
   } else {
-    progress(`Kharbranth bench: ${plan.quick ? "quick" : "full"}, ${plan.runs} run(s) per case, window ${plan.windowMs} ms`)
+    progress(
+      `Kharbranth bench: ${plan.quick ? "quick" : "full"}, ${plan.runs} run(s) per case, window ${plan.windowMs} ms`
+    )
     samples = await runAll(plan, SCENARIOS)
     elapsedSeconds = (performance.now() - started) / 1000
     finishedAt = new Date()
@@ -115,7 +120,17 @@ const main = async () => {
   const findingsFile = path.join(benchDir, "FINDINGS.md")
   const findings = fs.existsSync(findingsFile) ? fs.readFileSync(findingsFile, "utf8") : ""
   const text = markdown(
-    { plan, scenarios, samples, elapsedSeconds, finishedAt, loadAverage, chartsDir: resultsDir, chartsLink: "packages/bench/results", findings },
+    {
+      plan,
+      scenarios,
+      samples,
+      elapsedSeconds,
+      finishedAt,
+      loadAverage,
+      chartsDir: resultsDir,
+      chartsLink: "packages/bench/results",
+      findings
+    },
     charts
   )
   fs.writeFileSync(path.join(root, "BENCHMARKS.md"), text)

@@ -18,8 +18,8 @@
  * is mostly V8's young generation, grown while the connections open, and
  * `--max-semi-space-size` caps it (FINDINGS.md).
  */
-import { loadAdapter } from "./clients/load.ts"
 import type { Running } from "./clients/Adapter.ts"
+import { loadAdapter } from "./clients/load.ts"
 import { openIdle, startServer } from "./harness.ts"
 import { canCollect, settledMemory } from "./memory.ts"
 import { isClientKind } from "./protocol.ts"
@@ -59,11 +59,15 @@ for (let run = 1; run <= runs; run++) {
     await sleep(1000)
     const after = (await memory())!
     const perConnection = (bytes: number) => (bytes / connections / 1024).toFixed(1)
-    idle = `; idle: RSS ${perConnection(after.rss - base.rss)} KB, heap ${perConnection(after.heapUsed - base.heapUsed)} KB each`
+    idle = `; idle: RSS ${perConnection(after.rss - base.rss)} KB, heap ${
+      perConnection(after.heapUsed - base.heapUsed)
+    } KB each`
   }
   const stop = await measure(() => running!.stop())
   console.log(
-    `${kind} run ${run}/${runs}: ${connections} open in ${open.seconds.toFixed(2)} s, ${open.cpu.toFixed(0)} µs CPU each${idle}; ` +
+    `${kind} run ${run}/${runs}: ${connections} open in ${open.seconds.toFixed(2)} s, ${
+      open.cpu.toFixed(0)
+    } µs CPU each${idle}; ` +
       `stop in ${stop.seconds.toFixed(2)} s, ${stop.cpu.toFixed(0)} µs CPU each`
   )
   // Let the server see every close before the next run dials again.

@@ -11,7 +11,18 @@
 export const MIN_BYTES = 150
 export const MAX_BYTES = 300
 
-const SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT", "1000PEPEUSDT"]
+const SYMBOLS = [
+  "BTCUSDT",
+  "ETHUSDT",
+  "BNBBTC",
+  "SOLUSDT",
+  "XRPUSDT",
+  "DOGEUSDT",
+  "ADAUSDT",
+  "AVAXUSDT",
+  "LINKUSDT",
+  "1000PEPEUSDT"
+]
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence. */
@@ -27,7 +38,7 @@ export const prng = (seed: number): () => number => {
 }
 
 /** The prefix every message starts with; `E` follows it (see `pacedMessage`). */
-export const PREFIX = "{\"e\":\"trade\",\"E\":"
+export const PREFIX = '{"e":"trade","E":'
 
 /**
  * `count` distinct trade messages, 150–300 bytes each, from `seed`. Each is
@@ -43,10 +54,12 @@ export const tradeMessages = (count: number, seed = 42): Array<string> => {
     const price = (random() * 60_000).toFixed(8)
     const qty = (random() * 10).toFixed(8)
     const id = 3_000_000_000 + Math.floor(random() * 1e9)
-    const base = `${PREFIX}${time},"s":"${symbol}","t":${id},"p":"${price}","q":"${qty}","T":${time - 3},"m":${random() < 0.5},"M":true`
+    const base = `${PREFIX}${time},"s":"${symbol}","t":${id},"p":"${price}","q":"${qty}","T":${time - 3},"m":${
+      random() < 0.5
+    },"M":true`
     // Venues add ids and tags; pad with a client tag to reach the target size.
     const withIds = `${base},"b":${id + 17},"a":${id + 29}`
-    const tail = ",\"c\":\"\"}".length
+    const tail = ',"c":""}'.length
     const body = withIds.length + tail <= target ? withIds : base
     const room = Math.max(target, MIN_BYTES) - body.length - tail
     let tag = ""

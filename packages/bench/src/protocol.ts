@@ -185,7 +185,10 @@ export const parseMessage = (value: unknown): ChildMessage | Error => {
 /** Parses a client's command-line configuration. */
 export const parseClientConfig = (text: string): ClientConfig => {
   const value: unknown = JSON.parse(text)
-  if (!isRecord(value) || !isClientKind(value.kind) || typeof value.connections !== "number" || typeof value.port !== "number") {
+  if (
+    !isRecord(value) || !isClientKind(value.kind) || typeof value.connections !== "number" ||
+    typeof value.port !== "number"
+  ) {
     throw new Error(`bad client config: ${text}`)
   }
   return value as unknown as ClientConfig

@@ -9,7 +9,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { CLIENT_KINDS, type ClientKind } from "./protocol.ts"
-import { type Headline, headlineOf, KHARBRANTH, type Plan, ratioOf, type Sample, type Scenario, summaryOf } from "./scenario.ts"
+import {
+  type Headline,
+  headlineOf,
+  KHARBRANTH,
+  type Plan,
+  ratioOf,
+  type Sample,
+  type Scenario,
+  summaryOf
+} from "./scenario.ts"
 import { fmt, type Summary } from "./stats.ts"
 import { barChart } from "./svg.ts"
 
@@ -18,7 +27,9 @@ export const formatHeadline = (headline: Headline): string => {
   const detail = headline.variants
     .map((v) => `${v.client.replace("kharbranth-", "")} ${fmt(v.ratio.median)}`)
     .join(", ")
-  const range = headline.worst.n > 1 ? `; min–max ${fmt(headline.worst.min)}–${fmt(headline.worst.max)} over ${headline.worst.n} runs` : ""
+  const range = headline.worst.n > 1
+    ? `; min–max ${fmt(headline.worst.min)}–${fmt(headline.worst.max)} over ${headline.worst.n} runs`
+    : ""
   return `${headline.line}: kharbranth/ws = ${fmt(headline.worst.median)}  (${detail}${range})`
 }
 
@@ -50,7 +61,9 @@ const worstKh = (
 ): { value: number; client: ClientKind } | undefined => {
   const values = KHARBRANTH.map((client) => ({
     client,
-    value: (useRatio ? ratioOf(samples, scenario, config, client, metric) : summaryOf(samples, scenario, config, client, metric)).median
+    value: (useRatio
+      ? ratioOf(samples, scenario, config, client, metric)
+      : summaryOf(samples, scenario, config, client, metric)).median
   })).filter((v) => Number.isFinite(v.value))
   if (values.length === 0) return undefined
   return values.reduce((a, b) => (better === "higher" ? (b.value < a.value ? b : a) : (b.value > a.value ? b : a)))
@@ -61,7 +74,9 @@ export const verdicts = (samples: ReadonlyArray<Sample>): Array<Verdict> => {
   const out: Array<Verdict> = []
   const check = (
     target: string,
-    items: ReadonlyArray<{ label: string; scenario: string; config: string; metric: string; better: "higher" | "lower"; ratio: boolean }>,
+    items: ReadonlyArray<
+      { label: string; scenario: string; config: string; metric: string; better: "higher" | "lower"; ratio: boolean }
+    >,
     ok: (value: number) => boolean,
     unit = "×"
   ) => {
@@ -70,29 +85,61 @@ export const verdicts = (samples: ReadonlyArray<Sample>): Array<Verdict> => {
     if (measured.length === 0) return out.push({ target, met: undefined, evidence: "not measured" })
     const met = measured.every((f) => ok(f.w!.value)) && measured.length === items.length
     const evidence = found
-      .map((f) => f.w === undefined ? `${f.i.label}: not measured` : `${f.i.label}: ${fmt(f.w.value)}${unit === "×" ? "×" : ` ${unit}`} (${f.w.client})`)
+      .map((f) =>
+        f.w === undefined
+          ? `${f.i.label}: not measured`
+          : `${f.i.label}: ${fmt(f.w.value)}${unit === "×" ? "×" : ` ${unit}`} (${f.w.client})`
+      )
       .join("; ")
     out.push({ target, met, evidence })
   }
   check(
     "Throughput ≥ 0.95× raw `ws` at every connection count",
-    ["1", "100", "1000"].map((c) => ({ label: `${c} conn`, scenario: "throughput", config: c, metric: "msgsPerSec", better: "higher" as const, ratio: true })),
+    ["1", "100", "1000"].map((c) => ({
+      label: `${c} conn`,
+      scenario: "throughput",
+      config: c,
+      metric: "msgsPerSec",
+      better: "higher" as const,
+      ratio: true
+    })),
     (v) => v >= 0.95
   )
   check(
     "CPU per message ≤ 1.2× raw `ws` (10k msg/s)",
-    ["1", "100", "1000"].map((c) => ({ label: `${c} conn`, scenario: "fixed-rate", config: c, metric: "cpuPerMsg", better: "lower" as const, ratio: true })),
+    ["1", "100", "1000"].map((c) => ({
+      label: `${c} conn`,
+      scenario: "fixed-rate",
+      config: c,
+      metric: "cpuPerMsg",
+      better: "lower" as const,
+      ratio: true
+    })),
     (v) => v <= 1.2
   )
   check(
     "Added latency p99 ≤ 50 µs at 1,000 connections",
-    [{ label: "1,000 conn", scenario: "fixed-rate", config: "1000", metric: "addedP99", better: "lower", ratio: false }],
+    [{
+      label: "1,000 conn",
+      scenario: "fixed-rate",
+      config: "1000",
+      metric: "addedP99",
+      better: "lower",
+      ratio: false
+    }],
     (v) => v <= 50,
     "µs"
   )
   check(
     "Idle memory (RSS) ≤ 1.5× raw `ws` per connection",
-    ["1000", "10000"].map((c) => ({ label: `${c} conn`, scenario: "memory", config: c, metric: "rssPerConn", better: "lower" as const, ratio: true })),
+    ["1000", "10000"].map((c) => ({
+      label: `${c} conn`,
+      scenario: "memory",
+      config: c,
+      metric: "rssPerConn",
+      better: "lower" as const,
+      ratio: true
+    })),
     (v) => v <= 1.5
   )
   check(
@@ -103,7 +150,14 @@ export const verdicts = (samples: ReadonlyArray<Sample>): Array<Verdict> => {
   )
   check(
     "Half-open detected within interval + timeout + 10%",
-    [{ label: "slowest connection / deadline", scenario: "half-open", config: "10", metric: "maxOverDeadline", better: "lower", ratio: false }],
+    [{
+      label: "slowest connection / deadline",
+      scenario: "half-open",
+      config: "10",
+      metric: "maxOverDeadline",
+      better: "lower",
+      ratio: false
+    }],
     (v) => v <= 1.1
   )
   check(
@@ -122,7 +176,11 @@ export const verdicts = (samples: ReadonlyArray<Sample>): Array<Verdict> => {
 }
 
 const cell = (s: Summary, digits: number) =>
-  s.n === 0 ? "—" : s.n === 1 ? fmt(s.median, digits) : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
+  s.n === 0
+    ? "—"
+    : s.n === 1
+    ? fmt(s.median, digits)
+    : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
 
 /** The markdown table of one scenario. */
 export const scenarioTable = (scenario: Scenario, plan: Plan, samples: ReadonlyArray<Sample>): string => {
@@ -138,12 +196,16 @@ export const scenarioTable = (scenario: Scenario, plan: Plan, samples: ReadonlyA
   lines.push(`|${header.map(() => "---").join("|")}|`)
   for (const c of scenario.cases(plan)) {
     for (const client of c.clients) {
-      const errors = samples.filter((s) => s.scenario === scenario.name && s.config === c.config && s.client === client && s.error !== undefined)
+      const errors = samples.filter((s) =>
+        s.scenario === scenario.name && s.config === c.config && s.client === client && s.error !== undefined
+      )
       const row = [
         c.label,
         errors.length > 0 ? `${client} ⚠︎ ${errors.length} failed` : client,
         ...scenario.metrics.map((m) => cell(summaryOf(samples, scenario.name, c.config, client, m.key), m.digits ?? 2)),
-        ...ratioMetrics.map((m) => client === "ws" ? "1" : cell(ratioOf(samples, scenario.name, c.config, client, m.key), 2))
+        ...ratioMetrics.map((m) =>
+          client === "ws" ? "1" : cell(ratioOf(samples, scenario.name, c.config, client, m.key), 2)
+        )
       ]
       lines.push(`| ${row.join(" | ")} |`)
     }
@@ -172,7 +234,9 @@ export const machine = (loadAverage: ReadonlyArray<number> = os.loadavg()): stri
   return [
     `- CPU: ${cpus[0]?.model ?? "?"} × ${cpus.length} (${os.arch()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
     `- OS: ${os.type()} ${os.release()}; load average at the end ${loadAverage.map((l) => l.toFixed(2)).join(" / ")}`,
-    `- Node ${process.version}; ws ${version("ws")}, effect ${version("effect")}, partysocket ${version("partysocket")}, ` +
+    `- Node ${process.version}; ws ${version("ws")}, effect ${version("effect")}, partysocket ${
+      version("partysocket")
+    }, ` +
     `reconnecting-websocket ${version("reconnecting-websocket")}, @kharbranth/core ${version("@kharbranth/core")}`
   ].join("\n")
 }
@@ -187,39 +251,49 @@ export const writeCharts = (dir: string, plan: Plan, samples: ReadonlyArray<Samp
     samples.some((s) => s.scenario === scenario && s.config === config && s.client === client)
   const counts = ["1", "100", "1000"]
   if (samples.some((s) => s.scenario === "throughput")) {
-    const series = CHART_CLIENTS.filter((client) => counts.some((c) => present("throughput", c, client))).map((client) => ({
+    const series = CHART_CLIENTS.filter((client) => counts.some((c) => present("throughput", c, client))).map((
+      client
+    ) => ({
       name: client,
       values: counts.map((c) => summaryOf(samples, "throughput", c, client, "msgsPerSec").median / 1000)
     }))
-    fs.writeFileSync(path.join(dir, "throughput.svg"), barChart({
-      title: "Flood throughput, JSON.parse per message (higher is better)",
-      subtitle: `thousand msgs/s, median of ${plan.runs} run(s); groups: connections`,
-      groups: counts.map((c) => `${Number(c).toLocaleString("en-US")} conn`),
-      series,
-      unit: "k msgs/s",
-      format: (v) => fmt(v, 0)
-    }))
+    fs.writeFileSync(
+      path.join(dir, "throughput.svg"),
+      barChart({
+        title: "Flood throughput, JSON.parse per message (higher is better)",
+        subtitle: `thousand msgs/s, median of ${plan.runs} run(s); groups: connections`,
+        groups: counts.map((c) => `${Number(c).toLocaleString("en-US")} conn`),
+        series,
+        unit: "k msgs/s",
+        format: (v) => fmt(v, 0)
+      })
+    )
     written.push("throughput.svg")
   }
   if (samples.some((s) => s.scenario === "fixed-rate")) {
-    for (const [file, prefix, title] of [
-      ["latency-added.svg", "added", "Added latency at 1,000 connections: socket event → handler (lower is better)"],
-      ["latency-e2e.svg", "e2e", "End-to-end latency at 1,000 connections: server send → handler (lower is better)"]
-    ] as const) {
+    for (
+      const [file, prefix, title] of [
+        ["latency-added.svg", "added", "Added latency at 1,000 connections: socket event → handler (lower is better)"],
+        ["latency-e2e.svg", "e2e", "End-to-end latency at 1,000 connections: server send → handler (lower is better)"]
+      ] as const
+    ) {
       const keys = [`${prefix}P50`, `${prefix}P99`, `${prefix}P999`]
       const series = CHART_CLIENTS.filter((client) => present("fixed-rate", "1000", client)).map((client) => ({
         name: client,
         values: keys.map((k) => summaryOf(samples, "fixed-rate", "1000", client, k).median)
       }))
-      fs.writeFileSync(path.join(dir, file), barChart({
-        title,
-        subtitle: `µs, 10,000 msg/s over 1,000 connections, median of ${plan.runs} run(s)`,
-        groups: ["p50", "p99", "p99.9"],
-        series,
-        unit: "µs",
-        format: (v) => fmt(v, 1),
-        reference: prefix === "added" ? { value: 50, label: "target p99 ≤ 50 µs" } : undefined
-      }))
+      fs.writeFileSync(
+        path.join(dir, file),
+        barChart({
+          title,
+          subtitle: `µs, 10,000 msg/s over 1,000 connections, median of ${plan.runs} run(s)`,
+          groups: ["p50", "p99", "p99.9"],
+          series,
+          unit: "µs",
+          format: (v) => fmt(v, 1),
+          reference: prefix === "added" ? { value: 50, label: "target p99 ≤ 50 µs" } : undefined
+        })
+      )
       written.push(file)
     }
   }
@@ -249,8 +323,12 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
   out.push("# Kharbranth benchmarks")
   out.push("")
   out.push(
-    `Generated by \`pnpm bench${plan.quick ? " --quick" : ""}\` (packages/bench) on ${(input.finishedAt ?? new Date()).toISOString().slice(0, 16).replace("T", " ")} UTC ` +
-      `in ${Math.round(input.elapsedSeconds)} s: ${plan.runs} interleaved run(s) per case${plan.quick ? " (quick mode: one run, short windows — indicative only)" : ""}. ` +
+    `Generated by \`pnpm bench${plan.quick ? " --quick" : ""}\` (packages/bench) on ${
+      (input.finishedAt ?? new Date()).toISOString().slice(0, 16).replace("T", " ")
+    } UTC ` +
+      `in ${Math.round(input.elapsedSeconds)} s: ${plan.runs} interleaved run(s) per case${
+        plan.quick ? " (quick mode: one run, short windows — indicative only)" : ""
+      }. ` +
       "Every ratio is Kharbranth ÷ raw `ws`, paired run by run (each Kharbranth run is divided by the `ws` run measured next to it), " +
       "shown as the median with min–max over runs."
   )
@@ -265,16 +343,20 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
   for (const h of headlines(scenarios, plan, samples)) out.push(formatHeadline(h))
   out.push("```")
   out.push("")
-  out.push("Each line shows the worst Kharbranth variant, then each (`stream`: `manager.frames` read with `Stream.runForEach`, " +
-    "an effect per frame; `arrays`: the same stream read with `Stream.runForEachArray`, an effect per array of frames, " +
-    "throughput only; `hooks`: an `onText` hook per connection, a plain function).")
+  out.push(
+    "Each line shows the worst Kharbranth variant, then each (`stream`: `manager.frames` read with `Stream.runForEach`, " +
+      "an effect per frame; `arrays`: the same stream read with `Stream.runForEachArray`, an effect per array of frames, " +
+      "throughput only; `hooks`: an `onText` hook per connection, a plain function)."
+  )
   out.push("")
   out.push("## Targets")
   out.push("")
   out.push("| target | met? | evidence (worst Kharbranth variant, median) |")
   out.push("|---|---|---|")
   for (const v of verdicts(samples)) {
-    out.push(`| ${v.target} | ${v.met === undefined ? "not measured" : v.met ? "✅ met" : "❌ missed"} | ${v.evidence} |`)
+    out.push(
+      `| ${v.target} | ${v.met === undefined ? "not measured" : v.met ? "✅ met" : "❌ missed"} | ${v.evidence} |`
+    )
   }
   out.push("")
   if (charts.length > 0) {
@@ -320,7 +402,9 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
         const runs = samples.filter((s) => s.scenario === "storm" && s.client === client && s.error === undefined)
         if (runs.length === 0) continue
         const run = runs[Math.floor(runs.length / 2)]!
-        const buckets = Object.keys(run.metrics).filter((k) => /^b\d+$/.test(k)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+        const buckets = Object.keys(run.metrics).filter((k) => /^b\d+$/.test(k)).sort((a, b) =>
+          Number(a.slice(1)) - Number(b.slice(1))
+        )
         out.push(`${client.padEnd(24)} ${buckets.map((k) => run.metrics[k]).join(" ")}`)
       }
       out.push("```")

@@ -7,7 +7,7 @@
  * their aggregation into medians, min–max and paired ratios.
  */
 import type { ClientKind } from "./protocol.ts"
-import { pairedRatio, type Summary, summarize } from "./stats.ts"
+import { pairedRatio, summarize, type Summary } from "./stats.ts"
 
 /** How long and how often: `--quick` or full. */
 export interface Plan {

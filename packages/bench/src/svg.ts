@@ -42,31 +42,61 @@ export const barChart = (chart: BarChart): string => {
   const groupW = plotW / Math.max(1, chart.groups.length)
   const barW = Math.min(38, (groupW * 0.8) / Math.max(1, chart.series.length))
   const parts: Array<string> = []
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`)
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`
+  )
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`)
   parts.push(`<text x="${left}" y="24" font-size="16" font-weight="600">${escape(chart.title)}</text>`)
-  if (chart.subtitle !== undefined) parts.push(`<text x="${left}" y="44" font-size="12" fill="#555">${escape(chart.subtitle)}</text>`)
+  if (chart.subtitle !== undefined) {
+    parts.push(`<text x="${left}" y="44" font-size="12" fill="#555">${escape(chart.subtitle)}</text>`)
+  }
   for (let i = 0; i <= 4; i++) {
     const v = (maxValue / 4) * i
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`)
-    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end" fill="#555">${escape(chart.format(v))}</text>`)
+    parts.push(
+      `<text x="${left - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end" fill="#555">${
+        escape(chart.format(v))
+      }</text>`
+    )
   }
-  parts.push(`<text x="14" y="${top + plotH / 2}" font-size="11" fill="#555" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${escape(chart.unit)}</text>`)
+  parts.push(
+    `<text x="14" y="${top + plotH / 2}" font-size="11" fill="#555" transform="rotate(-90 14 ${
+      top + plotH / 2
+    })" text-anchor="middle">${escape(chart.unit)}</text>`
+  )
   chart.groups.forEach((group, g) => {
     const x0 = left + g * groupW + (groupW - barW * chart.series.length) / 2
     chart.series.forEach((s, k) => {
       const v = s.values[g]
       if (v === undefined || !Number.isFinite(v)) return
       const x = x0 + k * barW
-      parts.push(`<rect x="${x + 1}" y="${y(v)}" width="${barW - 2}" height="${top + plotH - y(v)}" fill="${COLORS[k % COLORS.length]}"/>`)
-      parts.push(`<text x="${x + barW / 2}" y="${y(v) - 4}" font-size="9" text-anchor="middle" fill="#333">${escape(chart.format(v))}</text>`)
+      parts.push(
+        `<rect x="${x + 1}" y="${y(v)}" width="${barW - 2}" height="${top + plotH - y(v)}" fill="${
+          COLORS[k % COLORS.length]
+        }"/>`
+      )
+      parts.push(
+        `<text x="${x + barW / 2}" y="${y(v) - 4}" font-size="9" text-anchor="middle" fill="#333">${
+          escape(chart.format(v))
+        }</text>`
+      )
     })
-    parts.push(`<text x="${left + g * groupW + groupW / 2}" y="${top + plotH + 18}" font-size="12" text-anchor="middle">${escape(group)}</text>`)
+    parts.push(
+      `<text x="${left + g * groupW + groupW / 2}" y="${top + plotH + 18}" font-size="12" text-anchor="middle">${
+        escape(group)
+      }</text>`
+    )
   })
   if (chart.reference !== undefined) {
     const ry = y(chart.reference.value)
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}" stroke="#dc2626" stroke-dasharray="6 4"/>`)
-    parts.push(`<text x="${width - right}" y="${ry - 4}" font-size="11" text-anchor="end" fill="#dc2626">${escape(chart.reference.label)}</text>`)
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}" stroke="#dc2626" stroke-dasharray="6 4"/>`
+    )
+    parts.push(
+      `<text x="${width - right}" y="${ry - 4}" font-size="11" text-anchor="end" fill="#dc2626">${
+        escape(chart.reference.label)
+      }</text>`
+    )
   }
   let lx = left
   chart.series.forEach((s, k) => {

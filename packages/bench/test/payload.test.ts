@@ -86,7 +86,7 @@ describe("paced messages", () => {
   })
 
   it("reads NaN from a message without a stamp", () => {
-    expect(readSendStamp("{\"e\":\"depth\"}")).toBeNaN()
+    expect(readSendStamp('{"e":"depth"}')).toBeNaN()
   })
 })
 

@@ -9,7 +9,13 @@ import type { ClientKind } from "../src/protocol.ts"
 import { formatHeadline, markdown, verdicts } from "../src/report.ts"
 import { headlineOf, type Metric, plans, type Sample } from "../src/scenario.ts"
 
-const sample = (scenario: string, config: string, client: ClientKind, run: number, metrics: Record<string, number>): Sample => ({
+const sample = (
+  scenario: string,
+  config: string,
+  client: ClientKind,
+  run: number,
+  metrics: Record<string, number>
+): Sample => ({
   scenario,
   config,
   client,
@@ -17,7 +23,13 @@ const sample = (scenario: string, config: string, client: ClientKind, run: numbe
   metrics
 })
 
-const throughput: Metric = { key: "msgsPerSec", label: "msgs/s", unit: "msg/s", better: "higher", headline: "throughput" }
+const throughput: Metric = {
+  key: "msgsPerSec",
+  label: "msgs/s",
+  unit: "msg/s",
+  better: "higher",
+  headline: "throughput"
+}
 const cpu: Metric = { key: "cpuPerMsg", label: "CPU/msg", unit: "µs", better: "lower", headline: "cpu" }
 
 const samples: Array<Sample> = [
@@ -55,7 +67,9 @@ describe("headlineOf", () => {
 describe("formatHeadline", () => {
   it("prints the scenario line the issue asks for", () => {
     const line = formatHeadline(headlineOf(samples, "throughput", "1000", throughput)!)
-    expect(line).toMatch(/^throughput-1000: kharbranth\/ws = 0\.93 {2}\(stream 0\.93, hooks 1\.0[78]; min–max 0\.90–0\.95 over 2 runs\)$/)
+    expect(line).toMatch(
+      /^throughput-1000: kharbranth\/ws = 0\.93 {2}\(stream 0\.93, hooks 1\.0[78]; min–max 0\.90–0\.95 over 2 runs\)$/
+    )
   })
 })
 

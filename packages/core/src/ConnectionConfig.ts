@@ -120,7 +120,12 @@ export interface Resolved {
  * @since 0.1.0
  */
 export type ResolvedHeartbeat =
-  | { readonly _tag: "Protocol"; readonly interval: number; readonly timeout: number; readonly payload: Uint8Array | undefined }
+  | {
+    readonly _tag: "Protocol"
+    readonly interval: number
+    readonly timeout: number
+    readonly payload: Uint8Array | undefined
+  }
   | {
     readonly _tag: "Message"
     readonly interval: number
@@ -208,7 +213,9 @@ const checkTls = (
   invalid: (field: string, reason: string) => ConnectionError.InvalidConfig,
   tls: Transport.TlsOptions
 ): void => {
-  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) throw invalid("tls", "must be an object of TLS options")
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) {
+    throw invalid("tls", "must be an object of TLS options")
+  }
   for (const field of Object.keys(tls)) {
     if (!TLS_FIELDS.has(field)) {
       throw invalid(`tls.${field}`, "not a TLS option (ca, cert, key, passphrase, servername, rejectUnauthorized)")
@@ -230,7 +237,9 @@ const checkTls = (
   if (tls.cert !== undefined) certificates("tls.cert", tls.cert)
   let encryptedKey = false
   if (tls.key !== undefined) {
-    if (!Redacted.isRedacted(tls.key)) throw invalid("tls.key", "must be Redacted: a private key is a secret (Redacted.make(pem))")
+    if (!Redacted.isRedacted(tls.key)) {
+      throw invalid("tls.key", "must be Redacted: a private key is a secret (Redacted.make(pem))")
+    }
     const read = pemLabels(Redacted.value(tls.key))
     if (typeof read === "string") throw invalid("tls.key", read)
     if (read.labels.length !== 1 || !read.labels[0]!.endsWith("PRIVATE KEY")) {
@@ -299,7 +308,9 @@ const urlProblem = (url: string): string | undefined => {
     return `not a URL: "${shown.length > 100 ? shown.slice(0, 100) + "…" : shown}"`
   }
   const parsed = new URL(url)
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") return `scheme must be ws: or wss:, got ${parsed.protocol}`
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    return `scheme must be ws: or wss:, got ${parsed.protocol}`
+  }
   return undefined
 }
 
@@ -329,8 +340,7 @@ export const resolve = (
 
 /** `resolve`, throwing `InvalidConfig`. */
 const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
-  const invalid = (field: string, reason: string) =>
-    new ConnectionError.InvalidConfig({ connection, field, reason })
+  const invalid = (field: string, reason: string) => new ConnectionError.InvalidConfig({ connection, field, reason })
   if (connection.length === 0) throw invalid("name", "must not be empty")
   if (typeof config.url === "string") {
     const problem = urlProblem(config.url)

@@ -43,7 +43,12 @@ export type ConnectionEvent = Data.TaggedEnum<{
   /** A send failed on an open session. */
   SendFailed: { readonly at: number; readonly session: number; readonly error: Errors.SendFailed }
   /** A hook failed or died; the connection lives on. */
-  HookFailed: { readonly at: number; readonly session: number; readonly hook: string; readonly cause: Cause.Cause<unknown> }
+  HookFailed: {
+    readonly at: number
+    readonly session: number
+    readonly hook: string
+    readonly cause: Cause.Cause<unknown>
+  }
   /** The caller asked for a restart. */
   RestartRequested: { readonly at: number; readonly session: number; readonly reason: string }
   /**

@@ -66,7 +66,9 @@ export type Heartbeat = Protocol | Message | None
  * @category constructors
  * @since 0.1.0
  */
-export const protocol = (options: Omit<Protocol, "_tag"> = { interval: "15 seconds", timeout: "10 seconds" }): Protocol => ({
+export const protocol = (
+  options: Omit<Protocol, "_tag"> = { interval: "15 seconds", timeout: "10 seconds" }
+): Protocol => ({
   _tag: "Protocol",
   ...options
 })

@@ -43,7 +43,8 @@ export type DialOutcome =
  */
 export const DialOutcome = {
   /** Complete the handshake. */
-  accept: (protocol?: string): DialOutcome => protocol === undefined ? { _tag: "Accept" } : { _tag: "Accept", protocol },
+  accept: (protocol?: string): DialOutcome =>
+    protocol === undefined ? { _tag: "Accept" } : { _tag: "Accept", protocol },
   /** Refuse the upgrade with an HTTP status; `retryAfter` in milliseconds. */
   refuse: (status: number, retryAfter?: number): DialOutcome =>
     retryAfter === undefined ? { _tag: "Refuse", status } : { _tag: "Refuse", status, retryAfter },
@@ -207,7 +208,9 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
         Queue.offerUnsafe(receivedQueue, message)
       }
       const deliver = (data: Frame.Outbound, at: number) =>
-        inbox.push(typeof data === "string" ? Frame.text(data, request.session, at) : Frame.binary(data, request.session, at))
+        inbox.push(
+          typeof data === "string" ? Frame.text(data, request.session, at) : Frame.binary(data, request.session, at)
+        )
       const live = () => state === "open" && !stalled
 
       const conn: ServerConnection = {
@@ -249,7 +252,10 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
       }
 
       const notOpen = (what: string) =>
-        new SendFailed({ connection: request.connection, reason: `cannot ${what}: session ${request.session} is closed` })
+        new SendFailed({
+          connection: request.connection,
+          reason: `cannot ${what}: session ${request.session} is closed`
+        })
 
       const session: Transport.Session = {
         session: request.session,
@@ -336,7 +342,9 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
                 })
               ))
             case "Fail":
-              return settle(Effect.fail(new ConnectFailed({ connection: request.connection, url, detail: outcome.detail })))
+              return settle(
+                Effect.fail(new ConnectFailed({ connection: request.connection, url, detail: outcome.detail }))
+              )
             case "Stall":
               return Effect.never
           }

@@ -85,7 +85,11 @@ export interface NamedFrame {
 interface NamedFrameConstructor {
   new(connection: string, frame: Frame.Frame): NamedFrame
 }
-const NamedFrameObject = function(this: { connection: string; frame: Frame.Frame }, connection: string, frame: Frame.Frame) {
+const NamedFrameObject = function(
+  this: { connection: string; frame: Frame.Frame },
+  connection: string,
+  frame: Frame.Frame
+) {
   this.connection = connection
   this.frame = frame
 } as unknown as NamedFrameConstructor
@@ -178,7 +182,10 @@ export interface WSManagerShape {
    * connection has that name, and with `ConnectionStopped` when that
    * connection has stopped (closed, or gave up reconnecting).
    */
-  readonly restart: (name: string, reason?: string) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.ConnectionStopped>
+  readonly restart: (
+    name: string,
+    reason?: string
+  ) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.ConnectionStopped>
   /** Restarts every live connection; the dial governor spreads the redials. */
   readonly restartAll: (reason?: string) => Effect.Effect<void>
   /**
@@ -191,7 +198,10 @@ export interface WSManagerShape {
   readonly send: (
     name: string,
     data: Frame.Outbound
-  ) => Effect.Effect<void, Errors.ConnectionNotFound | Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped>
+  ) => Effect.Effect<
+    void,
+    Errors.ConnectionNotFound | Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped
+  >
   /** Live names, in the order they were added. */
   readonly names: Effect.Effect<ReadonlyArray<string>>
   /** Every live connection's current state. */
@@ -294,7 +304,9 @@ const positiveInteger = (field: string, value: number | undefined, fallback: num
   if (value === undefined) return Effect.succeed(fallback)
   return Number.isInteger(value) && value > 0
     ? Effect.succeed(value)
-    : Effect.fail(new Errors.InvalidConfig({ connection: "WSManager", field, reason: `must be a positive integer, got ${value}` }))
+    : Effect.fail(
+      new Errors.InvalidConfig({ connection: "WSManager", field, reason: `must be a positive integer, got ${value}` })
+    )
 }
 
 /**
@@ -309,7 +321,11 @@ export const make = (
   options: ManagerOptions = {}
 ): Effect.Effect<WSManagerShape, Errors.InvalidConfig, Transport.Transport | Scope.Scope> =>
   Effect.gen(function*() {
-    const maxConcurrentDials = yield* positiveInteger("maxConcurrentDials", options.maxConcurrentDials, defaults.maxConcurrentDials)
+    const maxConcurrentDials = yield* positiveInteger(
+      "maxConcurrentDials",
+      options.maxConcurrentDials,
+      defaults.maxConcurrentDials
+    )
     const dialsPerSecond = yield* positiveInteger("dialsPerSecond", options.dialsPerSecond, defaults.dialsPerSecond)
     const capacity = yield* positiveInteger("inbound.capacity", options.inbound?.capacity, defaults.capacity)
     const strategy = options.inbound?.strategy ?? defaults.strategy
@@ -340,7 +356,8 @@ export const make = (
         return entry === undefined ? Effect.fail(new Errors.ConnectionNotFound({ name })) : Effect.succeed(entry)
       })
 
-    const stopped = (name: string) => new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" })
+    const stopped = (name: string) =>
+      new Errors.ConnectionStopped({ connection: name, reason: "the manager has closed" })
 
     /** Reserves the name for an `add`, or gives the reason it cannot have it. */
     const reserve = (name: string) =>
@@ -349,7 +366,9 @@ export const make = (
         Registry
       ] => {
         if (current._tag === "Closed") return [stopped(name), current]
-        if (current.entries.has(name) || current.adding.has(name)) return [new Errors.DuplicateConnection({ name }), current]
+        if (current.entries.has(name) || current.adding.has(name)) {
+          return [new Errors.DuplicateConnection({ name }), current]
+        }
         current.adding.add(name)
         return [undefined, current]
       })
@@ -427,8 +446,10 @@ export const make = (
     // progress closes its connection itself when it finds the manager closed.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        const closing = yield* Ref.modify(registry, (current) =>
-          [current._tag === "Open" ? Array.from(current.entries.values()) : [], Closed] as const)
+        const closing = yield* Ref.modify(
+          registry,
+          (current) => [current._tag === "Open" ? Array.from(current.entries.values()) : [], Closed] as const
+        )
         yield* Effect.forEach(closing, (entry) => Scope.close(entry.scope, Exit.void), {
           concurrency: "unbounded",
           discard: true
@@ -526,7 +547,9 @@ export const layer = (options?: ManagerOptions): Layer.Layer<WSManager, Errors.I
  * @since 0.1.0
  */
 export const config: Config.Config<ManagerOptions> = Config.all({
-  maxConcurrentDials: Config.Int("KHARBRANTH_MAX_CONCURRENT_DIALS").pipe(Config.withDefault(defaults.maxConcurrentDials)),
+  maxConcurrentDials: Config.Int("KHARBRANTH_MAX_CONCURRENT_DIALS").pipe(
+    Config.withDefault(defaults.maxConcurrentDials)
+  ),
   dialsPerSecond: Config.Int("KHARBRANTH_DIALS_PER_SECOND").pipe(Config.withDefault(defaults.dialsPerSecond))
 })
 

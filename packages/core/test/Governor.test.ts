@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import { busiestWindow } from "@kharbranth/test-utils/clock"
 import { Clock, Duration, Effect, Fiber } from "effect"
 import * as ConnectionError from "../src/ConnectionError.ts"
 import { governed } from "../src/internal/governor.ts"
 import * as Transport from "../src/Transport.ts"
 import { advance } from "./utils/harness.ts"
-import { busiestWindow } from "@kharbranth/test-utils/clock"
 
 /**
  * A transport whose dials reach the "server" after `latency(n)` ms (n: the
@@ -21,12 +21,15 @@ const recording = (latency: (n: number) => number) => {
         starts.push(yield* Clock.currentTimeMillis)
         yield* Effect.sleep(Duration.millis(latency(n)))
         arrivals.push(yield* Clock.currentTimeMillis)
-        return yield* new ConnectionError.ConnectFailed({ connection: request.connection, url: request.url, detail: "refused" })
+        return yield* new ConnectionError.ConnectFailed({
+          connection: request.connection,
+          url: request.url,
+          detail: "refused"
+        })
       })
   })
   return { transport, starts, arrivals }
 }
-
 
 /** Starts `count` dials to one host at once, in order, and lets `millis` of virtual time pass. */
 const dialAll = (transport: Transport.Transport["Service"], count: number, millis: number) =>
@@ -34,7 +37,9 @@ const dialAll = (transport: Transport.Transport["Service"], count: number, milli
     const fibers = []
     for (let i = 0; i < count; i++) {
       const request = Transport.request({ url: "ws://venue.test/ws", connection: `c${i}` })
-      fibers.push(yield* Effect.forkChild(Effect.scoped(Effect.ignore(transport.open(request))), { startImmediately: true }))
+      fibers.push(
+        yield* Effect.forkChild(Effect.scoped(Effect.ignore(transport.open(request))), { startImmediately: true })
+      )
     }
     yield* advance(millis, 50)
     yield* Fiber.joinAll(fibers)

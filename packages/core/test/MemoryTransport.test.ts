@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { MemoryServer, DialOutcome } from "../src/MemoryTransport.ts"
+import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
 import * as MemoryTransport from "../src/MemoryTransport.ts"
 import * as Transport from "../src/Transport.ts"
 

@@ -83,12 +83,18 @@ describe("RateWindow", () => {
       const starts: Array<[number, number]> = []
       const fibers = yield* Effect.forEach([0, 1, 2, 3, 4], (i) =>
         Effect.forkChild(
-          Effect.andThen(window.take, Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => starts.push([i, at])))),
+          Effect.andThen(
+            window.take,
+            Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => starts.push([i, at])))
+          ),
           { startImmediately: true }
         ))
       yield* TestClock.adjust(250)
       const late = yield* Effect.forkChild(
-        Effect.andThen(window.take, Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => starts.push([5, at])))),
+        Effect.andThen(
+          window.take,
+          Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => starts.push([5, at])))
+        ),
         { startImmediately: true }
       )
       for (let i = 0; i < 8; i++) yield* TestClock.adjust(250)

@@ -112,7 +112,11 @@ describe("ReconnectPolicy", () => {
     it.effect("below the cap each delay is 80–120% of base × factor^(n−1), and never over max", () =>
       Effect.gen(function*() {
         for (let run = 0; run < 50; run++) {
-          const got = yield* delays(ReconnectPolicy.exponential({ base: "100 millis", factor: 3, max: "2 seconds" }), 4, run)
+          const got = yield* delays(
+            ReconnectPolicy.exponential({ base: "100 millis", factor: 3, max: "2 seconds" }),
+            4,
+            run
+          )
           got.forEach((delay, i) => {
             const nominal = Math.min(100 * 3 ** i, 2000)
             assert.isAtLeast(delay, nominal * 0.8, `step ${i + 1}`)
@@ -123,7 +127,10 @@ describe("ReconnectPolicy", () => {
 
     it.effect("jitter: false gives base × factor^(n−1) exactly, capped at max", () =>
       Effect.gen(function*() {
-        const got = yield* delays(ReconnectPolicy.exponential({ jitter: false, base: "500 millis", max: "3 seconds" }), 6)
+        const got = yield* delays(
+          ReconnectPolicy.exponential({ jitter: false, base: "500 millis", max: "3 seconds" }),
+          6
+        )
         assert.deepStrictEqual(got, [500, 1000, 2000, 3000, 3000, 3000])
       }))
   })

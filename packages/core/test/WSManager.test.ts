@@ -87,7 +87,12 @@ describe("WSManager", () => {
         const failures = results.filter(Exit.isFailure)
         assert.strictEqual(results.filter(Exit.isSuccess).length, 1)
         assert.strictEqual(failures.length, 49)
-        assert.isTrue(failures.every((e) => Exit.isFailure(e) && e.cause.reasons[0]?._tag === "Fail" && e.cause.reasons[0].error._tag === "DuplicateConnection"))
+        assert.isTrue(
+          failures.every((e) =>
+            Exit.isFailure(e) && e.cause.reasons[0]?._tag === "Fail" &&
+            e.cause.reasons[0].error._tag === "DuplicateConnection"
+          )
+        )
         assert.strictEqual((yield* server.dials).length, 1)
       }).pipe(Effect.provide(memory())))
 
@@ -98,15 +103,25 @@ describe("WSManager", () => {
         const seen: Array<ReadonlyArray<string>> = []
         const tagOf = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
           Effect.runSync(Effect.match(effect, { onFailure: (e) => e._tag, onSuccess: () => "found" }))
-        const added = yield* m.add("btc", duringAdd(config("btc"), () =>
-          seen.push([
-            tagOf(m.add("btc", { url: "http://nope" })),
-            tagOf(m.get("btc")),
-            tagOf(m.remove("btc")),
-            tagOf(m.send("btc", "x"))
-          ])))
+        const added = yield* m.add(
+          "btc",
+          duringAdd(config("btc"), () =>
+            seen.push([
+              tagOf(m.add("btc", { url: "http://nope" })),
+              tagOf(m.get("btc")),
+              tagOf(m.remove("btc")),
+              tagOf(m.send("btc", "x"))
+            ]))
+        )
         assert.isAbove(seen.length, 0, "the probe ran while add was making the connection")
-        for (const tags of seen) assert.deepStrictEqual(tags, ["DuplicateConnection", "ConnectionNotFound", "ConnectionNotFound", "ConnectionNotFound"])
+        for (const tags of seen) {
+          assert.deepStrictEqual(tags, [
+            "DuplicateConnection",
+            "ConnectionNotFound",
+            "ConnectionNotFound",
+            "ConnectionNotFound"
+          ])
+        }
         assert.strictEqual(yield* m.get("btc"), added)
         assert.deepStrictEqual(yield* m.names, ["btc"])
         yield* acceptAll(1)
@@ -167,12 +182,14 @@ describe("WSManager", () => {
         const lines: Array<string> = []
         const m = yield* manager()
         yield* m.add("btc", config("btc"), {
-          onOpen: ({ session }) => Effect.gen(function*() {
-            ;(yield* Sink).push(`open ${session}`)
-          }),
-          onText: (frame) => Effect.gen(function*() {
-            ;(yield* Sink).push(frame.data)
-          })
+          onOpen: ({ session }) =>
+            Effect.gen(function*() {
+              ;(yield* Sink).push(`open ${session}`)
+            }),
+          onText: (frame) =>
+            Effect.gen(function*() {
+              ;(yield* Sink).push(frame.data)
+            })
         }).pipe(Effect.provideService(Sink, { push: (line) => void lines.push(line) }))
         const peer = (yield* acceptAll(1)).get("btc")!
         yield* peer.send("a", "b")
@@ -187,7 +204,10 @@ describe("WSManager", () => {
         const server = yield* MemoryServer
         const m = yield* manager()
         for (const name of ["a", "b", "c"]) {
-          yield* m.add(name, { ...config(name), heartbeat: Heartbeat.protocol({ interval: "1 second", timeout: "500 millis" }) })
+          yield* m.add(name, {
+            ...config(name),
+            heartbeat: Heartbeat.protocol({ interval: "1 second", timeout: "500 millis" })
+          })
         }
         const peers = yield* acceptAll(3)
         const frames = yield* collect(m.frames)
@@ -278,8 +298,14 @@ describe("WSManager", () => {
         yield* acceptAll(2)
         yield* settle
         for (const name of ["a", "b"]) {
-          assert.deepStrictEqual(events.items.filter((e) => e.connection === name).map((e) => e.event._tag), ["Connecting", "Opened"])
-          assert.deepStrictEqual(states.items.filter((s) => s.connection === name).map((s) => s.state._tag), ["Connecting", "Open"])
+          assert.deepStrictEqual(events.items.filter((e) => e.connection === name).map((e) => e.event._tag), [
+            "Connecting",
+            "Opened"
+          ])
+          assert.deepStrictEqual(states.items.filter((s) => s.connection === name).map((s) => s.state._tag), [
+            "Connecting",
+            "Open"
+          ])
         }
         const now = yield* m.states
         assert.deepStrictEqual(Array.from(now, ([name, s]) => [name, s._tag]), [["a", "Open"], ["b", "Open"]])
@@ -372,44 +398,50 @@ describe("WSManager", () => {
   })
 
   describe("dial governor", () => {
-    it.effect("1,000 connections dropped at once reopen spread out, never over the governor's limits", () =>
-      Effect.gen(function*() {
-        const server = yield* MemoryServer
-        const limits = { maxConcurrentDials: 20, dialsPerSecond: 200 }
-        const m = yield* manager(limits)
-        const total = 1000
-        for (let i = 0; i < total; i++) {
-          yield* m.add(`c${i}`, { url: "ws://venue.test/feed", heartbeat: Heartbeat.none, reconnect: steady })
-        }
-        yield* advance(10_000, 50)
-        assert.strictEqual((yield* server.connections).length, total, "all opened")
-        const firstWave = (yield* server.dials).length
-        const dropAt = yield* Clock.currentTimeMillis
-        for (const peer of yield* server.connections) yield* peer.drop
-        yield* advance(20_000, 50)
-        assert.strictEqual((yield* server.connections).length, total, "all reopened")
-        const dials = (yield* server.dials).slice(firstWave).map((d) => d.at)
-        assert.strictEqual(dials.length, total)
-        // At most 200 dials in any window of 1.1 s (a second and a margin for transit)…
-        for (let i = limits.dialsPerSecond; i < dials.length; i++) {
-          assert.isAtLeast(dials[i]! - dials[i - limits.dialsPerSecond]!, 1100, `dial ${i}`)
-        }
-        // …at most 20 in flight at once (each dial takes 100 ms here)…
-        for (const t of dials) {
-          const inFlight = dials.filter((d) => d <= t && t < d + 100).length
-          assert.isAtMost(inFlight, limits.maxConcurrentDials)
-        }
-        // …and the spread is visible: not a single burst.
-        assert.isAtLeast(dials[dials.length - 1]! - dials[0]!, 4000)
-        assert.isAtLeast(dials[0]!, dropAt + 500 * 0.8 - 1)
-      }).pipe(Effect.provide(memory({ dialLatency: "100 millis" }))), 60_000)
+    it.effect(
+      "1,000 connections dropped at once reopen spread out, never over the governor's limits",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* MemoryServer
+          const limits = { maxConcurrentDials: 20, dialsPerSecond: 200 }
+          const m = yield* manager(limits)
+          const total = 1000
+          for (let i = 0; i < total; i++) {
+            yield* m.add(`c${i}`, { url: "ws://venue.test/feed", heartbeat: Heartbeat.none, reconnect: steady })
+          }
+          yield* advance(10_000, 50)
+          assert.strictEqual((yield* server.connections).length, total, "all opened")
+          const firstWave = (yield* server.dials).length
+          const dropAt = yield* Clock.currentTimeMillis
+          for (const peer of yield* server.connections) yield* peer.drop
+          yield* advance(20_000, 50)
+          assert.strictEqual((yield* server.connections).length, total, "all reopened")
+          const dials = (yield* server.dials).slice(firstWave).map((d) => d.at)
+          assert.strictEqual(dials.length, total)
+          // At most 200 dials in any window of 1.1 s (a second and a margin for transit)…
+          for (let i = limits.dialsPerSecond; i < dials.length; i++) {
+            assert.isAtLeast(dials[i]! - dials[i - limits.dialsPerSecond]!, 1100, `dial ${i}`)
+          }
+          // …at most 20 in flight at once (each dial takes 100 ms here)…
+          for (const t of dials) {
+            const inFlight = dials.filter((d) => d <= t && t < d + 100).length
+            assert.isAtMost(inFlight, limits.maxConcurrentDials)
+          }
+          // …and the spread is visible: not a single burst.
+          assert.isAtLeast(dials[dials.length - 1]! - dials[0]!, 4000)
+          assert.isAtLeast(dials[0]!, dropAt + 500 * 0.8 - 1)
+        }).pipe(Effect.provide(memory({ dialLatency: "100 millis" }))),
+      60_000
+    )
 
     it.effect("the per-second limit is per host", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer
         const m = yield* manager({ dialsPerSecond: 2 })
         for (const host of ["one", "two"]) {
-          for (let i = 0; i < 3; i++) yield* m.add(`${host}${i}`, { url: `ws://${host}.test/ws`, heartbeat: Heartbeat.none })
+          for (let i = 0; i < 3; i++) {
+            yield* m.add(`${host}${i}`, { url: `ws://${host}.test/ws`, heartbeat: Heartbeat.none })
+          }
         }
         yield* advance(2000, 100)
         const dials = yield* server.dials
@@ -462,7 +494,11 @@ describe("WSManager", () => {
         yield* advance(2000, 50)
         const dialedAt = (yield* server.dials).find((d) => d.connection === "b")!.at
         assert.isAbove(dialedAt, 500)
-        assert.deepStrictEqual(timeline(events.items, "b"), ["Queued@0", `Connecting@${dialedAt}`, `Opened@${dialedAt}`])
+        assert.deepStrictEqual(timeline(events.items, "b"), [
+          "Queued@0",
+          `Connecting@${dialedAt}`,
+          `Opened@${dialedAt}`
+        ])
         assert.strictEqual(b.state.value._tag, "Open")
       }).pipe(Effect.provide(memory())))
 
@@ -524,7 +560,9 @@ describe("WSManager", () => {
         const server = yield* MemoryServer
         const scope = yield* Scope.make()
         const m = yield* manager().pipe(Scope.provide(scope))
-        const error = yield* Effect.flip(m.add("late", duringAdd(config("late"), () => Effect.runSync(Scope.close(scope, Exit.void)))))
+        const error = yield* Effect.flip(
+          m.add("late", duringAdd(config("late"), () => Effect.runSync(Scope.close(scope, Exit.void))))
+        )
         assert.strictEqual(error._tag, "ConnectionStopped")
         assert.deepStrictEqual(yield* m.names, [])
         yield* advance(5000, 100)
@@ -565,9 +603,11 @@ describe("WSManager", () => {
           for (let i = 0; i < 3; i++) yield* m.add(`c${i}`, config(`c${i}`))
           yield* advance(2200, 100)
         }).pipe(
-          Effect.provide(WSManager.layerConfig().pipe(
-            Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ KHARBRANTH_DIALS_PER_SECOND: "1" })))
-          ))
+          Effect.provide(
+            WSManager.layerConfig().pipe(
+              Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ KHARBRANTH_DIALS_PER_SECOND: "1" })))
+            )
+          )
         )
         const dials = (yield* server.dials).map((d) => d.at)
         assert.deepStrictEqual(dials, [0, 1100, 2200], "one dial per 1.1 s window, from the config")

@@ -3,13 +3,13 @@
  * over `test/`), where a wrong type is a compile error; at run time each
  * test is a no-op that passes.
  */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import { describe, expectTypeOf, it } from "vitest"
 import type * as Connection from "../src/Connection.ts"
 import type * as ConnectionError from "../src/ConnectionError.ts"
 import type * as ConnectionEvent from "../src/ConnectionEvent.ts"
 import type * as ConnectionState from "../src/ConnectionState.ts"
-import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
 
 const absurd = (value: never): never => value
 
@@ -34,7 +34,10 @@ describe("types", () => {
 
   it("a disconnect is a Closed, ProtocolError, HeartbeatTimeout or IdleTimeout: code reads with no cast", () => {
     expectTypeOf<ConnectionEvent.Disconnected["error"]>().toEqualTypeOf<
-      ConnectionError.Closed | ConnectionError.ProtocolError | ConnectionError.HeartbeatTimeout | ConnectionError.IdleTimeout
+      | ConnectionError.Closed
+      | ConnectionError.ProtocolError
+      | ConnectionError.HeartbeatTimeout
+      | ConnectionError.IdleTimeout
     >()
     expectTypeOf<ConnectionEvent.Disconnected["error"]>().toEqualTypeOf<ConnectionError.DisconnectError>()
     const code = (event: ConnectionEvent.Disconnected): number | undefined => {
@@ -53,7 +56,9 @@ describe("types", () => {
   })
 
   it("Reconnecting's error is a SessionError: a failed dial or an ended session", () => {
-    expectTypeOf<ConnectionError.SessionError>().toEqualTypeOf<ConnectionError.DialError | ConnectionError.DisconnectError>()
+    expectTypeOf<ConnectionError.SessionError>().toEqualTypeOf<
+      ConnectionError.DialError | ConnectionError.DisconnectError
+    >()
     expectTypeOf<ConnectionState.Reconnecting["error"]>().toEqualTypeOf<ConnectionError.SessionError>()
     expectTypeOf<ConnectionState.Closed["error"]>().toEqualTypeOf<
       ConnectionError.SessionError | ConnectionError.InvalidConfig | undefined
@@ -76,13 +81,23 @@ describe("types", () => {
     >()
     expectTypeOf<ConnectionState.Closed>().toEqualTypeOf<Extract<ConnectionState.ConnectionState, { _tag: "Closed" }>>()
     expectTypeOf<
-      ConnectionState.Idle | ConnectionState.Queued | ConnectionState.Connecting | ConnectionState.Open | ConnectionState.Reconnecting | ConnectionState.Closed
+      | ConnectionState.Idle
+      | ConnectionState.Queued
+      | ConnectionState.Connecting
+      | ConnectionState.Open
+      | ConnectionState.Reconnecting
+      | ConnectionState.Closed
     >().toEqualTypeOf<ConnectionState.ConnectionState>()
-    expectTypeOf<ConnectionState.Queued>().toEqualTypeOf<{ readonly _tag: "Queued"; readonly attempt: number; readonly url: string }>()
+    expectTypeOf<ConnectionState.Queued>().toEqualTypeOf<
+      { readonly _tag: "Queued"; readonly attempt: number; readonly url: string }
+    >()
   })
 
   it("every event has a type of its own", () => {
-    type Of<Tag extends ConnectionEvent.ConnectionEvent["_tag"]> = Extract<ConnectionEvent.ConnectionEvent, { _tag: Tag }>
+    type Of<Tag extends ConnectionEvent.ConnectionEvent["_tag"]> = Extract<
+      ConnectionEvent.ConnectionEvent,
+      { _tag: Tag }
+    >
     expectTypeOf<ConnectionEvent.Queued>().toEqualTypeOf<Of<"Queued">>()
     expectTypeOf<ConnectionEvent.Connecting>().toEqualTypeOf<Of<"Connecting">>()
     expectTypeOf<ConnectionEvent.Opened>().toEqualTypeOf<Of<"Opened">>()

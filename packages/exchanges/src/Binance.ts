@@ -53,13 +53,14 @@ export const depth = (symbol: string, speed: "100ms" | "1000ms" = "100ms"): stri
  */
 const TOPICS_PER_REQUEST = 200
 
-const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
-  Venue.chunks(topics, TOPICS_PER_REQUEST).map((chunk, i) => ({
-    op,
-    topics: chunk,
-    id: id + i,
-    text: JSON.stringify({ method: op === "subscribe" ? "SUBSCRIBE" : "UNSUBSCRIBE", params: chunk, id: id + i })
-  }))
+const request =
+  (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
+    Venue.chunks(topics, TOPICS_PER_REQUEST).map((chunk, i) => ({
+      op,
+      topics: chunk,
+      id: id + i,
+      text: JSON.stringify({ method: op === "subscribe" ? "SUBSCRIBE" : "UNSUBSCRIBE", params: chunk, id: id + i })
+    }))
 
 /**
  * Market data, told by its first bytes: an event (`{"e":"trade"...`) or a
@@ -127,7 +128,9 @@ export const isNotice = (text: string): boolean => {
 }
 
 /** The stream a market event belongs to, with the event itself (unwrapped from a combined-stream envelope). */
-const event = (text: string): { readonly stream: string; readonly data: Readonly<Record<string, unknown>> } | undefined => {
+const event = (
+  text: string
+): { readonly stream: string; readonly data: Readonly<Record<string, unknown>> } | undefined => {
   if (text.startsWith('{"stream":')) {
     const msg = parseObject(text)
     const stream = str(msg, "stream")
@@ -254,7 +257,9 @@ const parsedSequence = (text: string): Venue.Sequence | undefined => {
       if (first === undefined || last === undefined) return undefined
       if (isPartialDepth(stream)) return { stream, first: last, last, snapshot: true }
       const prev = num(data, "pu")
-      return prev === undefined ? { stream, first, last, needsResync: true } : { stream, first, last, prev, needsResync: true }
+      return prev === undefined
+        ? { stream, first, last, needsResync: true }
+        : { stream, first, last, prev, needsResync: true }
     }
     default:
       return undefined
@@ -310,7 +315,8 @@ const marketSymbolStream =
   /^[^@!]+@(?:aggTrade|markPrice(?:@1s)?|kline_\w+|continuousKline_\w+|miniTicker|ticker|forceOrder|compositeIndex|assetIndex)$/
 
 /** All-market streams of the `/market` endpoint, by name. */
-const marketAllStream = /^!(?:markPrice@arr(?:@1s)?|miniTicker@arr|ticker@arr|forceOrder@arr|contractInfo|assetIndex@arr)$/
+const marketAllStream =
+  /^!(?:markPrice@arr(?:@1s)?|miniTicker@arr|ticker@arr|forceOrder@arr|contractInfo|assetIndex@arr)$/
 
 /**
  * The `usdm.urls` key of the endpoint that serves a USDⓈ-M stream:
@@ -379,7 +385,8 @@ export const usdm: Venue.Profile = {
     combined: "wss://fstream.binance.com/stream"
   },
   heartbeat: Heartbeat.protocol({ interval: "30 seconds", timeout: "10 seconds" }),
-  idleRule: "the server sends a ping frame every 3 minutes and closes the connection when no pong comes within 10 minutes",
+  idleRule:
+    "the server sends a ping frame every 3 minutes and closes the connection when no pong comes within 10 minutes",
   limits: {
     messagesPerSecond: 10,
     messagesScope: "connection",

@@ -51,13 +51,14 @@ export const orderbook = (symbol: string, depth: 1 | 50 | 200 | 1000 = 50): stri
 
 const TOPICS_PER_REQUEST = 10
 
-const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
-  Venue.chunks(topics, TOPICS_PER_REQUEST).map((chunk, i) => ({
-    op,
-    topics: chunk,
-    id: id + i,
-    text: JSON.stringify({ req_id: String(id + i), op, args: chunk })
-  }))
+const request =
+  (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
+    Venue.chunks(topics, TOPICS_PER_REQUEST).map((chunk, i) => ({
+      op,
+      topics: chunk,
+      id: id + i,
+      text: JSON.stringify({ req_id: String(id + i), op, args: chunk })
+    }))
 
 /**
  * Whether a message is Bybit's pong: `{"op":"ping","ret_msg":"pong",...}` on
@@ -117,13 +118,22 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   if (op === "subscribe" && topics.length > 0 && lower.includes("already subscribed")) {
     return Venue.confirmation(kind, topics, id, retMsg)
   }
-  return Venue.confirmation("rejected", topics, id, retMsg, lower.includes("handler not found") ? { permanent: true } : undefined)
+  return Venue.confirmation(
+    "rejected",
+    topics,
+    id,
+    retMsg,
+    lower.includes("handler not found") ? { permanent: true } : undefined
+  )
 }
 
 /** A data push: its topic, its `type`, and the parsed message. */
 const push = (
   text: string
-): { readonly topic: string; readonly type: string | undefined; readonly msg: Readonly<Record<string, unknown>> } | undefined => {
+):
+  | { readonly topic: string; readonly type: string | undefined; readonly msg: Readonly<Record<string, unknown>> }
+  | undefined =>
+{
   if (!text.startsWith('{"topic":') && !(text.startsWith("{") && text.includes('"topic"'))) return undefined
   const msg = parseObject(text)
   const topic = str(msg, "topic")
@@ -166,7 +176,9 @@ export const sequence = (text: string): Venue.Sequence | undefined => {
   if (p === undefined || !p.topic.startsWith("orderbook.")) return undefined
   const u = num(obj(p.msg, "data"), "u")
   if (u === undefined) return undefined
-  return p.type === "snapshot" ? { stream: p.topic, first: u, last: u, snapshot: true } : { stream: p.topic, first: u, last: u }
+  return p.type === "snapshot"
+    ? { stream: p.topic, first: u, last: u, snapshot: true }
+    : { stream: p.topic, first: u, last: u }
 }
 
 const profile = (category: "spot" | "linear" | "inverse"): Venue.Profile => ({

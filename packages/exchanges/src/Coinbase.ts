@@ -37,15 +37,16 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (channel: string, product: string): string => `${channel}:${product}`
 
-const request = (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
-  const channels = Venue.byChannel(topics).map(([name, product_ids]) => ({ name, product_ids }))
-  return [{
-    op: type,
-    topics,
-    id: undefined,
-    text: JSON.stringify({ type, channels: type === "subscribe" ? withHeartbeat(channels) : channels })
-  }]
-}
+const request =
+  (type: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> => {
+    const channels = Venue.byChannel(topics).map(([name, product_ids]) => ({ name, product_ids }))
+    return [{
+      op: type,
+      topics,
+      id: undefined,
+      text: JSON.stringify({ type, channels: type === "subscribe" ? withHeartbeat(channels) : channels })
+    }]
+  }
 
 /**
  * `channels` with the `heartbeat` channel also listing every product of the
@@ -109,7 +110,9 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   for (const channel of arr(parseObject(text), "channels")) {
     if (!isRecord(channel)) continue
     const name = str(channel, "name") ?? ""
-    for (const product of arr(channel, "product_ids")) if (typeof product === "string") topics.push(topic(name, product))
+    for (const product of arr(channel, "product_ids")) {
+      if (typeof product === "string") topics.push(topic(name, product))
+    }
   }
   return Venue.confirmation("active", topics)
 }
@@ -133,12 +136,16 @@ const channelOf = (type: string | undefined): string | undefined => {
 }
 
 /** A market message: its topic and the parsed message. */
-const market = (text: string): { readonly topic: string; readonly msg: Readonly<Record<string, unknown>> } | undefined => {
+const market = (
+  text: string
+): { readonly topic: string; readonly msg: Readonly<Record<string, unknown>> } | undefined => {
   if (!text.includes('"product_id"')) return undefined
   const msg = parseObject(text)
   const channel = channelOf(str(msg, "type"))
   const product = str(msg, "product_id")
-  return msg === undefined || channel === undefined || product === undefined ? undefined : { topic: topic(channel, product), msg }
+  return msg === undefined || channel === undefined || product === undefined
+    ? undefined
+    : { topic: topic(channel, product), msg }
 }
 
 /**
@@ -220,7 +227,8 @@ export const exchange: Venue.Profile = {
   heartbeat: Heartbeat.none,
   idleTimeout: "5 seconds",
   serverIdle: "5 seconds",
-  idleRule: "closes the connection when no subscribe arrives within 5 s of connecting; the heartbeat channel then sends a message every second",
+  idleRule:
+    "closes the connection when no subscribe arrives within 5 s of connecting; the heartbeat channel then sends a message every second",
   limits: {
     connections: { count: 8, window: "1 second" },
     requestsPerIp: { count: 8, window: "1 second" },

@@ -278,7 +278,9 @@ export const make = (
       const decoded = Duration.fromInput(input)
       if (decoded._tag === "None") return invalid(field, `not a duration: ${String(input)}`)
       const ms = Duration.toMillis(decoded.value)
-      return ms > 0 && Number.isFinite(ms) ? Effect.succeed(ms) : invalid(field, `must be positive and finite, got ${ms} ms`)
+      return ms > 0 && Number.isFinite(ms)
+        ? Effect.succeed(ms)
+        : invalid(field, `must be positive and finite, got ${ms} ms`)
     }
     const positive = (field: string, value: number | undefined) =>
       value === undefined || (Number.isInteger(value) && value > 0)
@@ -335,9 +337,10 @@ export const make = (
     // 900 ms…) and, where pongs count too, the pong to the venue's ping.
     const venueRate = profile.limits.messagesScope === "ip" ? undefined : profile.limits.messagesPerSecond
     const heartbeat = config.heartbeat
-    const heartbeatReserve = profile.limits.countsHeartbeat === true && heartbeat !== undefined && heartbeat._tag !== "None"
-      ? Math.ceil(1000 / Math.max(1, millis(heartbeat.interval)))
-      : 0
+    const heartbeatReserve =
+      profile.limits.countsHeartbeat === true && heartbeat !== undefined && heartbeat._tag !== "None"
+        ? Math.ceil(1000 / Math.max(1, millis(heartbeat.interval)))
+        : 0
     const pongReserve = profile.limits.countsPongs === true ? 1 : 0
     const budget = messagesPerSecond ??
       (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve - pongReserve))
@@ -399,7 +402,9 @@ export const make = (
         return decoded._tag === "None" ? undefined : Duration.toMillis(decoded.value)
       },
       readSequence: sequence === undefined ? undefined : (text) => guard(ctx, "sequence", () => sequence(text)),
-      routeOf: (topic) => (profile.route === undefined ? undefined : guard(ctx, "profile", () => profile.route!(topic))),
+      routeOf: (
+        topic
+      ) => (profile.route === undefined ? undefined : guard(ctx, "profile", () => profile.route!(topic))),
       configFor,
       rotateShard: (shard, reason) => Rotation.rotate(ctx, shard, reason),
       removeShard: (shard) => Shards.remove(ctx, shard)
@@ -410,7 +415,9 @@ export const make = (
 
     if (initialTopics.length > 0) {
       yield* Operations.checkTopics(ctx, "subscribe", initialTopics).pipe(
-        Effect.mapError((e) => new ConnectionError.InvalidConfig({ connection: name, field: "topics", reason: e.reason }))
+        Effect.mapError((e) =>
+          new ConnectionError.InvalidConfig({ connection: name, field: "topics", reason: e.reason })
+        )
       )
       yield* Context.fork(ctx, Operations.subscribe(ctx, initialTopics))
     }
@@ -454,7 +461,13 @@ export const make = (
       stats: Effect.sync(() => {
         let held = 0
         for (const hold of ctx.holds.values()) held += hold.frames.length
-        return { shards: ctx.shards.length, topics: ctx.registry.size, ...ctx.counters, held, eventsDropped: ctx.events.dropped }
+        return {
+          shards: ctx.shards.length,
+          topics: ctx.registry.size,
+          ...ctx.counters,
+          held,
+          eventsDropped: ctx.events.dropped
+        }
       }),
       close
     }
@@ -464,7 +477,11 @@ export const make = (
 const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 /** Runs a user function; what it throws is kept for a `ReaderFailed` event and read as undefined. */
-const guard = <A>(ctx: Context.Context, reader: "sequence" | "cadence" | "profile", f: () => A | undefined): A | undefined => {
+const guard = <A>(
+  ctx: Context.Context,
+  reader: "sequence" | "cadence" | "profile",
+  f: () => A | undefined
+): A | undefined => {
   try {
     return f()
   } catch (error) {

@@ -43,11 +43,12 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (type: string, coin: string): string => `${type}:${coin}`
 
-const request = (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> =>
-  topics.map((t) => {
-    const [type, coin] = Venue.splitTopic(t)
-    return { op: method, topics: [t], id: undefined, text: JSON.stringify({ method, subscription: { type, coin } }) }
-  })
+const request =
+  (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> =>
+    topics.map((t) => {
+      const [type, coin] = Venue.splitTopic(t)
+      return { op: method, topics: [t], id: undefined, text: JSON.stringify({ method, subscription: { type, coin } }) }
+    })
 
 /**
  * The topic an error names after its text: `Invalid subscription
@@ -94,8 +95,12 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
     const data = str(parseObject(text), "data") ?? ""
     const named = namedTopic(data)
     const topics = named === undefined ? [] : [named]
-    if (named !== undefined && data.startsWith("Already subscribed")) return Venue.confirmation("subscribed", topics, undefined, data)
-    if (named !== undefined && data.startsWith("Already unsubscribed")) return Venue.confirmation("unsubscribed", topics, undefined, data)
+    if (named !== undefined && data.startsWith("Already subscribed")) {
+      return Venue.confirmation("subscribed", topics, undefined, data)
+    }
+    if (named !== undefined && data.startsWith("Already unsubscribed")) {
+      return Venue.confirmation("unsubscribed", topics, undefined, data)
+    }
     const permanent = named !== undefined && data.startsWith("Invalid subscription")
     return Venue.confirmation("rejected", topics, undefined, data, permanent ? { permanent } : undefined)
   }

@@ -45,13 +45,14 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (channel: string, symbol: string): string => `${channel}:${symbol}`
 
-const request = (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
-  Venue.byChannel(topics).map(([channel, symbols], i) => ({
-    op: method,
-    topics: symbols.map((s) => topic(channel, s)),
-    id: id + i,
-    text: JSON.stringify({ method, params: { channel, symbol: symbols }, req_id: id + i })
-  }))
+const request =
+  (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> =>
+    Venue.byChannel(topics).map(([channel, symbols], i) => ({
+      op: method,
+      topics: symbols.map((s) => topic(channel, s)),
+      id: id + i,
+      text: JSON.stringify({ method, params: { channel, symbol: symbols }, req_id: id + i })
+    }))
 
 /**
  * Errors read as final for the symbol they name: "Currency pair not
@@ -110,7 +111,9 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
  */
 export const isNotice = (text: string): boolean => {
   if (!text.startsWith('{"channel":"status"')) return false
-  return arr(parseObject(text), "data").some((d) => isRecord(d) && (d["system"] === "maintenance" || d["system"] === "cancel_only"))
+  return arr(parseObject(text), "data").some((d) =>
+    isRecord(d) && (d["system"] === "maintenance" || d["system"] === "cancel_only")
+  )
 }
 
 /** A market message: its topic and its `data` array. */
@@ -180,7 +183,7 @@ export const spot: Venue.Profile = {
   }),
   idleTimeout: "10 seconds",
   serverIdle: undefined,
-  idleRule: "once subscribed, the server sends {\"channel\":\"heartbeat\"} about once a second when nothing else is sent",
+  idleRule: 'once subscribed, the server sends {"channel":"heartbeat"} about once a second when nothing else is sent',
   limits: { connections: { count: 150, window: "10 minutes" } },
   subscribe: request("subscribe"),
   unsubscribe: request("unsubscribe"),
@@ -384,7 +387,9 @@ const field = (value: number, decimals: number): string => value.toFixed(decimal
  */
 export const checksumInput = (book: Book, precision: Precision): string => {
   let text = ""
-  for (const [p, q] of sorted(book.asks, false).slice(0, 10)) text += field(p, precision.price) + field(q, precision.qty)
+  for (const [p, q] of sorted(book.asks, false).slice(0, 10)) {
+    text += field(p, precision.price) + field(q, precision.qty)
+  }
   for (const [p, q] of sorted(book.bids, true).slice(0, 10)) text += field(p, precision.price) + field(q, precision.qty)
   return text
 }

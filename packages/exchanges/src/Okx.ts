@@ -49,22 +49,22 @@ export const topic = (channel: string, instId: string): string => `${channel}:${
  * one of the documented forms), or undefined when the number is not a
  * non-negative safe integer (at most 16 digits, inside the 32 allowed).
  */
-const requestId = (id: number): string | undefined =>
-  Number.isSafeInteger(id) && id >= 0 ? String(id) : undefined
+const requestId = (id: number): string | undefined => Number.isSafeInteger(id) && id >= 0 ? String(id) : undefined
 
-const request = (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> => {
-  const text = requestId(id)
-  const args = topics.map((t) => {
-    const [channel, instId] = Venue.splitTopic(t)
-    return { channel, instId }
-  })
-  return [{
-    op,
-    topics,
-    id: text === undefined ? undefined : id,
-    text: JSON.stringify(text === undefined ? { op, args } : { id: text, op, args })
-  }]
-}
+const request =
+  (op: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>, id = 1): ReadonlyArray<Venue.Request> => {
+    const text = requestId(id)
+    const args = topics.map((t) => {
+      const [channel, instId] = Venue.splitTopic(t)
+      return { channel, instId }
+    })
+    return [{
+      op,
+      topics,
+      id: text === undefined ? undefined : id,
+      text: JSON.stringify(text === undefined ? { op, args } : { id: text, op, args })
+    }]
+  }
 
 /**
  * Error codes OKX answers when the request cannot succeed on this URL as
@@ -133,7 +133,13 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
       const parsed = topics.length > 0 ? undefined : namedTopic(message)
       const named = parsed === undefined ? topics : [parsed]
       const reason = `${code} ${message ?? ""}`.trim()
-      return Venue.confirmation("rejected", named, id, reason, permanentCodes.has(code) ? { permanent: true } : undefined)
+      return Venue.confirmation(
+        "rejected",
+        named,
+        id,
+        reason,
+        permanentCodes.has(code) ? { permanent: true } : undefined
+      )
     }
     default:
       return undefined
@@ -156,7 +162,10 @@ export const isNotice = (text: string): boolean => {
 /** A data push: its topic (from `arg`), its `action` if any, and its `data` array. */
 const push = (
   text: string
-): { readonly topic: string; readonly action: string | undefined; readonly data: ReadonlyArray<unknown> } | undefined => {
+):
+  | { readonly topic: string; readonly action: string | undefined; readonly data: ReadonlyArray<unknown> }
+  | undefined =>
+{
   if (!text.startsWith('{"arg":') && !(text.startsWith("{") && text.includes('"arg"') && !text.includes('"event"'))) {
     return undefined
   }
@@ -237,7 +246,9 @@ const parsedSequence = (text: string): Venue.Sequence | undefined => {
   const seqId = num(first, "seqId")
   if (seqId !== undefined) {
     const prev = num(first, "prevSeqId")
-    if (p.action === "snapshot" || prev === undefined || prev < 0) return { stream, first: seqId, last: seqId, snapshot: true }
+    if (p.action === "snapshot" || prev === undefined || prev < 0) {
+      return { stream, first: seqId, last: seqId, snapshot: true }
+    }
     return { stream, first: seqId, last: seqId, prev }
   }
   let low = Infinity
@@ -267,7 +278,12 @@ export const publicProfile: Venue.Profile = {
     business: "wss://ws.okx.com:8443/ws/v5/business",
     demoPublic: "wss://wspap.okx.com:8443/ws/v5/public"
   },
-  heartbeat: Heartbeat.message({ interval: "20 seconds", timeout: "5 seconds", message: "ping", isPong: (t) => t === "pong" }),
+  heartbeat: Heartbeat.message({
+    interval: "20 seconds",
+    timeout: "5 seconds",
+    message: "ping",
+    isPong: (t) => t === "pong"
+  }),
   idleTimeout: undefined,
   serverIdle: "30 seconds",
   idleRule: "closes (4004) when no subscription is made, or nothing is sent either way, for 30 s; a text ping counts",
@@ -555,4 +571,3 @@ export const applyVerified = (
       ? Effect.void
       : Effect.fail(new ChecksumMismatch({ symbol: book.instId, expected: data.checksum, actual }))
   })
-

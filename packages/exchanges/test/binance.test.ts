@@ -1,18 +1,29 @@
-import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
+import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Binance from "../src/Binance.ts"
 import * as Venue from "../src/Venue.ts"
-import { type Harness, breaks, count, disconnected, firstDecoded, open, readings, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import {
+  breaks,
+  count,
+  disconnected,
+  firstDecoded,
+  type Harness,
+  open,
+  readings,
+  sendAll,
+  settle,
+  staysUp,
+  waitFor
+} from "./utils/harness.ts"
 
 const simulator = () =>
   Simulator.make({ rate: 20, venues: { binance: { pingInterval: "300 millis", pongTimeout: "1 second" } } })
 
 const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
   readings(h, Binance.spot, Binance.sequence, done)
-
 
 describe("Binance", () => {
   it.live("subscribe is acknowledged by id and trades decode with the schema", () =>
@@ -54,7 +65,9 @@ describe("Binance", () => {
         Stream.runHead,
         Effect.timeout("5 seconds")
       )
-      assert.isTrue(Option.isSome(gone) && gone.value._tag === "Unsubscribed" && gone.value.topics.includes("btcusdt@trade"))
+      assert.isTrue(
+        Option.isSome(gone) && gone.value._tag === "Unsubscribed" && gone.value.topics.includes("btcusdt@trade")
+      )
     }))
 
   it.live("an invalid stream name is rejected, matched by request id", () =>
@@ -78,7 +91,10 @@ describe("Binance", () => {
     Effect.gen(function*() {
       // Pongs count in the 5 messages per second (limits.countsPongs): server pings every 500 ms (2 pongs/s)
       // and client pings every 400 ms (2.5/s) stay under it.
-      const sim = yield* Simulator.make({ rate: 20, venues: { binance: { pingInterval: "500 millis", pongTimeout: "1 second" } } })
+      const sim = yield* Simulator.make({
+        rate: 20,
+        venues: { binance: { pingInterval: "500 millis", pongTimeout: "1 second" } }
+      })
       const h = yield* open(Binance.spot, [Binance.trade("btcusdt")], {
         url: sim.endpoints.binance,
         heartbeatInterval: "400 millis",
@@ -143,7 +159,10 @@ describe("Binance", () => {
       const h = yield* open(Binance.spot, topics, { url: sim.endpoints.binance })
       const before = yield* collect(h, (rs) => topics.every((t) => count(rs, t) >= 4))
       assert.deepStrictEqual(breaks(before), [])
-      assert.isTrue(before.some((r) => r.stream === topics[1] && r.last > r.first), "some depth event covers several ids")
+      assert.isTrue(
+        before.some((r) => r.stream === topics[1] && r.last > r.first),
+        "some depth event covers several ids"
+      )
       yield* sim.fault({ kind: "gap", target: { venue: "binance" } })
       const after = yield* collect(h, (rs) => {
         const found = breaks([...before, ...rs])
@@ -159,14 +178,39 @@ describe("Binance", () => {
   it("sequence reads futures depth's pu as prev, envelopes by their stream, and rejects the rest", () => {
     const futures =
       '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["7403.89","0.002"]],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 157, last: 160, prev: 149, needsResync: true })
+    assert.deepStrictEqual(Binance.sequence(futures), {
+      stream: "btcusdt@depth@100ms",
+      first: 157,
+      last: 160,
+      prev: 149,
+      needsResync: true
+    })
     const wrapped = `{"stream":"btcusdt@depth@500ms","data":${futures}}`
-    assert.deepStrictEqual(Binance.sequence(wrapped), { stream: "btcusdt@depth@500ms", first: 157, last: 160, prev: 149, needsResync: true })
+    assert.deepStrictEqual(Binance.sequence(wrapped), {
+      stream: "btcusdt@depth@500ms",
+      first: 157,
+      last: 160,
+      prev: 149,
+      needsResync: true
+    })
     assert.strictEqual(Binance.usdm.topicOf(wrapped), "btcusdt@depth@500ms")
     const trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
     assert.deepStrictEqual(Binance.sequence(trade), { stream: "bnbbtc@trade", first: 12345, last: 12345 })
-    for (const text of ["", "pong", "{", '{"e":"trade"', '{"stream":"x@trade"', '{"result":null,"id":1}', '{"e":"serverShutdown","E":1}',
-      '{"e":"aggTrade","s":"BTCUSDT","a":1}', "[1,2]", "null", '{"stream":"x@trade","data":[]}']) {
+    for (
+      const text of [
+        "",
+        "pong",
+        "{",
+        '{"e":"trade"',
+        '{"stream":"x@trade"',
+        '{"result":null,"id":1}',
+        '{"e":"serverShutdown","E":1}',
+        '{"e":"aggTrade","s":"BTCUSDT","a":1}',
+        "[1,2]",
+        "null",
+        '{"stream":"x@trade","data":[]}'
+      ]
+    ) {
       assert.isUndefined(Binance.spot.topicOf(text), text)
       assert.isUndefined(Binance.sequence(text), text)
     }
@@ -184,15 +228,43 @@ describe("Binance", () => {
     const trade = '{"e":"trade","E":1,"s":"BTCUSDT","t":12345,"p":"1.0","q":"2.0","T":1,"m":true,"M":true}'
     assert.deepStrictEqual(Binance.sequence(trade), { stream: "btcusdt@trade", first: 12345, last: 12345 })
     const depth = '{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":100,"u":105,"b":[["1.0","2.0"]],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(depth), { stream: "ethusdt@depth@100ms", first: 100, last: 105, needsResync: true })
+    assert.deepStrictEqual(Binance.sequence(depth), {
+      stream: "ethusdt@depth@100ms",
+      first: 100,
+      last: 105,
+      needsResync: true
+    })
     const futures = '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":200,"u":210,"pu":199,"b":[],"a":[]}'
-    assert.deepStrictEqual(Binance.sequence(futures), { stream: "btcusdt@depth@100ms", first: 200, last: 210, prev: 199, needsResync: true })
+    assert.deepStrictEqual(Binance.sequence(futures), {
+      stream: "btcusdt@depth@100ms",
+      first: 200,
+      last: 210,
+      prev: 199,
+      needsResync: true
+    })
     const combined = `{"stream":"btcusdt@depth@1000ms","data":${depth}}`
-    assert.deepStrictEqual(Binance.sequence(combined), { stream: "btcusdt@depth@1000ms", first: 100, last: 105, needsResync: true })
+    assert.deepStrictEqual(Binance.sequence(combined), {
+      stream: "btcusdt@depth@1000ms",
+      first: 100,
+      last: 105,
+      needsResync: true
+    })
     // Another key order, spaces, and a number written as a string take the parsing path.
-    assert.deepStrictEqual(Binance.sequence('{"s":"BTCUSDT","e":"trade","t":7}'), { stream: "btcusdt@trade", first: 7, last: 7 })
-    assert.deepStrictEqual(Binance.sequence('{"e":"trade", "s":"BTCUSDT", "t": 8}'), { stream: "btcusdt@trade", first: 8, last: 8 })
-    assert.deepStrictEqual(Binance.sequence('{"e":"trade","s":"BTCUSDT","t":"9"}'), { stream: "btcusdt@trade", first: 9, last: 9 })
+    assert.deepStrictEqual(Binance.sequence('{"s":"BTCUSDT","e":"trade","t":7}'), {
+      stream: "btcusdt@trade",
+      first: 7,
+      last: 7
+    })
+    assert.deepStrictEqual(Binance.sequence('{"e":"trade", "s":"BTCUSDT", "t": 8}'), {
+      stream: "btcusdt@trade",
+      first: 8,
+      last: 8
+    })
+    assert.deepStrictEqual(Binance.sequence('{"e":"trade","s":"BTCUSDT","t":"9"}'), {
+      stream: "btcusdt@trade",
+      first: 9,
+      last: 9
+    })
     assert.isUndefined(Binance.sequence('{"e":"trade","s":"BTCUSDT"}'))
     assert.isUndefined(Binance.sequence('{"result":null,"id":1}'))
     assert.isUndefined(Binance.sequence('{"e":"serverShutdown","E":1}'))
@@ -205,7 +277,9 @@ describe("Binance profile", () => {
   const shutdownCombined = '{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1771839482000}}'
 
   it("serverShutdown is a notice raw and in the combined envelope, and never data, an answer or a reading", () => {
-    for (const text of [shutdownRaw, shutdownCombined, '{"data":{"e":"serverShutdown","E":1},"stream":"!serverShutdown"}']) {
+    for (
+      const text of [shutdownRaw, shutdownCombined, '{"data":{"e":"serverShutdown","E":1},"stream":"!serverShutdown"}']
+    ) {
       assert.isTrue(Binance.isNotice(text), text)
       for (const p of [Binance.spot, Binance.usdm]) {
         assert.isTrue(p.isNotice(text), text)
@@ -226,18 +300,31 @@ describe("Binance profile", () => {
   })
 
   it("diff-depth readings need a resync; trades and partial-depth snapshots do not", () => {
-    const spotDepth = '{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}'
+    const spotDepth =
+      '{"e":"depthUpdate","E":1,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}'
     assert.isTrue(Binance.sequence(spotDepth)!.needsResync)
-    const futuresDepth = '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":390497796,"u":390497878,"pu":390497794,"b":[],"a":[]}'
+    const futuresDepth =
+      '{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":390497796,"u":390497878,"pu":390497794,"b":[],"a":[]}'
     assert.isTrue(Binance.sequence(futuresDepth)!.needsResync)
     assert.isTrue(Binance.sequence(`{"stream":"btcusdt@depth","data":${futuresDepth}}`)!.needsResync)
     const trade = '{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true,"M":true}'
     assert.isUndefined(Binance.sequence(trade)!.needsResync)
     // A futures partial-depth event on a combined connection is a whole top-of-book.
     const partial = `{"stream":"btcusdt@depth5@100ms","data":${futuresDepth}}`
-    assert.deepStrictEqual(Binance.sequence(partial), { stream: "btcusdt@depth5@100ms", first: 390497878, last: 390497878, snapshot: true })
-    const reordered = '{"stream":"btcusdt@depth20","data":{"u":9,"U":5,"e":"depthUpdate","s":"BTCUSDT","pu":4,"b":[],"a":[]}}'
-    assert.deepStrictEqual(Binance.sequence(reordered), { stream: "btcusdt@depth20", first: 9, last: 9, snapshot: true })
+    assert.deepStrictEqual(Binance.sequence(partial), {
+      stream: "btcusdt@depth5@100ms",
+      first: 390497878,
+      last: 390497878,
+      snapshot: true
+    })
+    const reordered =
+      '{"stream":"btcusdt@depth20","data":{"u":9,"U":5,"e":"depthUpdate","s":"BTCUSDT","pu":4,"b":[],"a":[]}}'
+    assert.deepStrictEqual(Binance.sequence(reordered), {
+      stream: "btcusdt@depth20",
+      first: 9,
+      last: 9,
+      snapshot: true
+    })
   })
 
   it("an invalid stream is a permanent rejection; the documented framing errors and too many subscriptions are transient", () => {
@@ -247,12 +334,14 @@ describe("Binance profile", () => {
     assert.deepStrictEqual(invalid.topics, [])
     assert.isTrue(invalid.permanent)
     assert.strictEqual(Venue.outcome(Binance.spot.subscribe(["btcusdt@nope"], 3)[0]!, invalid), "rejected")
-    for (const text of [
-      '{"error":{"code":2,"msg":"Invalid request: too many parameters"},"id":4}',
-      '{"error":{"code":2,"msg":"Invalid request: request ID must be an unsigned integer"},"id":4}',
-      '{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":4}',
-      '{"error":{"code":4,"msg":"Too many subscriptions"},"id":4}'
-    ]) {
+    for (
+      const text of [
+        '{"error":{"code":2,"msg":"Invalid request: too many parameters"},"id":4}',
+        '{"error":{"code":2,"msg":"Invalid request: request ID must be an unsigned integer"},"id":4}',
+        '{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":4}',
+        '{"error":{"code":4,"msg":"Too many subscriptions"},"id":4}'
+      ]
+    ) {
       const c = Binance.confirmation(text)!
       assert.strictEqual(c.kind, "rejected", text)
       assert.notStrictEqual(c.permanent, true, text)
@@ -308,7 +397,8 @@ describe("Binance profile", () => {
     assert.strictEqual(Binance.usdm.route!(Binance.trade("BTCUSDT")), "public")
     assert.strictEqual(Binance.usdm.route!(Binance.depth("BTCUSDT")), "public")
     // On the routed stream-mode endpoints every stream is named exactly, market ones included.
-    const aggTrade = '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,"T":1,"m":true}}'
+    const aggTrade =
+      '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,"T":1,"m":true}}'
     assert.strictEqual(Binance.usdm.topicOf(aggTrade), "btcusdt@aggTrade")
   })
 })

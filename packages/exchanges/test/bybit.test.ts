@@ -1,6 +1,6 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Bybit from "../src/Bybit.ts"
@@ -44,7 +44,7 @@ describe("Bybit", () => {
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.unsubscribe(topics, 6)), ["confirmed"])
     }))
 
-  it.live("{\"op\":\"ping\"} keeps a quiet connection alive past Bybit's idle limit", () =>
+  it.live('{"op":"ping"} keeps a quiet connection alive past Bybit\'s idle limit', () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 0, venues: { bybit: { idleTimeout: "1 second" } } })
       const h = yield* open(profile, [Bybit.trade("BTCUSDT")], {
@@ -97,9 +97,18 @@ describe("Bybit", () => {
       assert.deepStrictEqual([...seen].sort(), [...topics].sort())
       assert.strictEqual(answers, 1)
       // Pongs never reach the frames (the heartbeat takes them), but they are not data either.
-      for (const text of ["", "{", '{"topic":"publicTrade.BTCUSDT"', '{"topic":"publicTrade.BTCUSDT","type":"snapshot"}', "[]",
-        '{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}', '{"success":true,"ret_msg":"","conn_id":"x","op":"pong"}',
-        '{"success":false,"ret_msg":"error:handler not found,topic:x","op":"subscribe"}']) {
+      for (
+        const text of [
+          "",
+          "{",
+          '{"topic":"publicTrade.BTCUSDT"',
+          '{"topic":"publicTrade.BTCUSDT","type":"snapshot"}',
+          "[]",
+          '{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}',
+          '{"success":true,"ret_msg":"","conn_id":"x","op":"pong"}',
+          '{"success":false,"ret_msg":"error:handler not found,topic:x","op":"subscribe"}'
+        ]
+      ) {
         assert.isUndefined(profile.topicOf(text), text)
         assert.isUndefined(Bybit.sequence(text), text)
       }
@@ -147,7 +156,9 @@ describe("Bybit", () => {
 
 describe("Bybit profile", () => {
   const answer = (success: boolean, retMsg: string, reqId = "5") =>
-    `{"success":${success},"ret_msg":${JSON.stringify(retMsg)},"conn_id":"2324d924-aa4d-45b0-a858-7b8be29ab52b","req_id":"${reqId}","op":"subscribe"}`
+    `{"success":${success},"ret_msg":${
+      JSON.stringify(retMsg)
+    },"conn_id":"2324d924-aa4d-45b0-a858-7b8be29ab52b","req_id":"${reqId}","op":"subscribe"}`
 
   it("already subscribed, with the topic in ret_msg, confirms that topic only", () => {
     // Live frame shape: sieblyio/bybit-api#477.
@@ -189,8 +200,14 @@ describe("Bybit profile", () => {
   })
 
   it("spot and linear pongs are {op:ping, ret_msg:pong}; option/spread's {op:pong} is a pong too", () => {
-    assert.isTrue(Bybit.isPong('{"success":true,"ret_msg":"pong","conn_id":"0970e817-426e-429a-a679-ff7f55e0b16a","op":"ping"}'))
-    assert.isTrue(Bybit.isPong('{"success":true,"ret_msg":"pong","conn_id":"465772b1-7630-4fdc-a492-e003e6f0f260","req_id":"","op":"ping"}'))
+    assert.isTrue(
+      Bybit.isPong('{"success":true,"ret_msg":"pong","conn_id":"0970e817-426e-429a-a679-ff7f55e0b16a","op":"ping"}')
+    )
+    assert.isTrue(
+      Bybit.isPong(
+        '{"success":true,"ret_msg":"pong","conn_id":"465772b1-7630-4fdc-a492-e003e6f0f260","req_id":"","op":"ping"}'
+      )
+    )
     assert.isTrue(Bybit.isPong('{"args":["1672916271846"],"op":"pong"}'))
     assert.isFalse(Bybit.isPong('{"success":true,"ret_msg":"","conn_id":"x","req_id":"1","op":"subscribe"}'))
   })

@@ -1,6 +1,6 @@
+import { assert, describe, it } from "@effect/vitest"
 import { ConnectionConfig } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Coinbase from "../src/Coinbase.ts"
 import * as Venue from "../src/Venue.ts"
@@ -93,7 +93,9 @@ describe("Coinbase", () => {
       const error = yield* disconnected(h)
       assert.strictEqual(error._tag, "Closed")
       if (error._tag === "Closed") assert.strictEqual(error.code, 1008)
-      assert.isTrue(yield* ConnectionConfig.resolve("x", { url: profile.url, heartbeat: profile.heartbeat }).pipe(Effect.as(true)))
+      assert.isTrue(
+        yield* ConnectionConfig.resolve("x", { url: profile.url, heartbeat: profile.heartbeat }).pipe(Effect.as(true))
+      )
     }))
 
   it.live("topicOf names matches, heartbeat and level2_batch messages by their subscription; answers give undefined", () =>
@@ -121,8 +123,16 @@ describe("Coinbase", () => {
         l2update: "level2_batch:ETH-USD"
       })
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(["nosuch:BTC-USD"])), ["rejected"])
-      for (const text of ['{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}', "", "{",
-        '{"type":"match","product_id":"BTC-USD"', '{"type":"received","product_id":"BTC-USD","sequence":1}', "[1]"]) {
+      for (
+        const text of [
+          '{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}',
+          "",
+          "{",
+          '{"type":"match","product_id":"BTC-USD"',
+          '{"type":"received","product_id":"BTC-USD","sequence":1}',
+          "[1]"
+        ]
+      ) {
         assert.isUndefined(profile.topicOf(text), text)
         assert.isUndefined(Coinbase.sequence(text), text)
       }
@@ -158,10 +168,15 @@ describe("Coinbase", () => {
         })
       yield* take(5)
       assert.isTrue(lastMatch, "the first reading is the last_match")
-      assert.strictEqual(profile.topicOf('{"type":"last_match","trade_id":1,"product_id":"BTC-USD"}'), "matches:BTC-USD")
+      assert.strictEqual(
+        profile.topicOf('{"type":"last_match","trade_id":1,"product_id":"BTC-USD"}'),
+        "matches:BTC-USD"
+      )
       for (let i = 1; i < 5; i++) assert.strictEqual(readings[i]!.first, readings[i - 1]!.last + 1)
       // Both connections hold heartbeat:BTC-USD (subscribe adds it): the second, h's, is the newer one.
-      const conn = (yield* sim.connections).filter((c) => c.subscriptions.includes("heartbeat:BTC-USD")).sort((a, b) => b.id - a.id)[0]!
+      const conn = (yield* sim.connections).filter((c) => c.subscriptions.includes("heartbeat:BTC-USD")).sort((a, b) =>
+        b.id - a.id
+      )[0]!
       yield* sim.fault({ kind: "gap", target: { connection: conn.id } })
       yield* take(12)
       const jumps = readings.slice(5).map((r, i) => r.first - readings[4 + i]!.last - 1).filter((d) => d !== 0)
@@ -172,10 +187,15 @@ describe("Coinbase", () => {
 
 describe("Coinbase profile", () => {
   type Channels = ReadonlyArray<{ readonly name: string; readonly product_ids: ReadonlyArray<string> }>
-  const channels = (request: Venue.Request): Channels => (JSON.parse(request.text) as { readonly channels: Channels }).channels
+  const channels = (request: Venue.Request): Channels =>
+    (JSON.parse(request.text) as { readonly channels: Channels }).channels
 
   it("subscribe also subscribes the heartbeat of every product; the request still lists only the topics asked for", () => {
-    const topics = [Coinbase.topic("matches", "BTC-USD"), Coinbase.topic("level2_batch", "ETH-USD"), Coinbase.topic("ticker", "BTC-USD")]
+    const topics = [
+      Coinbase.topic("matches", "BTC-USD"),
+      Coinbase.topic("level2_batch", "ETH-USD"),
+      Coinbase.topic("ticker", "BTC-USD")
+    ]
     const [request] = profile.subscribe(topics)
     assert.deepStrictEqual(request!.topics, topics)
     assert.deepStrictEqual(channels(request!), [
@@ -206,12 +226,16 @@ describe("Coinbase profile", () => {
     const [heartbeat] = profile.unsubscribe([Coinbase.topic("heartbeat", "BTC-USD")])
     assert.deepStrictEqual(channels(heartbeat!), [{ name: "heartbeat", product_ids: ["BTC-USD"] }])
     // The heartbeat the profile added stays active: the unsubscribe is confirmed once matches has left.
-    const active = Coinbase.confirmation(JSON.stringify({ type: "subscriptions", channels: [{ name: "heartbeat", product_ids: ["BTC-USD"] }] }))!
+    const active = Coinbase.confirmation(
+      JSON.stringify({ type: "subscriptions", channels: [{ name: "heartbeat", product_ids: ["BTC-USD"] }] })
+    )!
     assert.strictEqual(Venue.outcome(request!, active), "confirmed")
   })
 
   it("an unknown product names the product in instruments and is permanent; other errors are transient", () => {
-    const c = Coinbase.confirmation('{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}')!
+    const c = Coinbase.confirmation(
+      '{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}'
+    )!
     assert.strictEqual(c.kind, "rejected")
     assert.deepStrictEqual(c.topics, [])
     assert.deepStrictEqual(c.instruments, ["XYZ-USD"])
@@ -220,7 +244,9 @@ describe("Coinbase profile", () => {
     assert.strictEqual(c.reason, "Failed to subscribe: XYZ-USD is not a valid product")
     assert.isTrue(Venue.names(c, "matches:XYZ-USD"))
     assert.isFalse(Venue.names(c, "matches:BTC-USD"))
-    const channel = Coinbase.confirmation('{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}')!
+    const channel = Coinbase.confirmation(
+      '{"type":"error","message":"Failed to subscribe","reason":"nosuch is not a valid channel"}'
+    )!
     assert.strictEqual(channel.kind, "rejected")
     assert.isUndefined(channel.instruments)
     assert.notStrictEqual(channel.permanent, true)

@@ -5,8 +5,8 @@
  * Feeds of one test share the default budgets because they share the test's
  * clock; each test has a TestClock (and so budgets) of its own.
  */
-import { MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { MemoryTransport } from "@kharbranth/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -16,10 +16,9 @@ import { TestClock } from "effect/testing"
 import * as Feed from "../src/Feed.ts"
 import type * as Venue from "../src/Venue.ts"
 import * as VenueBudgets from "../src/VenueBudgets.ts"
-import { advance, data, layer, reply, requests, settle, toy, base, collect } from "./utils/toy.ts"
+import { advance, base, collect, data, layer, reply, requests, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
-
 
 /** Runs `effect` in a fiber, lets everything settle, and returns how it ended (it must have ended). */
 const settled = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -111,7 +110,9 @@ describe("Feed limits", () => {
         yield* settle
         yield* (yield* server.latest)!.drop
         yield* advance(1_000)
-        assert.deepStrictEqual(requests(yield* (yield* server.latest)!.received).map((r) => r.args), [["x"], ["y"], ["z"]])
+        assert.deepStrictEqual(requests(yield* (yield* server.latest)!.received).map((r) => r.args), [["x"], ["y"], [
+          "z"
+        ]])
         assert.deepStrictEqual((yield* feed.subscriptions).map((s) => s.state), ["confirmed", "confirmed", "confirmed"])
       }).pipe(Effect.provide(layer())))
 
@@ -148,7 +149,13 @@ describe("Feed limits", () => {
         // 10 messages a minute; 2 connections pinging every 20 s send 6 of them: 4 are left for requests.
         const profile: Venue.Profile = {
           ...toy({ messagesPerIp: { count: 10, window: "1 minute" }, connectionsPerIp: 2, topicsPerRequest: 1 }),
-          heartbeat: { _tag: "Message", interval: "20 seconds", timeout: "5 seconds", message: "ping", isPong: (t) => t === "pong" }
+          heartbeat: {
+            _tag: "Message",
+            interval: "20 seconds",
+            timeout: "5 seconds",
+            message: "ping",
+            isPong: (t) => t === "pong"
+          }
         }
         const feed = yield* Feed.make("toy", profile, base)
         yield* Effect.forkScoped(feed.subscribe(names("m", 6)))
@@ -207,7 +214,10 @@ describe("Feed limits", () => {
 
         assert.isTrue(Exit.isSuccess(yield* settled(a.unsubscribe("a1"))))
         assert.isTrue(Exit.isSuccess(yield* settled(b.subscribe("b2"))))
-        assert.deepStrictEqual((yield* b.subscriptions).map((s) => [s.topic, s.state]), [["b1", "confirmed"], ["b2", "confirmed"]])
+        assert.deepStrictEqual((yield* b.subscriptions).map((s) => [s.topic, s.state]), [["b1", "confirmed"], [
+          "b2",
+          "confirmed"
+        ]])
         assert.include(yield* sentTopics(), "b2")
       }).pipe(Effect.provide(layer())))
 

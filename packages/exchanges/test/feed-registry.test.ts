@@ -4,17 +4,16 @@
  * session's word after a rotation, nothing that hangs when an answer is lost
  * to a drop, and shards that close when their topics failed.
  */
-import { MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { MemoryTransport } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Feed from "../src/Feed.ts"
 import * as Venue from "../src/Venue.ts"
-import { advance, data, layer, reply, requests, settle, toy, base, collect } from "./utils/toy.ts"
+import { advance, base, collect, data, layer, reply, requests, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
-
 
 const states = (subs: ReadonlyArray<Feed.Subscription>) => subs.map((s) => [s.topic, s.state])
 
@@ -30,16 +29,24 @@ const perTopic = (options: { readonly anonymous?: boolean } = {}): Venue.Profile
     if (!text.startsWith('{"ans"')) return undefined
     const msg = JSON.parse(text)
     if (msg.ok) return Venue.confirmation("subscribed", [msg.topic], msg.ans)
-    return Venue.confirmation("rejected", options.anonymous ? [] : [msg.topic], options.anonymous ? undefined : msg.ans, `unknown ${msg.topic}`, {
-      permanent: true
-    })
+    return Venue.confirmation(
+      "rejected",
+      options.anonymous ? [] : [msg.topic],
+      options.anonymous ? undefined : msg.ans,
+      `unknown ${msg.topic}`,
+      {
+        permanent: true
+      }
+    )
   }
 })
 
 const perTopicReply = (message: string) => {
   const msg = JSON.parse(message)
   if (msg.op !== "subscribe") return msg.op === undefined ? undefined : JSON.stringify({ ack: msg.id })
-  return (msg.args as Array<string>).map((topic) => JSON.stringify({ ans: msg.id, topic, ok: !topic.startsWith("bad") }))
+  return (msg.args as Array<string>).map((topic) =>
+    JSON.stringify({ ans: msg.id, topic, ok: !topic.startsWith("bad") })
+  )
 }
 
 /** A toy venue whose answers a test can silence, or turn into transient rejections of some topics. */
@@ -95,8 +102,13 @@ describe("Feed registry", () => {
         assert.strictEqual(error._tag, "SubscriptionError")
         if (error._tag === "SubscriptionError") assert.deepStrictEqual(error.topics, ["bad-x"])
         const peer = (yield* server.latest)!
-        assert.deepStrictEqual(requests(yield* peer.received).map((r) => r.args), [["a", "bad-x", "b"], ["bad-x"], ["b"]])
-        assert.deepStrictEqual(states(yield* feed.subscriptions), [["a", "confirmed"], ["bad-x", "failed"], ["b", "confirmed"]])
+        assert.deepStrictEqual(requests(yield* peer.received).map((r) => r.args), [["a", "bad-x", "b"], ["bad-x"], [
+          "b"
+        ]])
+        assert.deepStrictEqual(states(yield* feed.subscriptions), [["a", "confirmed"], ["bad-x", "failed"], [
+          "b",
+          "confirmed"
+        ]])
         const failed = events.filter(Feed.FeedEvent.$is("SubscribeFailed"))
         assert.deepStrictEqual(failed.map((e) => [e.topics, e.permanent]), [[["bad-x"], true]])
       }).pipe(Effect.provide(layer({ reply: perTopicReply }))))
@@ -182,7 +194,7 @@ describe("Feed registry", () => {
         assert.strictEqual(x.state, "retrying")
         assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("SubscribeFailed")).map((e) => e.topics), [["x"]])
         // And it is sent again on the new session once its backoff is over.
-                yield* advance(1_250, 250)
+        yield* advance(1_250, 250)
         assert.strictEqual((yield* feed.subscriptions).find((s) => s.topic === "x")!.state, "confirmed")
       }).pipe(Effect.provide(layer))
     })

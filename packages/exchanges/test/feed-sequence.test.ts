@@ -5,8 +5,8 @@
  * a book stream nothing on the socket repairs held after a gap until a
  * resync ran.
  */
-import { type Frame, MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { type Frame, MemoryTransport } from "@kharbranth/core"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -15,10 +15,9 @@ import * as Stream from "effect/Stream"
 import * as Feed from "../src/Feed.ts"
 import * as Sequencer from "../src/internal/feed/sequencer.ts"
 import type * as Venue from "../src/Venue.ts"
-import { advance, layer, settle, toy, base, collect } from "./utils/toy.ts"
+import { advance, base, collect, layer, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
-
 
 /** A book push: `{"topic","seq","prev"}` (chained, as OKX), `"snap":true` for a snapshot, `"diff":true` for a stream with no snapshot on the socket (as Binance). */
 const push = (topic: string, seq: number, extra: { prev?: number; snap?: boolean; diff?: boolean } = {}) =>
@@ -38,10 +37,17 @@ const sequence = (text: string): Venue.Sequence | undefined => {
 }
 
 const seqs = (frames: ReadonlyArray<{ readonly _tag: string }>) =>
-  frames.flatMap((f) => ("data" in f && typeof f.data === "string" && f.data.startsWith('{"topic"') ? [JSON.parse(f.data).seq] : []))
+  frames.flatMap((
+    f
+  ) => ("data" in f && typeof f.data === "string" && f.data.startsWith('{"topic"') ? [JSON.parse(f.data).seq] : []))
 
 describe("Sequencer.judge", () => {
-  const s = (last: number, extra: Partial<Venue.Sequence> = {}): Venue.Sequence => ({ stream: "x", first: last, last, ...extra })
+  const s = (last: number, extra: Partial<Venue.Sequence> = {}): Venue.Sequence => ({
+    stream: "x",
+    first: last,
+    last,
+    ...extra
+  })
   it("consecutive numbers: in order, duplicate, gap", () => {
     assert.deepStrictEqual(Sequencer.judge(undefined, s(7), false), { _tag: "InOrder" })
     assert.deepStrictEqual(Sequencer.judge(7, s(8), false), { _tag: "InOrder" })
@@ -56,7 +62,11 @@ describe("Sequencer.judge", () => {
     // OKX's empty keep-alive update: seqId = prevSeqId = the last one.
     assert.deepStrictEqual(Sequencer.judge(1002, s(1002, { prev: 1002 }), false), { _tag: "InOrder" })
     assert.deepStrictEqual(Sequencer.judge(1002, s(1001, { prev: 990 }), false), { _tag: "Duplicate" })
-    assert.deepStrictEqual(Sequencer.judge(1002, s(1020, { prev: 1010 }), false), { _tag: "Gap", expected: 1002, got: 1010 })
+    assert.deepStrictEqual(Sequencer.judge(1002, s(1020, { prev: 1010 }), false), {
+      _tag: "Gap",
+      expected: 1002,
+      got: 1010
+    })
   })
   it("a snapshot restarts its stream, except while a rotation's frames are released", () => {
     assert.deepStrictEqual(Sequencer.judge(1002, s(1, { snapshot: true }), false), { _tag: "InOrder" })
@@ -195,7 +205,9 @@ describe("Feed sequences", () => {
       const gate = yield* Latch.make(false)
       const feed = yield* Feed.make("binance-like", toy(), { ...base, sequence, capacity: 1, onGap: () => Effect.void })
       const frames: Array<Frame.Frame> = []
-      yield* Effect.forkScoped(Stream.runForEach(feed.frames, (f) => Effect.andThen(gate.await, Effect.sync(() => void frames.push(f)))))
+      yield* Effect.forkScoped(
+        Stream.runForEach(feed.frames, (f) => Effect.andThen(gate.await, Effect.sync(() => void frames.push(f))))
+      )
       const events = yield* collect(feed.events)
       const server = yield* MemoryServer
       yield* Effect.forkScoped(feed.subscribe("depth"))
@@ -264,7 +276,9 @@ describe("Feed sequences", () => {
         sequence,
         resyncTimeout: "5 seconds",
         onGap: () =>
-          Effect.suspend(() => ++calls === 1 ? Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++)) : Effect.void)
+          Effect.suspend(() =>
+            ++calls === 1 ? Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++)) : Effect.void
+          )
       })
       const frames = yield* collect(feed.frames)
       const events = yield* collect(feed.events)

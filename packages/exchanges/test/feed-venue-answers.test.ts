@@ -6,15 +6,15 @@
  * routed endpoints. The same behaviours against the simulator over real
  * sockets are in feed-venues.test.ts.
  */
-import { Heartbeat, MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Heartbeat, MemoryTransport } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Binance from "../src/Binance.ts"
 import * as Feed from "../src/Feed.ts"
 import * as Kraken from "../src/Kraken.ts"
 import * as Okx from "../src/Okx.ts"
-import { advance, settle, base as toyBase, collect } from "./utils/toy.ts"
+import { advance, base as toyBase, collect, settle } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
 
@@ -37,7 +37,8 @@ const okx = (known: ReadonlySet<string>) => (message: string) => {
         id: req.id,
         event: "error",
         code: "60018",
-        msg: `Wrong URL or channel:${arg.channel},instId:${arg.instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+        msg:
+          `Wrong URL or channel:${arg.channel},instId:${arg.instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
         connId: "a1"
       })
   )
@@ -77,7 +78,12 @@ describe("Feed with venue-shaped answers", () => {
       const feed = yield* Feed.make("okx", Okx.publicProfile, { ...base, url: "ws://okx.test/ws" })
       const server = yield* MemoryServer
       const topics = [Okx.topic("trades", "FOO-BAR"), Okx.topic("trades", "BTC-USDT"), Okx.topic("trades", "ETH-USDT")]
-      const error = yield* feed.subscribe(topics).pipe(Effect.flip, Effect.forkScoped, Effect.tap(() => settle), Effect.flatMap(Fiber.join))
+      const error = yield* feed.subscribe(topics).pipe(
+        Effect.flip,
+        Effect.forkScoped,
+        Effect.tap(() => settle),
+        Effect.flatMap(Fiber.join)
+      )
       assert.strictEqual(error._tag, "SubscriptionError")
       if (error._tag === "SubscriptionError") {
         assert.deepStrictEqual(error.topics, ["trades:FOO-BAR"])
@@ -95,7 +101,10 @@ describe("Feed with venue-shaped answers", () => {
       yield* first.drop
       yield* advance(1_000)
       const replayed = yield* received((yield* server.latest)!)
-      assert.deepStrictEqual(replayed.map((r) => r.args.map((a: { instId: string }) => a.instId)), [["BTC-USDT", "ETH-USDT"]])
+      assert.deepStrictEqual(replayed.map((r) => r.args.map((a: { instId: string }) => a.instId)), [[
+        "BTC-USDT",
+        "ETH-USDT"
+      ]])
     }).pipe(Effect.provide(MemoryTransport.layer({ reply: okx(new Set(["BTC-USDT", "ETH-USDT"])) }))))
 
   for (const order of [["BTC/USD", "XBT/USD"], ["XBT/USD", "BTC/USD"]]) {
@@ -104,7 +113,12 @@ describe("Feed with venue-shaped answers", () => {
         const feed = yield* Feed.make("kraken", Kraken.spot, { ...base, url: "ws://kraken.test/v2" })
         const server = yield* MemoryServer
         const topics = order.map((s) => Kraken.topic("trade", s))
-        const error = yield* feed.subscribe(topics).pipe(Effect.flip, Effect.forkScoped, Effect.tap(() => settle), Effect.flatMap(Fiber.join))
+        const error = yield* feed.subscribe(topics).pipe(
+          Effect.flip,
+          Effect.forkScoped,
+          Effect.tap(() => settle),
+          Effect.flatMap(Fiber.join)
+        )
         assert.strictEqual(error._tag, "SubscriptionError")
         if (error._tag === "SubscriptionError") assert.deepStrictEqual(error.topics, ["trade:XBT/USD"])
         const subs = new Map((yield* feed.subscriptions).map((s) => [s.topic, s.state]))
@@ -124,7 +138,9 @@ describe("Feed with venue-shaped answers", () => {
       const server = yield* MemoryServer
       yield* Effect.forkScoped(feed.subscribe(Binance.trade("btcusdt")))
       yield* settle
-      yield* (yield* server.latest)!.send(JSON.stringify({ stream: "!serverShutdown", data: { e: "serverShutdown", E: 1 } }))
+      yield* (yield* server.latest)!.send(
+        JSON.stringify({ stream: "!serverShutdown", data: { e: "serverShutdown", E: 1 } })
+      )
       yield* settle
       assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("RotationStarted")).map((e) => e.reason), ["notice"])
       assert.strictEqual((yield* server.dials).length, 2)
@@ -137,7 +153,9 @@ describe("Feed with venue-shaped answers", () => {
         urls: { public: "ws://fstream.test/public/stream", market: "ws://fstream.test/market/stream" }
       })
       const server = yield* MemoryServer
-      yield* Effect.forkScoped(feed.subscribe(["btcusdt@aggTrade", "btcusdt@trade", "btcusdt@markPrice", "btcusdt@depth@100ms"]))
+      yield* Effect.forkScoped(
+        feed.subscribe(["btcusdt@aggTrade", "btcusdt@trade", "btcusdt@markPrice", "btcusdt@depth@100ms"])
+      )
       yield* settle
       const byUrl = new Map<string, Array<string>>()
       for (const peer of yield* server.connections) {

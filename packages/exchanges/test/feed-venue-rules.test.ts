@@ -7,8 +7,8 @@
  * The simulator imports nothing from the client, so these check the
  * client against the venues' rules, not against itself.
  */
-import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
+import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as Binance from "../src/Binance.ts"
 import * as Coinbase from "../src/Coinbase.ts"
@@ -32,7 +32,11 @@ describe("Feed on the simulator's venue rules", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
       const topic = Okx.topic("books", "BTC-USDT")
-      const probe = yield* start("okx", Okx.publicProfile, { url: sim.endpoints.okx, topics: [topic], sequence: Okx.sequence })
+      const probe = yield* start("okx", Okx.publicProfile, {
+        url: sim.endpoints.okx,
+        topics: [topic],
+        sequence: Okx.sequence
+      })
       yield* until(() => dataOf(probe, topic) > 3)
       yield* sim.fault({ kind: "seqReset", target: { venue: "okx" }, seqId: 5, stream: topic })
       const reset = yield* nextEvent(probe, (e) => (e._tag === "SequenceReset" ? e : undefined))
@@ -61,7 +65,11 @@ describe("Feed on the simulator's venue rules", () => {
         assert.isTrue(error.permanent)
       }
       const subs = states(yield* probe.feed.subscriptions)
-      assert.deepStrictEqual([subs.get(topics[0]!), subs.get(topics[1]!), subs.get(topics[2]!)], ["failed", "confirmed", "confirmed"])
+      assert.deepStrictEqual([subs.get(topics[0]!), subs.get(topics[1]!), subs.get(topics[2]!)], [
+        "failed",
+        "confirmed",
+        "confirmed"
+      ])
       yield* until(() => dataOf(probe, topics[1]!) > 0 && dataOf(probe, topics[2]!) > 0)
     }))
 
@@ -132,7 +140,9 @@ describe("Feed on the simulator's venue rules", () => {
       const a = yield* start("a", profile, { url: sim.endpoints.hyperliquid })
       const b = yield* start("b", profile, { url: sim.endpoints.hyperliquid })
       yield* a.feed.subscribe([Hyperliquid.topic("trades", "BTC"), Hyperliquid.topic("trades", "ETH")])
-      const error = yield* Effect.flip(b.feed.subscribe([Hyperliquid.topic("trades", "SOL"), Hyperliquid.topic("trades", "DOGE")]))
+      const error = yield* Effect.flip(
+        b.feed.subscribe([Hyperliquid.topic("trades", "SOL"), Hyperliquid.topic("trades", "DOGE")])
+      )
       assert.strictEqual(error._tag, "SubscriptionError")
       if (error._tag === "SubscriptionError") {
         assert.deepStrictEqual(error.topics, ["trades:DOGE"])

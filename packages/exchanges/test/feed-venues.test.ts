@@ -4,8 +4,8 @@
  * forced disconnects with no gap and no duplicate, the OKX 64008 notice,
  * staleness against a muted stream, gaps, and sharding at the cap.
  */
-import { Simulator } from "@kharbranth/simulator"
 import { assert, describe, it } from "@effect/vitest"
+import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as Binance from "../src/Binance.ts"
 import * as Bybit from "../src/Bybit.ts"
@@ -17,7 +17,9 @@ import * as Okx from "../src/Okx.ts"
 import type * as Venue from "../src/Venue.ts"
 import { dataOf, nextEvent, type Probe, start, until } from "./utils/probe.ts"
 
-const venues: ReadonlyArray<readonly ["binance" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid", Venue.Profile, ReadonlyArray<string>]> = [
+const venues: ReadonlyArray<
+  readonly ["binance" | "okx" | "bybit" | "coinbase" | "kraken" | "hyperliquid", Venue.Profile, ReadonlyArray<string>]
+> = [
   ["binance", Binance.spot, [Binance.trade("btcusdt"), Binance.depth("ethusdt")]],
   ["okx", Okx.publicProfile, [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "ETH-USDT")]],
   ["bybit", Bybit.spot, [Bybit.trade("BTCUSDT"), Bybit.orderbook("ETHUSDT")]],
@@ -80,55 +82,67 @@ describe("Feed on the simulator", () => {
       assert.sameMembers([...held[0]!.subscriptions], [Binance.trade("btcusdt"), Binance.trade("solusdt")])
     }))
 
-  it.live("binance: twelve subscribes stay within 5 messages per second with pings every 900 ms counted; nothing is cut", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.make({
-        rate: 5,
-        venues: { binance: { pingInterval: "2 seconds", pongTimeout: "5 seconds" } }
-      })
-      const probe = yield* start("binance", Binance.spot, {
-        url: sim.endpoints.binance,
-        heartbeatInterval: "900 millis",
-        heartbeatTimeout: "2 seconds"
-      })
-      // Open first, so each subscribe below is a request of its own.
-      yield* probe.feed.subscribe(Binance.trade("trxusdt"))
-      const symbols = ["btc", "eth", "sol", "xrp", "ada", "dot", "ltc", "bnb", "avax", "link", "atom", "near"]
-      const began = Date.now()
-      yield* Effect.forEach(symbols, (s) => probe.feed.subscribe(Binance.trade(`${s}usdt`)), { concurrency: "unbounded" })
-      const took = Date.now() - began
-      // 12 requests at 3 per 1.1 s (two of the 5 left for pings every 900 ms): at least three full windows.
-      assert.isAtLeast(took, 3_000)
-      // Messages, not error objects: a failure then says why the session ended.
-      const ended = probe.seen.flatMap((e) => e._tag === "Connection" && e.event._tag === "Disconnected" ? [e.event.error.message] : [])
-      assert.deepStrictEqual(ended, [])
-      const subs = yield* probe.feed.subscriptions
-      assert.strictEqual(subs.filter((s) => s.state === "confirmed").length, 13)
-      assert.strictEqual((yield* sim.connections)[0]!.subscriptions.length, 13)
-    }), 20_000)
+  it.live(
+    "binance: twelve subscribes stay within 5 messages per second with pings every 900 ms counted; nothing is cut",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.make({
+          rate: 5,
+          venues: { binance: { pingInterval: "2 seconds", pongTimeout: "5 seconds" } }
+        })
+        const probe = yield* start("binance", Binance.spot, {
+          url: sim.endpoints.binance,
+          heartbeatInterval: "900 millis",
+          heartbeatTimeout: "2 seconds"
+        })
+        // Open first, so each subscribe below is a request of its own.
+        yield* probe.feed.subscribe(Binance.trade("trxusdt"))
+        const symbols = ["btc", "eth", "sol", "xrp", "ada", "dot", "ltc", "bnb", "avax", "link", "atom", "near"]
+        const began = Date.now()
+        yield* Effect.forEach(symbols, (s) => probe.feed.subscribe(Binance.trade(`${s}usdt`)), {
+          concurrency: "unbounded"
+        })
+        const took = Date.now() - began
+        // 12 requests at 3 per 1.1 s (two of the 5 left for pings every 900 ms): at least three full windows.
+        assert.isAtLeast(took, 3_000)
+        // Messages, not error objects: a failure then says why the session ended.
+        const ended = probe.seen.flatMap((e) =>
+          e._tag === "Connection" && e.event._tag === "Disconnected" ? [e.event.error.message] : []
+        )
+        assert.deepStrictEqual(ended, [])
+        const subs = yield* probe.feed.subscriptions
+        assert.strictEqual(subs.filter((s) => s.state === "confirmed").length, 13)
+        assert.strictEqual((yield* sim.connections)[0]!.subscriptions.length, 13)
+      }),
+    20_000
+  )
 
-  it.live("binance: ten rotations before maxLifetime, with no missing and no duplicate trade id", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.make({
-        rate: 60,
-        venues: { binance: { maxLifetime: "1500 millis", shutdownNotice: "400 millis" } }
-      })
-      const topics = [Binance.trade("btcusdt"), Binance.trade("ethusdt")]
-      const probe = yield* start("binance", Binance.spot, {
-        url: sim.endpoints.binance,
-        topics,
-        sequence: Binance.sequence,
-        maxLifetime: "900 millis"
-      })
-      yield* until(() => probe.seen.filter((e) => e._tag === "Rotated").length >= 10, "25 seconds")
-      const rotated = probe.seen.filter(Feed.FeedEvent.$is("Rotated"))
-      assert.isTrue(rotated.every((e) => e.overlapped))
-      for (const topic of topics) assertContiguous(tradeIds(probe, topic))
-      assert.isFalse(probe.seen.some((e) => e._tag === "GapDetected"))
-      // Every old session was closed by the feed after its switch: the venue never had to cut one.
-      const cut = probe.seen.filter((e) => e._tag === "Connection" && e.event._tag === "Disconnected")
-      assert.deepStrictEqual(cut, [])
-    }), 30_000)
+  it.live(
+    "binance: ten rotations before maxLifetime, with no missing and no duplicate trade id",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.make({
+          rate: 60,
+          venues: { binance: { maxLifetime: "1500 millis", shutdownNotice: "400 millis" } }
+        })
+        const topics = [Binance.trade("btcusdt"), Binance.trade("ethusdt")]
+        const probe = yield* start("binance", Binance.spot, {
+          url: sim.endpoints.binance,
+          topics,
+          sequence: Binance.sequence,
+          maxLifetime: "900 millis"
+        })
+        yield* until(() => probe.seen.filter((e) => e._tag === "Rotated").length >= 10, "25 seconds")
+        const rotated = probe.seen.filter(Feed.FeedEvent.$is("Rotated"))
+        assert.isTrue(rotated.every((e) => e.overlapped))
+        for (const topic of topics) assertContiguous(tradeIds(probe, topic))
+        assert.isFalse(probe.seen.some((e) => e._tag === "GapDetected"))
+        // Every old session was closed by the feed after its switch: the venue never had to cut one.
+        const cut = probe.seen.filter((e) => e._tag === "Connection" && e.event._tag === "Disconnected")
+        assert.deepStrictEqual(cut, [])
+      }),
+    30_000
+  )
 
   it.live("okx: the 64008 notice rotates the connection before the venue closes it", () =>
     Effect.gen(function*() {
@@ -190,7 +204,11 @@ describe("Feed on the simulator", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
       const topic = Binance.trade("btcusdt")
-      const probe = yield* start("binance", Binance.spot, { url: sim.endpoints.binance, topics: [topic], sequence: Binance.sequence })
+      const probe = yield* start("binance", Binance.spot, {
+        url: sim.endpoints.binance,
+        topics: [topic],
+        sequence: Binance.sequence
+      })
       yield* until(() => dataOf(probe, topic) > 2)
       yield* sim.fault({ kind: "gap", target: { venue: "binance" }, skip: 3 })
       const gap = yield* nextEvent(probe, (e) => (e._tag === "GapDetected" ? e : undefined))

@@ -3,17 +3,16 @@
  * message budget, sharding, staleness, gaps, duplicates and rotation, with
  * a toy venue (test/utils/toy.ts) so every timing is virtual.
  */
-import { MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { MemoryTransport } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Feed from "../src/Feed.ts"
-import { advance, data, layer, requests, sequence, settle, toy, base, collect } from "./utils/toy.ts"
+import { advance, base, collect, data, layer, requests, sequence, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
-
 
 const texts = (frames: ReadonlyArray<{ readonly _tag: string }>) =>
   frames.flatMap((f) => ("data" in f && typeof f.data === "string" ? [f.data] : []))
@@ -34,7 +33,10 @@ describe("Feed", () => {
         yield* settle
         yield* Fiber.join(fiber)
         const subs = yield* feed.subscriptions
-        assert.deepStrictEqual(subs.map((s) => [s.topic, s.state]), [["a", "confirmed"], ["b", "confirmed"], ["c", "confirmed"]])
+        assert.deepStrictEqual(subs.map((s) => [s.topic, s.state]), [["a", "confirmed"], ["b", "confirmed"], [
+          "c",
+          "confirmed"
+        ]])
         const server = yield* MemoryServer
         const peer = (yield* server.latest)!
         assert.deepStrictEqual(requests(yield* peer.received).map((r) => r.args), [["a", "b"], ["c"]])
@@ -49,7 +51,9 @@ describe("Feed", () => {
         yield* settle
         const result = yield* Fiber.join(exit)
         assert.isTrue(Exit.isFailure(result))
-        const error = yield* Effect.flip(feed.subscribe("bad-1").pipe(Effect.forkScoped, Effect.tap(() => settle), Effect.flatMap(Fiber.join)))
+        const error = yield* Effect.flip(
+          feed.subscribe("bad-1").pipe(Effect.forkScoped, Effect.tap(() => settle), Effect.flatMap(Fiber.join))
+        )
         assert.strictEqual(error._tag, "SubscriptionError")
         if (error._tag === "SubscriptionError") {
           assert.deepStrictEqual(error.topics, ["bad-1"])
@@ -211,11 +215,18 @@ describe("Feed", () => {
         yield* settle
         const peers = yield* server.connections
         assert.strictEqual(peers.length, 3)
-        const held = yield* Effect.forEach(peers, (p) => Effect.map(p.received, (r) => requests(r).flatMap((q) => q.args)))
+        const held = yield* Effect.forEach(
+          peers,
+          (p) => Effect.map(p.received, (r) => requests(r).flatMap((q) => q.args))
+        )
         assert.deepStrictEqual(held, [["t0", "t1", "t2"], ["t3", "t4", "t5"], ["t6", "t7"]])
         for (const [i, peer] of peers.entries()) yield* peer.send(data(`t${i * 3}`, 1))
         yield* settle
-        assert.sameMembers(texts(frames).filter((t) => t.startsWith('{"topic"')), [data("t0", 1), data("t3", 1), data("t6", 1)])
+        assert.sameMembers(texts(frames).filter((t) => t.startsWith('{"topic"')), [
+          data("t0", 1),
+          data("t3", 1),
+          data("t6", 1)
+        ])
         const shards = yield* feed.shards
         assert.deepStrictEqual(shards.map((s) => s.topics.length), [3, 3, 2])
         assert.deepStrictEqual(new Set(shards.map((s) => s.connection)).size, 3)
@@ -346,7 +357,13 @@ describe("Feed", () => {
         // Nothing built on the gap is delivered.
         assert.deepStrictEqual(seqs(frames), [1, 2])
         const gaps = events.filter(Feed.FeedEvent.$is("GapDetected"))
-        assert.deepStrictEqual(gaps.map((g) => [g.stream, g.expected, g.got, g.action, g.sessionStart]), [["s", 3, 4, "restart", false]])
+        assert.deepStrictEqual(gaps.map((g) => [g.stream, g.expected, g.got, g.action, g.sessionStart]), [[
+          "s",
+          3,
+          4,
+          "restart",
+          false
+        ]])
         assert.isFalse(yield* peer.isOpen)
         yield* advance(100)
         // The new session misses what went by meanwhile: reported, not restarted again.
@@ -575,9 +592,16 @@ describe("Feed", () => {
         const peer = (yield* server.latest)!
         yield* peer.send(data("s", 1), "boom", data("s", 2))
         yield* settle
-        assert.deepStrictEqual(texts(frames).filter((t) => !t.startsWith('{"ack"')), [data("s", 1), "boom", data("s", 2)])
+        assert.deepStrictEqual(texts(frames).filter((t) => !t.startsWith('{"ack"')), [
+          data("s", 1),
+          "boom",
+          data("s", 2)
+        ])
         const failures = events.filter(Feed.FeedEvent.$is("ReaderFailed"))
-        assert.deepStrictEqual(failures.map((f) => [f.reader, String(f.error)]), [["profile", "Error: isNotice cannot read boom"]])
+        assert.deepStrictEqual(failures.map((f) => [f.reader, String(f.error)]), [[
+          "profile",
+          "Error: isNotice cannot read boom"
+        ]])
       }).pipe(Effect.provide(layer())))
 
     it.effect("close ends the streams and fails waiting subscribers with ConnectionStopped", () =>

@@ -1,6 +1,6 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Hyperliquid from "../src/Hyperliquid.ts"
 import * as Venue from "../src/Venue.ts"
@@ -31,7 +31,7 @@ describe("Hyperliquid", () => {
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(["nosuch:BTC"])), ["rejected"])
     }))
 
-  it.live("{\"method\":\"ping\"} keeps the connection alive past the client-silence limit, pongs filtered out", () =>
+  it.live('{"method":"ping"} keeps the connection alive past the client-silence limit, pongs filtered out', () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20, venues: { hyperliquid: { idleTimeout: "1 second" } } })
       const h = yield* open(profile, [Hyperliquid.topic("trades", "BTC")], {
@@ -41,7 +41,9 @@ describe("Hyperliquid", () => {
       })
       const stats = yield* staysUp(h, "2500 millis")
       assert.strictEqual(stats.sessions, 1)
-      const pong = yield* waitFor(h.texts, (t) => (t === '{"channel":"pong"}' ? t : undefined), "200 millis").pipe(Effect.option)
+      const pong = yield* waitFor(h.texts, (t) => (t === '{"channel":"pong"}' ? t : undefined), "200 millis").pipe(
+        Effect.option
+      )
       assert.strictEqual(pong._tag, "None")
     }))
 
@@ -75,9 +77,18 @@ describe("Hyperliquid", () => {
       assert.deepStrictEqual([...seen].sort(), [...topics].sort())
       assert.strictEqual(answers, 2)
       assert.deepStrictEqual(yield* sendAll(h, profile, profile.subscribe(["nosuch:BTC"])), ["rejected"])
-      for (const text of ['{"channel":"pong"}', '{"channel":"error","data":"Invalid subscription"}', "", "{", "[1]",
-        '{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}',
-        '{"channel":"trades","data":[]}', '{"channel":"allMids","data":{"mids":{"BTC":"1"}}}']) {
+      for (
+        const text of [
+          '{"channel":"pong"}',
+          '{"channel":"error","data":"Invalid subscription"}',
+          "",
+          "{",
+          "[1]",
+          '{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}',
+          '{"channel":"trades","data":[]}',
+          '{"channel":"allMids","data":{"mids":{"BTC":"1"}}}'
+        ]
+      ) {
         assert.isUndefined(profile.topicOf(text), text)
       }
       assert.strictEqual(profile.topicOf('{"channel":"bbo","data":{"coin":"SOL","time":1,"bbo":[]}}'), "bbo:SOL")
@@ -114,7 +125,10 @@ describe("Hyperliquid profile", () => {
     assert.isTrue(c.permanent)
     assert.isUndefined(c.id)
     assert.strictEqual(Venue.outcome(profile.subscribe(["l2Book:NOPE"])[0]!, c), "rejected")
-    assert.isUndefined(Venue.outcome(profile.subscribe(["l2Book:BTC"])[0]!, c), "another subscription's request is not answered")
+    assert.isUndefined(
+      Venue.outcome(profile.subscribe(["l2Book:BTC"])[0]!, c),
+      "another subscription's request is not answered"
+    )
     const candle = error('Invalid subscription {"type":"candle","coin":"NOPE","interval":"1m"}')
     assert.deepStrictEqual(candle.topics, ["candle:NOPE"])
     const bare = error("Invalid subscription")
@@ -138,7 +152,9 @@ describe("Hyperliquid profile", () => {
   })
 
   it("the per-IP caps are transient rejections naming nothing", () => {
-    for (const data of ["Cannot subscribe to more than 1000 channels.", "Cannot send more than 2000 messages per minute."]) {
+    for (
+      const data of ["Cannot subscribe to more than 1000 channels.", "Cannot send more than 2000 messages per minute."]
+    ) {
       const c = error(data)
       assert.strictEqual(c.kind, "rejected", data)
       assert.deepStrictEqual(c.topics, [], data)

@@ -1,10 +1,10 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Kraken from "../src/Kraken.ts"
 import * as Venue from "../src/Venue.ts"
-import { disconnected, firstDecoded, open, sendAll, settle, staysUp, waitFor, type Harness } from "./utils/harness.ts"
+import { disconnected, firstDecoded, type Harness, open, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
 
 const profile = Kraken.spot
 const precision: Kraken.Precision = { price: 1, qty: 8 }
@@ -60,7 +60,9 @@ describe("Kraken", () => {
       const data = snapshot.data[0]!
       const [best, ...rest] = data.bids
       const tampered = { ...data, bids: [{ price: best!.price, qty: best!.qty + 0.00000001 }, ...rest] }
-      const error = yield* Effect.flip(Kraken.applyVerified(Kraken.makeBook("BTC/USD"), "snapshot", tampered, precision))
+      const error = yield* Effect.flip(
+        Kraken.applyVerified(Kraken.makeBook("BTC/USD"), "snapshot", tampered, precision)
+      )
       assert.strictEqual(error._tag, "ChecksumMismatch")
       assert.strictEqual(error.expected, data.checksum)
       // The untouched snapshot passes, then a level changed locally is caught by the next update.
@@ -73,7 +75,7 @@ describe("Kraken", () => {
       assert.strictEqual(failed._tag, "ChecksumMismatch")
     }))
 
-  it.live("{\"method\":\"ping\"} is answered and keeps the heartbeat satisfied", () =>
+  it.live('{"method":"ping"} is answered and keeps the heartbeat satisfied', () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
       const h = yield* open(profile, [Kraken.topic("trade", "BTC/USD")], {
@@ -121,7 +123,11 @@ describe("Kraken", () => {
       const others = new Set<string>()
       yield* waitFor(h.texts, (t) => {
         const topic = profile.topicOf(t)
-        const msg = JSON.parse(t) as { readonly channel?: string; readonly method?: string; readonly data?: ReadonlyArray<unknown> }
+        const msg = JSON.parse(t) as {
+          readonly channel?: string
+          readonly method?: string
+          readonly data?: ReadonlyArray<unknown>
+        }
         const isData = (msg.channel === "trade" || msg.channel === "book") && (msg.data?.length ?? 0) > 0
         if (isData) seen.add(topic!)
         else {
@@ -132,8 +138,16 @@ describe("Kraken", () => {
       })
       assert.deepStrictEqual([...seen].sort(), [...topics].sort())
       assert.includeMembers([...others], ["status", "subscribe", "heartbeat"])
-      for (const text of ['{"method":"pong","time_in":"x","time_out":"y"}', "", "{", '{"channel":"trade","type":"update","data":[{"symbol"',
-        '{"channel":"instrument","type":"snapshot","data":{"assets":[],"pairs":[]}}', "[1]"]) {
+      for (
+        const text of [
+          '{"method":"pong","time_in":"x","time_out":"y"}',
+          "",
+          "{",
+          '{"channel":"trade","type":"update","data":[{"symbol"',
+          '{"channel":"instrument","type":"snapshot","data":{"assets":[],"pairs":[]}}',
+          "[1]"
+        ]
+      ) {
         assert.isUndefined(profile.topicOf(text), text)
         assert.isUndefined(Kraken.sequence(text), text)
       }
@@ -155,7 +169,9 @@ describe("Kraken", () => {
           if (t.startsWith('{"channel":"book"')) assert.isUndefined(reading)
           if (reading !== undefined) {
             assert.strictEqual(reading.stream, profile.topicOf(t))
-            const ids = (JSON.parse(t) as { readonly data: ReadonlyArray<{ readonly trade_id: number }> }).data.map((d) => d.trade_id)
+            const ids = (JSON.parse(t) as { readonly data: ReadonlyArray<{ readonly trade_id: number }> }).data.map((
+              d
+            ) => d.trade_id)
             assert.deepStrictEqual([reading.first, reading.last], [Math.min(...ids), Math.max(...ids)])
             if (readings.length === 0) snapshot = t.startsWith('{"channel":"trade","type":"snapshot"')
             readings.push(reading)
@@ -170,7 +186,8 @@ describe("Kraken", () => {
       yield* take(12)
       const jumps = readings.slice(5).map((r, i) => r.first - readings[4 + i]!.last - 1).filter((d) => d !== 0)
       assert.deepStrictEqual(jumps, [2])
-      const multi = '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","trade_id":7},{"symbol":"BTC/USD","trade_id":9}]}'
+      const multi =
+        '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","trade_id":7},{"symbol":"BTC/USD","trade_id":9}]}'
       assert.deepStrictEqual(Kraken.sequence(multi), { stream: topic, first: 7, last: 9 })
     }))
 })
@@ -202,22 +219,30 @@ describe("Kraken profile", () => {
     assert.deepStrictEqual(c.topics, ["trade:BTC/USD"])
     assert.strictEqual(c.id, 3)
     assert.isFalse(Venue.names(c, "trade:XBT/USD"))
-    const u = Kraken.confirmation(`{"method":"unsubscribe","result":{"channel":"book","depth":10,"symbol":"ETH/USD"},"success":true,${times},"req_id":9}`)!
+    const u = Kraken.confirmation(
+      `{"method":"unsubscribe","result":{"channel":"book","depth":10,"symbol":"ETH/USD"},"success":true,${times},"req_id":9}`
+    )!
     assert.strictEqual(u.kind, "unsubscribed")
     assert.deepStrictEqual(u.topics, ["book:ETH/USD"])
   })
 
   it("Already subscribed reads as subscribed for its symbol; other errors are transient", () => {
-    const again = Kraken.confirmation(`{"error":"Already subscribed","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":4}`)!
+    const again = Kraken.confirmation(
+      `{"error":"Already subscribed","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":4}`
+    )!
     assert.strictEqual(again.kind, "subscribed")
     assert.deepStrictEqual(again.instruments, ["BTC/USD"])
     assert.strictEqual(again.id, 4)
     assert.strictEqual(Venue.outcome(profile.subscribe([Kraken.topic("trade", "BTC/USD")], 4)[0]!, again), "confirmed")
-    const other = Kraken.confirmation(`{"error":"Exceeded msg rate","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":5}`)!
+    const other = Kraken.confirmation(
+      `{"error":"Exceeded msg rate","method":"subscribe","success":false,"symbol":"BTC/USD",${times},"req_id":5}`
+    )!
     assert.strictEqual(other.kind, "rejected")
     assert.notStrictEqual(other.permanent, true)
     assert.deepStrictEqual(other.instruments, ["BTC/USD"])
-    const unnamed = Kraken.confirmation(`{"error":"Malformed request","method":"subscribe","success":false,${times},"req_id":6}`)!
+    const unnamed = Kraken.confirmation(
+      `{"error":"Malformed request","method":"subscribe","success":false,${times},"req_id":6}`
+    )!
     assert.strictEqual(unnamed.kind, "rejected")
     assert.isUndefined(unnamed.instruments)
     assert.strictEqual(unnamed.id, 6)
@@ -262,8 +287,10 @@ describe("Kraken checksum: the venue's published example", () => {
       checksum: 3310070434
     }]
   }
-  const asks = "45285210000045286415457195345286615457110945289615456091145290215890660452918154553491452947445474945296135380000452975994554245299518772827"
-  const bids = "452835100000004528341545820154528211000000045281010000000452803154592586452790799000045277633101034527753000000045277315460273745276615445238"
+  const asks =
+    "45285210000045286415457195345286615457110945289615456091145290215890660452918154553491452947445474945296135380000452975994554245299518772827"
+  const bids =
+    "452835100000004528341545820154528211000000045281010000000452803154592586452790799000045277633101034527753000000045277315460273745276615445238"
 
   it.effect("the example book decodes, and checksums to 3310070434 with precision {1, 8}", () =>
     Effect.gen(function*() {

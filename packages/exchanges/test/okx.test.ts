@@ -1,11 +1,23 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat } from "@kharbranth/core"
 import { Simulator } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { crc32 } from "../src/internal/crc32.ts"
 import * as Okx from "../src/Okx.ts"
 import * as Venue from "../src/Venue.ts"
-import { type Harness, breaks, count, disconnected, firstDecoded, open, readings, sendAll, settle, staysUp, waitFor } from "./utils/harness.ts"
+import {
+  breaks,
+  count,
+  disconnected,
+  firstDecoded,
+  type Harness,
+  open,
+  readings,
+  sendAll,
+  settle,
+  staysUp,
+  waitFor
+} from "./utils/harness.ts"
 
 const profile = Okx.publicProfile
 
@@ -14,7 +26,6 @@ const nextBook = (h: Harness) => firstDecoded(h, isBook, Okx.decodeBook)
 
 const collect = (h: Harness, done: (readings: ReadonlyArray<Venue.Sequence>) => boolean) =>
   readings(h, profile, Okx.sequence, done)
-
 
 describe("OKX", () => {
   it.live("subscribe is confirmed per arg and trades arrive for the topic", () =>
@@ -60,7 +71,10 @@ describe("OKX", () => {
   it.live("without the text ping OKX closes the quiet connection with 4004", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 0, venues: { okx: { idleTimeout: "1 second" } } })
-      const h = yield* open(profile, [Okx.topic("trades", "BTC-USDT")], { url: sim.endpoints.okx, heartbeat: Heartbeat.none })
+      const h = yield* open(profile, [Okx.topic("trades", "BTC-USDT")], {
+        url: sim.endpoints.okx,
+        heartbeat: Heartbeat.none
+      })
       const error = yield* disconnected(h)
       assert.strictEqual(error._tag, "Closed")
       if (error._tag === "Closed") assert.strictEqual(error.code, 4004)
@@ -94,8 +108,17 @@ describe("OKX", () => {
       yield* sim.fault({ kind: "notice", target: { venue: "okx" } })
       const notice = yield* waitFor(h.texts, (t) => (profile.isNotice(t) ? t : undefined))
       assert.isUndefined(profile.topicOf(notice))
-      for (const text of ["pong", "", "{", '{"arg":{"channel":"trades"', '{"arg":{"channel":"trades","instId":"X"}}', "[1]",
-        '{"event":"error","code":"60012","msg":"Invalid request: {\\"data\\":1}"}']) {
+      for (
+        const text of [
+          "pong",
+          "",
+          "{",
+          '{"arg":{"channel":"trades"',
+          '{"arg":{"channel":"trades","instId":"X"}}',
+          "[1]",
+          '{"event":"error","code":"60012","msg":"Invalid request: {\\"data\\":1}"}'
+        ]
+      ) {
         assert.isUndefined(profile.topicOf(text), text)
         assert.isUndefined(Okx.sequence(text), text)
       }
@@ -104,7 +127,9 @@ describe("OKX", () => {
   it.live("trades and books pushes decode with the schemas", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rate: 20 })
-      const h = yield* open(profile, [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "BTC-USDT")], { url: sim.endpoints.okx })
+      const h = yield* open(profile, [Okx.topic("trades", "BTC-USDT"), Okx.topic("books", "BTC-USDT")], {
+        url: sim.endpoints.okx
+      })
       // The snapshot goes out with the answer, before any trade.
       const snapshot = yield* nextBook(h)
       assert.strictEqual(snapshot.action, "snapshot")
@@ -126,7 +151,10 @@ describe("OKX", () => {
       const before = yield* collect(h, (rs) => topics.every((t) => count(rs, t) >= 4))
       assert.deepStrictEqual(breaks(before), [])
       const books = before.filter((r) => r.stream === topics[1])
-      assert.isTrue(books[0]!.snapshot === true && books[0]!.prev === undefined, "the first books reading is the snapshot")
+      assert.isTrue(
+        books[0]!.snapshot === true && books[0]!.prev === undefined,
+        "the first books reading is the snapshot"
+      )
       assert.isTrue(books.slice(1).every((r) => r.snapshot !== true && r.prev === r.first - 1))
       yield* sim.fault({ kind: "gap", target: { venue: "okx" }, skip: 2 })
       const after = yield* collect(h, (rs) => {
@@ -206,12 +234,17 @@ describe("OKX", () => {
   })
   it("sequence scans book updates as OKX writes them and parses anything else, with the same readings", () => {
     const levels = Array.from({ length: 25 }, (_, i) => `["${97000 + i}.1","0.5","0","2"]`).join(",")
-    const update = `{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[${levels}],"bids":[],"ts":"1","checksum":-5,"prevSeqId":41,"seqId":42}]}`
+    const update =
+      `{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[${levels}],"bids":[],"ts":"1","checksum":-5,"prevSeqId":41,"seqId":42}]}`
     assert.deepStrictEqual(Okx.sequence(update), { stream: "books:BTC-USDT", first: 42, last: 42, prev: 41 })
-    const snapshot = update.replace('"action":"update"', '"action":"snapshot"').replace('"prevSeqId":41', '"prevSeqId":-1')
+    const snapshot = update.replace('"action":"update"', '"action":"snapshot"').replace(
+      '"prevSeqId":41',
+      '"prevSeqId":-1'
+    )
     assert.deepStrictEqual(Okx.sequence(snapshot), { stream: "books:BTC-USDT", first: 42, last: 42, snapshot: true })
     // Another key order takes the parsing path, to the same reading.
-    const reordered = '{"action":"update","arg":{"channel":"books","instId":"ETH-USDT"},"data":[{"seqId":7,"prevSeqId":6,"asks":[],"bids":[],"ts":"1","checksum":1}]}'
+    const reordered =
+      '{"action":"update","arg":{"channel":"books","instId":"ETH-USDT"},"data":[{"seqId":7,"prevSeqId":6,"asks":[],"bids":[],"ts":"1","checksum":1}]}'
     assert.deepStrictEqual(Okx.sequence(reordered), { stream: "books:ETH-USDT", first: 7, last: 7, prev: 6 })
     assert.isUndefined(Okx.sequence('{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}'))
   })
@@ -219,7 +252,8 @@ describe("OKX", () => {
 
 describe("OKX profile", () => {
   const trades = Okx.topic("trades", "BTC-USDT")
-  const unknown = "Wrong URL or channel:trades,instId:FOO-BAR doesn't exist. Please use the correct URL, channel and parameters referring to API document."
+  const unknown =
+    "Wrong URL or channel:trades,instId:FOO-BAR doesn't exist. Please use the correct URL, channel and parameters referring to API document."
 
   it("subscribe and unsubscribe carry the request id as OKX's string id, and Request.id as the number", () => {
     const [sub] = profile.subscribe([Okx.topic("trades", "FOO-BAR"), trades], 7)
@@ -231,7 +265,11 @@ describe("OKX profile", () => {
     })
     const [unsub] = profile.unsubscribe([trades], 8)
     assert.strictEqual(unsub!.id, 8)
-    assert.deepStrictEqual(JSON.parse(unsub!.text), { id: "8", op: "unsubscribe", args: [{ channel: "trades", instId: "BTC-USDT" }] })
+    assert.deepStrictEqual(JSON.parse(unsub!.text), {
+      id: "8",
+      op: "unsubscribe",
+      args: [{ channel: "trades", instId: "BTC-USDT" }]
+    })
     assert.strictEqual(profile.subscribe([trades])[0]!.id, 1, "the default id is 1")
     const big = profile.subscribe([trades], Number.MAX_SAFE_INTEGER)[0]!
     assert.isTrue(/^\d{1,32}$/.test((JSON.parse(big.text) as { readonly id: string }).id))
@@ -243,11 +281,15 @@ describe("OKX profile", () => {
   })
 
   it("answers read the id back as a number: subscribe, unsubscribe and error", () => {
-    const subscribed = Okx.confirmation('{"id":"7","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}')!
+    const subscribed = Okx.confirmation(
+      '{"id":"7","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}'
+    )!
     assert.strictEqual(subscribed.kind, "subscribed")
     assert.deepStrictEqual(subscribed.topics, [trades])
     assert.strictEqual(subscribed.id, 7)
-    const unsubscribed = Okx.confirmation('{"id":"8","event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}')!
+    const unsubscribed = Okx.confirmation(
+      '{"id":"8","event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}'
+    )!
     assert.strictEqual(unsubscribed.kind, "unsubscribed")
     assert.strictEqual(unsubscribed.id, 8)
     // docs-v5's failure example: an error names no arg, only the id.
@@ -263,8 +305,13 @@ describe("OKX profile", () => {
     assert.strictEqual(Venue.outcome(request!, error), "rejected")
     assert.isUndefined(Venue.outcome(profile.subscribe([trades], 1513)[0]!, error), "another request's error")
     // An id OKX echoes that this module did not write (not all digits) is no id.
-    assert.isUndefined(Okx.confirmation('{"id":"abc1","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!.id)
-    assert.isUndefined(Okx.confirmation('{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!.id)
+    assert.isUndefined(
+      Okx.confirmation('{"id":"abc1","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!
+        .id
+    )
+    assert.isUndefined(
+      Okx.confirmation('{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"x"}')!.id
+    )
   })
 
   it("an unknown instrument (60018) names its topic from msg and is permanent", () => {
@@ -279,20 +326,25 @@ describe("OKX profile", () => {
     const [request] = profile.subscribe([Okx.topic("trades", "FOO-BAR"), trades])
     assert.strictEqual(Venue.outcome(request!, c), "rejected")
     assert.isUndefined(Venue.outcome(profile.subscribe([trades])[0]!, c), "a request without the topic is not answered")
-    const withId = Okx.confirmation(`{"id":"9","event":"error","code":"60018","msg":${JSON.stringify(unknown)},"connId":"a4d3ae55"}`)!
+    const withId = Okx.confirmation(
+      `{"id":"9","event":"error","code":"60018","msg":${JSON.stringify(unknown)},"connId":"a4d3ae55"}`
+    )!
     assert.strictEqual(withId.id, 9)
     assert.deepStrictEqual(withId.topics, ["trades:FOO-BAR"])
     const extra = Okx.confirmation(
       '{"event":"error","code":"60018","msg":"Wrong URL or channel:books,instId:FOO-BAR,instType:SPOT doesn\'t exist. Please use the correct URL.","connId":"x"}'
     )!
     assert.deepStrictEqual(extra.topics, ["books:FOO-BAR"])
-    const channelOnly = Okx.confirmation('{"event":"error","code":"60018","msg":"Wrong URL or channel:nosuch doesn\'t exist.","connId":"x"}')!
+    const channelOnly = Okx.confirmation(
+      '{"event":"error","code":"60018","msg":"Wrong URL or channel:nosuch doesn\'t exist.","connId":"x"}'
+    )!
     assert.deepStrictEqual(channelOnly.topics, [], "no instId: no topic to name")
     assert.isTrue(channelOnly.permanent)
   })
 
   it("only the codes whose documented text says to change URL, channel or parameters are permanent", () => {
-    const error = (code: string) => Okx.confirmation(`{"id":"3","event":"error","code":"${code}","msg":"m","connId":"x"}`)!
+    const error = (code: string) =>
+      Okx.confirmation(`{"id":"3","event":"error","code":"${code}","msg":"m","connId":"x"}`)!
     for (const code of ["60008", "60018", "60028", "64000", "64001", "64002", "64003"]) {
       assert.isTrue(error(code).permanent, code)
     }
@@ -331,7 +383,11 @@ describe("OKX checksum: the venue's published examples", () => {
 
   it.effect("example 1 (levels paired): 3366.1:7:3366.8:9:3366:6:3368:8 is -1881014294", () =>
     Effect.gen(function*() {
-      const snapshot = data([level("3366.1", "7"), level("3366", "6")], [level("3366.8", "9"), level("3368", "8")], -1881014294)
+      const snapshot = data(
+        [level("3366.1", "7"), level("3366", "6")],
+        [level("3366.8", "9"), level("3368", "8")],
+        -1881014294
+      )
       const book = Okx.makeBook("BTC-USDT")
       yield* Okx.applyVerified(book, "snapshot", snapshot)
       assert.strictEqual(Okx.checksumInput(book), "3366.1:7:3366.8:9:3366:6:3368:8")
@@ -340,7 +396,11 @@ describe("OKX checksum: the venue's published examples", () => {
 
   it.effect("example 2 (fewer bids than asks): 3366.1:7:3366.8:9:3368:8:3372:8 is 831078360", () =>
     Effect.gen(function*() {
-      const snapshot = data([level("3366.1", "7")], [level("3366.8", "9"), level("3368", "8"), level("3372", "8")], 831078360)
+      const snapshot = data(
+        [level("3366.1", "7")],
+        [level("3366.8", "9"), level("3368", "8"), level("3372", "8")],
+        831078360
+      )
       const book = Okx.makeBook("BTC-USDT")
       yield* Okx.applyVerified(book, "snapshot", snapshot)
       assert.strictEqual(Okx.checksumInput(book), "3366.1:7:3366.8:9:3368:8:3372:8")
@@ -350,7 +410,11 @@ describe("OKX checksum: the venue's published examples", () => {
   it("the v5 docs' string example interleaves bid1, ask1, bid2, ask2", () => {
     // docs-v5 "Checksum": bids [43231.1, 4], [43231, 6]; asks [43232.8, 9], [43232.9, 8]. The docs give no value for it.
     const book = Okx.makeBook("BTC-USDT")
-    Okx.apply(book, "snapshot", data([level("43231.1", "4"), level("43231", "6")], [level("43232.8", "9"), level("43232.9", "8")], 0))
+    Okx.apply(
+      book,
+      "snapshot",
+      data([level("43231.1", "4"), level("43231", "6")], [level("43232.8", "9"), level("43232.9", "8")], 0)
+    )
     assert.strictEqual(Okx.checksumInput(book), "43231.1:4:43232.8:9:43231:6:43232.9:8")
     assert.strictEqual(Okx.checksum(book), crc32("43231.1:4:43232.8:9:43231:6:43232.9:8") | 0)
   })

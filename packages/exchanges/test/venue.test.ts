@@ -1,5 +1,5 @@
-import { Connection, Heartbeat, MemoryTransport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Connection, Heartbeat, MemoryTransport } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Binance from "../src/Binance.ts"
@@ -55,7 +55,9 @@ describe("Venue", () => {
   it("outcome: a rejection names its request by id, topic or instrument; one naming nothing rejects whatever waits", () => {
     const [sub] = Coinbase.exchange.subscribe(["matches:BTC-USD"])
     const other = Venue.confirmation("rejected", [], undefined, "XYZ is not a valid product", { instruments: ["XYZ"] })
-    const mine = Venue.confirmation("rejected", [], undefined, "BTC-USD is not a valid product", { instruments: ["BTC-USD"] })
+    const mine = Venue.confirmation("rejected", [], undefined, "BTC-USD is not a valid product", {
+      instruments: ["BTC-USD"]
+    })
     assert.isUndefined(Venue.outcome(sub!, other))
     assert.strictEqual(Venue.outcome(sub!, mine), "rejected")
     assert.strictEqual(Venue.outcome(sub!, Venue.confirmation("rejected", [], undefined, "busy")), "rejected")
@@ -68,11 +70,14 @@ describe("Venue", () => {
       const server = yield* MemoryTransport.MemoryServer
       const opened = yield* Deferred.make<number>()
       const topics = [Okx.topic("trades", "BTC-USDT")]
-      yield* Connection.make("okx", ...Venue.connect(Okx.publicProfile, topics, {
-        url: "ws://memory/okx",
-        heartbeat: Heartbeat.none,
-        hooks: { onOpen: ({ session }) => Deferred.succeed(opened, session) }
-      }))
+      yield* Connection.make(
+        "okx",
+        ...Venue.connect(Okx.publicProfile, topics, {
+          url: "ws://memory/okx",
+          heartbeat: Heartbeat.none,
+          hooks: { onOpen: ({ session }) => Deferred.succeed(opened, session) }
+        })
+      )
       const peer = yield* server.accepted
       const sent = yield* peer.takeReceived
       assert.deepStrictEqual(sent, { _tag: "Text", data: Okx.publicProfile.subscribe(topics)[0]!.text })

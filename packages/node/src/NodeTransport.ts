@@ -22,8 +22,8 @@ import * as Scope from "effect/Scope"
 import type * as http from "node:http"
 import WebSocket from "ws"
 import { deadlinesOf } from "./internal/deadlines.ts"
-import { violationCodeOf } from "./internal/violations.ts"
 import { TlsMerge } from "./internal/tls.ts"
+import { violationCodeOf } from "./internal/violations.ts"
 
 /**
  * The layer's TLS settings for `wss://` URLs: the defaults of every
@@ -127,7 +127,12 @@ interface Settings {
  */
 class SessionSocket extends WebSocket {
   readonly nodeSession: NodeSession
-  constructor(session: NodeSession, url: string, protocols: Array<string>, options: WebSocket.ClientOptions | http.ClientRequestArgs) {
+  constructor(
+    session: NodeSession,
+    url: string,
+    protocols: Array<string>,
+    options: WebSocket.ClientOptions | http.ClientRequestArgs
+  ) {
     super(url, protocols, options)
     this.nodeSession = session
   }
@@ -363,7 +368,9 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
           connection: this.connection,
           session,
           code: status,
-          violation: this.scrub(`${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`)
+          violation: this.scrub(
+            `${lastError.message} (${(lastError as NodeJS.ErrnoException).code ?? "protocol error"})`
+          )
         })
         : new ConnectionError.Closed({ connection: this.connection, session, code, reason })
     )
@@ -422,7 +429,9 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
       if (ws.readyState === WebSocket.CLOSED) return Effect.void
       if (ws.readyState === WebSocket.CONNECTING) return Effect.sync(() => ws.terminate())
       if (ws.readyState === WebSocket.OPEN) ws.close(1000)
-      return Effect.suspend(() => this.closed ? Effect.void : Deferred.await(this.closedWaiter ??= Deferred.makeUnsafe<void>())).pipe(
+      return Effect.suspend(() =>
+        this.closed ? Effect.void : Deferred.await(this.closedWaiter ??= Deferred.makeUnsafe<void>())
+      ).pipe(
         Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
       )
     })
@@ -469,7 +478,9 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
 
   send(data: Frame.Outbound): Effect.Effect<void, ConnectionError.SendFailed> {
     return Effect.suspend(() =>
-      this.pendingBytes > this.sendHighWaterMark ? Effect.andThen(this.awaitDrain(), this.write(data)) : this.write(data)
+      this.pendingBytes > this.sendHighWaterMark
+        ? Effect.andThen(this.awaitDrain(), this.write(data))
+        : this.write(data)
     )
   }
 
@@ -541,7 +552,9 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
           // the scope keeps one closure that holds the session alone, not
           // acquireRelease's chain of closures and the acquire effect.
           return Effect.andThen(
-            Effect.uninterruptible(Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))),
+            Effect.uninterruptible(
+              Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
+            ),
             Effect.as(session.awaitOpen(request.connectTimeout), session)
           )
         })

@@ -1,5 +1,5 @@
-import { ConnectionConfig, Transport } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { ConnectionConfig, Transport } from "@kharbranth/core"
 import { Clock, Effect, Exit, Fiber, Redacted, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import type * as net from "node:net"
@@ -144,7 +144,14 @@ describe("NodeTransport", () => {
       assert.strictEqual(sent._tag, "SendFailed")
     }))
 
-  for (const [status, retryAfter, expected] of [[401, undefined, undefined], [403, undefined, undefined], [429, "7", 7000], [503, undefined, undefined]] as const) {
+  for (
+    const [status, retryAfter, expected] of [
+      [401, undefined, undefined],
+      [403, undefined, undefined],
+      [429, "7", 7000],
+      [503, undefined, undefined]
+    ] as const
+  ) {
     it.live(`an upgrade refused with ${status} is ConnectFailed with status ${status}`, () =>
       Effect.gen(function*() {
         const port = yield* refusingServer(status, retryAfter === undefined ? {} : { "Retry-After": retryAfter })
@@ -188,7 +195,9 @@ describe("NodeTransport", () => {
       })
       const server = yield* wsServer()
       const dialAt = (url: string, connectTimeout: number) =>
-        Effect.forkChild(Effect.scoped(Effect.andThen(open(url, { connectTimeout }), Effect.void)), { startImmediately: true })
+        Effect.forkChild(Effect.scoped(Effect.andThen(open(url, { connectTimeout }), Effect.void)), {
+          startImmediately: true
+        })
       const stalledUrl = `ws://127.0.0.1:${stalled}`
       // Deadlines at 500, 300 (added after a later one), 600 and 400 ms on the test clock.
       const a = yield* dialAt(stalledUrl, 500)
@@ -302,24 +311,28 @@ describe("NodeTransport", () => {
       assert.strictEqual(end.code, 1009)
     }))
 
-  it.live("with no maxPayload given, a request takes the one default, 16 MiB: a message of 16 MiB arrives, one byte more is a ProtocolError with 1009", () =>
-    Effect.gen(function*() {
-      assert.strictEqual(Transport.request({ url: "ws://x" }).maxPayload, ConnectionConfig.defaults.maxPayload)
-      assert.strictEqual(ConnectionConfig.defaults.maxPayload, 16 * 1024 * 1024)
-      const limit = 16 * 1024 * 1024
-      const server = yield* wsServer()
-      const fits = yield* open(server.url)
-      const first = yield* server.accepted
-      first.ws.send(Buffer.alloc(limit, 1))
-      const [frame] = yield* fits.take
-      assert.strictEqual(frame!._tag === "Binary" && frame!.data.byteLength, limit)
-      const over = yield* open(server.url)
-      const second = yield* server.accepted
-      second.ws.send(Buffer.alloc(limit + 1, 1))
-      const end = yield* Effect.flip(takeN(over, 99))
-      assert.strictEqual(end._tag, "ProtocolError")
-      assert.strictEqual(end.code, 1009)
-    }), 30_000)
+  it.live(
+    "with no maxPayload given, a request takes the one default, 16 MiB: a message of 16 MiB arrives, one byte more is a ProtocolError with 1009",
+    () =>
+      Effect.gen(function*() {
+        assert.strictEqual(Transport.request({ url: "ws://x" }).maxPayload, ConnectionConfig.defaults.maxPayload)
+        assert.strictEqual(ConnectionConfig.defaults.maxPayload, 16 * 1024 * 1024)
+        const limit = 16 * 1024 * 1024
+        const server = yield* wsServer()
+        const fits = yield* open(server.url)
+        const first = yield* server.accepted
+        first.ws.send(Buffer.alloc(limit, 1))
+        const [frame] = yield* fits.take
+        assert.strictEqual(frame!._tag === "Binary" && frame!.data.byteLength, limit)
+        const over = yield* open(server.url)
+        const second = yield* server.accepted
+        second.ws.send(Buffer.alloc(limit + 1, 1))
+        const end = yield* Effect.flip(takeN(over, 99))
+        assert.strictEqual(end._tag, "ProtocolError")
+        assert.strictEqual(end.code, 1009)
+      }),
+    30_000
+  )
 
   it.live("invalid UTF-8 in a text frame is a ProtocolError with 1007", () =>
     Effect.gen(function*() {
@@ -336,22 +349,68 @@ describe("NodeTransport", () => {
   describe("a protocol violation is a ProtocolError with the close code ws documents for its public error .code", () => {
     const frame = (...bytes: Array<number>) => Buffer.from(bytes)
     // [what the peer does, the bytes it writes (or a function of its socket), the ws error code, the close code]
-    const violations: ReadonlyArray<readonly [string, (ws: WebSocket) => void, string, number, Partial<Transport.OpenRequest>?]> = [
-      ["a message over maxPayload", (ws) => ws.send("x".repeat(2048)), "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009, { maxPayload: 1024 }],
-      ["a 64-bit length over 2^53 - 1", (ws) => rawSocket(ws).write(frame(0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)), "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH", 1009],
-      ["invalid UTF-8 in a text frame", (ws) => rawSocket(ws).write(frame(0x81, 0x02, 0xff, 0xfe)), "WS_ERR_INVALID_UTF8", 1007],
-      ["invalid UTF-8 in a close reason", (ws) => rawSocket(ws).write(frame(0x88, 0x04, 0x03, 0xe8, 0xff, 0xfe)), "WS_ERR_INVALID_UTF8", 1007],
-      ["a masked frame from the server", (ws) => rawSocket(ws).write(frame(0x81, 0x81, 1, 2, 3, 4, 0x61)), "WS_ERR_UNEXPECTED_MASK", 1002],
+    const violations: ReadonlyArray<
+      readonly [string, (ws: WebSocket) => void, string, number, Partial<Transport.OpenRequest>?]
+    > = [
+      ["a message over maxPayload", (ws) => ws.send("x".repeat(2048)), "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009, {
+        maxPayload: 1024
+      }],
+      [
+        "a 64-bit length over 2^53 - 1",
+        (ws) => rawSocket(ws).write(frame(0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)),
+        "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH",
+        1009
+      ],
+      [
+        "invalid UTF-8 in a text frame",
+        (ws) => rawSocket(ws).write(frame(0x81, 0x02, 0xff, 0xfe)),
+        "WS_ERR_INVALID_UTF8",
+        1007
+      ],
+      [
+        "invalid UTF-8 in a close reason",
+        (ws) => rawSocket(ws).write(frame(0x88, 0x04, 0x03, 0xe8, 0xff, 0xfe)),
+        "WS_ERR_INVALID_UTF8",
+        1007
+      ],
+      [
+        "a masked frame from the server",
+        (ws) => rawSocket(ws).write(frame(0x81, 0x81, 1, 2, 3, 4, 0x61)),
+        "WS_ERR_UNEXPECTED_MASK",
+        1002
+      ],
       ["a reserved opcode", (ws) => rawSocket(ws).write(frame(0x83, 0x00)), "WS_ERR_INVALID_OPCODE", 1002],
-      ["an invalid close code", (ws) => rawSocket(ws).write(frame(0x88, 0x02, 0x03, 0xe7)), "WS_ERR_INVALID_CLOSE_CODE", 1002],
+      [
+        "an invalid close code",
+        (ws) => rawSocket(ws).write(frame(0x88, 0x02, 0x03, 0xe7)),
+        "WS_ERR_INVALID_CLOSE_CODE",
+        1002
+      ],
       ["a fragmented ping", (ws) => rawSocket(ws).write(frame(0x09, 0x00)), "WS_ERR_EXPECTED_FIN", 1002],
-      ["a ping over 125 bytes", (ws) => rawSocket(ws).write(Buffer.concat([frame(0x89, 0x7e, 0x00, 0x7e), Buffer.alloc(126)])), "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH", 1002],
+      [
+        "a ping over 125 bytes",
+        (ws) => rawSocket(ws).write(Buffer.concat([frame(0x89, 0x7e, 0x00, 0x7e), Buffer.alloc(126)])),
+        "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH",
+        1002
+      ],
       ["RSV1 set without compression", (ws) => rawSocket(ws).write(frame(0xc1, 0x00)), "WS_ERR_UNEXPECTED_RSV_1", 1002],
       ["RSV2 set", (ws) => rawSocket(ws).write(frame(0xa1, 0x00)), "WS_ERR_UNEXPECTED_RSV_2_3", 1002],
-      ["more fragments than ws buffers (16,384)", (ws) =>
-        rawSocket(ws).write(Buffer.concat([frame(0x01, 0x01, 0x61), ...Array.from({ length: 16_384 }, () => frame(0x00, 0x01, 0x61))])),
-        "WS_ERR_TOO_MANY_BUFFERED_PARTS", 1008],
-      ["a compressed message that does not inflate", (ws) => rawSocket(ws).write(frame(0xc1, 0x04, 0xff, 0xff, 0xff, 0xff)), "Z_DATA_ERROR", 1007, { compression: true }]
+      [
+        "more fragments than ws buffers (16,384)",
+        (ws) =>
+          rawSocket(ws).write(
+            Buffer.concat([frame(0x01, 0x01, 0x61), ...Array.from({ length: 16_384 }, () => frame(0x00, 0x01, 0x61))])
+          ),
+        "WS_ERR_TOO_MANY_BUFFERED_PARTS",
+        1008
+      ],
+      [
+        "a compressed message that does not inflate",
+        (ws) => rawSocket(ws).write(frame(0xc1, 0x04, 0xff, 0xff, 0xff, 0xff)),
+        "Z_DATA_ERROR",
+        1007,
+        { compression: true }
+      ]
     ]
 
     /**
@@ -366,7 +425,9 @@ describe("NodeTransport", () => {
         WebSocket.prototype.emit = function(this: WebSocket, event: string | symbol, ...args: Array<unknown>) {
           const error = args[0]
           if (event === "error" && error instanceof Error) {
-            for (const symbol of Object.getOwnPropertySymbols(error)) delete (error as unknown as Record<symbol, unknown>)[symbol]
+            for (const symbol of Object.getOwnPropertySymbols(error)) {
+              delete (error as unknown as Record<symbol, unknown>)[symbol]
+            }
           }
           return emit.call(this, event, ...args)
         }
@@ -381,18 +442,22 @@ describe("NodeTransport", () => {
 
     for (const hidden of [false, true]) {
       for (const [what, violate, wsCode, closeCode, overrides] of violations) {
-        it.live(`${what}: ${closeCode} (${wsCode})${hidden ? ", with ws's private status symbol gone" : ""}`, () =>
-          Effect.gen(function*() {
-            if (hidden) yield* withoutPrivateStatus
-            const server = yield* wsServer(overrides?.compression ? { perMessageDeflate: true } : {})
-            const session = yield* open(server.url, overrides)
-            const { ws } = yield* server.accepted
-            violate(ws)
-            const end = yield* Effect.flip(takeN(session, 100_000))
-            assert.strictEqual(end._tag, "ProtocolError", end.message)
-            assert.strictEqual(end.code, closeCode)
-            assert.include(end._tag === "ProtocolError" ? end.violation : "", wsCode)
-          }), 10_000)
+        it.live(
+          `${what}: ${closeCode} (${wsCode})${hidden ? ", with ws's private status symbol gone" : ""}`,
+          () =>
+            Effect.gen(function*() {
+              if (hidden) yield* withoutPrivateStatus
+              const server = yield* wsServer(overrides?.compression ? { perMessageDeflate: true } : {})
+              const session = yield* open(server.url, overrides)
+              const { ws } = yield* server.accepted
+              violate(ws)
+              const end = yield* Effect.flip(takeN(session, 100_000))
+              assert.strictEqual(end._tag, "ProtocolError", end.message)
+              assert.strictEqual(end.code, closeCode)
+              assert.include(end._tag === "ProtocolError" ? end.violation : "", wsCode)
+            }),
+          10_000
+        )
       }
     }
   })

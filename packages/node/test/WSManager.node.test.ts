@@ -1,5 +1,5 @@
-import { WSManager } from "@kharbranth/core"
 import { assert, describe, it } from "@effect/vitest"
+import { WSManager } from "@kharbranth/core"
 import { Effect, Exit, Schedule, Scope, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -50,44 +50,53 @@ const eventually = (what: string, check: () => boolean, ms: number) =>
   })
 
 describe("WSManager over NodeTransport", () => {
-  it.live("1,000 real connections open, receive, survive a server restart, and close cleanly", () =>
-    Effect.gen(function*() {
-      const total = 1000
-      const first = yield* greeter(0)
-      const managerScope = yield* Scope.make()
-      const manager = yield* WSManager.make({ maxConcurrentDials: 64, dialsPerSecond: 2000 }).pipe(
-        Scope.provide(managerScope)
-      )
-      const hellos: Array<number> = []
-      yield* Effect.forkScoped(Stream.runForEach(manager.frames, ({ frame }) =>
-        Effect.sync(() => {
-          if (frame._tag === "Text") hellos[frame.session] = (hellos[frame.session] ?? 0) + 1
-        })))
+  it.live(
+    "1,000 real connections open, receive, survive a server restart, and close cleanly",
+    () =>
+      Effect.gen(function*() {
+        const total = 1000
+        const first = yield* greeter(0)
+        const managerScope = yield* Scope.make()
+        const manager = yield* WSManager.make({ maxConcurrentDials: 64, dialsPerSecond: 2000 }).pipe(
+          Scope.provide(managerScope)
+        )
+        const hellos: Array<number> = []
+        yield* Effect.forkScoped(Stream.runForEach(manager.frames, ({ frame }) =>
+          Effect.sync(() => {
+            if (frame._tag === "Text") hellos[frame.session] = (hellos[frame.session] ?? 0) + 1
+          })))
 
-      const rssBefore = process.memoryUsage().rss
-      const started = performance.now()
-      for (let i = 0; i < total; i++) {
-        yield* manager.add(`c${i}`, { url: `ws://127.0.0.1:${first.port}/c${i}`, reconnect: Schedule.spaced("200 millis") })
-      }
-      yield* eventually("every connection greeted", () => hellos[1] === total, 30_000)
-      const rssOpen = process.memoryUsage().rss
-      console.log(
-        `1,000 connections open in ${Math.round(performance.now() - started)} ms; ` +
-          `RSS +${((rssOpen - rssBefore) / total / 1024).toFixed(1)} KiB per connection (client and server sides in one process)`
-      )
+        const rssBefore = process.memoryUsage().rss
+        const started = performance.now()
+        for (let i = 0; i < total; i++) {
+          yield* manager.add(`c${i}`, {
+            url: `ws://127.0.0.1:${first.port}/c${i}`,
+            reconnect: Schedule.spaced("200 millis")
+          })
+        }
+        yield* eventually("every connection greeted", () => hellos[1] === total, 30_000)
+        const rssOpen = process.memoryUsage().rss
+        console.log(
+          `1,000 connections open in ${Math.round(performance.now() - started)} ms; ` +
+            `RSS +${
+              ((rssOpen - rssBefore) / total / 1024).toFixed(1)
+            } KiB per connection (client and server sides in one process)`
+        )
 
-      yield* first.stop
-      const second = yield* greeter(first.port)
-      const restarted = performance.now()
-      yield* eventually("every connection greeted again", () => hellos[2] === total, 30_000)
-      console.log(`after the server restart all 1,000 reopened in ${Math.round(performance.now() - restarted)} ms`)
-      const states = yield* manager.states
-      assert.strictEqual(Array.from(states.values()).filter((s) => s._tag === "Open").length, total)
+        yield* first.stop
+        const second = yield* greeter(first.port)
+        const restarted = performance.now()
+        yield* eventually("every connection greeted again", () => hellos[2] === total, 30_000)
+        console.log(`after the server restart all 1,000 reopened in ${Math.round(performance.now() - restarted)} ms`)
+        const states = yield* manager.states
+        assert.strictEqual(Array.from(states.values()).filter((s) => s._tag === "Open").length, total)
 
-      yield* Scope.close(managerScope, Exit.void)
-      yield* eventually("every close seen by the server", () => second.closes.length === total, 10_000)
-      assert.isTrue(second.closes.every((code) => code === 1000), "each closed with 1000")
-      assert.strictEqual(second.open(), 0)
-      yield* second.stop
-    }).pipe(Effect.provide(NodeTransport.layer())), 90_000)
+        yield* Scope.close(managerScope, Exit.void)
+        yield* eventually("every close seen by the server", () => second.closes.length === total, 10_000)
+        assert.isTrue(second.closes.every((code) => code === 1000), "each closed with 1000")
+        assert.strictEqual(second.open(), 0)
+        yield* second.stop
+      }).pipe(Effect.provide(NodeTransport.layer())),
+    90_000
+  )
 })

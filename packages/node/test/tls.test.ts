@@ -4,9 +4,9 @@
  * the layer's by `NodeTransport`; validated when the connection is made; and
  * never shown in errors, events, states, stats or logs.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { ConnectionConfig, Heartbeat, Transport, WSManager } from "@kharbranth/core"
 import type { ConnectionError, ConnectionEvent } from "@kharbranth/core"
-import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Logger, Redacted, References, Schedule, Stream } from "effect"
 import { inspect } from "node:util"
 import * as NodeTransport from "../src/NodeTransport.ts"
@@ -147,13 +147,21 @@ describe("per-connection TLS", () => {
       ["a CA list with a number in it", { ca: [VENUE_CA, 42] }, "tls.ca[1]"],
       ["an empty CA list", { ca: [] }, "tls.ca"],
       ["a private key given as the CA", { ca: fixture("server.key").toString() }, "tls.ca"],
-      ["a PEM block that is not base64", { ca: "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----" }, "tls.ca"],
+      [
+        "a PEM block that is not base64",
+        { ca: "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----" },
+        "tls.ca"
+      ],
       ["a cert that is a number", { cert: 7, key: Redacted.make(CLIENT_KEY) }, "tls.cert"],
       ["a cert without a key", { cert: CLIENT_CERT }, "tls.key"],
       ["a key without a cert", { key: Redacted.make(CLIENT_KEY), passphrase: Redacted.make("x") }, "tls.cert"],
       ["a key that is not Redacted", { cert: CLIENT_CERT, key: CLIENT_KEY }, "tls.key"],
       ["a key that is a certificate", { cert: CLIENT_CERT, key: Redacted.make(CLIENT_CERT.toString()) }, "tls.key"],
-      ["an encrypted key without its passphrase", { cert: CLIENT_CERT, key: Redacted.make(CLIENT_KEY) }, "tls.passphrase"],
+      [
+        "an encrypted key without its passphrase",
+        { cert: CLIENT_CERT, key: Redacted.make(CLIENT_KEY) },
+        "tls.passphrase"
+      ],
       ["a passphrase that is not Redacted", { ...clientIdentity, passphrase: CLIENT_KEY_PASSPHRASE }, "tls.passphrase"],
       ["a passphrase without a key", { passphrase: Redacted.make("x") }, "tls.passphrase"],
       ["an IP address as servername", { servername: "127.0.0.1" }, "tls.servername"],
@@ -179,7 +187,10 @@ describe("per-connection TLS", () => {
       Effect.gen(function*() {
         const manager = yield* WSManager.make()
         const error = yield* Effect.flip(
-          manager.add("venue", { url: "wss://127.0.0.1:9/ws", tls: { cert: CLIENT_CERT, key: Redacted.make(CLIENT_KEY) } })
+          manager.add("venue", {
+            url: "wss://127.0.0.1:9/ws",
+            tls: { cert: CLIENT_CERT, key: Redacted.make(CLIENT_KEY) }
+          })
         )
         assert.strictEqual(error._tag, "InvalidConfig")
         assert.strictEqual(error._tag === "InvalidConfig" && error.field, "tls.passphrase")
@@ -188,7 +199,12 @@ describe("per-connection TLS", () => {
 
     it.effect("a complete identity with text and byte certificates passes and is kept as given", () =>
       Effect.gen(function*() {
-        const tls = { ca: [VENUE_CA.toString(), new Uint8Array(CA)], ...clientIdentity, servername: "venue.example", rejectUnauthorized: true }
+        const tls = {
+          ca: [VENUE_CA.toString(), new Uint8Array(CA)],
+          ...clientIdentity,
+          servername: "venue.example",
+          rejectUnauthorized: true
+        }
         const resolved = yield* ConnectionConfig.resolve("venue", { url: "wss://venue.test/ws", tls })
         assert.strictEqual(resolved.tls, tls)
       }))
@@ -210,28 +226,42 @@ describe("per-connection TLS", () => {
       const untrusted = yield* manager.add("untrusted", { ...base, tls: { ca: CA, ...clientIdentity } })
       const good = yield* manager.add("good", { ...base, tls: { ca: VENUE_CA, ...clientIdentity } })
       const dialFailures = (name: string) =>
-        items.filter((i) => (i as WSManager.NamedEvent).connection === name && (i as WSManager.NamedEvent).event?._tag === "DialFailed").length
-      yield* eventually("both bad connections failed twice", () => dialFailures("bad-passphrase") >= 2 && dialFailures("untrusted") >= 2)
+        items.filter((i) =>
+          (i as WSManager.NamedEvent).connection === name && (i as WSManager.NamedEvent).event?._tag === "DialFailed"
+        ).length
+      yield* eventually(
+        "both bad connections failed twice",
+        () => dialFailures("bad-passphrase") >= 2 && dialFailures("untrusted") >= 2
+      )
       yield* eventually("the good connection open", () => good.state.value._tag === "Open")
       const { ws, client } = yield* venue.accepted
       assert.strictEqual(client, "kharbranth-client", "the key reached the TLS stack")
       ws.close(4001, "bye")
-      yield* eventually("the good connection saw the close", () =>
-        items.some((i) => (i as WSManager.NamedEvent).event?._tag === "Disconnected"))
+      yield* eventually(
+        "the good connection saw the close",
+        () => items.some((i) => (i as WSManager.NamedEvent).event?._tag === "Disconnected")
+      )
       items.push(yield* manager.stats, yield* badPassphrase.stats, yield* untrusted.stats)
       items.push(badPassphrase.state.value, untrusted.state.value)
       const failed = items.filter((i): i is WSManager.NamedEvent =>
         (i as WSManager.NamedEvent).event?._tag === "DialFailed"
       ).map((e) => (e.event as Extract<ConnectionEvent.ConnectionEvent, { _tag: "DialFailed" }>).error)
-      assert.isTrue(failed.some((e) => /TLS settings rejected: .*bad decrypt/i.test(e.message)), "the wrong passphrase was reported")
+      assert.isTrue(
+        failed.some((e) => /TLS settings rejected: .*bad decrypt/i.test(e.message)),
+        "the wrong passphrase was reported"
+      )
       assert.isTrue(failed.some((e) => /certificate/i.test(e.message)), "the untrusted server was reported")
       yield* Effect.logDebug("probe", items.slice(-5))
 
       const exposed = items.map((item) =>
         `${JSON.stringify(item)}\n${inspect(item, { depth: 10 })}\n${item instanceof Error ? item.stack : ""}`
-      ).join("\n") + failed.map((e) => Cause.pretty(Cause.fail(e))).join("\n") + logs.join("\n")
+      ).join("\n") + failed.map((e) =>
+        Cause.pretty(Cause.fail(e))
+      ).join("\n") + logs.join("\n")
       assert.notInclude(exposed, CLIENT_KEY_PASSPHRASE)
-      for (const line of CLIENT_KEY.split("\n").slice(1, -2)) assert.notInclude(exposed, line, "a line of the key leaked")
+      for (const line of CLIENT_KEY.split("\n").slice(1, -2)) {
+        assert.notInclude(exposed, line, "a line of the key leaked")
+      }
     }).pipe(
       Effect.provide(NodeTransport.layer()),
       Effect.provide(Logger.layer([Logger.make(({ message }) => void logs.push(inspect(message, { depth: 10 })))])),

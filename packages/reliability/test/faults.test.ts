@@ -5,9 +5,9 @@
  * typed error, within its deadline, and recovered from without losing or
  * repeating a frame inside a session.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Connection, Heartbeat } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import * as net from "node:net"
 import { WebSocketServer } from "ws"
@@ -22,7 +22,11 @@ describe("faults", () => {
   it.live("server killed with SIGKILL mid-stream: Closed(1006), reconnect, every frame of each session once and in order", () =>
     Effect.gen(function*() {
       const server = yield* feedProcess(0)
-      const conn = yield* Connection.make("kill", { url: `ws://127.0.0.1:${server.port}`, heartbeat: fast, reconnect: Schedule.spaced("50 millis") })
+      const conn = yield* Connection.make("kill", {
+        url: `ws://127.0.0.1:${server.port}`,
+        heartbeat: fast,
+        reconnect: Schedule.spaced("50 millis")
+      })
       const w = yield* watch(conn)
       yield* eventually("frames of session 1", () => w.values(1).length >= 50)
       server.signal("SIGKILL")
@@ -49,7 +53,11 @@ describe("faults", () => {
         ws.on("error", () => {})
       })
       const port = (wss.address() as net.AddressInfo).port
-      const conn = yield* Connection.make("reset", { url: `ws://127.0.0.1:${port}`, heartbeat: fast, reconnect: Schedule.spaced("50 millis") })
+      const conn = yield* Connection.make("reset", {
+        url: `ws://127.0.0.1:${port}`,
+        heartbeat: fast,
+        reconnect: Schedule.spaced("50 millis")
+      })
       const w = yield* watch(conn)
       yield* eventually("frames", () => w.values(1).length >= 20)
       sockets[0]!.resetAndDestroy()
@@ -63,7 +71,12 @@ describe("faults", () => {
   it.live("a frozen server (SIGSTOP): HeartbeatTimeout within interval + timeout + 10%, recovery after SIGCONT", () =>
     Effect.gen(function*() {
       const server = yield* feedProcess(0)
-      const conn = yield* Connection.make("frozen", { url: `ws://127.0.0.1:${server.port}`, heartbeat: fast, reconnect: Schedule.spaced("100 millis"), connectTimeout: "300 millis" })
+      const conn = yield* Connection.make("frozen", {
+        url: `ws://127.0.0.1:${server.port}`,
+        heartbeat: fast,
+        reconnect: Schedule.spaced("100 millis"),
+        connectTimeout: "300 millis"
+      })
       const w = yield* watch(conn)
       yield* eventually("frames", () => w.values(1).length >= 20)
       const frozenAt = performance.now()
@@ -101,7 +114,11 @@ describe("faults", () => {
       assert.isAtMost(lost.at - openedAt, deadline)
       answering = true
       const healedAt = performance.now()
-      yield* eventually("stays up past three heartbeats", () => conn.state.value._tag === "Open" && performance.now() - healedAt > 1800, 5000)
+      yield* eventually(
+        "stays up past three heartbeats",
+        () => conn.state.value._tag === "Open" && performance.now() - healedAt > 1800,
+        5000
+      )
       assert.strictEqual(w.events.filter((e) => e.event._tag === "Disconnected" && e.at > healedAt + 200).length, 0)
       for (const client of wss.clients) client.terminate()
     }).pipe(Effect.provide(NodeTransport.layer())))
@@ -162,4 +179,3 @@ describe("faults", () => {
       for (const client of wss.clients) client.terminate()
     }).pipe(Effect.provide(NodeTransport.layer())))
 })
-

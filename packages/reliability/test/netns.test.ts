@@ -28,7 +28,9 @@ const run = (...args: Array<string>) => {
 const cannotCreate = (() => {
   if (process.platform !== "linux") return "namespaces need Linux"
   const probe = spawnSync("ip", ["netns", "add", `kh-probe-${suffix}`], { encoding: "utf8" })
-  if (probe.status !== 0) return `cannot create a network namespace here: ${(probe.stderr || probe.error?.message || "").trim()}`
+  if (probe.status !== 0) {
+    return `cannot create a network namespace here: ${(probe.stderr || probe.error?.message || "").trim()}`
+  }
   spawnSync("ip", ["netns", "del", `kh-probe-${suffix}`])
   return undefined
 })()
@@ -61,7 +63,9 @@ const inNamespace = (ns: string, args: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const lines: Array<{ readonly at: number; readonly line: string }> = []
-      const child = spawn("ip", ["netns", "exec", ns, process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+      const child = spawn("ip", ["netns", "exec", ns, process.execPath, ...args], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
       let buffer = ""
       child.stdout.setEncoding("utf8")
       child.stdout.on("data", (chunk: string) => {
@@ -80,26 +84,36 @@ const inNamespace = (ns: string, args: ReadonlyArray<string>) =>
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname
 
 describe("half-open in a network namespace", () => {
-  it.live.skipIf(cannotCreate !== undefined)("a link that drops everything is detected by the heartbeat within interval + timeout + 10%, then recovered", () =>
-    Effect.gen(function*() {
-      yield* namespaces
-      const server = yield* inNamespace(nsServer, [fixture("feed-server.mjs"), "9000", "50", "true", serverAddress])
-      yield* eventually("server listening", () => server.lines.some((l) => l.line.startsWith("listening")), 10_000)
-      const client = yield* inNamespace(nsClient, [fixture("netns-client.ts"), `ws://${serverAddress}:9000`, "1000", "1000"])
-      const seen = (tag: string, after = 0) => client.lines.find((l) => l.at >= after && l.line.includes(`"tag":"${tag}"`))
-      yield* eventually("client open", () => seen("Opened") !== undefined, 15_000)
+  it.live.skipIf(cannotCreate !== undefined)(
+    "a link that drops everything is detected by the heartbeat within interval + timeout + 10%, then recovered",
+    () =>
+      Effect.gen(function*() {
+        yield* namespaces
+        const server = yield* inNamespace(nsServer, [fixture("feed-server.mjs"), "9000", "50", "true", serverAddress])
+        yield* eventually("server listening", () => server.lines.some((l) => l.line.startsWith("listening")), 10_000)
+        const client = yield* inNamespace(nsClient, [
+          fixture("netns-client.ts"),
+          `ws://${serverAddress}:9000`,
+          "1000",
+          "1000"
+        ])
+        const seen = (tag: string, after = 0) =>
+          client.lines.find((l) => l.at >= after && l.line.includes(`"tag":"${tag}"`))
+        yield* eventually("client open", () => seen("Opened") !== undefined, 15_000)
 
-      run("ip", "-n", nsServer, "link", "set", vethServer, "down")
-      const cutAt = performance.now()
-      yield* eventually("heartbeat timeout", () => seen("Disconnected", cutAt) !== undefined, 10_000)
-      const detected = seen("Disconnected", cutAt)!
-      assert.include(detected.line, "HeartbeatTimeout")
-      const elapsed = detected.at - cutAt
-      console.log(`half-open link detected after ${Math.round(elapsed)} ms (deadline 2200 ms)`)
-      assert.isAtMost(elapsed, 2000 * 1.1)
+        run("ip", "-n", nsServer, "link", "set", vethServer, "down")
+        const cutAt = performance.now()
+        yield* eventually("heartbeat timeout", () => seen("Disconnected", cutAt) !== undefined, 10_000)
+        const detected = seen("Disconnected", cutAt)!
+        assert.include(detected.line, "HeartbeatTimeout")
+        const elapsed = detected.at - cutAt
+        console.log(`half-open link detected after ${Math.round(elapsed)} ms (deadline 2200 ms)`)
+        assert.isAtMost(elapsed, 2000 * 1.1)
 
-      run("ip", "-n", nsServer, "link", "set", vethServer, "up")
-      const healedAt = performance.now()
-      yield* eventually("reopened", () => seen("Opened", healedAt) !== undefined, 15_000)
-    }), 60_000)
+        run("ip", "-n", nsServer, "link", "set", vethServer, "up")
+        const healedAt = performance.now()
+        yield* eventually("reopened", () => seen("Opened", healedAt) !== undefined, 15_000)
+      }),
+    60_000
+  )
 })

@@ -4,9 +4,9 @@
  * ends in a typed error that names what was wrong (never a bare 1006), the
  * reconnect policy decides what follows, and nothing crashes.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Connection, Heartbeat } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -18,14 +18,24 @@ import { watch } from "./utils/watch.ts"
 
 const violations: ReadonlyArray<readonly [string, () => Buffer, number, RegExp]> = [
   ["invalid UTF-8 in a text frame", () => frame(0x1, Buffer.from([0xff, 0xfe])), 1007, /UTF-8/i],
-  ["invalid UTF-8 split across fragments", () => Buffer.concat([frame(0x1, Buffer.from([0xe2, 0x82]), { fin: false }), frame(0x0, Buffer.from([0x28]))]), 1007, /UTF-8/i],
+  [
+    "invalid UTF-8 split across fragments",
+    () => Buffer.concat([frame(0x1, Buffer.from([0xe2, 0x82]), { fin: false }), frame(0x0, Buffer.from([0x28]))]),
+    1007,
+    /UTF-8/i
+  ],
   ["a masked server frame", () => frame(0x1, "hi", { mask: true }), 1002, /MASK/i],
   ["reserved bits set", () => frame(0x1, "hi", { rsv: 2 }), 1002, /RSV/i],
   ["an unknown opcode", () => frame(0x3, "hi"), 1002, /opcode/i],
   ["a control frame over 125 bytes", () => frame(0x9, Buffer.alloc(126)), 1002, /payload length|CONTROL/i],
   ["a fragmented ping", () => frame(0x9, "x", { fin: false }), 1002, /FIN/i],
   ["an invalid close code", () => frame(0x8, Buffer.from([0x03, 0xe6])), 1002, /status code|close code/i],
-  ["a 64-bit length beyond maxPayload", () => frame(0x2, Buffer.alloc(0), { length: 2n ** 40n }), 1009, /length|payload/i]
+  [
+    "a 64-bit length beyond maxPayload",
+    () => frame(0x2, Buffer.alloc(0), { length: 2n ** 40n }),
+    1009,
+    /length|payload/i
+  ]
 ]
 
 describe("protocol violations", () => {
@@ -47,7 +57,10 @@ describe("protocol violations", () => {
           closeTimeout: "100 millis"
         })
         const w = yield* watch(conn)
-        yield* eventually("the second session's frame", () => w.frames.some((f) => f._tag === "Text" && f.data === "ok"))
+        yield* eventually(
+          "the second session's frame",
+          () => w.frames.some((f) => f._tag === "Text" && f.data === "ok")
+        )
         const lost = w.first("Disconnected")!.event
         assert.strictEqual(lost._tag === "Disconnected" && lost.error._tag, "ProtocolError")
         if (lost._tag !== "Disconnected" || lost.error._tag !== "ProtocolError") return
@@ -65,7 +78,12 @@ describe("protocol violations", () => {
         if (accepted === 1) socket.write(Buffer.concat(Array.from({ length: 200 }, () => frame(0x9))))
         else socket.write(frame(0x1, "ok"))
       })
-      const conn = yield* Connection.make("flood", { url: `ws://127.0.0.1:${port}`, heartbeat: Heartbeat.none, reconnect: Schedule.spaced("20 millis"), closeTimeout: "100 millis" })
+      const conn = yield* Connection.make("flood", {
+        url: `ws://127.0.0.1:${port}`,
+        heartbeat: Heartbeat.none,
+        reconnect: Schedule.spaced("20 millis"),
+        closeTimeout: "100 millis"
+      })
       const w = yield* watch(conn)
       yield* eventually("recovered", () => w.frames.some((f) => f._tag === "Text" && f.data === "ok"))
       const lost = w.first("Disconnected")!.event
@@ -105,7 +123,11 @@ describe("refused upgrades", () => {
     it.live(`${status} stops the connection by default: no retry fixes credentials`, () =>
       Effect.gen(function*() {
         const server = yield* refusing(status, 100)
-        const conn = yield* Connection.make("auth", { url: `ws://127.0.0.1:${server.port}`, heartbeat: Heartbeat.none, reconnect: Schedule.spaced("10 millis") })
+        const conn = yield* Connection.make("auth", {
+          url: `ws://127.0.0.1:${server.port}`,
+          heartbeat: Heartbeat.none,
+          reconnect: Schedule.spaced("10 millis")
+        })
         yield* eventually("closed", () => conn.state.value._tag === "Closed")
         const state = conn.state.value
         assert.isTrue(state._tag === "Closed" && state.error?._tag === "ConnectFailed" && state.error.status === status)
@@ -117,7 +139,11 @@ describe("refused upgrades", () => {
   it.live("429 with Retry-After: the next dial waits at least that long", () =>
     Effect.gen(function*() {
       const server = yield* refusing(429, 1, { "Retry-After": "1" })
-      const conn = yield* Connection.make("limited", { url: `ws://127.0.0.1:${server.port}`, heartbeat: Heartbeat.none, reconnect: Schedule.spaced("10 millis") })
+      const conn = yield* Connection.make("limited", {
+        url: `ws://127.0.0.1:${server.port}`,
+        heartbeat: Heartbeat.none,
+        reconnect: Schedule.spaced("10 millis")
+      })
       const w = yield* watch(conn)
       yield* eventually("welcome", () => w.frames.some((f) => f._tag === "Text"), 5000)
       assert.strictEqual(server.dials.length, 2)
@@ -129,7 +155,11 @@ describe("refused upgrades", () => {
   it.live("503 is retried by the schedule", () =>
     Effect.gen(function*() {
       const server = yield* refusing(503, 3)
-      const conn = yield* Connection.make("busy", { url: `ws://127.0.0.1:${server.port}`, heartbeat: Heartbeat.none, reconnect: Schedule.spaced("30 millis") })
+      const conn = yield* Connection.make("busy", {
+        url: `ws://127.0.0.1:${server.port}`,
+        heartbeat: Heartbeat.none,
+        reconnect: Schedule.spaced("30 millis")
+      })
       const w = yield* watch(conn)
       yield* eventually("welcome", () => w.frames.some((f) => f._tag === "Text"))
       assert.strictEqual(server.dials.length, 4)
@@ -155,7 +185,11 @@ describe("TLS", () => {
   it.live("a self-signed certificate is rejected by default with a clear error", () =>
     Effect.gen(function*() {
       const port = yield* tlsServer
-      const conn = yield* Connection.make("tls", { url: `wss://127.0.0.1:${port}`, heartbeat: Heartbeat.none, reconnect: Schedule.recurs(0) })
+      const conn = yield* Connection.make("tls", {
+        url: `wss://127.0.0.1:${port}`,
+        heartbeat: Heartbeat.none,
+        reconnect: Schedule.recurs(0)
+      })
       const w = yield* watch(conn)
       yield* eventually("dial failed", () => w.first("DialFailed") !== undefined)
       const failed = w.first("DialFailed")!.event
@@ -167,7 +201,11 @@ describe("TLS", () => {
   it.live("a certificate for another host is rejected, even with its CA trusted", () =>
     Effect.gen(function*() {
       const port = yield* tlsServer
-      const conn = yield* Connection.make("tls", { url: `wss://127.0.0.1:${port}`, heartbeat: Heartbeat.none, reconnect: Schedule.recurs(0) })
+      const conn = yield* Connection.make("tls", {
+        url: `wss://127.0.0.1:${port}`,
+        heartbeat: Heartbeat.none,
+        reconnect: Schedule.recurs(0)
+      })
       const w = yield* watch(conn)
       yield* eventually("dial failed", () => w.first("DialFailed") !== undefined)
       const failed = w.first("DialFailed")!.event

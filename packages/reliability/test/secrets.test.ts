@@ -4,9 +4,9 @@
  * or logs, whatever goes wrong. The test gathers every one of those and
  * searches them for the secrets.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Connection, Heartbeat, WSManager } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Logger, Redacted, References, Schedule, Stream, SubscriptionRef } from "effect"
 import * as http from "node:http"
 import type * as net from "node:net"
@@ -80,7 +80,12 @@ describe("secrets", () => {
       const invalid = yield* Effect.flip(Connection.make("bad", { url: url.replace("ws://", "http://") }))
       items.push(invalid)
       const stopped = yield* Effect.scoped(Effect.gen(function*() {
-        const c = yield* Connection.make("refused", { url, heartbeat: Heartbeat.none, headers: { authorization: Redacted.make(TOKEN) }, reconnect: Schedule.recurs(0) })
+        const c = yield* Connection.make("refused", {
+          url,
+          heartbeat: Heartbeat.none,
+          headers: { authorization: Redacted.make(TOKEN) },
+          reconnect: Schedule.recurs(0)
+        })
         yield* eventually("closed", () => c.state.value._tag === "Closed", 5000)
         return yield* Effect.flip(c.send("x"))
       }))

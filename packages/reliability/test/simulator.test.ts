@@ -4,15 +4,15 @@
  * for it (or, for faults that only degrade a feed, that the feed slows and
  * comes back without a reconnect), and the recovery.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Connection, Heartbeat } from "@kharbranth/core"
 import type { ConnectionConfig } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import type { Fault } from "@kharbranth/simulator"
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import { eventually } from "./utils/peers.ts"
-import { type Watched, watch } from "./utils/watch.ts"
+import { watch, type Watched } from "./utils/watch.ts"
 
 const subscribe = JSON.stringify({ method: "SUBSCRIBE", params: ["btcusdt@trade"], id: 1 })
 
@@ -31,7 +31,8 @@ const setup = (extra: Partial<ConnectionConfig.ConnectionConfig> = {}) =>
     const trades = (session: number) =>
       w.frames.filter((f) => f._tag === "Text" && f.session === session && f.data.startsWith('{"e":"trade"')).length
     yield* eventually("trades on session 1", () => trades(1) >= 10)
-    const fault = (spec: Fault.FaultSpec) => Effect.andThen(Effect.orDie(sim.fault(spec)), Effect.sync(() => performance.now()))
+    const fault = (spec: Fault.FaultSpec) =>
+      Effect.andThen(Effect.orDie(sim.fault(spec)), Effect.sync(() => performance.now()))
     return { sim, conn, w, trades, fault }
   })
 
@@ -79,7 +80,10 @@ describe("simulator faults through a Connection", () => {
 
   it.live("slow: the feed slows and comes back without a reconnect", () =>
     Effect.gen(function*() {
-      const { w, trades, fault } = yield* setup({ idleTimeout: "10 seconds", heartbeat: Heartbeat.protocol({ interval: "2 seconds", timeout: "2 seconds" }) })
+      const { w, trades, fault } = yield* setup({
+        idleTimeout: "10 seconds",
+        heartbeat: Heartbeat.protocol({ interval: "2 seconds", timeout: "2 seconds" })
+      })
       yield* Effect.sleep("500 millis")
       const before = trades(1)
       yield* fault({ kind: "slow", target: { venue: "binance" }, bytesPerSecond: 400, duration: "1 second" })
@@ -96,7 +100,9 @@ describe("simulator faults through a Connection", () => {
       yield* fault({ kind: "gap", target: { venue: "binance" }, skip: 5 })
       const count = trades(1)
       yield* eventually("more trades", () => trades(1) >= count + 5)
-      const ids = w.frames.flatMap((f) => f._tag === "Text" && f.session === 1 ? [...f.data.matchAll(/"t":(\d+)/g)].map((m) => Number(m[1])) : [])
+      const ids = w.frames.flatMap((f) =>
+        f._tag === "Text" && f.session === 1 ? [...f.data.matchAll(/"t":(\d+)/g)].map((m) => Number(m[1])) : []
+      )
       const jumps = ids.slice(1).filter((id, i) => id !== ids[i]! + 1)
       assert.strictEqual(jumps.length, 1)
     }).pipe(Effect.provide(NodeTransport.layer())))
@@ -109,9 +115,13 @@ describe("simulator faults through a Connection", () => {
         yield* fault({ kind: "drop", target: { venue: "binance" } })
         yield* eventually("new session", () => trades(2) >= 5, 5000)
         const failed = w.first("DialFailed", at)?.event
-        assert.isTrue(failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.status === status)
+        assert.isTrue(
+          failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.status === status
+        )
         if (status === 429) {
-          assert.isTrue(failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.retryAfter === 1000)
+          assert.isTrue(
+            failed?._tag === "DialFailed" && failed.error._tag === "ConnectFailed" && failed.error.retryAfter === 1000
+          )
           const opened = w.events.find((e) => e.event._tag === "Opened" && e.at > at)
           assert.isAtLeast(opened!.at - w.first("DialFailed", at)!.at, 950, "waited for Retry-After")
         }
@@ -120,11 +130,15 @@ describe("simulator faults through a Connection", () => {
 
   it.live("latency: frames arrive late, no reconnect", () =>
     Effect.gen(function*() {
-      const { w, fault } = yield* setup({ heartbeat: Heartbeat.protocol({ interval: "2 seconds", timeout: "2 seconds" }) })
+      const { w, fault } = yield* setup({
+        heartbeat: Heartbeat.protocol({ interval: "2 seconds", timeout: "2 seconds" })
+      })
       yield* fault({ kind: "latency", target: { venue: "binance" }, latency: "250 millis", duration: "1 second" })
       yield* Effect.sleep("600 millis")
       // Binance trades carry the send time E (ms): received − E is the delay.
-      const late = w.frames.slice(-5).map((f) => f._tag === "Text" ? f.receivedAt - Number(/"E":(\d+)/.exec(f.data)?.[1]) : 0)
+      const late = w.frames.slice(-5).map((f) =>
+        f._tag === "Text" ? f.receivedAt - Number(/"E":(\d+)/.exec(f.data)?.[1]) : 0
+      )
       assert.isTrue(late.every((d) => d >= 200), `delays ${late.join(", ")}`)
       assert.isUndefined(w.first("Disconnected"))
     }).pipe(Effect.provide(NodeTransport.layer())))
@@ -134,7 +148,9 @@ describe("simulator faults through a Connection", () => {
       const { w, trades, fault } = yield* setup()
       const at = yield* fault({ kind: "notice", target: { venue: "binance" }, closeAfter: "200 millis" })
       yield* eventually("new session", () => trades(2) >= 5)
-      assert.isTrue(w.frames.some((f) => f._tag === "Text" && f.session === 1 && f.data.includes('"e":"serverShutdown"')))
+      assert.isTrue(
+        w.frames.some((f) => f._tag === "Text" && f.session === 1 && f.data.includes('"e":"serverShutdown"'))
+      )
       assert.strictEqual(disconnectedBy(w, at)?._tag, "Closed")
     }).pipe(Effect.provide(NodeTransport.layer())))
 })

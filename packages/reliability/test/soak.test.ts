@@ -5,9 +5,9 @@
  * are back at their starting level: nothing accumulates per session or per
  * connection.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat, WSManager } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Metric, Schedule, Stream } from "effect"
 import { eventually } from "./utils/peers.ts"
 import { serveScoped } from "./utils/servers.ts"
@@ -83,7 +83,10 @@ describe("soak", () => {
         Effect.gen(function*() {
           const names = Array.from({ length: 100 }, (_, i) => `k${k}-${i}`)
           const conns = yield* Effect.forEach(names, (name) =>
-            manager.add(name, { url: `ws://127.0.0.1:${server.port}/${name}`, heartbeat: Heartbeat.protocol({ interval: "10 seconds", timeout: "5 seconds" }) }))
+            manager.add(name, {
+              url: `ws://127.0.0.1:${server.port}/${name}`,
+              heartbeat: Heartbeat.protocol({ interval: "10 seconds", timeout: "5 seconds" })
+            }))
           yield* eventually(`cycle ${k} open`, () => conns.every((c) => c.state.value._tag === "Open"), 20_000)
           yield* Effect.forEach(names, (name) => manager.remove(name), { concurrency: 100, discard: true })
         })

@@ -41,7 +41,9 @@ interface Lasting extends Common {
  * @category models
  * @since 0.1.0
  */
-export interface Drop extends Common { readonly kind: "drop" }
+export interface Drop extends Common {
+  readonly kind: "drop"
+}
 /**
  * A clean close with this code (default 1000) and reason.
  *
@@ -59,14 +61,18 @@ export interface Close extends Common {
  * @category models
  * @since 0.1.0
  */
-export interface Stall extends Lasting { readonly kind: "stall" }
+export interface Stall extends Lasting {
+  readonly kind: "stall"
+}
 /**
  * Everything stops: no data, no pongs, no PING frames, no close replies; the TCP connection stays open.
  *
  * @category models
  * @since 0.1.0
  */
-export interface HalfOpen extends Lasting { readonly kind: "halfOpen" }
+export interface HalfOpen extends Lasting {
+  readonly kind: "halfOpen"
+}
 /**
  * Output throttled to `bytesPerSecond` (default 1024); the excess waits in a bounded queue.
  *
@@ -283,7 +289,7 @@ export const validate = (spec: FaultSpec): string | undefined => {
   if (!kinds.includes(spec.kind)) return `unknown fault kind "${String(spec.kind)}"`
   const t = spec.target
   if (t !== "all") {
-    if (typeof t !== "object" || t === null) return "target must be \"all\", { venue } or { connection }"
+    if (typeof t !== "object" || t === null) return 'target must be "all", { venue } or { connection }'
     if ("venue" in t && !isVenue(t.venue)) return `unknown venue "${String(t.venue)}"`
     if ("connection" in t && !Number.isInteger(t.connection)) return "connection must be an integer id"
   }
@@ -302,7 +308,9 @@ export const validate = (spec: FaultSpec): string | undefined => {
       if (spec.bytesPerSecond !== undefined && !(spec.bytesPerSecond > 0)) return "bytesPerSecond must be positive"
       return validDuration(spec.duration) ? undefined : "invalid duration"
     case "gap":
-      return spec.skip !== undefined && !(Number.isInteger(spec.skip) && spec.skip >= 1) ? "skip must be a positive integer" : undefined
+      return spec.skip !== undefined && !(Number.isInteger(spec.skip) && spec.skip >= 1)
+        ? "skip must be a positive integer"
+        : undefined
     case "latency":
       return validDuration(spec.latency) && validDuration(spec.duration) ? undefined : "invalid latency or duration"
     case "notice":
@@ -320,7 +328,9 @@ export const validate = (spec: FaultSpec): string | undefined => {
       if (typeof t === "object" && "venue" in t && t.venue !== "okx") {
         return "seqReset applies to OKX books: target okx, all or a connection"
       }
-      if (spec.seqId !== undefined && !(Number.isInteger(spec.seqId) && spec.seqId >= 0)) return "seqId must be a non-negative integer"
+      if (spec.seqId !== undefined && !(Number.isInteger(spec.seqId) && spec.seqId >= 0)) {
+        return "seqId must be a non-negative integer"
+      }
       if (spec.stream !== undefined && (typeof spec.stream !== "string" || spec.stream === "")) {
         return "stream must name a book, e.g. books:BTC-USDT"
       }
@@ -373,7 +383,9 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
   const m = /^([A-Za-z]+)(?::([^,@+]*))?((?:,[^,@+=]+=[^,+]*)*)(?:@([^+]+))?(?:\+(.+))?$/.exec(text.trim())
   if (m === null) return fail(form)
   const kind = m[1] as string
-  if (!(kinds as ReadonlyArray<string>).includes(kind)) return fail(`unknown fault kind "${kind}" (one of ${kinds.join(", ")})`)
+  if (!(kinds as ReadonlyArray<string>).includes(kind)) {
+    return fail(`unknown fault kind "${kind}" (one of ${kinds.join(", ")})`)
+  }
   const parsedTarget = parseTarget(m[2])
   if (Result.isFailure(parsedTarget)) return fail(parsedTarget.failure)
   const target = parsedTarget.success
@@ -402,7 +414,9 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
   const duration = durationOf(m[5])
   const closeAfter = durationOf(params.get("closeAfter"))
   const latencyParam = durationOf(params.get("latency"))
-  if (after === null || duration === null || closeAfter === null || latencyParam === null) return fail("invalid duration")
+  if (after === null || duration === null || closeAfter === null || latencyParam === null) {
+    return fail("invalid duration")
+  }
   const num = (key: string): number | undefined => (params.has(key) ? Number(params.get(key)) : undefined)
   const base = { target, ...(after !== undefined ? { after } : {}) }
   const lasting = {
@@ -436,7 +450,9 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
       spec = { kind: "gap", ...base, ...(num("skip") !== undefined ? { skip: num("skip") } : {}) }
       break
     case "latency":
-      if (latencyParam === undefined && duration === undefined) return fail("latency needs ,latency=<duration> or +<duration>")
+      if (latencyParam === undefined && duration === undefined) {
+        return fail("latency needs ,latency=<duration> or +<duration>")
+      }
       spec = latencyParam !== undefined
         ? { kind: "latency", ...lasting, latency: latencyParam }
         : { kind: "latency", ...base, latency: duration ?? 0 }
@@ -457,7 +473,9 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
     case "mute": {
       const stream = params.get("stream")
       if (stream === undefined || stream === "") {
-        return fail("mute needs ,stream=<stream> named as the venue names it, e.g. mute:binance,stream=btcusdt@trade or mute:okx,stream=trades:BTC-USDT")
+        return fail(
+          "mute needs ,stream=<stream> named as the venue names it, e.g. mute:binance,stream=btcusdt@trade or mute:okx,stream=trades:BTC-USDT"
+        )
       }
       const until = params.get("until")
       if (until !== undefined && until !== "resubscribe" && until !== "reconnect") {

@@ -23,7 +23,15 @@ export type VenueName = "binance" | "binanceUsdm" | "okx" | "bybit" | "coinbase"
  * @category constants
  * @since 0.1.0
  */
-export const venueNames: ReadonlyArray<VenueName> = ["binance", "binanceUsdm", "okx", "bybit", "coinbase", "kraken", "hyperliquid"]
+export const venueNames: ReadonlyArray<VenueName> = [
+  "binance",
+  "binanceUsdm",
+  "okx",
+  "bybit",
+  "coinbase",
+  "kraken",
+  "hyperliquid"
+]
 
 /**
  * The assets the simulator knows, used to decide whether an instrument exists when a venue option does
@@ -34,9 +42,40 @@ export const venueNames: ReadonlyArray<VenueName> = ["binance", "binanceUsdm", "
  * @since 0.1.0
  */
 export const knownAssets: ReadonlyArray<string> = [
-  "BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "BNB", "DOT", "AVAX", "LINK", "TRX", "TON", "BCH", "XLM", "ATOM",
-  "UNI", "NEAR", "APT", "ARB", "OP", "SUI", "PEPE", "SHIB", "USDT", "USDC", "DAI", "USD", "EUR", "GBP", "JPY", "CAD",
-  "CHF", "AUD"
+  "BTC",
+  "ETH",
+  "SOL",
+  "XRP",
+  "DOGE",
+  "ADA",
+  "LTC",
+  "BNB",
+  "DOT",
+  "AVAX",
+  "LINK",
+  "TRX",
+  "TON",
+  "BCH",
+  "XLM",
+  "ATOM",
+  "UNI",
+  "NEAR",
+  "APT",
+  "ARB",
+  "OP",
+  "SUI",
+  "PEPE",
+  "SHIB",
+  "USDT",
+  "USDC",
+  "DAI",
+  "USD",
+  "EUR",
+  "GBP",
+  "JPY",
+  "CAD",
+  "CHF",
+  "AUD"
 ]
 
 /**

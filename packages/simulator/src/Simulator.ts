@@ -103,7 +103,9 @@ const fromEngine = (engine: Engine): Simulator => ({
   fault: (spec) =>
     Effect.try({
       try: () => engine.fault(spec),
-      catch: (e) => (e instanceof InvalidFault ? e : new InvalidFault({ spec: JSON.stringify(spec), message: String(e) }))
+      catch: (
+        e
+      ) => (e instanceof InvalidFault ? e : new InvalidFault({ spec: JSON.stringify(spec), message: String(e) }))
     }),
   heal: (id) => Effect.sync(() => engine.heal(id)),
   connections: Effect.sync(() => engine.connections()),

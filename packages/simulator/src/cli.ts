@@ -6,14 +6,15 @@
  * specs (each `kind:target@at+duration`), reads more fault commands from stdin, one per line, and closes
  * gracefully on Ctrl-C or SIGTERM.
  */
+import { Result } from "effect"
 import { createInterface, type Interface } from "node:readline"
 import { parseArgs } from "node:util"
-import { Result } from "effect"
 import * as Fault from "./Fault.ts"
 import { start } from "./internal/Server.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 
-const usage = `Usage: kharbranth-simulator [--port N] [--host H] [--rate R] [--seed S] [--fault SPEC]... [--quiet] [--help]
+const usage =
+  `Usage: kharbranth-simulator [--port N] [--host H] [--rate R] [--seed S] [--fault SPEC]... [--quiet] [--help]
 
 Starts a local exchange-like WebSocket server (Binance spot, Binance USD-M futures, OKX, Bybit,
 Coinbase, Kraken, Hyperliquid) on one port and prints every endpoint. Runs until Ctrl-C or SIGTERM.
@@ -119,7 +120,9 @@ const main = async (): Promise<void> => {
     try {
       const result = engine.fault(spec)
       process.stdout.write(
-        `[fault] #${result.id} ${text} ${result.scheduled ? "scheduled" : `hit ${result.connections.length} connection(s)`}\n`
+        `[fault] #${result.id} ${text} ${
+          result.scheduled ? "scheduled" : `hit ${result.connections.length} connection(s)`
+        }\n`
       )
     } catch (error) {
       process.stdout.write(`[fault] ${text}: ${error instanceof Fault.InvalidFault ? error.message : String(error)}\n`)

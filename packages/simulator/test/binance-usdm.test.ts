@@ -11,12 +11,22 @@ import { connect, handshakeStatus, msg, type Seen } from "./utils/client.ts"
 
 const fast = { rate: 100, tickInterval: 10 } as const
 const publicStreams = ["btcusdt@trade", "btcusdt@depth@100ms", "btcusdt@bookTicker"]
-const marketStreams = ["btcusdt@aggTrade", "btcusdt@markPrice@1s", "btcusdt@kline_1m", "btcusdt@ticker", "btcusdt@miniTicker"]
+const marketStreams = [
+  "btcusdt@aggTrade",
+  "btcusdt@markPrice@1s",
+  "btcusdt@kline_1m",
+  "btcusdt@ticker",
+  "btcusdt@miniTicker"
+]
 const all = [...publicStreams, ...marketStreams]
 
 /** The stream names that pushed data on a combined connection. */
 const pushed = (seen: ReadonlyArray<Seen>): ReadonlyArray<string> =>
-  [...new Set(seen.filter((s) => s.kind === "message" && typeof s.json?.stream === "string").map((s) => s.json.stream as string))].sort()
+  [
+    ...new Set(
+      seen.filter((s) => s.kind === "message" && typeof s.json?.stream === "string").map((s) => s.json.stream as string)
+    )
+  ].sort()
 
 describe("Binance USD-M", () => {
   it.live("endpoints mirror fstream.binance.com's routed and legacy paths", () =>
@@ -35,7 +45,11 @@ describe("Binance USD-M", () => {
     const [name, endpoint, expected] of [
       ["/public pushes trade, depth and bookTicker only", "binanceUsdmPublicCombined", publicStreams],
       ["/market pushes aggTrade, markPrice, kline and tickers only", "binanceUsdmMarketCombined", marketStreams],
-      ["the legacy unrouted /stream is served as /public: market streams stay silent", "binanceUsdmLegacyCombined", publicStreams]
+      [
+        "the legacy unrouted /stream is served as /public: market streams stay silent",
+        "binanceUsdmLegacyCombined",
+        publicStreams
+      ]
     ] as const
   ) {
     it.live(`${name}; every SUBSCRIBE is acknowledged and listed, with no error`, () =>
@@ -70,7 +84,9 @@ describe("Binance USD-M", () => {
       yield* markOnMarket.nextN(10, msg((j) => j.e === "markPriceUpdate"))
       assert.strictEqual(mark.messages().length, 0)
       const infos = yield* sim.connections
-      assert.deepStrictEqual(infos.find((i) => i.path === "/binance-usdm/ws/btcusdt@markPrice")?.subscriptions, ["btcusdt@markPrice"])
+      assert.deepStrictEqual(infos.find((i) => i.path === "/binance-usdm/ws/btcusdt@markPrice")?.subscriptions, [
+        "btcusdt@markPrice"
+      ])
     }))
 
   it.live("/public depth updates chain: U = previous u + 1 and pu = previous u", () =>

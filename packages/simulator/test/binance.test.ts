@@ -69,7 +69,10 @@ describe("Binance", () => {
 
   it.live("sends PING frames every pingInterval and keeps a connection that answers them", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.make({ ...fast, venues: { binance: { pingInterval: 40, pongTimeout: 120, messageLimit: 100 } } })
+      const sim = yield* Simulator.make({
+        ...fast,
+        venues: { binance: { pingInterval: 40, pongTimeout: 120, messageLimit: 100 } }
+      })
       const c = yield* connect(sim.endpoints.binance)
       const pings = yield* c.nextN(6, (s) => s.kind === "ping")
       assert.isAtLeast(pings[5]!.at - pings[0]!.at, 5 * 40 - 20)

@@ -30,7 +30,9 @@ describe("Bybit", () => {
       const ack = yield* c.next(msg((j) => j.op === "subscribe"))
       assert.deepStrictEqual({ success: ack.json.success, ret_msg: ack.json.ret_msg }, { success: true, ret_msg: "" })
       const trades = yield* c.nextN(10, msg((j) => j.topic === "publicTrade.BTCUSDT"))
-      for (let i = 1; i < trades.length; i++) assert.strictEqual(trades[i]!.json.data[0].seq, trades[i - 1]!.json.data[0].seq + 1)
+      for (let i = 1; i < trades.length; i++) {
+        assert.strictEqual(trades[i]!.json.data[0].seq, trades[i - 1]!.json.data[0].seq + 1)
+      }
       assert.oneOf(trades[0]!.json.data[0].S, ["Buy", "Sell"])
       const books = yield* c.nextN(10, msg((j) => j.topic === "orderbook.50.BTCUSDT"))
       assert.strictEqual(books[0]!.json.type, "snapshot")

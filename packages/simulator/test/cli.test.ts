@@ -2,10 +2,10 @@
  * The CLI end to end: spawn `node src/cli.ts --port 0`, read the endpoints it prints, connect a real
  * client, apply a fault typed on stdin, then SIGTERM and expect a clean exit (code 0).
  */
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { connect, msg } from "./utils/client.ts"
 
 const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url))
@@ -14,7 +14,9 @@ describe("cli", () => {
   it.live("prints endpoints, serves clients, applies stdin faults, exits 0 on SIGTERM", () =>
     Effect.gen(function*() {
       const child = yield* Effect.acquireRelease(
-        Effect.sync(() => spawn(process.execPath, [cli, "--port", "0", "--rate", "50"], { stdio: ["pipe", "pipe", "pipe"] })),
+        Effect.sync(() =>
+          spawn(process.execPath, [cli, "--port", "0", "--rate", "50"], { stdio: ["pipe", "pipe", "pipe"] })
+        ),
         (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
       )
       let out = ""
@@ -77,7 +79,9 @@ describe("cli", () => {
   it.live("one Ctrl-C delivered twice (by the terminal and by pnpm) still closes gracefully, exit code 0", () =>
     Effect.gen(function*() {
       const child = yield* Effect.acquireRelease(
-        Effect.sync(() => spawn(process.execPath, [cli, "--port", "0", "--quiet"], { stdio: ["pipe", "pipe", "pipe"] })),
+        Effect.sync(() =>
+          spawn(process.execPath, [cli, "--port", "0", "--quiet"], { stdio: ["pipe", "pipe", "pipe"] })
+        ),
         (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
       )
       let out = ""

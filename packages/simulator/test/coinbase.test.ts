@@ -82,7 +82,9 @@ describe("Coinbase", () => {
       // the heartbeat carries the product's sequence and trade id as of the last match
       const last = btc[3]!
       // oxlint-disable-next-line unicorn/prefer-array-find -- `.at(-1)` is the last match, not the first
-      const before = c.seen.slice(0, c.seen.indexOf(last)).filter((s) => s.json?.type === "match" && s.json.product_id === "BTC-USD").at(-1)
+      const before = c.seen.slice(0, c.seen.indexOf(last)).filter((s) =>
+        s.json?.type === "match" && s.json.product_id === "BTC-USD"
+      ).at(-1)
       assert.isDefined(before)
       assert.strictEqual(last.json.last_trade_id, before!.json.trade_id)
       assert.strictEqual(last.json.sequence, before!.json.sequence)
@@ -117,7 +119,10 @@ describe("Coinbase", () => {
       yield* events.pipe(Stream.filter((e) => e._tag === "Closed"), Stream.take(1), Stream.runDrain)
       c.send({ type: "subscribe", product_ids: ["BTC-USD"], channels: ["matches"] })
       const after = yield* c.nextN(3, msg((j) => j.type === "subscriptions"))
-      assert.deepStrictEqual(after[2]!.json.channels.find((ch: any) => ch.name === "matches")?.product_ids.sort(), ["BTC-USD", "ETH-USD"])
+      assert.deepStrictEqual(after[2]!.json.channels.find((ch: any) => ch.name === "matches")?.product_ids.sort(), [
+        "BTC-USD",
+        "ETH-USD"
+      ])
     }))
 
   it.live("connection requests: a burst of requestBurst handshakes is accepted, the next gets 429, and requestsPerSecond refills", () =>
@@ -128,7 +133,10 @@ describe("Coinbase", () => {
       for (let i = 0; i < 4; i++) statuses.push((yield* handshakeStatus(sim.endpoints.coinbase)).status)
       assert.deepStrictEqual(statuses, [101, 101, 101, 429])
       const refused = yield* events.pipe(Stream.filter((e) => e._tag === "Refused"), Stream.runHead)
-      assert.isTrue(refused._tag === "Some" && refused.value._tag === "Refused" && refused.value.status === 429 && refused.value.venue === "coinbase")
+      assert.isTrue(
+        refused._tag === "Some" && refused.value._tag === "Refused" && refused.value.status === 429 &&
+          refused.value.venue === "coinbase"
+      )
       yield* Effect.sleep("250 millis")
       assert.strictEqual((yield* handshakeStatus(sim.endpoints.coinbase)).status, 101)
     }))

@@ -18,19 +18,49 @@ const error = (text: string) => {
 describe("Fault.parse", () => {
   it("reads kind:target@at+duration", () => {
     assert.deepStrictEqual(ok("drop:binance@5s"), { kind: "drop", target: { venue: "binance" }, after: 5000 })
-    assert.deepStrictEqual(ok("halfOpen:okx@10s+3s"), { kind: "halfOpen", target: { venue: "okx" }, after: 10_000, duration: 3000 })
+    assert.deepStrictEqual(ok("halfOpen:okx@10s+3s"), {
+      kind: "halfOpen",
+      target: { venue: "okx" },
+      after: 10_000,
+      duration: 3000
+    })
     assert.deepStrictEqual(ok("stall"), { kind: "stall", target: "all" })
     assert.deepStrictEqual(ok("drop:#12"), { kind: "drop", target: { connection: 12 } })
   })
 
   it("reads parameters", () => {
-    assert.deepStrictEqual(ok("close:all,code=4000,reason=bye"), { kind: "close", target: "all", code: 4000, reason: "bye" })
-    assert.deepStrictEqual(ok("refuse:bybit,status=503,count=2"), { kind: "refuse", target: { venue: "bybit" }, status: 503, count: 2 })
-    assert.deepStrictEqual(ok("latency:kraken,latency=300ms+10s"), { kind: "latency", target: { venue: "kraken" }, latency: 300, duration: 10_000 })
+    assert.deepStrictEqual(ok("close:all,code=4000,reason=bye"), {
+      kind: "close",
+      target: "all",
+      code: 4000,
+      reason: "bye"
+    })
+    assert.deepStrictEqual(ok("refuse:bybit,status=503,count=2"), {
+      kind: "refuse",
+      target: { venue: "bybit" },
+      status: 503,
+      count: 2
+    })
+    assert.deepStrictEqual(ok("latency:kraken,latency=300ms+10s"), {
+      kind: "latency",
+      target: { venue: "kraken" },
+      latency: 300,
+      duration: 10_000
+    })
     assert.deepStrictEqual(ok("latency:kraken+250ms"), { kind: "latency", target: { venue: "kraken" }, latency: 250 })
-    assert.deepStrictEqual(ok("slow:okx,bps=200,sticky=true+1m"), { kind: "slow", target: { venue: "okx" }, bytesPerSecond: 200, sticky: true, duration: 60_000 })
+    assert.deepStrictEqual(ok("slow:okx,bps=200,sticky=true+1m"), {
+      kind: "slow",
+      target: { venue: "okx" },
+      bytesPerSecond: 200,
+      sticky: true,
+      duration: 60_000
+    })
     assert.deepStrictEqual(ok("gap:all,skip=5"), { kind: "gap", target: "all", skip: 5 })
-    assert.deepStrictEqual(ok("notice:binance,closeAfter=2s"), { kind: "notice", target: { venue: "binance" }, closeAfter: 2000 })
+    assert.deepStrictEqual(ok("notice:binance,closeAfter=2s"), {
+      kind: "notice",
+      target: { venue: "binance" },
+      closeAfter: 2000
+    })
   })
 
   it("explains what is wrong", () => {
@@ -43,9 +73,19 @@ describe("Fault.parse", () => {
 
   it("reads mute: the stream as the venue names it (`@` included), until, sticky, @at and +duration", () => {
     const cases: ReadonlyArray<readonly [string, Fault.FaultSpec]> = [
-      ["mute:binance,stream=btcusdt@trade,until=reconnect", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade", until: "reconnect" }],
+      ["mute:binance,stream=btcusdt@trade,until=reconnect", {
+        kind: "mute",
+        target: { venue: "binance" },
+        stream: "btcusdt@trade",
+        until: "reconnect"
+      }],
       ["mute:binance,stream=btcusdt@trade", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade" }],
-      ["mute:binance,stream=btcusdt@trade@5s", { kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade", after: 5000 }],
+      ["mute:binance,stream=btcusdt@trade@5s", {
+        kind: "mute",
+        target: { venue: "binance" },
+        stream: "btcusdt@trade",
+        after: 5000
+      }],
       ["mute:binance,stream=btcusdt@depth@100ms,until=resubscribe@5s+1m", {
         kind: "mute",
         target: { venue: "binance" },
@@ -55,7 +95,12 @@ describe("Fault.parse", () => {
         duration: 60_000
       }],
       ["mute:okx,stream=trades:BTC-USDT", { kind: "mute", target: { venue: "okx" }, stream: "trades:BTC-USDT" }],
-      ["mute:bybit,stream=publicTrade.BTCUSDT+10s", { kind: "mute", target: { venue: "bybit" }, stream: "publicTrade.BTCUSDT", duration: 10_000 }],
+      ["mute:bybit,stream=publicTrade.BTCUSDT+10s", {
+        kind: "mute",
+        target: { venue: "bybit" },
+        stream: "publicTrade.BTCUSDT",
+        duration: 10_000
+      }],
       ["mute:coinbase,stream=matches:BTC-USD,until=reconnect,sticky=true", {
         kind: "mute",
         target: { venue: "coinbase" },
@@ -63,8 +108,19 @@ describe("Fault.parse", () => {
         until: "reconnect",
         sticky: true
       }],
-      ["mute:kraken,stream=trade:BTC/USD@2s+30s", { kind: "mute", target: { venue: "kraken" }, stream: "trade:BTC/USD", after: 2000, duration: 30_000 }],
-      ["mute:#7,until=reconnect,stream=trades:BTC", { kind: "mute", target: { connection: 7 }, stream: "trades:BTC", until: "reconnect" }]
+      ["mute:kraken,stream=trade:BTC/USD@2s+30s", {
+        kind: "mute",
+        target: { venue: "kraken" },
+        stream: "trade:BTC/USD",
+        after: 2000,
+        duration: 30_000
+      }],
+      ["mute:#7,until=reconnect,stream=trades:BTC", {
+        kind: "mute",
+        target: { connection: 7 },
+        stream: "trades:BTC",
+        until: "reconnect"
+      }]
     ]
     for (const [text, spec] of cases) {
       assert.deepStrictEqual(ok(text), spec, text)
@@ -74,10 +130,16 @@ describe("Fault.parse", () => {
   })
 
   it("explains what is wrong with a mute", () => {
-    assert.match(error("mute:binance"), /mute needs ,stream=<stream> named as the venue names it, e\.g\. mute:binance,stream=btcusdt@trade/)
+    assert.match(
+      error("mute:binance"),
+      /mute needs ,stream=<stream> named as the venue names it, e\.g\. mute:binance,stream=btcusdt@trade/
+    )
     assert.match(error("mute:okx,until=reconnect"), /mute needs ,stream=/)
     assert.match(error("mute:okx,stream="), /mute needs ,stream=/)
-    assert.match(error("mute:okx,stream=trades:BTC-USDT,until=never"), /until must be "resubscribe" or "reconnect", not "never"/)
+    assert.match(
+      error("mute:okx,stream=trades:BTC-USDT,until=never"),
+      /until must be "resubscribe" or "reconnect", not "never"/
+    )
     assert.match(error("mute:okx,stream=trades:BTC-USDT+soon"), /invalid duration/)
     assert.match(error("close:all,reason=a@b,code=4000"), /expected kind/, "only a stream value may contain @")
     assert.match(Fault.validate({ kind: "mute", target: "all", stream: "" }) ?? "", /mute needs a stream/)

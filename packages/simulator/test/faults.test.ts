@@ -26,7 +26,10 @@ describe("faults", () => {
       const closed = yield* c.closed
       assert.strictEqual(closed.code, 1006)
       const event = yield* events.pipe(Stream.filter((e) => e._tag === "Closed"), Stream.runHead)
-      assert.isTrue(event._tag === "Some" && event.value._tag === "Closed" && event.value.by === "server" && event.value.code === 1006)
+      assert.isTrue(
+        event._tag === "Some" && event.value._tag === "Closed" && event.value.by === "server" &&
+          event.value.code === 1006
+      )
     }))
 
   it.live("close sends the given code and reason", () =>
@@ -289,7 +292,10 @@ describe("faults", () => {
       {
         venue: "okx",
         url: (e) => e.okx,
-        subscribe: [{ op: "subscribe", args: [{ channel: "trades", instId: "BTC-USDT" }, { channel: "trades", instId: "ETH-USDT" }] }],
+        subscribe: [{
+          op: "subscribe",
+          args: [{ channel: "trades", instId: "BTC-USDT" }, { channel: "trades", instId: "ETH-USDT" }]
+        }],
         stream: "trades:BTC-USDT",
         isMuted: msg((j) => j.arg?.instId === "BTC-USDT" && j.data !== undefined),
         isOther: msg((j) => j.arg?.instId === "ETH-USDT" && j.data !== undefined),
@@ -306,8 +312,13 @@ describe("faults", () => {
         isOther: msg((j) => j.topic === "publicTrade.ETHUSDT"),
         ping: (c) => c.send({ op: "ping" }),
         isPong: msg((j) => j.op === "ping" && j.ret_msg === "pong"),
-        heal: [{ op: "unsubscribe", args: ["publicTrade.BTCUSDT"] }, { op: "subscribe", args: ["publicTrade.BTCUSDT"] }],
-        rejectsDuplicate: msg((j) => j.op === "subscribe" && j.success === false && /already subscribed/.test(j.ret_msg))
+        heal: [{ op: "unsubscribe", args: ["publicTrade.BTCUSDT"] }, {
+          op: "subscribe",
+          args: ["publicTrade.BTCUSDT"]
+        }],
+        rejectsDuplicate: msg((j) =>
+          j.op === "subscribe" && j.success === false && /already subscribed/.test(j.ret_msg)
+        )
       },
       {
         venue: "coinbase",
@@ -334,7 +345,9 @@ describe("faults", () => {
           { method: "unsubscribe", params: { channel: "trade", symbol: ["BTC/USD"] } },
           { method: "subscribe", params: { channel: "trade", symbol: ["BTC/USD"] } }
         ],
-        rejectsDuplicate: msg((j) => j.method === "subscribe" && j.success === false && j.error === "Already subscribed")
+        rejectsDuplicate: msg((j) =>
+          j.method === "subscribe" && j.success === false && j.error === "Already subscribed"
+        )
       },
       {
         venue: "hyperliquid",
@@ -352,7 +365,9 @@ describe("faults", () => {
           { method: "unsubscribe", subscription: { type: "trades", coin: "BTC" } },
           { method: "subscribe", subscription: { type: "trades", coin: "BTC" } }
         ],
-        rejectsDuplicate: msg((j) => j.channel === "error" && typeof j.data === "string" && j.data.startsWith("Already subscribed"))
+        rejectsDuplicate: msg((j) =>
+          j.channel === "error" && typeof j.data === "string" && j.data.startsWith("Already subscribed")
+        )
       }
     ]
 
@@ -398,13 +413,18 @@ describe("faults", () => {
           const healed = yield* events.pipe(Stream.filter((e) => e._tag === "FaultHealed"), Stream.runHead)
           assert.isTrue(healed._tag === "Some" && healed.value._tag === "FaultHealed")
           if (healed._tag === "Some" && healed.value._tag === "FaultHealed") {
-            assert.deepStrictEqual([healed.value.fault, healed.value.kind, healed.value.connections], [fault.id, "mute", [info!.id]])
+            assert.deepStrictEqual([healed.value.fault, healed.value.kind, healed.value.connections], [
+              fault.id,
+              "mute",
+              [info!.id]
+            ])
           }
           assert.deepStrictEqual((yield* sim.connections)[0]!.faults, [])
         }))
     }
 
-    const binanceBoth = (sim: Simulator.Simulator) => `${sim.endpoints.binanceCombined}?streams=btcusdt@trade/ethusdt@trade`
+    const binanceBoth = (sim: Simulator.Simulator) =>
+      `${sim.endpoints.binanceCombined}?streams=btcusdt@trade/ethusdt@trade`
     const isBtc = msg((j) => j.stream === "btcusdt@trade")
     const isEth = msg((j) => j.stream === "ethusdt@trade")
 
@@ -413,7 +433,12 @@ describe("faults", () => {
         const sim = yield* Simulator.make(options)
         const c = yield* connect(binanceBoth(sim))
         yield* c.nextN(3, isBtc)
-        const fault = yield* sim.fault({ kind: "mute", target: { venue: "binance" }, stream: "btcusdt@trade", until: "reconnect" })
+        const fault = yield* sim.fault({
+          kind: "mute",
+          target: { venue: "binance" },
+          stream: "btcusdt@trade",
+          until: "reconnect"
+        })
         assert.strictEqual(fault.connections.length, 1)
         c.send({ method: "SUBSCRIBE", params: ["btcusdt@trade"], id: 1 })
         // the answer follows on the wire whatever data was written before the fault
@@ -424,7 +449,11 @@ describe("faults", () => {
         assert.deepStrictEqual(third.json, { result: null, id: 3 })
         yield* c.nextN(10, isEth, { from: c.seen.indexOf(third) })
         assert.strictEqual(c.seen.slice(from).filter(isBtc).length, 0)
-        assert.deepStrictEqual((yield* sim.connections)[0]!.faults, [{ id: fault.id, kind: "mute", stream: "btcusdt@trade" }])
+        assert.deepStrictEqual((yield* sim.connections)[0]!.faults, [{
+          id: fault.id,
+          kind: "mute",
+          stream: "btcusdt@trade"
+        }])
 
         const d = yield* connect(binanceBoth(sim))
         yield* d.nextN(3, isBtc)
@@ -451,7 +480,11 @@ describe("faults", () => {
         const c = yield* connect(binanceBoth(sim))
         yield* c.nextN(10, isEth)
         assert.strictEqual(c.messages(isBtc).length, 0)
-        assert.deepStrictEqual((yield* sim.connections)[0]!.faults, [{ id: fault.id, kind: "mute", stream: "btcusdt@trade" }])
+        assert.deepStrictEqual((yield* sim.connections)[0]!.faults, [{
+          id: fault.id,
+          kind: "mute",
+          stream: "btcusdt@trade"
+        }])
         const healed = yield* events.pipe(Stream.filter((e) => e._tag === "FaultHealed"), Stream.runHead)
         const healedAt = healed._tag === "Some" ? healed.value.at : 0
         const [first] = yield* c.nextN(3, isBtc)
@@ -465,7 +498,10 @@ describe("faults", () => {
         assert.deepStrictEqual(plain.connections, [], "a plain mute hits only connections holding the stream")
         yield* sim.fault({ kind: "mute", target: { venue: "okx" }, stream: "trades:BTC-USDT", sticky: true })
         const c = yield* connect(sim.endpoints.okx)
-        c.send({ op: "subscribe", args: [{ channel: "trades", instId: "BTC-USDT" }, { channel: "trades", instId: "ETH-USDT" }] })
+        c.send({
+          op: "subscribe",
+          args: [{ channel: "trades", instId: "BTC-USDT" }, { channel: "trades", instId: "ETH-USDT" }]
+        })
         const isBtcUsdt = msg((j) => j.arg?.instId === "BTC-USDT" && j.data !== undefined)
         yield* c.nextN(10, msg((j) => j.arg?.instId === "ETH-USDT" && j.data !== undefined))
         assert.strictEqual(c.messages(isBtcUsdt).length, 0)

@@ -29,7 +29,9 @@ describe("Hyperliquid", () => {
       const ack = yield* c.next(msg((j) => j.channel === "subscriptionResponse"))
       assert.deepStrictEqual(ack.json.data, { method: "subscribe", subscription })
       const trades = yield* c.nextN(10, msg((j) => j.channel === "trades"))
-      for (let i = 1; i < trades.length; i++) assert.strictEqual(trades[i]!.json.data[0].tid, trades[i - 1]!.json.data[0].tid + 1)
+      for (let i = 1; i < trades.length; i++) {
+        assert.strictEqual(trades[i]!.json.data[0].tid, trades[i - 1]!.json.data[0].tid + 1)
+      }
       assert.oneOf(trades[0]!.json.data[0].side, ["A", "B"])
       assert.strictEqual(c.messages((s) => s.json?.channel === "l2Book").length, 0)
       c.send({ method: "subscribe", subscription: { type: "l2Book", coin: "ETH" } })

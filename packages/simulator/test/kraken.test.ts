@@ -49,7 +49,9 @@ describe("Kraken", () => {
       assert.strictEqual(ack.json.req_id, 5)
       assert.deepStrictEqual(ack.json.result, { channel: "trade", snapshot: true, symbol: "BTC/USD" })
       const trades = yield* c.nextN(10, msg((j) => j.channel === "trade" && j.type === "update"))
-      for (let i = 1; i < trades.length; i++) assert.strictEqual(trades[i]!.json.data[0].trade_id, trades[i - 1]!.json.data[0].trade_id + 1)
+      for (let i = 1; i < trades.length; i++) {
+        assert.strictEqual(trades[i]!.json.data[0].trade_id, trades[i - 1]!.json.data[0].trade_id + 1)
+      }
     }))
 
   it.live("book checksums match an independent computation over the client's own book", () =>
@@ -92,11 +94,19 @@ describe("Kraken", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.make(fast)
       const c = yield* connect(sim.endpoints.kraken)
-      c.send({ method: "subscribe", params: { channel: "trade", symbol: ["BTC/USD", "XBT/USD", "ETH/USD"] }, req_id: 42 })
+      c.send({
+        method: "subscribe",
+        params: { channel: "trade", symbol: ["BTC/USD", "XBT/USD", "ETH/USD"] },
+        req_id: 42
+      })
       const answers = yield* c.nextN(3, msg((j) => j.method === "subscribe"))
       assert.deepStrictEqual(answers.map((a) => a.json.req_id), [42, 42, 42])
       assert.deepStrictEqual(answers.map((a) => a.json.success), [true, false, true])
-      assert.deepStrictEqual(answers.map((a) => a.json.result?.symbol ?? a.json.symbol), ["BTC/USD", "XBT/USD", "ETH/USD"])
+      assert.deepStrictEqual(answers.map((a) => a.json.result?.symbol ?? a.json.symbol), [
+        "BTC/USD",
+        "XBT/USD",
+        "ETH/USD"
+      ])
       const { time_in, time_out, ...rejected } = answers[1]!.json
       assert.deepStrictEqual(rejected, {
         error: "Currency pair not supported XBT/USD",
@@ -107,7 +117,15 @@ describe("Kraken", () => {
       })
       assert.match(time_in, /^\d{4}-\d{2}-\d{2}T/)
       assert.match(time_out, /^\d{4}-\d{2}-\d{2}T/)
-      assert.deepStrictEqual(Object.keys(answers[1]!.json), ["error", "method", "success", "symbol", "req_id", "time_in", "time_out"])
+      assert.deepStrictEqual(Object.keys(answers[1]!.json), [
+        "error",
+        "method",
+        "success",
+        "symbol",
+        "req_id",
+        "time_in",
+        "time_out"
+      ])
       yield* c.next(msg((j) => j.channel === "trade" && j.type === "update" && j.data[0].symbol === "BTC/USD"))
       yield* c.next(msg((j) => j.channel === "trade" && j.type === "update" && j.data[0].symbol === "ETH/USD"))
       assert.deepStrictEqual([...(yield* sim.connections)[0]!.subscriptions].sort(), ["trade:BTC/USD", "trade:ETH/USD"])
@@ -119,6 +137,9 @@ describe("Kraken", () => {
       const c = yield* connect(sim.endpoints.kraken)
       c.send({ method: "subscribe", params: { channel: "trade", symbol: ["XBT/USD", "BTC/USD"] }, req_id: 1 })
       const answers = yield* c.nextN(2, msg((j) => j.method === "subscribe"))
-      assert.deepStrictEqual(answers.map((a) => [a.json.success, a.json.error]), [[true, undefined], [false, "Currency pair not supported BTC/USD"]])
+      assert.deepStrictEqual(answers.map((a) => [a.json.success, a.json.error]), [[true, undefined], [
+        false,
+        "Currency pair not supported BTC/USD"
+      ]])
     }))
 })

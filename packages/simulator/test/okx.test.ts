@@ -154,7 +154,10 @@ describe("OKX", () => {
       c.send({
         id: "mixed1",
         op: "subscribe",
-        args: [{ channel: "trades", instId: "FOO-BAR" }, { channel: "trades", instId: "BTC-USDT" }, { channel: "trades", instId: "ETH-USDT" }]
+        args: [{ channel: "trades", instId: "FOO-BAR" }, { channel: "trades", instId: "BTC-USDT" }, {
+          channel: "trades",
+          instId: "ETH-USDT"
+        }]
       })
       const answers = yield* c.nextN(3, msg((j) => j.event === "subscribe" || j.event === "error"))
       const { connId, ...error } = answers[0]!.json
@@ -162,7 +165,8 @@ describe("OKX", () => {
         id: "mixed1",
         event: "error",
         code: "60018",
-        msg: "Wrong URL or channel:trades,instId:FOO-BAR doesn't exist. Please use the correct URL, channel and parameters referring to API document."
+        msg:
+          "Wrong URL or channel:trades,instId:FOO-BAR doesn't exist. Please use the correct URL, channel and parameters referring to API document."
       })
       assert.isString(connId)
       assert.deepStrictEqual(answers.slice(1).map((a) => [a.json.event, a.json.arg.instId, a.json.id]), [
@@ -171,19 +175,28 @@ describe("OKX", () => {
       ])
       yield* c.next(msg((j) => j.data?.[0]?.instId === "BTC-USDT"))
       yield* c.next(msg((j) => j.data?.[0]?.instId === "ETH-USDT"))
-      assert.deepStrictEqual([...(yield* sim.connections)[0]!.subscriptions].sort(), ["trades:BTC-USDT", "trades:ETH-USDT"])
+      assert.deepStrictEqual([...(yield* sim.connections)[0]!.subscriptions].sort(), [
+        "trades:BTC-USDT",
+        "trades:ETH-USDT"
+      ])
     }))
 
   it.live("instruments lists the instIds that exist; by default SWAP and dated futures of known assets exist", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...fast, venues: { okx: { instruments: ["FOO-BAR"] } } })
       const c = yield* connect(sim.endpoints.okx)
-      c.send({ op: "subscribe", args: [{ channel: "trades", instId: "FOO-BAR" }, { channel: "trades", instId: "BTC-USDT" }] })
+      c.send({
+        op: "subscribe",
+        args: [{ channel: "trades", instId: "FOO-BAR" }, { channel: "trades", instId: "BTC-USDT" }]
+      })
       const answers = yield* c.nextN(2, msg((j) => j.event !== undefined))
       assert.deepStrictEqual(answers.map((a) => a.json.event), ["subscribe", "error"])
       const defaults = yield* Simulator.make(fast)
       const d = yield* connect(defaults.endpoints.okx)
-      d.send({ op: "subscribe", args: [{ channel: "trades", instId: "BTC-USDT-SWAP" }, { channel: "books", instId: "ETH-USD-260925" }] })
+      d.send({
+        op: "subscribe",
+        args: [{ channel: "trades", instId: "BTC-USDT-SWAP" }, { channel: "books", instId: "ETH-USD-260925" }]
+      })
       const ok = yield* d.nextN(2, msg((j) => j.event !== undefined))
       assert.deepStrictEqual(ok.map((a) => a.json.event), ["subscribe", "subscribe"])
     }))
@@ -226,7 +239,11 @@ describe("OKX", () => {
       assert.strictEqual(resets.length, 1, JSON.stringify(seqs))
       const reset = resets[0]!
       assert.strictEqual(seqs[reset]![1], 5)
-      assert.strictEqual(seqs[reset]![0], seqs[reset - 1]![1], "the reset update names the last seqId sent as prevSeqId")
+      assert.strictEqual(
+        seqs[reset]![0],
+        seqs[reset - 1]![1],
+        "the reset update names the last seqId sent as prevSeqId"
+      )
       for (let i = 1; i < seqs.length; i++) {
         if (i === reset) continue
         assert.strictEqual(seqs[i]![0], seqs[i - 1]![1])

@@ -3,9 +3,9 @@
  * unknown paths are refused, connection and traffic snapshots, the event stream, the Promise API, and
  * many connections sharing one tick.
  */
-import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope, Stream } from "effect"
+import * as Net from "node:net"
 import { Fault, Simulator, startSimulator } from "../src/index.ts"
 import { connect, handshakeStatus, msg } from "./utils/client.ts"
 
@@ -79,16 +79,25 @@ describe("server", () => {
       const seen = yield* events.pipe(Stream.take(3), Stream.runCollect)
       assert.deepStrictEqual(seen.map((e) => e._tag), ["Connected", "Subscribed", "Closed"])
       const closed = seen[2]!
-      assert.isTrue(closed._tag === "Closed" && closed.by === "client" && closed.code === 4100 && closed.venue === "bybit")
+      assert.isTrue(
+        closed._tag === "Closed" && closed.by === "client" && closed.code === 4100 && closed.venue === "bybit"
+      )
     }))
 
   it.live("serves many connections from one shared tick", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...fast, rate: 20 })
-      const clients = yield* Effect.forEach(Array.from({ length: 200 }), () => connect(`${sim.endpoints.binance}/btcusdt@trade`), {
+      const clients = yield* Effect.forEach(Array.from({ length: 200 }), () =>
+        connect(`${sim.endpoints.binance}/btcusdt@trade`), {
         concurrency: 50
       })
-      yield* Effect.forEach(clients, (c) => c.nextN(2, msg((j) => j.e === "trade")), { concurrency: "unbounded" })
+      yield* Effect.forEach(clients, (c) =>
+        c.nextN(
+          2,
+          msg((j) =>
+            j.e === "trade"
+          )
+        ), { concurrency: "unbounded" })
       assert.strictEqual((yield* sim.connections).length, 200)
     }))
 

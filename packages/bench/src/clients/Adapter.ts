@@ -32,7 +32,11 @@ export interface Adapter {
  * Opens `count` things with at most `concurrency` in flight: `open(i, done)`
  * must call `done` once connection `i` has opened (or given up).
  */
-export const openGated = (count: number, concurrency: number, open: (index: number, done: () => void) => void): void => {
+export const openGated = (
+  count: number,
+  concurrency: number,
+  open: (index: number, done: () => void) => void
+): void => {
   let next = 0
   const launch = () => {
     if (next >= count) return

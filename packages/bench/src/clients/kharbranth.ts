@@ -17,8 +17,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { Adapter, Handlers } from "./Adapter.ts"
 import type { ClientConfig } from "../protocol.ts"
+import type { Adapter, Handlers } from "./Adapter.ts"
 
 /** The connection config every Kharbranth connection in the benchmark gets. */
 export const connectionConfig = (config: ClientConfig, url: string): ConnectionConfig.ConnectionConfig => ({
@@ -31,7 +31,13 @@ export const connectionConfig = (config: ClientConfig, url: string): ConnectionC
     }),
   // The default policy (500 ms, ×2, jittered), or the same fixed delay every client gets.
   ...(config.reconnect.kind === "fixed"
-    ? { reconnect: ReconnectPolicy.exponential({ base: Duration.millis(config.reconnect.delayMs), factor: 1, jitter: false }) }
+    ? {
+      reconnect: ReconnectPolicy.exponential({
+        base: Duration.millis(config.reconnect.delayMs),
+        factor: 1,
+        jitter: false
+      })
+    }
     : {}),
   connectTimeout: Duration.seconds(10)
 })
@@ -49,7 +55,9 @@ const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
           yield* Effect.forkScoped(
             manager.frames.pipe(
               Stream.runForEach(({ connection, frame }) =>
-                frame._tag === "Text" ? Effect.sync(() => handlers.onMessage(index.get(connection)!, frame.data)) : Effect.void
+                frame._tag === "Text"
+                  ? Effect.sync(() => handlers.onMessage(index.get(connection)!, frame.data))
+                  : Effect.void
               )
             )
           )

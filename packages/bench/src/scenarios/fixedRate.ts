@@ -8,7 +8,7 @@
  * ("end-to-end"), at p50, p99 and p99.9.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** The paced rate, messages per second over all connections. */

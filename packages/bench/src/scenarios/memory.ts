@@ -6,7 +6,7 @@
  * file descriptors over the two processes, each within its own limit.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** One idle-memory measurement of one client. */
@@ -30,9 +30,9 @@ export const scenario: Scenario = {
   name: "memory",
   title: "Idle memory per connection",
   method: "The client opens N connections that receive nothing (no heartbeat for any client), waits, runs `gc()` " +
-    "four times, and reports (RSS after − RSS before) / N and the same for the V8 heap. \"Before\" is taken after " +
+    'four times, and reports (RSS after − RSS before) / N and the same for the V8 heap. "Before" is taken after ' +
     "the library is imported, so its one-time cost (shown as base RSS) is not spread over the connections. " +
-    "\"Held\" is the number of connections open on both sides at the end.",
+    '"Held" is the number of connections open on both sides at the end.',
   metrics: [
     { key: "rssPerConn", label: "RSS/conn", unit: "KB", better: "lower", headline: "memory-idle", digits: 1 },
     { key: "heapPerConn", label: "heap/conn", unit: "KB", better: "lower", headline: "heap-idle", digits: 1 },

@@ -8,7 +8,7 @@
  * upgrade response to the user's handler, not its backoff policy.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 import { percentiles } from "../stats.ts"
 
@@ -23,7 +23,11 @@ export const measureReconnect = (kind: ClientKind): Promise<Record<string, numbe
     return withClient(config, async (client, opened) => {
       if (opened < CONNECTIONS) throw new Error(`only ${opened} of ${CONNECTIONS} connections opened`)
       client.send({ type: "watch-reconnect", timeoutMs: DOWN_MS + 10_000 })
-      const dropped = await server.request({ type: "drop", holdMs: DOWN_MS, expect: 0, timeoutMs: 0 }, "dropped", DOWN_MS + 10_000)
+      const dropped = await server.request(
+        { type: "drop", holdMs: DOWN_MS, expect: 0, timeoutMs: 0 },
+        "dropped",
+        DOWN_MS + 10_000
+      )
       const times = await client.next("times", DOWN_MS + 15_000)
       const delays = times.at.filter(Number.isFinite).map((at) => (at - dropped.backAt) / 1000)
       const p = percentiles(delays)

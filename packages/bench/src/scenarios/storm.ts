@@ -7,7 +7,7 @@
  * partysocket and reconnecting-websocket their defaults.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CONNECTION_CLIENTS, type ClientKind } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 import { bucketize, peak } from "../stats.ts"
 

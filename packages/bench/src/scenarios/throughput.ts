@@ -44,14 +44,22 @@ const NO_PARSE: ReadonlyArray<ClientKind> = ["ws", "kharbranth-stream", "kharbra
 export const scenario: Scenario = {
   name: "throughput",
   title: "Flood throughput",
-  method: "The server writes ~200 KB chunks of pre-framed trade messages (1,000 distinct messages of 150–300 bytes) to " +
+  method:
+    "The server writes ~200 KB chunks of pre-framed trade messages (1,000 distinct messages of 150–300 bytes) to " +
     "every connection, waiting for `drain`. Each client counts and `JSON.parse`s every message (the no-parse set " +
     "only counts). Messages handled per second over the window, after the warm-up; client and server CPU over the window. " +
     "On a shared machine the client may not get a whole core: *msgs/CPU-s* (messages ÷ client CPU seconds) is the " +
     "throughput it would reach with one, and is less sensitive to that noise.",
   metrics: [
     { key: "msgsPerSec", label: "msgs/s", unit: "msg/s", better: "higher", headline: "throughput", digits: 0 },
-    { key: "msgsPerCpuSec", label: "msgs/CPU-s", unit: "msg/s", better: "higher", headline: "throughput-per-cpu", digits: 0 },
+    {
+      key: "msgsPerCpuSec",
+      label: "msgs/CPU-s",
+      unit: "msg/s",
+      better: "higher",
+      headline: "throughput-per-cpu",
+      digits: 0
+    },
     { key: "cpuPerMsg", label: "CPU/msg", unit: "µs", better: "lower", digits: 3 },
     { key: "clientCpu", label: "client CPU", unit: "%", better: "lower", digits: 0 },
     { key: "serverCpu", label: "server CPU", unit: "%", better: "lower", digits: 0 }

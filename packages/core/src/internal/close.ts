@@ -83,9 +83,14 @@ export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Ef
       : Cause.hasInterrupts(exit.cause)
       ? finish(
         self,
-        self.closeRequest !== undefined ? Lifecycle.CLOSED_BY_CALLER : { reason: "connection scope closed", error: undefined }
+        self.closeRequest !== undefined
+          ? Lifecycle.CLOSED_BY_CALLER
+          : { reason: "connection scope closed", error: undefined }
       )
-      : finish(self, { reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`, error: undefined }))
+      : finish(self, {
+        reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`,
+        error: undefined
+      }))
   return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
     self.loop = main
     // One finalizer, in the order two would run (the last added first):
@@ -93,7 +98,9 @@ export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Ef
     // runs on the connection's clock, whichever fiber closes the scope.
     return Scope.addFinalizer(
       scope,
-      Effect.suspend(() => Effect.provideService(Effect.andThen(close(self), Fiber.interrupt(main)), Clock.Clock, self.clock))
+      Effect.suspend(() =>
+        Effect.provideService(Effect.andThen(close(self), Fiber.interrupt(main)), Clock.Clock, self.clock)
+      )
     )
   }))
 }
@@ -121,52 +128,57 @@ const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Li
 
 /** Waits until the connection has finished; the deferred it waits on exists only while someone waits. */
 const awaitFinished = (self: ConnectionImpl<any>, request: Lifecycle.CloseRequest): Effect.Effect<void> =>
-  Effect.suspend(() => Lifecycle.isFinished(self) ? Effect.void : Deferred.await(request.ended ??= Deferred.makeUnsafe<void>()))
+  Effect.suspend(() =>
+    Lifecycle.isFinished(self) ? Effect.void : Deferred.await(request.ended ??= Deferred.makeUnsafe<void>())
+  )
 
 /** The handle's `close` (see the module's comment). */
-export const close = Effect.fnUntraced(function*(self: ConnectionImpl<any>, requestedCode = 1000, requestedReason = "") {
-  let request = self.closeRequest
-  if (request === undefined) {
-    const code = requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
-      ? requestedCode
-      : 1000
-    const reason = truncateUtf8(requestedReason, 123)
-    request = self.closeRequest = { code, reason, ended: undefined }
-    const phase = self.phase
-    switch (phase._tag) {
-      case "Waiting":
-        Deferred.doneUnsafe(phase.wake, Exit.succeed(Lifecycle.STOPPED))
-        break
-      case "Open":
-        yield* endSession(phase, "stop", "close", code, reason)
-        break
-      case "Dialing": {
-        const main = self.loop
-        if (main === undefined) break
-        // A dial still waiting for its slot has no handshake to finish: it is given up at once.
-        const grace = self[CurrentState].value._tag === "Queued"
-          ? Effect.void
-          : Effect.sleep(Duration.millis(self.cfg.closeTimeout))
-        phase.giveUp = yield* Effect.forkDetach(
-          Effect.andThen(grace, Fiber.interrupt(main)).pipe(Effect.provideService(Clock.Clock, self.clock))
-        )
+export const close = Effect.fnUntraced(
+  function*(self: ConnectionImpl<any>, requestedCode = 1000, requestedReason = "") {
+    let request = self.closeRequest
+    if (request === undefined) {
+      const code =
+        requestedCode === 1000 || (Number.isInteger(requestedCode) && requestedCode >= 3000 && requestedCode <= 4999)
+          ? requestedCode
+          : 1000
+      const reason = truncateUtf8(requestedReason, 123)
+      request = self.closeRequest = { code, reason, ended: undefined }
+      const phase = self.phase
+      switch (phase._tag) {
+        case "Waiting":
+          Deferred.doneUnsafe(phase.wake, Exit.succeed(Lifecycle.STOPPED))
+          break
+        case "Open":
+          yield* endSession(phase, "stop", "close", code, reason)
+          break
+        case "Dialing": {
+          const main = self.loop
+          if (main === undefined) break
+          // A dial still waiting for its slot has no handshake to finish: it is given up at once.
+          const grace = self[CurrentState].value._tag === "Queued"
+            ? Effect.void
+            : Effect.sleep(Duration.millis(self.cfg.closeTimeout))
+          phase.giveUp = yield* Effect.forkDetach(
+            Effect.andThen(grace, Fiber.interrupt(main)).pipe(Effect.provideService(Clock.Clock, self.clock))
+          )
+        }
       }
     }
-  }
-  const closeTimeout = Duration.millis(self.cfg.closeTimeout)
-  yield* awaitFinished(self, request).pipe(
-    Effect.timeoutOrElse({
-      duration: closeTimeout,
-      orElse: () =>
-        Effect.andThen(
-          Effect.suspend(() => self.phase._tag === "Open" ? self.phase.socket.terminate : Effect.void),
-          awaitFinished(self, request).pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.times(closeTimeout, 2),
-              orElse: () => self.loop === undefined ? Effect.void : Fiber.interrupt(self.loop)
-            })
+    const closeTimeout = Duration.millis(self.cfg.closeTimeout)
+    yield* awaitFinished(self, request).pipe(
+      Effect.timeoutOrElse({
+        duration: closeTimeout,
+        orElse: () =>
+          Effect.andThen(
+            Effect.suspend(() => self.phase._tag === "Open" ? self.phase.socket.terminate : Effect.void),
+            awaitFinished(self, request).pipe(
+              Effect.timeoutOrElse({
+                duration: Duration.times(closeTimeout, 2),
+                orElse: () => self.loop === undefined ? Effect.void : Fiber.interrupt(self.loop)
+              })
+            )
           )
-        )
-    })
-  )
-})
+      })
+    )
+  }
+)

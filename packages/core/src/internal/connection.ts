@@ -32,8 +32,8 @@ import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
 import { Hub } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
-import * as Send from "./send.ts"
 import type { Observer } from "./observer.ts"
+import * as Send from "./send.ts"
 
 /**
  * One connection: its handle (what callers get) and its state in one
@@ -149,7 +149,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     this.framesHubValue = tap === undefined || tap.retainFrames
       ? new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, cfg.capacity)
       : undefined
-    this.eventsHubValue = tap === undefined ? new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024) : undefined
+    this.eventsHubValue = tap === undefined
+      ? new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)
+      : undefined
     this.hasFrameHooks = hooks.onText !== undefined || hooks.onBinary !== undefined || hooks.onPing !== undefined ||
       hooks.onPong !== undefined || hooks.onClose !== undefined
     this.messageHeartbeat = cfg.heartbeat._tag === "Message" ? cfg.heartbeat : undefined
@@ -170,7 +172,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return (this.framesHubValue ??= this.lateHub(new Hub<Frame.Frame>(this.cfg.capacity, this.cfg.strategy, 0))).stream
   }
   get events(): Stream.Stream<ConnectionEvent> {
-    return (this.eventsHubValue ??= this.lateHub(new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 0))).stream
+    return (this.eventsHubValue ??= this.lateHub(new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 0)))
+      .stream
   }
 
   /** A hub made after the connection finished is born ended. */
@@ -241,7 +244,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    * one effect under one guard. A hook that throws or fails is reported as
    * `HookFailed` and the rest of the batch still runs.
    */
-  private runHooks(current: Lifecycle.Open, batch: ReadonlyArray<Frame.Frame>, from: number): Effect.Effect<void, never, R> {
+  private runHooks(
+    current: Lifecycle.Open,
+    batch: ReadonlyArray<Frame.Frame>,
+    from: number
+  ): Effect.Effect<void, never, R> {
     for (let i = from; i < batch.length; i++) {
       let result: Effect.Effect<void, unknown, R> | void
       try {
@@ -284,7 +291,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     cause: Cause.Cause<unknown>
   ): Effect.Effect<void, never, R> {
     return Effect.andThen(
-      this.emit(ConnectionEvent.HookFailed({ at: this.now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })),
+      this.emit(
+        ConnectionEvent.HookFailed({ at: this.now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })
+      ),
       Effect.suspend(() => this.runHooks(current, batch, index + 1))
     )
   }
@@ -332,9 +341,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private blocking(publish: Effect.Effect<void>): Effect.Effect<void> {
     return publish === Effect.void ? publish : Effect.suspend(() => {
       this.readerBlocked = true
-      return Effect.ensuring(publish, Effect.sync(() => {
-        this.readerBlocked = false
-      }))
+      return Effect.ensuring(
+        publish,
+        Effect.sync(() => {
+          this.readerBlocked = false
+        })
+      )
     })
   }
 
@@ -342,7 +354,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   private publishBatch(batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> {
     const hub = this.framesHubValue
     const publish = hub === undefined ? Effect.void : hub.publish(batch)
-    if (publish !== Effect.void) return Effect.andThen(this.blocking(publish), Effect.suspend(() => this.publishTap(batch)))
+    if (publish !== Effect.void) {
+      return Effect.andThen(
+        this.blocking(publish),
+        Effect.suspend(() => this.publishTap(batch))
+      )
+    }
     return this.publishTap(batch)
   }
 
@@ -483,5 +500,13 @@ export const make = <R>(
   hooks: ReadHooks<R>
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R | Transport.Transport | Scope.Scope> =>
   Effect.gen(function*() {
-    return yield* makeObserved(name, config, hooks, yield* Transport.Transport, yield* Clock.Clock, undefined, yield* Scope.Scope)
+    return yield* makeObserved(
+      name,
+      config,
+      hooks,
+      yield* Transport.Transport,
+      yield* Clock.Clock,
+      undefined,
+      yield* Scope.Scope
+    )
   })

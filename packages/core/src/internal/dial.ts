@@ -151,7 +151,9 @@ const handshake = Effect.fnUntraced(function*<R>(
   yield* Effect.andThen(
     self.setState(ConnectionState.Open({ session: current.number, since, protocol: socket.protocol })),
     Effect.suspend(() =>
-      self.emit(ConnectionEvent.Opened({ at: since, session: current.number, attempt: self.attempt, protocol: socket.protocol }))
+      self.emit(
+        ConnectionEvent.Opened({ at: since, session: current.number, attempt: self.attempt, protocol: socket.protocol })
+      )
     )
   )
   const onOpen = self.hooks.onOpen
@@ -186,7 +188,8 @@ export const sessionEnded = <R>(
   self: ConnectionImpl<R>,
   current: Lifecycle.Open,
   end: () => Transport.SessionEnd
-): Effect.Effect<Lifecycle.Final, never, R> => Effect.flatMap(settle(self, current, end), (outcome) => next(self, outcome))
+): Effect.Effect<Lifecycle.Final, never, R> =>
+  Effect.flatMap(settle(self, current, end), (outcome) => next(self, outcome))
 
 const settle = Effect.fnUntraced(function*(
   self: ConnectionImpl<any>,
@@ -227,7 +230,10 @@ const decide = <R>(self: ConnectionImpl<R>, outcome: Lifecycle.Outcome): Effect.
         self.attempt = 0
         self.step = undefined
       }
-      return Effect.flatMap(backoff(self, outcome.error), (final) => final === undefined ? run(self) : Effect.succeed(final))
+      return Effect.flatMap(
+        backoff(self, outcome.error),
+        (final) => final === undefined ? run(self) : Effect.succeed(final)
+      )
     }
   }
 }
@@ -243,7 +249,9 @@ const scheduleEnded = (self: ConnectionImpl<any>, error: Errors.SessionError): L
  * `close` came).
  */
 const backoff = Effect.fnUntraced(function*(self: ConnectionImpl<any>, error: Errors.SessionError) {
-  if (!self.cfg.shouldReconnect(error)) return { reason: `not retried: ${error.message}`, error } satisfies Lifecycle.Final
+  if (!self.cfg.shouldReconnect(error)) {
+    return { reason: `not retried: ${error.message}`, error } satisfies Lifecycle.Final
+  }
   // The policy's maxAttempts counts dials since the last reset, which only the connection sees.
   const limit = ReconnectPolicy.maxDials(self.cfg.reconnect)
   if (limit !== undefined && self.attempt >= limit) return scheduleEnded(self, error)
@@ -258,7 +266,10 @@ const backoff = Effect.fnUntraced(function*(self: ConnectionImpl<any>, error: Er
   if (self.closeRequest !== undefined) return Lifecycle.CLOSED_BY_CALLER
   const wake = Deferred.makeUnsafe<Lifecycle.Outcome>()
   if (!Lifecycle.wait(self, wake)) return Lifecycle.CLOSED_BY_CALLER
-  const woken = yield* Effect.raceFirst(Effect.as(Effect.sleep(Duration.millis(delay)), Lifecycle.RESTART), Deferred.await(wake))
+  const woken = yield* Effect.raceFirst(
+    Effect.as(Effect.sleep(Duration.millis(delay)), Lifecycle.RESTART),
+    Deferred.await(wake)
+  )
   Lifecycle.waited(self)
   return woken._tag === "Stopped" ? Lifecycle.CLOSED_BY_CALLER : undefined
 })

@@ -39,7 +39,9 @@ export const governed = (transport: Transport.Transport["Service"], options: Gov
     const windows = new Map<string, RateWindow.RateWindow>()
     const windowOf = (host: string): RateWindow.RateWindow => {
       let window = windows.get(host)
-      if (window === undefined) windows.set(host, window = RateWindow.make(options.dialsPerSecond, DIAL_WINDOW_MS, clock))
+      if (window === undefined) {
+        windows.set(host, window = RateWindow.make(options.dialsPerSecond, DIAL_WINDOW_MS, clock))
+      }
       return window
     }
 

@@ -240,7 +240,7 @@ export class Hub<A> {
   /** `end`, run now. */
   endNow(): void {
     this.ended = true
-    if (this.subscribers !== undefined) for (const subscriber of this.subscribers) subscriber.end()
+    if (this.subscribers !== undefined) { for (const subscriber of this.subscribers) subscriber.end() }
   }
 
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */

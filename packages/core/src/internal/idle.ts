@@ -8,8 +8,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Errors from "../ConnectionError.ts"
-import type { ConnectionImpl } from "./connection.ts"
 import { endSession } from "./close.ts"
+import type { ConnectionImpl } from "./connection.ts"
 import type * as Lifecycle from "./lifecycle.ts"
 
 /** Waits while the reader waits on a slow subscriber. */

@@ -117,7 +117,14 @@ export const open = (self: Holder, socket: Transport.Session, since: number): Op
   const dialing = self.phase
   if (dialing._tag !== "Dialing") return undefined
   dialOver(dialing)
-  const opened: Open = { _tag: "Open", scope: dialing.scope, socket, number: socket.session, since, endReason: undefined }
+  const opened: Open = {
+    _tag: "Open",
+    scope: dialing.scope,
+    socket,
+    number: socket.session,
+    since,
+    endReason: undefined
+  }
   self.phase = opened
   return opened
 }
@@ -160,7 +167,10 @@ export const finish = (self: Holder): { readonly first: boolean; readonly scope:
   if (phase._tag === "Finishing" || phase._tag === "Finished") return { first: false, scope: undefined }
   if (phase._tag === "Dialing") dialOver(phase)
   self.phase = FINISHING
-  return { first: true, scope: phase._tag === "Dialing" || phase._tag === "Open" || phase._tag === "Ended" ? phase.scope : undefined }
+  return {
+    first: true,
+    scope: phase._tag === "Dialing" || phase._tag === "Open" || phase._tag === "Ended" ? phase.scope : undefined
+  }
 }
 
 /** `Finishing` → `Finished`. */

@@ -18,4 +18,3 @@ export interface Observer {
   /** Whether the connection keeps its first frames for its own first subscriber (a manager's connections do not). */
   readonly retainFrames: boolean
 }
-

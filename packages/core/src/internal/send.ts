@@ -29,7 +29,9 @@ export const sendOn = (
       self.framesOut++
       self.bytesOut += typeof data === "string" ? data.length : data.byteLength
     })).pipe(
-      Effect.tapError((error) => self.emit(ConnectionEvent.SendFailed({ at: self.now(), session: current.number, error })))
+      Effect.tapError((error) =>
+        self.emit(ConnectionEvent.SendFailed({ at: self.now(), session: current.number, error }))
+      )
     )
 
 /** The handle's `send`. */

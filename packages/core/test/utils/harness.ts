@@ -22,10 +22,14 @@ export const awaitState = (conn: Connection.ConnectionShape, tag: ConnectionStat
   })
 
 /** Runs a stream into an array in the background; `items` is live, `fiber` ends with the stream. */
-export const collect = <A, E>(stream: Stream.Stream<A, E>): Effect.Effect<{
-  readonly items: Array<A>
-  readonly fiber: Fiber.Fiber<void, E>
-}, never, Scope.Scope> =>
+export const collect = <A, E>(stream: Stream.Stream<A, E>): Effect.Effect<
+  {
+    readonly items: Array<A>
+    readonly fiber: Fiber.Fiber<void, E>
+  },
+  never,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     const items: Array<A> = []
     const fiber = yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))

@@ -9,7 +9,15 @@ import * as Registry from "../../src/internal/feed/registry.ts"
 
 describe("Registry", () => {
   it("backoff doubles from 1 s and stops at 60 s", () => {
-    assert.deepStrictEqual([1, 2, 3, 4, 6, 7, 50].map(Registry.retryDelay), [1_000, 2_000, 4_000, 8_000, 32_000, 60_000, 60_000])
+    assert.deepStrictEqual([1, 2, 3, 4, 6, 7, 50].map(Registry.retryDelay), [
+      1_000,
+      2_000,
+      4_000,
+      8_000,
+      32_000,
+      60_000,
+      60_000
+    ])
   })
 
   it.effect("a transient rejection goes to retrying with backoff; its waiter fails with permanent false", () =>

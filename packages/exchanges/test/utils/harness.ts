@@ -68,8 +68,10 @@ export const settle = (harness: Harness, profile: Venue.Profile, request: Venue.
 
 /** Sends every request of an unsubscribe/subscribe and waits for each answer. */
 export const sendAll = (harness: Harness, profile: Venue.Profile, requests: ReadonlyArray<Venue.Request>) =>
-  Effect.forEach(requests, (request) =>
-    harness.conn.send(request.text).pipe(Effect.andThen(settle(harness, profile, request))))
+  Effect.forEach(
+    requests,
+    (request) => harness.conn.send(request.text).pipe(Effect.andThen(settle(harness, profile, request)))
+  )
 
 /** The first text for which `test` holds, decoded by `decode`. */
 export const firstDecoded = <A>(

@@ -48,7 +48,11 @@ export const start = (
   })
 
 /** Waits for an event for which `pick` returns a value. */
-export const nextEvent = <A>(probe: Probe, pick: (e: Feed.FeedEvent) => A | undefined, within: Duration.Input = "10 seconds") =>
+export const nextEvent = <A>(
+  probe: Probe,
+  pick: (e: Feed.FeedEvent) => A | undefined,
+  within: Duration.Input = "10 seconds"
+) =>
   Effect.gen(function*() {
     while (true) {
       const found = pick(yield* Queue.take(probe.events))
@@ -65,4 +69,3 @@ export const until = (test: () => boolean, within: Duration.Input = "10 seconds"
 
 export const dataOf = (probe: Probe, topic: string, from = 0) =>
   probe.texts.slice(from).filter((t) => probe.feed.profile.topicOf(t) === topic).length
-

@@ -99,33 +99,38 @@ export const tcpProxy = (target: number) =>
 export { listen } from "@kharbranth/test-utils/servers"
 
 /** The feed server (fixtures/feed-server.mjs) in a child process; the scope kills it. */
-export const feedProcess = (port: number, options: { readonly intervalMs?: number; readonly autoPong?: boolean } = {}) =>
+export const feedProcess = (
+  port: number,
+  options: { readonly intervalMs?: number; readonly autoPong?: boolean } = {}
+) =>
   Effect.acquireRelease(
-    Effect.callback<{ readonly port: number; readonly pid: number; readonly signal: (s: NodeJS.Signals) => void }>((resume) => {
-      const child = spawn(
-        process.execPath,
-        [
-          new URL("../fixtures/feed-server.mjs", import.meta.url).pathname,
-          String(port),
-          String(options.intervalMs ?? 5),
-          String(options.autoPong ?? true)
-        ],
-        { stdio: ["ignore", "pipe", "inherit"] }
-      )
-      child.stdout.setEncoding("utf8")
-      child.stdout.on("data", (line: string) => {
-        const match = /listening (\d+)/.exec(line)
-        if (match) {
-          resume(Effect.succeed({
-            port: Number(match[1]),
-            pid: child.pid!,
-            signal: (signal) => {
-              if (child.exitCode === null) child.kill(signal)
-            }
-          }))
-        }
-      })
-    }),
+    Effect.callback<{ readonly port: number; readonly pid: number; readonly signal: (s: NodeJS.Signals) => void }>(
+      (resume) => {
+        const child = spawn(
+          process.execPath,
+          [
+            new URL("../fixtures/feed-server.mjs", import.meta.url).pathname,
+            String(port),
+            String(options.intervalMs ?? 5),
+            String(options.autoPong ?? true)
+          ],
+          { stdio: ["ignore", "pipe", "inherit"] }
+        )
+        child.stdout.setEncoding("utf8")
+        child.stdout.on("data", (line: string) => {
+          const match = /listening (\d+)/.exec(line)
+          if (match) {
+            resume(Effect.succeed({
+              port: Number(match[1]),
+              pid: child.pid!,
+              signal: (signal) => {
+                if (child.exitCode === null) child.kill(signal)
+              }
+            }))
+          }
+        })
+      }
+    ),
     (server) =>
       Effect.sync(() => {
         server.signal("SIGCONT")

@@ -11,7 +11,10 @@ export interface Watched {
   readonly events: Array<{ readonly at: number; readonly event: ConnectionEvent.ConnectionEvent }>
   /** Text payloads of one session, as numbers. */
   readonly values: (session: number) => Array<number>
-  readonly first: (tag: ConnectionEvent.ConnectionEvent["_tag"], after?: number) => { readonly at: number; readonly event: ConnectionEvent.ConnectionEvent } | undefined
+  readonly first: (
+    tag: ConnectionEvent.ConnectionEvent["_tag"],
+    after?: number
+  ) => { readonly at: number; readonly event: ConnectionEvent.ConnectionEvent } | undefined
 }
 
 export const watch = (conn: Connection.ConnectionShape) =>

@@ -9,9 +9,9 @@ import type { WebSocket } from "ws"
 import type { ConnectionInfo } from "../ConnectionInfo.ts"
 import type { FaultSpec, Kind } from "../Fault.ts"
 import type { Config, VenueName } from "../Options.ts"
+import { millis } from "../Options.ts"
 import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import type { Emission, Feed, Session, Subscriber } from "../venues/Venue.ts"
-import { millis } from "../Options.ts"
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -276,7 +276,13 @@ export class Connection {
       case "mute": {
         const held = this.subscriptions.has(spec.stream)
         if (!held && !opening) return false
-        this.mutes.set(spec.stream, { id, kind: "mute", stream: spec.stream, until: spec.until ?? "resubscribe", lost: held })
+        this.mutes.set(spec.stream, {
+          id,
+          kind: "mute",
+          stream: spec.stream,
+          until: spec.until ?? "resubscribe",
+          lost: held
+        })
         return true
       }
       case "refuse":
@@ -317,7 +323,9 @@ export class Connection {
 
   private flush(now: number, elapsed: number): void {
     const slow = this.slow
-    if (slow !== undefined) slow.budget = Math.min(slow.budget + (slow.bytesPerSecond * elapsed) / 1000, slow.bytesPerSecond)
+    if (slow !== undefined) {
+      slow.budget = Math.min(slow.budget + (slow.bytesPerSecond * elapsed) / 1000, slow.bytesPerSecond)
+    }
     let sent = 0
     while (sent < this.queue.length) {
       const next = this.queue[sent]

@@ -83,7 +83,8 @@ const emptyVenueStats = (): { -readonly [K in keyof VenueStats]: VenueStats[K] }
 })
 
 const lasting = (spec: FaultSpec): boolean =>
-  spec.kind === "stall" || spec.kind === "halfOpen" || spec.kind === "slow" || spec.kind === "latency" || spec.kind === "mute"
+  spec.kind === "stall" || spec.kind === "halfOpen" || spec.kind === "slow" || spec.kind === "latency" ||
+  spec.kind === "mute"
 
 /** Starts the server; resolves once it listens. */
 export const start = (options: Options = {}): Promise<Engine> => {
@@ -330,7 +331,9 @@ export const start = (options: Options = {}): Promise<Engine> => {
   const fault = (spec: FaultSpec): FaultResult => {
     const error = validate(spec)
     if (error !== undefined) throw new InvalidFault({ spec: JSON.stringify(spec), message: error })
-    if (closing !== undefined) throw new InvalidFault({ spec: JSON.stringify(spec), message: "the simulator is closed" })
+    if (closing !== undefined) {
+      throw new InvalidFault({ spec: JSON.stringify(spec), message: "the simulator is closed" })
+    }
     const id = nextFaultId++
     const now = Date.now()
     if (spec.after !== undefined) {
@@ -410,7 +413,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
     return closing
   }
 
-  const onEvent = (listener: (event: SimulatorEvent) => void): (() => void) => {
+  const onEvent = (listener: (event: SimulatorEvent) => void): () => void => {
     listeners.add(listener)
     return () => {
       listeners.delete(listener)
@@ -424,7 +427,10 @@ export const start = (options: Options = {}): Promise<Engine> => {
       messagesSent += venueStats[v].messagesSent
       bytesSent += venueStats[v].bytesSent
     }
-    const venuesCopy = Object.fromEntries(venueNames.map((v) => [v, { ...venueStats[v] }])) as Record<VenueName, VenueStats>
+    const venuesCopy = Object.fromEntries(venueNames.map((v) => [v, { ...venueStats[v] }])) as Record<
+      VenueName,
+      VenueStats
+    >
     return { messagesSent, bytesSent, venues: venuesCopy, connections: [...connections.values()].map((c) => c.info()) }
   }
 

@@ -17,7 +17,9 @@ const streamPattern = /^([a-z0-9]+)@(trade|depth)(@100ms|@1000ms)?$/
 const feedFor = (market: Market, name: string): Feed | string => {
   if (name !== name.toLowerCase()) return `Invalid request: stream names are lowercase ("${name}")`
   const m = streamPattern.exec(name)
-  if (m === null) return `Invalid request: unsupported stream "${name}" (simulator: <symbol>@trade, <symbol>@depth[@100ms])`
+  if (m === null) {
+    return `Invalid request: unsupported stream "${name}" (simulator: <symbol>@trade, <symbol>@depth[@100ms])`
+  }
   const lower = m[1] ?? ""
   const symbol = lower.toUpperCase()
   const rate = market.config.binance.rate
@@ -38,9 +40,9 @@ const feedFor = (market: Market, name: string): Feed | string => {
   return market.feed(`binance:${lower}@depth`, rate, (now) => {
     const c = book.next(now)
     return {
-      text: `{"e":"depthUpdate","E":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"b":${pairs(c.bids, 2, 5, fixed)},"a":${
-        pairs(c.asks, 2, 5, fixed)
-      }}`,
+      text: `{"e":"depthUpdate","E":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"b":${
+        pairs(c.bids, 2, 5, fixed)
+      },"a":${pairs(c.asks, 2, 5, fixed)}}`,
       first: c.first,
       last: c.last
     }

@@ -58,9 +58,9 @@ export const open = (conn: Connection, market: Market, profile: Profile): Sessio
       const ok = conn.subscribe(name, feed, (e) => {
         if (!combined) return conn.deliver(feed.key, e.text, e.first, e.last)
         let wrapped = combinedPayload.get(e)
-        if (wrapped === undefined) combinedPayload.set(e, (wrapped = new Map()))
+        if (wrapped === undefined) combinedPayload.set(e, wrapped = new Map())
         let text = wrapped.get(name)
-        if (text === undefined) wrapped.set(name, (text = `{"stream":"${name}","data":${e.text}}`))
+        if (text === undefined) wrapped.set(name, text = `{"stream":"${name}","data":${e.text}}`)
         conn.deliver(feed.key, text, e.first, e.last)
       })
       if (ok) added.push(name)
@@ -116,7 +116,11 @@ export const open = (conn: Connection, market: Market, profile: Profile): Sessio
           }
           return send({ error: { code: 2, msg: "Invalid request: unknown property" }, id })
         case "GET_PROPERTY":
-          return send(params[0] === "combined" ? { result: combined, id } : { error: { code: 2, msg: "Invalid request: unknown property" }, id })
+          return send(
+            params[0] === "combined"
+              ? { result: combined, id }
+              : { error: { code: 2, msg: "Invalid request: unknown property" }, id }
+          )
         default:
           return send({ error: { code: 2, msg: "Invalid request: unknown method" }, id })
       }

@@ -64,9 +64,9 @@ const liveFeed = (market: Market, name: string): Feed => {
       const c = book.next(now)
       const [bid = [0, 0]] = book.top("bids", 1)
       const [ask = [0, 0]] = book.top("asks", 1)
-      const text = `{"e":"bookTicker","u":${c.last},"E":${now},"T":${now},"s":"${symbol}","b":"${p2(bid[0])}","B":"${q3(bid[1])}","a":"${
-        p2(ask[0])
-      }","A":"${q3(ask[1])}"}`
+      const text = `{"e":"bookTicker","u":${c.last},"E":${now},"T":${now},"s":"${symbol}","b":"${p2(bid[0])}","B":"${
+        q3(bid[1])
+      }","a":"${p2(ask[0])}","A":"${q3(ask[1])}"}`
       return { text, first: c.last, last: c.last }
     })
   }
@@ -78,9 +78,10 @@ const liveFeed = (market: Market, name: string): Feed => {
         const prev = book.lastUpdateId
         const c = book.next(now)
         const n = Number(levels)
-        const text = `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"pu":${prev},"b":${
-          pairs(book.top("bids", n), 2, 3, fixed)
-        },"a":${pairs(book.top("asks", n), 2, 3, fixed)}}`
+        const text =
+          `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"pu":${prev},"b":${
+            pairs(book.top("bids", n), 2, 3, fixed)
+          },"a":${pairs(book.top("asks", n), 2, 3, fixed)}}`
         return { text, first: c.first, last: c.last }
       })
     }
@@ -88,9 +89,10 @@ const liveFeed = (market: Market, name: string): Feed => {
     return feed("depth", (now) => {
       const prev = book.lastUpdateId
       const c = book.next(now)
-      const text = `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"pu":${prev},"b":${
-        pairs(c.bids, 2, 3, fixed)
-      },"a":${pairs(c.asks, 2, 3, fixed)}}`
+      const text =
+        `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"pu":${prev},"b":${
+          pairs(c.bids, 2, 3, fixed)
+        },"a":${pairs(c.asks, 2, 3, fixed)}}`
       return { text, first: c.first, last: c.last }
     })
   }
@@ -108,9 +110,9 @@ const liveFeed = (market: Market, name: string): Feed => {
   if (kind.startsWith("markPrice")) {
     return feed(kind, (now) => {
       const t = tape.next(now)
-      const text = `{"e":"markPriceUpdate","E":${now},"s":"${symbol}","p":"${p2(t.price)}","ap":"${p2(t.price)}","i":"${p2(t.price)}","P":"${
+      const text = `{"e":"markPriceUpdate","E":${now},"s":"${symbol}","p":"${p2(t.price)}","ap":"${p2(t.price)}","i":"${
         p2(t.price)
-      }","r":"0.00010000","T":${Math.ceil((now + 1) / 28_800_000) * 28_800_000}}`
+      }","P":"${p2(t.price)}","r":"0.00010000","T":${Math.ceil((now + 1) / 28_800_000) * 28_800_000}}`
       return { text, first: t.id, last: t.id }
     })
   }
@@ -138,7 +140,9 @@ const liveFeed = (market: Market, name: string): Feed => {
       }","q":"0"}`
       : `{"e":"24hrTicker","E":${now},"s":"${symbol}","p":"0","P":"0","w":"${px}","c":"${px}","Q":"${
         q3(t.qty)
-      }","o":"${px}","h":"${px}","l":"${px}","v":"${q3(t.qty)}","q":"0","O":${now - 86_400_000},"C":${now},"F":${t.id},"L":${t.id},"n":1}`
+      }","o":"${px}","h":"${px}","l":"${px}","v":"${q3(t.qty)}","q":"0","O":${
+        now - 86_400_000
+      },"C":${now},"F":${t.id},"L":${t.id},"n":1}`
     return { text, first: t.id, last: t.id }
   })
 }

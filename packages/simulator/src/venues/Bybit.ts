@@ -27,7 +27,9 @@ const topicFor = (market: Market, topic: string): Topic | undefined => {
       return {
         text: `{"topic":"${topic}","type":"snapshot","ts":${now},"data":[{"T":${t.time},"s":"${symbol}","S":"${
           t.buy ? "Buy" : "Sell"
-        }","v":"${fixed(t.qty, 6)}","p":"${fixed(t.price, 2)}","L":"ZeroPlusTick","i":"${t.id}","BT":false,"seq":${t.id}}]}`,
+        }","v":"${fixed(t.qty, 6)}","p":"${
+          fixed(t.price, 2)
+        }","L":"ZeroPlusTick","i":"${t.id}","BT":false,"seq":${t.id}}]}`,
         first: t.id,
         last: t.id
       }
@@ -41,9 +43,9 @@ const topicFor = (market: Market, topic: string): Topic | undefined => {
     const feed = market.feed(`bybit:orderbook:${symbol}`, rate, (now) => {
       const c = state.next(now)
       return {
-        text: `{"topic":"${topic}","type":"delta","ts":${now},"data":{"s":"${symbol}","b":${pairs(c.bids, 2, 6, fixed)},"a":${
-          pairs(c.asks, 2, 6, fixed)
-        },"u":${c.seq},"seq":${c.last}},"cts":${now}}`,
+        text: `{"topic":"${topic}","type":"delta","ts":${now},"data":{"s":"${symbol}","b":${
+          pairs(c.bids, 2, 6, fixed)
+        },"a":${pairs(c.asks, 2, 6, fixed)},"u":${c.seq},"seq":${c.last}},"cts":${now}}`,
         first: c.seq,
         last: c.seq
       }
@@ -76,7 +78,9 @@ export const venue: Venue = {
         const msg = parseObject(text)
         const op = msg?.["op"]
         const reqId = msg?.["req_id"]
-        if (msg === undefined || typeof op !== "string") return reply("", false, "Invalid request: not a JSON object with op", reqId)
+        if (msg === undefined || typeof op !== "string") {
+          return reply("", false, "Invalid request: not a JSON object with op", reqId)
+        }
         if (op === "ping") {
           lastPing = now
           return reply("ping", true, "pong", reqId)

@@ -60,7 +60,9 @@ const channelFor = (market: Market, name: ChannelName, product: string, tape: Ta
           ...c.asks.map(([p, q]) => `["sell","${fixed(p, 2)}","${fixed(q, 8)}"]`)
         ]
         return {
-          text: `{"type":"l2update","product_id":"${product}","changes":[${changes.join(",")}],"time":"${isoMicros(now)}"}`,
+          text: `{"type":"l2update","product_id":"${product}","changes":[${changes.join(",")}],"time":"${
+            isoMicros(now)
+          }"}`,
           first: c.seq,
           last: c.seq
         }
@@ -84,7 +86,11 @@ export const venue: Venue = {
   matches: (path) => path === "/coinbase" || path === "/coinbase/",
   refuse: (address, _open, now, market) => {
     const cfg = market.config.coinbase
-    const bucket = market.perIp("coinbase:requests", address, () => new TokenBucket(cfg.requestsPerSecond, cfg.requestBurst, now))
+    const bucket = market.perIp(
+      "coinbase:requests",
+      address,
+      () => new TokenBucket(cfg.requestsPerSecond, cfg.requestBurst, now)
+    )
     return bucket.take(now) ? undefined : 429
   },
   open: (conn, _url, market): Session => {
@@ -94,8 +100,7 @@ export const venue: Venue = {
     let subscribed = false
     let nextHeartbeat = 0
 
-    const error = (message: string, reason: string) =>
-      conn.sendText(JSON.stringify({ type: "error", message, reason }))
+    const error = (message: string, reason: string) => conn.sendText(JSON.stringify({ type: "error", message, reason }))
 
     const subscriptionsText = (): string => {
       const byChannel = new Map<string, Array<string>>()
@@ -129,7 +134,7 @@ export const venue: Venue = {
           } else if (typeof c === "object" && c !== null) {
             const o = c as Record<string, unknown>
             const ids = isStringArray(o["product_ids"]) ? o["product_ids"] : products
-            if (typeof o["name"] === "string") for (const p of ids) wanted.push([o["name"], p])
+            if (typeof o["name"] === "string") { for (const p of ids) wanted.push([o["name"], p]) }
           }
         }
         if (wanted.length === 0) return error("Failed to subscribe", "No channels or product_ids provided")

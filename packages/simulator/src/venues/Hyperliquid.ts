@@ -30,9 +30,11 @@ const feedFor = (market: Market, type: string, coin: string): Feed | undefined =
     return market.feed(`hyperliquid:trades:${coin}`, rate, (now) => {
       const t = tape.next(now)
       return {
-        text: `{"channel":"trades","data":[{"coin":"${coin}","side":"${t.buy ? "B" : "A"}","px":"${fixed(t.price, 1)}","sz":"${
-          fixed(t.qty, 5)
-        }","hash":"0x${t.id.toString(16).padStart(64, "0")}","time":${t.time},"tid":${t.id},"users":["0x0","0x1"]}]}`,
+        text: `{"channel":"trades","data":[{"coin":"${coin}","side":"${t.buy ? "B" : "A"}","px":"${
+          fixed(t.price, 1)
+        }","sz":"${fixed(t.qty, 5)}","hash":"0x${
+          t.id.toString(16).padStart(64, "0")
+        }","time":${t.time},"tid":${t.id},"users":["0x0","0x1"]}]}`,
         first: t.id,
         last: t.id
       }
@@ -43,9 +45,9 @@ const feedFor = (market: Market, type: string, coin: string): Feed | undefined =
     return market.feed(`hyperliquid:l2Book:${coin}`, rate, (now) => {
       const c = book.next(now)
       return {
-        text: `{"channel":"l2Book","data":{"coin":"${coin}","time":${now},"levels":[${levelsText(book.top("bids", 20))},${
-          levelsText(book.top("asks", 20))
-        }]}}`,
+        text: `{"channel":"l2Book","data":{"coin":"${coin}","time":${now},"levels":[${
+          levelsText(book.top("bids", 20))
+        },${levelsText(book.top("asks", 20))}]}}`,
         first: c.seq,
         last: c.seq
       }
@@ -62,7 +64,11 @@ export const venue: Venue = {
   open: (conn, _url, market): Session => {
     const cfg = market.config.hyperliquid
     const idle = cfg.idleTimeoutMs
-    const messages = market.perIp("hyperliquid:messages", conn.address, () => new SlidingLog(cfg.messagesPerMinute, 60_000))
+    const messages = market.perIp(
+      "hyperliquid:messages",
+      conn.address,
+      () => new SlidingLog(cfg.messagesPerMinute, 60_000)
+    )
     const held = market.perIp("hyperliquid:subscriptions", conn.address, () => new Counts())
     const error = (data: string) => conn.sendText(JSON.stringify({ channel: "error", data }))
     return {
@@ -79,7 +85,9 @@ export const venue: Venue = {
         const s = sub as Record<string, unknown>
         const type = s["type"]
         const coin = s["coin"]
-        if (typeof type !== "string" || typeof coin !== "string") return error(`Invalid subscription: ${text.slice(0, 100)}`)
+        if (typeof type !== "string" || typeof coin !== "string") {
+          return error(`Invalid subscription: ${text.slice(0, 100)}`)
+        }
         const topic = `${type}:${coin}`
         if (method === "unsubscribe") {
           if (!conn.unsubscribe(topic)) return error(`Already unsubscribed: ${text.slice(0, 100)}`)
@@ -90,7 +98,9 @@ export const venue: Venue = {
         const feed = feedFor(market, type, coin)
         if (feed === undefined) return error(`Invalid subscription: ${text.slice(0, 100)}`)
         if (conn.subscriptions.has(topic)) return error(`Already subscribed: ${text.slice(0, 100)}`)
-        if (held.total >= cfg.subscriptionsPerIp) return error(`Cannot subscribe to more than ${cfg.subscriptionsPerIp} channels.`)
+        if (held.total >= cfg.subscriptionsPerIp) {
+          return error(`Cannot subscribe to more than ${cfg.subscriptionsPerIp} channels.`)
+        }
         held.add(topic)
         conn.subscribe(topic, feed)
         conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))

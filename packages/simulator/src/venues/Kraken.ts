@@ -25,7 +25,8 @@ const levelsText = (levels: ReadonlyArray<readonly [number, number]>): string =>
 
 /** The checksum of a book's top 10 levels, exactly as a client must compute it. */
 export const checksumOf = (book: Book): number => {
-  const text = (levels: ReadonlyArray<readonly [number, number]>) => levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
+  const text = (levels: ReadonlyArray<readonly [number, number]>) =>
+    levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
   return Checksum.kraken(text(book.top("asks", 10)), text(book.top("bids", 10)))
 }
 
@@ -49,7 +50,8 @@ const channelFor = (market: Market, channel: string, symbol: string, depth: numb
         const t = tape.next(now)
         return { text: `{"channel":"trade","type":"update","data":[${tradeText(symbol, t)}]}`, first: t.id, last: t.id }
       }),
-      snapshot: () => `{"channel":"trade","type":"snapshot","data":[${tape.last !== undefined ? tradeText(symbol, tape.last) : ""}]}`,
+      snapshot: () =>
+        `{"channel":"trade","type":"snapshot","data":[${tape.last !== undefined ? tradeText(symbol, tape.last) : ""}]}`,
       result: { channel: "trade", snapshot: true, symbol }
     }
   }
@@ -67,9 +69,9 @@ const channelFor = (market: Market, channel: string, symbol: string, depth: numb
         }
       }),
       snapshot: () =>
-        `{"channel":"book","type":"snapshot","data":[{"symbol":"${symbol}","bids":${levelsText(book.top("bids", depth))},"asks":${
-          levelsText(book.top("asks", depth))
-        },"checksum":${checksumOf(book)}}]}`,
+        `{"channel":"book","type":"snapshot","data":[{"symbol":"${symbol}","bids":${
+          levelsText(book.top("bids", depth))
+        },"asks":${levelsText(book.top("asks", depth))},"checksum":${checksumOf(book)}}]}`,
       result: { channel: "book", depth, snapshot: true, symbol }
     }
   }
@@ -100,12 +102,20 @@ export const venue: Venue = {
         if (method !== "subscribe" && method !== "unsubscribe") {
           return send({ error: `Method not found: ${method}`, method, success: false, ...withReq, ...times })
         }
-        const params = typeof msg["params"] === "object" && msg["params"] !== null ? (msg["params"] as Record<string, unknown>) : {}
+        const params = typeof msg["params"] === "object" && msg["params"] !== null
+          ? (msg["params"] as Record<string, unknown>)
+          : {}
         const channel = params["channel"]
         const symbols = params["symbol"]
         const depth = typeof params["depth"] === "number" ? params["depth"] : 10
         if (typeof channel !== "string" || !isStringArray(symbols) || symbols.length === 0) {
-          return send({ error: "Invalid request: params.channel and params.symbol are required", method, success: false, ...withReq, ...times })
+          return send({
+            error: "Invalid request: params.channel and params.symbol are required",
+            method,
+            success: false,
+            ...withReq,
+            ...times
+          })
         }
         if (channel === "book" && !depths.includes(depth)) {
           return send({ error: `Invalid depth: ${depth}`, method, success: false, ...withReq, ...times })
@@ -114,7 +124,14 @@ export const venue: Venue = {
         for (const symbol of symbols) {
           const topic = `${channel}:${symbol}`
           if (!krakenPair(cfg.pairs, symbol)) {
-            send({ error: `Currency pair not supported ${symbol}`, method, success: false, symbol, ...withReq, ...times })
+            send({
+              error: `Currency pair not supported ${symbol}`,
+              method,
+              success: false,
+              symbol,
+              ...withReq,
+              ...times
+            })
             continue
           }
           const ch = channelFor(market, channel, symbol, depth)

@@ -70,9 +70,9 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
       resets.delete(book)
       const c = book.next(now)
       return {
-        text: `{"arg":${arg},"action":"update","data":[{"asks":${okxLevels(c.asks)},"bids":${okxLevels(c.bids)},"ts":"${now}","checksum":${
-          checksumOf(book)
-        },"prevSeqId":${prev},"seqId":${c.seq}}]}`,
+        text: `{"arg":${arg},"action":"update","data":[{"asks":${okxLevels(c.asks)},"bids":${
+          okxLevels(c.bids)
+        },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":${prev},"seqId":${c.seq}}]}`,
         first: c.seq,
         last: c.seq
       }
@@ -105,7 +105,9 @@ export const venue: Venue = {
     /** `"id":"…",` to open an answer to a request that carried a valid id. */
     const idField = (id: string | undefined) => (id !== undefined ? `"id":"${id}",` : "")
     const error = (id: string | undefined, code: string, msg: string) =>
-      conn.sendText(`{${idField(id)}"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`)
+      conn.sendText(
+        `{${idField(id)}"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`
+      )
 
     return {
       onText: (text, now) => {
@@ -114,7 +116,11 @@ export const venue: Venue = {
         const rawId = msg?.["id"]
         const id = typeof rawId === "string" && idPattern.test(rawId) ? rawId : undefined
         if (rawId !== undefined && id === undefined) {
-          return error(undefined, "60012", `Invalid request: id must be 1 to 32 letters or digits: ${text.slice(0, 100)}`)
+          return error(
+            undefined,
+            "60012",
+            `Invalid request: id must be 1 to 32 letters or digits: ${text.slice(0, 100)}`
+          )
         }
         const op = msg?.["op"]
         if (op === "subscribe" || op === "unsubscribe" || op === "login") {

@@ -20,9 +20,16 @@ export interface Client {
   readonly seen: Array<Seen>
   readonly send: (value: unknown) => void
   /** Waits for the first record at index >= `from` matching `pred`; fails after `timeout` ms. */
-  readonly next: (pred: (s: Seen) => boolean, options?: { readonly from?: number; readonly timeout?: number }) => Effect.Effect<Seen>
+  readonly next: (
+    pred: (s: Seen) => boolean,
+    options?: { readonly from?: number; readonly timeout?: number }
+  ) => Effect.Effect<Seen>
   /** Waits until `count` records match. */
-  readonly nextN: (count: number, pred: (s: Seen) => boolean, options?: { readonly from?: number; readonly timeout?: number }) => Effect.Effect<Array<Seen>>
+  readonly nextN: (
+    count: number,
+    pred: (s: Seen) => boolean,
+    options?: { readonly from?: number; readonly timeout?: number }
+  ) => Effect.Effect<Array<Seen>>
   readonly messages: (pred?: (s: Seen) => boolean) => Array<Seen>
   /** Resolves with the close code and reason. */
   readonly closed: Effect.Effect<{ readonly code: number; readonly reason: string; readonly at: number }>
@@ -59,7 +66,11 @@ export const connect = (url: string, options: ClientOptions = {}): Effect.Effect
         notify()
       })
       ws.on("error", (error) => resume(Effect.fail(error)))
-      const nextN = (count: number, pred: (s: Seen) => boolean, opts: { readonly from?: number; readonly timeout?: number } = {}) =>
+      const nextN = (
+        count: number,
+        pred: (s: Seen) => boolean,
+        opts: { readonly from?: number; readonly timeout?: number } = {}
+      ) =>
         Effect.callback<Array<Seen>>((done) => {
           const check = () => {
             const found = seen.slice(opts.from ?? 0).filter(pred)
@@ -70,7 +81,15 @@ export const connect = (url: string, options: ClientOptions = {}): Effect.Effect
           }
           const timer = setTimeout(() => {
             cleanup()
-            done(Effect.die(new Error(`timed out waiting for ${count} matching record(s); saw ${seen.length}: ${seen.slice(-3).map((s) => s.kind + " " + s.text.slice(0, 200)).join(" | ")}`)))
+            done(
+              Effect.die(
+                new Error(
+                  `timed out waiting for ${count} matching record(s); saw ${seen.length}: ${
+                    seen.slice(-3).map((s) => s.kind + " " + s.text.slice(0, 200)).join(" | ")
+                  }`
+                )
+              )
+            )
           }, opts.timeout ?? 3000)
           const cleanup = () => {
             clearTimeout(timer)
@@ -113,10 +132,13 @@ export const connect = (url: string, options: ClientOptions = {}): Effect.Effect
   )
 
 /** A message whose JSON matches `pred` (ignores frames and non-JSON text). */
-export const msg = (pred: (json: any) => boolean) => (s: Seen): boolean => s.kind === "message" && s.json !== undefined && pred(s.json)
+export const msg = (pred: (json: any) => boolean) => (s: Seen): boolean =>
+  s.kind === "message" && s.json !== undefined && pred(s.json)
 
 /** Attempts a handshake that the server is expected to refuse; returns the HTTP status and headers. */
-export const handshakeStatus = (url: string): Effect.Effect<{ readonly status: number; readonly retryAfter: string | undefined }, Error> =>
+export const handshakeStatus = (
+  url: string
+): Effect.Effect<{ readonly status: number; readonly retryAfter: string | undefined }, Error> =>
   Effect.callback((resume) => {
     const ws = new WebSocket(url)
     ws.on("error", (error) => resume(Effect.fail(error)))

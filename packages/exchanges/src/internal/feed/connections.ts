@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { type Context, emit, hourlyWindow, type ShardConnection, type Shard } from "./context.ts"
+import { type Context, emit, hourlyWindow, type Shard, type ShardConnection } from "./context.ts"
 import * as Frames from "./frames.ts"
 import { FeedEvent } from "./model.ts"
 import * as Replay from "./replay.ts"
@@ -27,7 +27,11 @@ import * as Requests from "./requests.ts"
  */
 export const REQUEST_WINDOW_MS = 1100
 
-const onConnectionEvent = (ctx: Context, conn: ShardConnection, event: ConnectionEvent.ConnectionEvent): Effect.Effect<void> => {
+const onConnectionEvent = (
+  ctx: Context,
+  conn: ShardConnection,
+  event: ConnectionEvent.ConnectionEvent
+): Effect.Effect<void> => {
   if ((event._tag === "Disconnected" && event.session === conn.session) || event._tag === "Closed") {
     conn.open = false
     conn.openedAt = undefined
@@ -75,7 +79,9 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       firstSeq: new Map(),
       outcomes: [],
       switched: Deferred.makeUnsafe<boolean>(),
-      window: ctx.budget === undefined ? RateWindow.unlimited : RateWindow.make(ctx.budget, REQUEST_WINDOW_MS, ctx.clock),
+      window: ctx.budget === undefined
+        ? RateWindow.unlimited
+        : RateWindow.make(ctx.budget, REQUEST_WINDOW_MS, ctx.clock),
       hourly: hourlyWindow(ctx),
       slot: true,
       delivering: false,
@@ -87,7 +93,9 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       Effect.provideService(Transport.Transport, ctx.transport),
       Scope.provide(scope),
       Effect.orDie,
-      Effect.onError(() => Effect.andThen(Effect.sync(() => shard.budget.connections.release()), Scope.close(scope, Exit.void)))
+      Effect.onError(() =>
+        Effect.andThen(Effect.sync(() => shard.budget.connections.release()), Scope.close(scope, Exit.void))
+      )
     )
     conn.connection = connection
     const delivered = Effect.sync(() => {

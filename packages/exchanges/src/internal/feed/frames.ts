@@ -76,7 +76,11 @@ const onFrame = (
 }
 
 /** A socket read's frames on one session. */
-export const onBatch = (ctx: Context, conn: ShardConnection, batch: ReadonlyArray<Frame.Frame>): Effect.Effect<void> => {
+export const onBatch = (
+  ctx: Context,
+  conn: ShardConnection,
+  batch: ReadonlyArray<Frame.Frame>
+): Effect.Effect<void> => {
   if (conn.phase === "retired") return Effect.void
   const at = ctx.now()
   const out: Array<Frame.Frame> = []

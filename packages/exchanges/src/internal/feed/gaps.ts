@@ -186,7 +186,9 @@ export const checkHolds = (ctx: Context, at: number, after: Array<Effect.Effect<
       if (at - hold.startedAt < ctx.resyncTimeout) continue
       hold.fiber = undefined
       const reason = `the resync callback did not finish within ${ctx.resyncTimeout} ms`
-      after.push(Effect.andThen(failed(ctx, stream, hold, Cause.die(new Error(reason))), fork(ctx, Fiber.interrupt(running))))
+      after.push(
+        Effect.andThen(failed(ctx, stream, hold, Cause.die(new Error(reason))), fork(ctx, Fiber.interrupt(running)))
+      )
     } else if (hold.retryAt !== undefined ? hold.retryAt <= at : at - hold.startedAt >= ctx.resyncTimeout) {
       after.push(startResync(ctx, stream))
     }

@@ -10,12 +10,21 @@ import { ConnectionError } from "@kharbranth/core"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, type Inflight, reportReaderFailure, type ShardConnection, connectionsOf, type Shard } from "./context.ts"
+import * as Connections from "./connections.ts"
+import {
+  addTo,
+  connectionsOf,
+  type Context,
+  emit,
+  type Inflight,
+  reportReaderFailure,
+  type Shard,
+  type ShardConnection
+} from "./context.ts"
 import { SubscriptionError } from "./errors.ts"
 import { FeedEvent } from "./model.ts"
 import * as Registry from "./registry.ts"
 import * as Requests from "./requests.ts"
-import * as Connections from "./connections.ts"
 import * as Shards from "./shards.ts"
 
 /** What the venue rejected (or left unanswered) of some requests, and the first reason it gave. */
@@ -70,8 +79,9 @@ const failOn = (
       })
     )
 
-const toList = (topics: string | ReadonlyArray<string>): ReadonlyArray<string> =>
-  [...new Set(typeof topics === "string" ? [topics] : topics)]
+const toList = (
+  topics: string | ReadonlyArray<string>
+): ReadonlyArray<string> => [...new Set(typeof topics === "string" ? [topics] : topics)]
 
 /** Fails naming every topic that is not a non-empty string. */
 export const checkTopics = (
@@ -83,7 +93,12 @@ export const checkTopics = (
   return bad.length === 0
     ? Effect.void
     : Effect.fail(
-      new SubscriptionError({ feed: ctx.name, op, topics: bad.map(String), reason: "a topic must be a non-empty string" })
+      new SubscriptionError({
+        feed: ctx.name,
+        op,
+        topics: bad.map(String),
+        reason: "a topic must be a non-empty string"
+      })
     )
 }
 

@@ -19,9 +19,9 @@
  * Waiters (`subscribe` calls) are settled by the transitions; the feed owns
  * sending and timing, and asks the registry which topics are due.
  */
+import type { ConnectionError } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type { ConnectionError } from "@kharbranth/core"
 import { SubscriptionError } from "./errors.ts"
 
 /** Where a topic stands. */

@@ -15,6 +15,7 @@ import * as Venue from "../../Venue.ts"
 import {
   addTo,
   type Answer,
+  connectionsOf,
   type Context,
   emit,
   type Entry,
@@ -23,9 +24,8 @@ import {
   lostAnswer,
   type Outcome,
   type Replay,
-  type ShardConnection,
-  connectionsOf,
-  type Shard
+  type Shard,
+  type ShardConnection
 } from "./context.ts"
 import { FeedEvent } from "./model.ts"
 import * as Registry from "./registry.ts"

@@ -10,9 +10,9 @@ import type { Frame } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Connections from "./connections.ts"
 import { type Context, deliver, emit, type Shard } from "./context.ts"
 import { FeedEvent } from "./model.ts"
-import * as Connections from "./connections.ts"
 import * as Switchover from "./switchover.ts"
 
 /** Rotates `shard`; returns when it switched or gave up. */

@@ -7,10 +7,10 @@
  * sent. A shard whose last topic left is closed.
  */
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, connectionsOf, Shard } from "./context.ts"
+import * as Connections from "./connections.ts"
+import { addTo, connectionsOf, type Context, emit, Shard } from "./context.ts"
 import { FeedEvent } from "./model.ts"
 import * as Registry from "./registry.ts"
-import * as Connections from "./connections.ts"
 
 const open = (ctx: Context, route: string | undefined) =>
   Effect.gen(function*() {

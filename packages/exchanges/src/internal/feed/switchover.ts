@@ -9,7 +9,7 @@
 import type { Frame } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type { Context, ShardConnection, Shard } from "./context.ts"
+import type { Context, Shard, ShardConnection } from "./context.ts"
 import * as Gaps from "./gaps.ts"
 import * as Requests from "./requests.ts"
 import * as Sequencer from "./sequencer.ts"

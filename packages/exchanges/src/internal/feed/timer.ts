@@ -9,7 +9,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { addTo, type Context, emit, fork, restartConnection, connectionsOf, type Shard } from "./context.ts"
+import { addTo, connectionsOf, type Context, emit, fork, restartConnection, type Shard } from "./context.ts"
 import * as Gaps from "./gaps.ts"
 import { FeedEvent } from "./model.ts"
 import * as Operations from "./operations.ts"
@@ -68,4 +68,6 @@ const check = (ctx: Context): Effect.Effect<void> =>
 
 /** Runs the timer in the feed's scope, every `tick` ms. */
 export const start = (ctx: Context, tick: number): Effect.Effect<void> =>
-  Effect.asVoid(Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(tick)), check(ctx))), ctx.scope))
+  Effect.asVoid(
+    Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(tick)), check(ctx))), ctx.scope)
+  )
