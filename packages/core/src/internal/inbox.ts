@@ -45,26 +45,31 @@ const scheduleDue = (): void => {
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 const ENDED: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed(Direct.END)
 
-/** One session's inbound frames, ended by a terminal error (the close). */
+/**
+ * One session's inbound frames, ended by a terminal error (the close). Its
+ * own members are plain properties (the read path's fastest) named
+ * `inbox…`, so a transport's session extending it (`Inbox.Base`) does not
+ * collide with them.
+ */
 export class InboxImpl<E> implements Direct.Source<E> {
   // Made by a read's first push and handed over whole: a fresh array is in
   // the cache when the read is delivered, where a kept one would not be.
-  #buffer: Array<Frame.Frame> | undefined = undefined
-  #waiter: Resume | undefined = undefined
-  #flushScheduled = false
-  #ended: E | undefined = undefined
+  private inboxBuffer: Array<Frame.Frame> | undefined = undefined
+  private inboxWaiter: Resume | undefined = undefined
+  private inboxFlushScheduled = false
+  private inboxEnded: E | undefined = undefined
   /** Makes `ended` when first asked for (see `endWith`). */
-  #makeEnded: (() => E) | undefined = undefined
-  #paused = false
+  private inboxMakeEnded: (() => E) | undefined = undefined
+  private inboxPaused = false
   // Not a number between reads: a field that only ever held numbers would
   // box them in a separate object, one more cache line per read.
-  #stamp: number | undefined = undefined
-  #direct: Direct.DirectReader | undefined = undefined
+  private inboxStamp: number | undefined = undefined
+  private inboxDirect: Direct.DirectReader | undefined = undefined
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
   /** Kept whole and called as methods: a transport may pass itself, with no closure per callback. */
-  readonly #options: InboxOptions
+  private readonly inboxOptions: InboxOptions
 
   /**
    * `options` may be left out only by a subclass that implements
@@ -72,12 +77,12 @@ export class InboxImpl<E> implements Direct.Source<E> {
    * one object where a socket read would otherwise touch two.
    */
   constructor(options?: InboxOptions) {
-    this.#options = options ?? (this as unknown as InboxOptions)
+    this.inboxOptions = options ?? (this as unknown as InboxOptions)
   }
 
   /** Attaches the direct reader of the session's connection (internal/direct.ts). */
   [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
-    this.#direct = reader
+    this.inboxDirect = reader
   }
 
   /**
@@ -85,34 +90,34 @@ export class InboxImpl<E> implements Direct.Source<E> {
    * read once per read (per microtask), not once per frame.
    */
   now(): number {
-    if (this.#stamp === undefined) {
-      this.#stamp = this.#options.clock()
+    if (this.inboxStamp === undefined) {
+      this.inboxStamp = this.inboxOptions.clock()
       // The flush clears the stamp: one microtask per read for both.
-      if (!this.#flushScheduled) InboxImpl.#markDue(this)
+      if (!this.inboxFlushScheduled) this.inboxMarkDue()
     }
-    return this.#stamp
+    return this.inboxStamp
   }
 
   /** Adds one frame to the current batch. Frames after the end are ignored. */
   push(frame: Frame.Frame): void {
     if (this.done) return
-    const buffer = this.#buffer
+    const buffer = this.inboxBuffer
     let size = 1
-    if (buffer === undefined) this.#buffer = [frame]
+    if (buffer === undefined) this.inboxBuffer = [frame]
     else size = buffer.push(frame)
-    if (!this.#paused && size >= this.#options.highWaterMark) {
-      this.#paused = true
-      this.#options.onPause()
+    if (!this.inboxPaused && size >= this.inboxOptions.highWaterMark) {
+      this.inboxPaused = true
+      this.inboxOptions.onPause()
     }
-    InboxImpl.#schedule(this)
+    this.inboxSchedule()
   }
 
   /** Ends the inbox: the reader gets what is buffered, then `error`. */
   end(error: E): void {
     if (this.done) return
     this.done = true
-    this.#ended = error
-    InboxImpl.#schedule(this)
+    this.inboxEnded = error
+    this.inboxSchedule()
   }
 
   /**
@@ -123,119 +128,119 @@ export class InboxImpl<E> implements Direct.Source<E> {
   endWith(make: () => E): void {
     if (this.done) return
     this.done = true
-    this.#makeEnded = make
-    InboxImpl.#schedule(this)
+    this.inboxMakeEnded = make
+    this.inboxSchedule()
   }
 
-  static #endedError<E>(self: InboxImpl<E>): E {
-    const make = self.#makeEnded
+  private inboxEndedError(): E {
+    const make = this.inboxMakeEnded
     if (make !== undefined) {
-      self.#makeEnded = undefined
-      self.#ended = make()
+      this.inboxMakeEnded = undefined
+      this.inboxEnded = make()
     }
-    return self.#ended as E
+    return this.inboxEnded as E
   }
 
   /** Number of frames not yet taken by the reader. */
   get size(): number {
-    return this.#buffer?.length ?? 0
+    return this.inboxBuffer?.length ?? 0
   }
 
   // Both takes are built on first use, once: a connection reads through
   // `TakeOrEnd` and never makes `take`.
-  #takeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
-  #takeOrEndValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
-  #cancelTakeValue: Effect.Effect<void> | undefined = undefined
+  private inboxTakeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
+  private inboxTakeOrEndValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
+  private inboxCancelTakeValue: Effect.Effect<void> | undefined = undefined
 
   /**
    * Takes every buffered frame at once, waiting if there is none; fails with
    * the terminal error once the buffer is empty and the inbox has ended.
    */
   get take(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> {
-    if (this.#takeValue === undefined) {
-      this.#takeValue = Effect.flatMap(
+    if (this.inboxTakeValue === undefined) {
+      this.inboxTakeValue = Effect.flatMap(
         this[Direct.TakeOrEnd],
-        (batch) => batch === Direct.END ? Effect.fail(InboxImpl.#endedError(this)) : Effect.succeed(batch)
+        (batch) => batch === Direct.END ? Effect.fail(this.inboxEndedError()) : Effect.succeed(batch)
       )
-      Direct.register(this.#takeValue, this)
+      Direct.register(this.inboxTakeValue, this)
     }
-    return this.#takeValue
+    return this.inboxTakeValue
   }
 
   /** As `take`, but the end is `Direct.END` rather than a failure (internal/direct.ts). */
   get [Direct.TakeOrEnd](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
-    return this.#takeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
+    return this.inboxTakeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
       // A take that finds frames (or the end) resumes at once; otherwise the
       // reader parks until the next flush.
-      const ready = InboxImpl.#poll(this)
+      const ready = this.inboxPoll()
       if (ready !== undefined) return resume(ready)
-      this.#waiter = resume
-      return InboxImpl.#cancelTake(this)
+      this.inboxWaiter = resume
+      return this.inboxCancelTake()
     })
   }
 
   /** Drops a parked reader that was interrupted; built once. */
-  static #cancelTake(self: InboxImpl<any>): Effect.Effect<void> {
-    return self.#cancelTakeValue ??= Effect.sync(() => {
-      self.#waiter = undefined
+  private inboxCancelTake(): Effect.Effect<void> {
+    return this.inboxCancelTakeValue ??= Effect.sync(() => {
+      this.inboxWaiter = undefined
     })
   }
 
   /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
   [Direct.EndedWith](): E {
-    return InboxImpl.#endedError(this)
+    return this.inboxEndedError()
   }
 
   /** Takes the buffered frames (at least one), resuming a paused socket. */
-  static #drain(self: InboxImpl<any>): ReadonlyArray<Frame.Frame> {
-    const batch = self.#buffer!
-    self.#buffer = undefined
-    if (self.#paused) {
-      self.#paused = false
-      if (!self.done) self.#options.onResume()
+  private inboxDrain(): ReadonlyArray<Frame.Frame> {
+    const batch = this.inboxBuffer!
+    this.inboxBuffer = undefined
+    if (this.inboxPaused) {
+      this.inboxPaused = false
+      if (!this.done) this.inboxOptions.onResume()
     }
     return batch
   }
 
-  static #poll(self: InboxImpl<any>): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
-    if (self.#buffer !== undefined) return Effect.succeed(InboxImpl.#drain(self))
-    if (self.done) return ENDED
+  private inboxPoll(): Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined {
+    if (this.inboxBuffer !== undefined) return Effect.succeed(this.inboxDrain())
+    if (this.done) return ENDED
     return undefined
   }
 
-  static #schedule(self: InboxImpl<any>): void {
-    if (self.#flushScheduled || self.#waiter === undefined) return
-    InboxImpl.#markDue(self)
+  private inboxSchedule(): void {
+    if (this.inboxFlushScheduled || this.inboxWaiter === undefined) return
+    this.inboxMarkDue()
   }
 
   /** Queues this inbox for the shared flush, once per read. */
-  static #markDue(self: InboxImpl<any>): void {
-    self.#flushScheduled = true
-    due.push(self)
+  private inboxMarkDue(): void {
+    this.inboxFlushScheduled = true
+    due.push(this)
     scheduleDue()
   }
 
   /** Hands the read over: to the direct reader, or by waking the parked `take`. The shared flush calls it, once per socket read. */
   [Flush](): void {
-    this.#flushScheduled = false
-    this.#stamp = undefined
-    const waiter = this.#waiter
+    this.inboxFlushScheduled = false
+    this.inboxStamp = undefined
+    const waiter = this.inboxWaiter
     if (waiter === undefined) return
     // The reader is parked: a direct reader delivers the batch without waking it.
-    const direct = this.#direct
-    if (direct !== undefined && this.#buffer !== undefined) {
-      if (!direct[Direct.ReadDirect](InboxImpl.#drain(this))) {
-        if (this.#waiter === waiter) {
-          this.#waiter = undefined
+    const direct = this.inboxDirect
+    if (direct !== undefined && this.inboxBuffer !== undefined) {
+      if (!direct[Direct.ReadDirect](this.inboxDrain())) {
+        if (this.inboxWaiter === waiter) {
+          this.inboxWaiter = undefined
           waiter(NOTHING)
         }
         return
       }
-      if (this.#waiter !== waiter) return
+      if (this.inboxWaiter !== waiter) return
     }
-    const ready = InboxImpl.#poll(this)
+    const ready = this.inboxPoll()
     if (ready === undefined) return
-    this.#waiter = undefined
+    this.inboxWaiter = undefined
     waiter(ready)
   }
 }
