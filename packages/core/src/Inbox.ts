@@ -14,20 +14,20 @@
  * @example
  * ```ts
  * import { Frame, Inbox } from "@kharbranth/core"
- * import { Effect } from "effect"
- *
- * const inbox = Inbox.make<string>({
- *   highWaterMark: 1024,
- *   onPause: () => {}, // socket.pause()
- *   onResume: () => {}, // socket.resume()
- *   clock: () => Date.now()
- * })
- * // in the socket's 'message' handler:
- * inbox.push(Frame.text("hello", 1, inbox.now()))
- * // in its 'close' handler:
- * inbox.end("closed")
+ * import { Clock, Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
+ *   const clock = yield* Clock.Clock
+ *   const inbox = Inbox.make<string>({
+ *     highWaterMark: 1024,
+ *     onPause: () => {}, // socket.pause()
+ *     onResume: () => {}, // socket.resume()
+ *     clock: () => clock.currentTimeMillisUnsafe()
+ *   })
+ *   // in the socket's 'message' handler:
+ *   inbox.push(Frame.text("hello", 1, inbox.now()))
+ *   // in its 'close' handler:
+ *   inbox.end("closed")
  *   const batch = yield* inbox.take // [Text "hello"]
  *   return batch.length
  * })
@@ -112,10 +112,15 @@ export const make = <E>(options: InboxOptions): Inbox<E> => new InboxImpl<E>(opt
  *
  * class MySession extends Inbox.Base<string> implements Inbox.InboxOptions {
  *   readonly highWaterMark = 1024
+ *   readonly epochMillis: () => number
+ *   constructor(epochMillis: () => number) {
+ *     super()
+ *     this.epochMillis = epochMillis
+ *   }
  *   onPause(): void {}
  *   onResume(): void {}
  *   clock(): number {
- *     return Date.now()
+ *     return this.epochMillis()
  *   }
  * }
  * ```
