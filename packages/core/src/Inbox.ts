@@ -9,7 +9,7 @@
  *
  * A connection reads a session built on an inbox without waking its fiber
  * when it can (plain-function hooks, subscribers with room); a session not
- * built on one is read through its `take`, as any other.
+ * built on one is read through its `take`, like every other session.
  *
  * @example
  * ```ts

@@ -114,14 +114,16 @@ export const admit = (
   return false
 }
 
-/** Runs the resync callback in its own fiber, then `onSuccess`; `ResyncFailed` if it fails. */
-const resync = (ctx: Context, gap: Gap, onSuccess: Effect.Effect<void>): Effect.Effect<void> => {
+/**
+ * Runs the resync callback for a gap that holds nothing, in its own fiber,
+ * once; `ResyncFailed` if it fails (a held stream's resync is `startResync`).
+ */
+const resync = (ctx: Context, gap: Gap): Effect.Effect<void> => {
   const callback = ctx.onGap
   if (typeof callback !== "function") return Effect.void
   return fork(
     ctx,
     Effect.suspend(() => callback(gap)).pipe(
-      Effect.andThen(onSuccess),
       Effect.catchCause((cause) => emit(ctx, FeedEvent.ResyncFailed({ at: ctx.now(), stream: gap.stream, cause })))
     )
   )
@@ -207,7 +209,7 @@ const restart = (ctx: Context, gap: Gap, conn: ShardConnection, at: number): Eff
 const report = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> =>
   typeof ctx.onGap !== "function"
     ? emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "report" }))
-    : Effect.andThen(emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "resync" })), resync(ctx, gap, Effect.void))
+    : Effect.andThen(emit(ctx, FeedEvent.GapDetected({ ...gap, at, action: "resync" })), resync(ctx, gap))
 
 /** A gap in a stream nothing on the socket repairs: its frames are held until the resync ran. */
 const startHold = (ctx: Context, gap: Gap, at: number): Effect.Effect<void> => {
