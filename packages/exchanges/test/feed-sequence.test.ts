@@ -41,6 +41,25 @@ const seqs = (frames: ReadonlyArray<{ readonly _tag: string }>) =>
     f
   ) => ("data" in f && typeof f.data === "string" && f.data.startsWith('{"topic"') ? [JSON.parse(f.data).seq] : []))
 
+/**
+ * A toy Binance-like feed on "depth" with `options` (an `onGap` callback),
+ * whose live session sent 1 then 5: the gap at 5 holds the stream and runs
+ * the callback. Collects frames and events from the start.
+ */
+const heldAfterGap = (options: Partial<Feed.FeedOptions>) =>
+  Effect.gen(function*() {
+    const feed = yield* Feed.make("binance-like", toy(), { ...base, sequence, ...options })
+    const frames = yield* collect(feed.frames)
+    const events = yield* collect(feed.events)
+    yield* Effect.forkScoped(feed.subscribe("depth"))
+    yield* settle
+    const peer = (yield* (yield* MemoryServer).latest)!
+    yield* peer.send(push("depth", 1, { diff: true }))
+    yield* peer.send(push("depth", 5, { diff: true }))
+    yield* settle
+    return { events, feed, frames, peer }
+  })
+
 describe("Sequencer.judge", () => {
   const s = (last: number, extra: Partial<Venue.Sequence> = {}): Venue.Sequence => ({
     stream: "x",
@@ -150,18 +169,9 @@ describe("Feed sequences", () => {
     Effect.gen(function*() {
       const fetched = yield* Deferred.make<void>()
       const calls: Array<Feed.Gap> = []
-      const feed = yield* Feed.make("binance-like", toy(), {
-        ...base,
-        sequence,
+      const { events, frames, peer } = yield* heldAfterGap({
         onGap: (gap) => Effect.andThen(Effect.sync(() => void calls.push(gap)), Deferred.await(fetched))
       })
-      const frames = yield* collect(feed.frames)
-      const events = yield* collect(feed.events)
-      yield* Effect.forkScoped(feed.subscribe("depth"))
-      yield* settle
-      const peer = (yield* (yield* MemoryServer).latest)!
-      yield* peer.send(push("depth", 1, { diff: true }))
-      yield* peer.send(push("depth", 5, { diff: true }))
       yield* peer.send(push("depth", 6, { diff: true }))
       yield* settle
       // A gap on a live session is restarted by default; with a callback the
@@ -241,19 +251,9 @@ describe("Feed sequences", () => {
   it.effect("a held stream's resync that fails is run again after a backoff; the stream flows once one succeeds", () =>
     Effect.gen(function*() {
       let calls = 0
-      const feed = yield* Feed.make("binance-like", toy(), {
-        ...base,
-        sequence,
+      const { events, feed, frames, peer } = yield* heldAfterGap({
         onGap: () => Effect.suspend(() => ++calls === 1 ? Effect.fail("snapshot endpoint down") : Effect.void)
       })
-      const frames = yield* collect(feed.frames)
-      const events = yield* collect(feed.events)
-      yield* Effect.forkScoped(feed.subscribe("depth"))
-      yield* settle
-      const peer = (yield* (yield* MemoryServer).latest)!
-      yield* peer.send(push("depth", 1, { diff: true }))
-      yield* peer.send(push("depth", 5, { diff: true }))
-      yield* settle
       assert.strictEqual(calls, 1)
       assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("ResyncFailed")).map((e) => e.stream), ["depth"])
       yield* peer.send(push("depth", 6, { diff: true }))
@@ -271,23 +271,13 @@ describe("Feed sequences", () => {
     Effect.gen(function*() {
       let calls = 0
       let interrupted = 0
-      const feed = yield* Feed.make("binance-like", toy(), {
-        ...base,
-        sequence,
+      const { events, frames } = yield* heldAfterGap({
         resyncTimeout: "5 seconds",
         onGap: () =>
           Effect.suspend(() =>
             ++calls === 1 ? Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted++)) : Effect.void
           )
       })
-      const frames = yield* collect(feed.frames)
-      const events = yield* collect(feed.events)
-      yield* Effect.forkScoped(feed.subscribe("depth"))
-      yield* settle
-      const peer = (yield* (yield* MemoryServer).latest)!
-      yield* peer.send(push("depth", 1, { diff: true }))
-      yield* peer.send(push("depth", 5, { diff: true }))
-      yield* settle
       yield* advance(4_500)
       assert.deepStrictEqual([calls, interrupted, seqs(frames)], [1, 0, [1]])
       yield* advance(1_000)
