@@ -10,8 +10,11 @@
  * The latency probe wraps `ws`'s `WebSocket.prototype.emit` (every client
  * here, Kharbranth included, reads through `ws`): on each `message` event it
  * notes the time and the message's send stamp, and the handler pairs its own
- * time with it. It is installed only for the latency window.
+ * time with it, and with the time of the first `message` event of the same
+ * socket read. It is installed for the cold window (from the first message,
+ * end-to-end only) and the latency window, never while CPU is measured.
  */
+import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks"
 import WebSocket from "ws"
 import type { Running } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
@@ -40,14 +43,27 @@ let sinkLength = 0
 // ---- the latency probe ------------------------------------------------------
 
 let probing = false
-/** Per connection: send stamps and `message`-event times of messages not yet handled. */
-const pending: Array<{ sent: Array<number>; at: Array<number>; head: number }> = []
+/** Per connection: send stamps, `message`-event times and read-start times of messages not yet handled. */
+const pending: Array<{ sent: Array<number>; at: Array<number>; readAt: Array<number>; head: number }> = []
 const indexOf = new WeakMap<object, number>()
 const added: Array<number> = []
+const addedRead: Array<number> = []
 const endToEnd: Array<number> = []
+/** Server send → handler over the cold window (from the first message, no warm-up). */
+let coldEndToEnd: Array<number> | undefined
 type Emit = (this: WebSocket, event: string | symbol, a?: unknown, b?: unknown) => boolean
 const prototype = WebSocket.prototype as unknown as { emit: Emit }
 const originalEmit = prototype.emit
+
+/**
+ * The time of the first `message` event of the current socket read: `ws`
+ * emits a read's frames synchronously, one after another, and the microtask
+ * checkpoint after the read clears it.
+ */
+let readStart: number | undefined
+const endRead = () => {
+  readStart = undefined
+}
 
 /** The send stamp of a paced message, read from its bytes (`{"e":"trade","E":<digits>,`). */
 const stampOfBytes = (bytes: Buffer): number => {
@@ -67,9 +83,15 @@ const probedEmit: Emit = function(event, a, b) {
       index = Number(this.url.slice(this.url.lastIndexOf("/") + 1))
       indexOf.set(this, index)
     }
-    const queue = pending[index] ??= { sent: [], at: [], head: 0 }
+    const queue = pending[index] ??= { sent: [], at: [], readAt: [], head: 0 }
+    const now = monoMicros()
+    if (readStart === undefined) {
+      readStart = now
+      queueMicrotask(endRead)
+    }
     queue.sent.push(stampOfBytes(a as Buffer))
-    queue.at.push(monoMicros())
+    queue.at.push(now)
+    queue.readAt.push(readStart)
   }
   return originalEmit.call(this, event, a, b)
 }
@@ -77,6 +99,7 @@ const probedEmit: Emit = function(event, a, b) {
 const probe = (index: number, data: string) => {
   const now = monoMicros()
   const sent = readSendStamp(data)
+  if (coldEndToEnd !== undefined) return void coldEndToEnd.push(now - sent)
   endToEnd.push(now - sent)
   const queue = pending[index]
   if (queue === undefined) return
@@ -84,12 +107,43 @@ const probe = (index: number, data: string) => {
   while (queue.head < queue.sent.length && queue.sent[queue.head]! < sent) queue.head++
   if (queue.head < queue.sent.length && queue.sent[queue.head] === sent) {
     added.push(now - queue.at[queue.head]!)
+    addedRead.push(now - queue.readAt[queue.head]!)
     queue.head++
   }
   if (queue.head === queue.sent.length) {
     queue.sent.length = 0
     queue.at.length = 0
+    queue.readAt.length = 0
     queue.head = 0
+  }
+}
+
+// ---- garbage collection ----------------------------------------------------------
+
+/** GC pauses (ms) by kind, recorded while `gcPauses` is set. */
+let gcPauses: { minor: Array<number>; major: Array<number> } | undefined
+const notePause = (pauses: { minor: Array<number>; major: Array<number> }, entry: PerformanceEntry): void => {
+  const kind = (entry as PerformanceEntry & { readonly detail?: { readonly kind?: number } }).detail?.kind
+  if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) pauses.minor.push(entry.duration)
+  else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) pauses.major.push(entry.duration)
+}
+const gcObserver = new PerformanceObserver((list) => {
+  if (gcPauses === undefined) return
+  for (const entry of list.getEntries()) {
+    notePause(gcPauses, entry)
+  }
+})
+gcObserver.observe({ entryTypes: ["gc"] })
+
+/** Starts recording GC pauses; the returned function stops and gives them. */
+const recordGc = (): () => { minor: Array<number>; major: Array<number> } => {
+  const pauses: { minor: Array<number>; major: Array<number> } = { minor: [], major: [] }
+  gcPauses = pauses
+  return () => {
+    // Entries are delivered after the pause, in a later task: take what has arrived.
+    for (const entry of gcObserver.takeRecords()) notePause(pauses, entry)
+    gcPauses = undefined
+    return pauses
   }
 }
 
@@ -134,6 +188,17 @@ const onClose = (index: number): void => {
 // ---- measurements --------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Resolves once a message arrives after this call (polled: the handler stays untouched). */
+const firstMessage = () =>
+  new Promise<void>((resolve) => {
+    const armedAt = messages
+    const timer = setInterval(() => {
+      if (messages === armedAt) return
+      clearInterval(timer)
+      resolve()
+    }, 1)
+  })
 const cpuMicros = () => {
   const usage = process.cpuUsage()
   return usage.user + usage.system
@@ -186,18 +251,38 @@ const handle = async (command: ClientCommand): Promise<void> => {
       return void send({ type: "flood-result", ...w })
     }
     case "measure-paced": {
-      // CPU without the probe, then latency with it.
+      // The cold window first: end-to-end and GC from the first message on, no warm-up.
+      coldEndToEnd = []
+      prototype.emit = probedEmit
+      probing = true
+      const coldGc = recordGc()
+      await firstMessage()
+      await sleep(command.windowMs)
+      const cold = coldEndToEnd
+      coldEndToEnd = undefined
+      probing = false
+      delete (WebSocket.prototype as unknown as { emit?: Emit }).emit
+      const coldPauses = coldGc()
+      // CPU without the probe, then latency (and GC) with it.
       const w = await window(command.warmupMs, command.windowMs)
       prototype.emit = probedEmit
       probing = true
+      const warmGc = recordGc()
       await sleep(command.windowMs)
       probing = false
       delete (WebSocket.prototype as unknown as { emit?: Emit }).emit
+      const warmPauses = warmGc()
       return void send({
         type: "paced-result",
         ...w,
         added: percentiles(added),
-        endToEnd: percentiles(endToEnd)
+        addedRead: percentiles(addedRead),
+        endToEnd: percentiles(endToEnd),
+        coldEndToEnd: percentiles(cold),
+        coldMinorGc: percentiles(coldPauses.minor),
+        coldMajorGc: percentiles(coldPauses.major),
+        minorGc: percentiles(warmPauses.minor),
+        majorGc: percentiles(warmPauses.major)
       })
     }
     case "measure-memory": {

@@ -6,14 +6,16 @@
  * and the raw samples (packages/bench/results/).
  *
  * Options: `--quick` (one run, short windows, under two minutes), `--runs N`,
- * `--only throughput,storm`, `--no-write` (print only), `--rewrite` (measure
+ * `--only throughput,storm`, `--no-write` (print only), `--tables` (also
+ * print each scenario's table), `--save FILE` (also write the samples as
+ * JSON to FILE, for comparing two trees), `--rewrite` (measure
  * nothing: rebuild BENCHMARKS.md and the charts from results/samples.json,
  * for example after editing FINDINGS.md).
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { formatHeadline, headlines, markdown, writeCharts } from "./report.ts"
+import { formatHeadline, headlines, markdown, scenarioTable, writeCharts } from "./report.ts"
 import { type Plan, plans, type Sample, type Scenario } from "./scenario.ts"
 import * as fixedRate from "./scenarios/fixedRate.ts"
 import * as halfOpen from "./scenarios/halfOpen.ts"
@@ -110,6 +112,13 @@ const main = async () => {
   }
   const scenarios = SCENARIOS.filter((s) => plan.only.length === 0 || plan.only.includes(s.name))
   for (const h of headlines(scenarios, plan, samples)) process.stdout.write(`${formatHeadline(h)}\n`)
+  if (process.argv.includes("--tables")) {
+    for (const scenario of scenarios) process.stdout.write(`\n${scenarioTable(scenario, plan, samples)}\n`)
+  }
+  const save = process.argv.indexOf("--save")
+  if (save >= 0 && !rewrite) {
+    fs.writeFileSync(process.argv[save + 1] ?? "samples.json", JSON.stringify({ plan, samples }, null, 1))
+  }
   progress(`finished in ${elapsedSeconds.toFixed(0)} s`)
   if (!write) return
   const root = path.join(benchDir, "..", "..")

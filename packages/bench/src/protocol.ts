@@ -10,6 +10,7 @@ import type { Percentiles } from "./stats.ts"
 /** The clients compared. `ws` is the baseline of every ratio. */
 export const CLIENT_KINDS = [
   "ws",
+  "ws-batched",
   "kharbranth-stream",
   "kharbranth-arrays",
   "kharbranth-hooks",
@@ -23,7 +24,9 @@ export const CLIENT_KINDS = [
  * `kharbranth-stream` only in its consumer, so it runs in the throughput
  * scenario alone.
  */
-export const CONNECTION_CLIENTS: ReadonlyArray<ClientKind> = CLIENT_KINDS.filter((kind) => kind !== "kharbranth-arrays")
+export const CONNECTION_CLIENTS: ReadonlyArray<ClientKind> = CLIENT_KINDS.filter((kind) =>
+  kind !== "kharbranth-arrays" && kind !== "ws-batched"
+)
 
 /** One of `CLIENT_KINDS`. */
 export type ClientKind = typeof CLIENT_KINDS[number]
@@ -93,8 +96,20 @@ export type ChildMessage =
     readonly cpuMicros: number
     /** Socket `message` event → handler, µs. */
     readonly added: Percentiles
+    /** The first `message` event of the same socket read → handler, µs. */
+    readonly addedRead: Percentiles
     /** Server send → handler, µs. */
     readonly endToEnd: Percentiles
+    /** Server send → handler over the first window from the first message, with no warm-up, µs. */
+    readonly coldEndToEnd: Percentiles
+    /** Minor (scavenge) GC pauses over the cold window, ms. */
+    readonly coldMinorGc: Percentiles
+    /** Major (mark-compact) GC pauses over the cold window, ms. */
+    readonly coldMajorGc: Percentiles
+    /** Minor GC pauses over the latency window, ms. */
+    readonly minorGc: Percentiles
+    /** Major GC pauses over the latency window, ms. */
+    readonly majorGc: Percentiles
   }
   | { readonly type: "memory-result"; readonly base: Memory; readonly after: Memory; readonly held: number }
   | { readonly type: "times"; readonly at: ReadonlyArray<number> }
@@ -130,7 +145,13 @@ const SHAPES: Record<ChildMessage["type"], Shape> = {
     elapsedMs: "number",
     cpuMicros: "number",
     added: "percentiles",
-    endToEnd: "percentiles"
+    addedRead: "percentiles",
+    endToEnd: "percentiles",
+    coldEndToEnd: "percentiles",
+    coldMinorGc: "percentiles",
+    coldMajorGc: "percentiles",
+    minorGc: "percentiles",
+    majorGc: "percentiles"
   },
   "memory-result": { base: "memory", after: "memory", held: "number" },
   times: { at: "numbers" },

@@ -9,6 +9,8 @@ export const loadAdapter = async (kind: ClientKind): Promise<Adapter> => {
   switch (kind) {
     case "ws":
       return (await import("./ws.ts")).adapter
+    case "ws-batched":
+      return (await import("./ws.ts")).batchedAdapter
     case "kharbranth-stream":
       return (await import("./kharbranth.ts")).streamAdapter
     case "kharbranth-arrays":
