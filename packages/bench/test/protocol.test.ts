@@ -14,11 +14,26 @@ describe("parseMessage", () => {
 
   it("accepts a paced result and revives null as NaN", () => {
     const p = { p50: 1, p99: 2, p999: null, max: 4, count: 10 }
-    const m = parseMessage({ type: "paced-result", messages: 1, elapsedMs: 1, cpuMicros: 1, added: p, endToEnd: p })
+    const m = parseMessage({
+      type: "paced-result",
+      messages: 1,
+      elapsedMs: 1,
+      cpuMicros: 1,
+      added: p,
+      addedRead: p,
+      endToEnd: p,
+      coldEndToEnd: p,
+      coldMinorGc: p,
+      coldMajorGc: p,
+      minorGc: p,
+      majorGc: p
+    })
     expect(m).not.toBeInstanceOf(Error)
     if (m instanceof Error || m.type !== "paced-result") throw m
     expect(m.added.p999).toBeNaN()
     expect(m.added.p99).toBe(2)
+    expect(parseMessage({ type: "paced-result", messages: 1, elapsedMs: 1, cpuMicros: 1, added: p, endToEnd: p }))
+      .toBeInstanceOf(Error)
   })
 
   it("accepts times with gaps", () => {
