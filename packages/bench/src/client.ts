@@ -77,7 +77,8 @@ const stampOfBytes = (bytes: Buffer): number => {
 }
 
 const probedEmit: Emit = function(event, a, b) {
-  if (event === "message" && b === false) {
+  // The cold window takes end-to-end times only: nothing per `message` event to keep.
+  if (event === "message" && b === false && coldEndToEnd === undefined) {
     let index = indexOf.get(this)
     if (index === undefined) {
       index = Number(this.url.slice(this.url.lastIndexOf("/") + 1))
