@@ -206,47 +206,66 @@ describe("Feed sequences", () => {
       assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("GapDetected")).map((g) => g.action), ["report"])
     }).pipe(Effect.provide(layer())))
 
-  it.effect("a gap's resync still runs when its session's reader is stopped mid-delivery: the held stream is released", () =>
-    Effect.gen(function*() {
-      // A consumer that stops reading fills the one-frame hub, so the read
-      // that finds the gap waits in its publish; a rotation then retires and
-      // closes that session. What the read triggered (the hold's resync)
-      // must run anyway: otherwise the stream stays held for good.
-      const gate = yield* Latch.make(false)
-      const feed = yield* Feed.make("binance-like", toy(), { ...base, sequence, capacity: 1, onGap: () => Effect.void })
-      const frames: Array<Frame.Frame> = []
-      yield* Effect.forkScoped(
-        Stream.runForEach(feed.frames, (f) => Effect.andThen(gate.await, Effect.sync(() => void frames.push(f))))
-      )
-      const events = yield* collect(feed.events)
-      const server = yield* MemoryServer
-      yield* Effect.forkScoped(feed.subscribe("depth"))
-      yield* settle
-      const first = (yield* server.latest)!
-      yield* first.send(push("depth", 1, { diff: true }))
-      yield* first.send(push("depth", 2, { diff: true }))
-      yield* settle
-      yield* first.send(push("depth", 3, { diff: true }), push("depth", 9, { diff: true }))
-      yield* settle
-      yield* Effect.forkScoped(feed.rotate("test"))
-      yield* settle
-      const second = (yield* server.latest)!
-      assert.notStrictEqual(second, first)
-      yield* second.send(push("depth", 10, { diff: true }))
-      yield* settle
-      yield* advance(1_000)
-      yield* gate.open
-      yield* settle
-      yield* second.send(push("depth", 11, { diff: true }))
-      yield* settle
-      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Rotated")).length, 1)
-      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Held")).length, 1)
-      assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).length, 1)
-      // Nothing the sequence check counted as delivered is lost: 3 reaches
-      // consumers before the retired session is closed, then the held 9, 10, 11.
-      assert.deepStrictEqual(seqs(frames), [1, 2, 3, 9, 10, 11])
-      assert.deepStrictEqual((yield* feed.stats).held, 0)
-    }).pipe(Effect.provide(layer())))
+  it.effect.each([
+    { reads: "one read", split: false },
+    { reads: "two reads", split: true }
+  ])(
+    "a gap's resync still runs when its session's reader is stopped mid-delivery ($reads): the held stream is released",
+    ({ split }) =>
+      Effect.gen(function*() {
+        // A consumer that stops reading fills the one-frame hub, so the read
+        // that finds the gap waits in its publish; a rotation then retires and
+        // closes that session. What the read triggered (the hold's resync)
+        // must run anyway: otherwise the stream stays held for good.
+        const gate = yield* Latch.make(false)
+        const feed = yield* Feed.make("binance-like", toy(), {
+          ...base,
+          sequence,
+          capacity: 1,
+          onGap: () => Effect.void
+        })
+        const frames: Array<Frame.Frame> = []
+        yield* Effect.forkScoped(
+          Stream.runForEach(feed.frames, (f) => Effect.andThen(gate.await, Effect.sync(() => void frames.push(f))))
+        )
+        const events = yield* collect(feed.events)
+        const server = yield* MemoryServer
+        yield* Effect.forkScoped(feed.subscribe("depth"))
+        yield* settle
+        const first = (yield* server.latest)!
+        yield* first.send(push("depth", 1, { diff: true }))
+        yield* first.send(push("depth", 2, { diff: true }))
+        yield* settle
+        // In one socket read, or in two: then the gap is found by a read of its
+        // own, whose switchover wakes the rotation on the reader's stack.
+        if (split) {
+          yield* first.send(push("depth", 3, { diff: true }))
+          yield* settle
+          yield* first.send(push("depth", 9, { diff: true }))
+        } else {
+          yield* first.send(push("depth", 3, { diff: true }), push("depth", 9, { diff: true }))
+        }
+        yield* settle
+        yield* Effect.forkScoped(feed.rotate("test"))
+        yield* settle
+        const second = (yield* server.latest)!
+        assert.notStrictEqual(second, first)
+        yield* second.send(push("depth", 10, { diff: true }))
+        yield* settle
+        yield* advance(1_000)
+        yield* gate.open
+        yield* settle
+        yield* second.send(push("depth", 11, { diff: true }))
+        yield* settle
+        assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Rotated")).length, 1)
+        assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Held")).length, 1)
+        assert.deepStrictEqual(events.filter(Feed.FeedEvent.$is("Released")).length, 1)
+        // Nothing the sequence check counted as delivered is lost: 3 reaches
+        // consumers before the retired session is closed, then the held 9, 10, 11.
+        assert.deepStrictEqual(seqs(frames), [1, 2, 3, 9, 10, 11])
+        assert.deepStrictEqual((yield* feed.stats).held, 0)
+      }).pipe(Effect.provide(layer()))
+  )
 
   it.effect("a held stream's resync that fails is run again after a backoff; the stream flows once one succeeds", () =>
     Effect.gen(function*() {

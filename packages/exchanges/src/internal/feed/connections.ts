@@ -98,16 +98,23 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       )
     )
     conn.connection = connection
-    const delivered = Effect.sync(() => {
+    const markDelivered = () => {
       conn.delivering = false
       if (conn.drained !== undefined) Deferred.doneUnsafe(conn.drained, Effect.void)
-    })
+    }
+    const delivered = Effect.sync(markDelivered)
     yield* connection.frames.pipe(
       Stream.runForEachArray((batch) => {
-        const delivery = Frames.onBatch(ctx, conn, batch)
-        if (delivery === Effect.void) return delivery
+        // Marked before the read is looked at: what the read does may retire
+        // this session at once (a switchover completes the rotation's wait,
+        // and the rotation, woken on this stack, closes the retired session
+        // before this returns); that close must wait for this delivery and
+        // what it triggers, or the reader is interrupted before running them.
         conn.delivering = true
-        return Effect.ensuring(delivery, delivered)
+        const delivery = Frames.onBatch(ctx, conn, batch)
+        if (delivery !== Effect.void) return Effect.ensuring(delivery, delivered)
+        markDelivered()
+        return delivery
       }),
       Effect.forkIn(scope)
     )
