@@ -41,10 +41,12 @@ export interface OpenContext {
 
 /**
  * Handlers per frame kind, run in receive order on the connection's read
- * loop, a socket read's batch at a time. A frame hook may return an Effect
- * (run before the next frame is handed over) or be a plain function that
- * returns nothing: that form runs with no effect per frame, the fastest way
- * to handle a flood. A hook that fails or throws is reported as a
+ * loop. A frame hook may return an Effect (run before the next frame is
+ * handed over) or be a plain function that returns nothing: that form runs
+ * with no effect per frame, the fastest way to handle a flood, and over a
+ * transport built on `Inbox` (the Node transport) as each frame is read,
+ * before the rest of its socket read is parsed. Once a hook has returned an
+ * effect, the connection's hooks run a socket read's batch at a time. A hook that fails or throws is reported as a
  * `HookFailed` event; the connection lives on. Hooks hold up the read loop
  * while they run: keep them short, or fork. The services a hook needs (`R`)
  * come from the fiber that made the connection (`make`, `WSManager.add`);
@@ -125,7 +127,8 @@ export interface ConnectionShape {
   /**
    * Every inbound frame of every session, in order, from the moment the
    * stream starts. Ends when the connection closes. A socket read's frames
-   * arrive as one array: read a flood with `Stream.runForEachArray`.
+   * arrive as one array (a subscriber waiting while reads are small gets
+   * each frame as it is read): read a flood with `Stream.runForEachArray`.
    */
   readonly frames: Stream.Stream<Frame.Frame>
   /**

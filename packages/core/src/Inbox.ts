@@ -8,8 +8,12 @@
  * backpressure reaches the TCP window instead of growing memory.
  *
  * A connection reads a session built on an inbox without waking its fiber
- * when it can (plain-function hooks, subscribers with room); a session not
- * built on one is read through its `take`, like every other session.
+ * when it can (plain-function hooks, subscribers with room), and then takes
+ * a frame the moment it is pushed rather than with the rest of its read:
+ * always for plain-function hooks, and for subscribers that are waiting
+ * while reads are small (under a flood, reads of hundreds of frames keep
+ * one wake-up per read). A session not built on an inbox is read through
+ * its `take`, like every other session.
  *
  * @example
  * ```ts
@@ -65,7 +69,10 @@ export interface InboxOptions {
  * @since 0.1.0
  */
 export interface Inbox<E> {
-  /** Adds one frame to the current socket read's batch. Frames after the end are ignored. */
+  /**
+   * Adds one frame to the current socket read's batch, or hands it to a
+   * waiting connection at once (see above). Frames after the end are ignored.
+   */
   push(frame: Frame.Frame): void
   /** Ends the inbox: the reader gets what is buffered, then `error`. Once; later ends are ignored. */
   end(error: E): void

@@ -217,7 +217,8 @@ export interface WSManagerShape {
    * Frames of every connection, merged; each connection's frames keep their
    * order. The first subscriber also gets the frames that arrived before it
    * subscribed (up to `inbound.capacity`). A socket read's frames arrive as
-   * one array: read a flood with `Stream.runForEachArray` (one effect per
+   * one array (a subscriber waiting while reads are small gets each frame as
+   * it is read): read a flood with `Stream.runForEachArray` (one effect per
    * array, not per frame).
    */
   readonly frames: Stream.Stream<NamedFrame>
@@ -340,6 +341,7 @@ export const make = (
 
     const observer: Observer = {
       retainFrames: false,
+      frameReaders: () => frames.readers,
       frames: (connection, batch) => {
         if (!frames.wanted) return Effect.void
         const named = new Array<NamedFrame>(batch.length)

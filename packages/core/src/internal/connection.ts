@@ -30,7 +30,7 @@ import { CurrentState, type StateCell } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
-import { Hub } from "./hub.ts"
+import { Hub, NO_READERS, READERS_WAITING } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
@@ -80,6 +80,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   lastFrameAt: number | undefined = undefined
   /** Where the dial loop is (lifecycle.ts); `Open` holds the session being read. */
   phase: Lifecycle.Phase = Lifecycle.IDLE
+  /** Set once a hook returned an effect: frames then wait for their read's batch (see `ReadOne`). */
+  hooksReturnEffects = false
   /** Set while a delivery waits on a slow consumer (the socket is paused: silence is not the peer's fault). */
   readerBlocked = false
   /** The message heartbeat's pong, completed with the `Clock`'s monotonic nanoseconds when it is read. */
@@ -257,7 +259,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         // The boundary with a user's synchronous code: a throw is a defect of that hook.
         return this.hookFailed(current, batch, i, Cause.die(defect))
       }
-      if (result !== undefined && Effect.isEffect(result)) return this.effectfulHooks(current, batch, i, result)
+      if (result !== undefined && Effect.isEffect(result)) {
+        this.hooksReturnEffects = true
+        return this.effectfulHooks(current, batch, i, result)
+      }
     }
     return Effect.void
   }
@@ -386,6 +391,73 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     if (work === Effect.void) return true
     this.leftover = work
     return false
+  }
+
+  /**
+   * Delivers one frame as the transport reads it, while the read loop is
+   * parked and nothing is buffered ahead of it (internal/direct.ts), so a
+   * plain-function hook or a waiting subscriber has it before the rest of
+   * its socket read is parsed. Declined, for the batch, once a hook has
+   * returned an effect (that hook's work is the fiber's); for subscribers
+   * when one of them is busy (it could not take the frame now anyway), and
+   * while the session's reads are large: there a stream's fiber woken per
+   * frame would cost more than the wait for the batch.
+   */
+  [Direct.ReadOne](frame: Frame.Frame, smallReads: boolean): Direct.Took {
+    if (this.hooksReturnEffects) return Direct.DECLINED
+    // Subscribers take it alone only while each is parked waiting for it
+    // and reads are small; a busy one gets it with the rest of its read.
+    // (The two answers combine bitwise: `READERS_BUSY` in either is kept.)
+    const readers = (this.framesHubValue?.readers ?? NO_READERS) | (this.tap?.frameReaders() ?? NO_READERS)
+    if (readers !== NO_READERS && (readers !== READERS_WAITING || !smallReads)) return Direct.DECLINED
+    const current = this.phase as Lifecycle.Open
+    if (!this.observeOne(frame)) return Direct.DELIVERED
+    let work: Effect.Effect<void, never, R> = Effect.void
+    if (this.hasFrameHooks) {
+      let hooked: Effect.Effect<void, never, R> | undefined
+      try {
+        const result = this.hookFor(frame)
+        if (result !== undefined && Effect.isEffect(result)) {
+          this.hooksReturnEffects = true
+          hooked = this.effectfulHooks(current, [frame], 0, result)
+        }
+      } catch (defect) {
+        hooked = this.hookFailed(current, [frame], 0, Cause.die(defect))
+      }
+      // The rest of this frame's delivery, as the batch path would run it.
+      if (hooked !== undefined) work = Effect.andThen(hooked, Effect.suspend(() => this.publishBatch([frame])))
+    }
+    if (work === Effect.void && readers !== NO_READERS) work = this.publishBatch([frame])
+    if (work === Effect.void) return Direct.DELIVERED
+    this.leftover = work
+    return Direct.LEFT_WORK
+  }
+
+  /** `observe` for one frame: whether it is delivered (a swallowed pong is not). */
+  private observeOne(frame: Frame.Frame): boolean {
+    this.framesIn++
+    this.lastFrameAt = frame.receivedAt
+    switch (frame._tag) {
+      case "Text": {
+        this.bytesIn += frame.data.length
+        const hb = this.messageHeartbeat
+        if (hb !== undefined && hb.isPong(frame.data)) {
+          Heartbeat.messagePongRead(this)
+          return hb.deliverPongs
+        }
+        this.lastDataAt = frame.receivedAt
+        return true
+      }
+      case "Binary":
+        this.bytesIn += frame.data.byteLength
+        this.lastDataAt = frame.receivedAt
+        return true
+      case "Pong":
+        Heartbeat.pongRead(this, frame)
+        return true
+      default:
+        return true
+    }
   }
 
   /**

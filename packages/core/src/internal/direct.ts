@@ -8,12 +8,31 @@
  * `take` with an empty batch and the reader has left the rest of the work
  * for the fiber. Transports built on `Inbox` get this for free; any other
  * session is read through its fiber as before.
+ *
+ * A frame that arrives while the reader is parked and nothing is buffered
+ * is first offered alone (`ReadOne`): a frame is then in its consumer's
+ * hands as the transport emits it, not after the rest of its read was
+ * parsed. A reader that declines gets it in the read's batch.
  */
 import type * as Effect from "effect/Effect"
 import type * as Frame from "../Frame.ts"
 
 /** The method a direct reader implements (a symbol: it is not part of any public shape). */
 export const ReadDirect: unique symbol = Symbol.for("@kharbranth/core/internal/ReadDirect")
+
+/** The method that takes one frame as the transport reads it, before the rest of its read (see `ReadOne`). */
+export const ReadOne: unique symbol = Symbol.for("@kharbranth/core/internal/ReadOne")
+
+/**
+ * What `ReadOne` did with a frame: `DECLINED` (not taken: the source
+ * buffers it for the batch, as any frame), `DELIVERED` (synchronously), or
+ * `LEFT_WORK` (taken, and the rest of its delivery left for the reader's
+ * fiber, which the source must wake).
+ */
+export type Took = typeof DECLINED | typeof DELIVERED | typeof LEFT_WORK
+export const DECLINED = 0
+export const DELIVERED = 1
+export const LEFT_WORK = 2
 
 /**
  * Delivers a batch synchronously; `false` if the fiber must take over (the
@@ -23,6 +42,15 @@ export const ReadDirect: unique symbol = Symbol.for("@kharbranth/core/internal/R
  */
 export interface DirectReader {
   readonly [ReadDirect]: (batch: ReadonlyArray<Frame.Frame>) => boolean
+  /**
+   * Offered a frame the moment the transport reads it, while the reader is
+   * parked and nothing is buffered ahead of it: a frame whose consumers are
+   * plain functions or waiting subscribers is delivered at once, without
+   * waiting for the rest of its socket read. `smallReads` says whether the
+   * source's recent socket reads held few frames: where handing a frame to
+   * a stream's fiber costs a wake-up of its own, that is worth it only then.
+   */
+  readonly [ReadOne]: (frame: Frame.Frame, smallReads: boolean) => Took
 }
 
 /** The method a source of direct reads implements (an `Inbox`). */

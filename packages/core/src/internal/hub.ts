@@ -30,6 +30,12 @@ type Resume<A> = (effect: Pull<A>) => void
 
 const DONE: Pull<never> = Cause.done()
 
+/** Who would take a batch published now (see `Hub.readers`). */
+export type Readers = typeof NO_READERS | typeof READERS_WAITING | typeof READERS_BUSY
+export const NO_READERS = 0
+export const READERS_WAITING = 1
+export const READERS_BUSY = 2
+
 /** One subscriber's buffer of whole batches. */
 class Subscriber<A> {
   private batches: Array<ReadonlyArray<A>> = []
@@ -57,6 +63,11 @@ class Subscriber<A> {
       this.waiter = undefined
       waiter(Effect.succeed(this.takeAll()))
     }
+  }
+
+  /** Whether a reader is parked waiting for the next batch. */
+  get waiting(): boolean {
+    return this.waiter !== undefined
   }
 
   /** `suspend`: whether a batch may be put now. A batch larger than the capacity goes into an empty buffer whole. */
@@ -246,6 +257,21 @@ export class Hub<A> {
   /** Whether a published batch would reach anyone (a subscriber, or the first one's retained buffer). */
   get wanted(): boolean {
     return !this.ended && ((this.subscribers !== undefined && this.subscribers.size > 0) || this.retained !== undefined)
+  }
+
+  /**
+   * Who would take a batch published now: `NO_READERS` (nobody: it would be
+   * dropped), `READERS_WAITING` (every subscriber is parked waiting for
+   * one, or it would be kept for the first subscriber), or `READERS_BUSY`
+   * (a subscriber is busy with earlier items).
+   */
+  get readers(): Readers {
+    if (this.ended) return NO_READERS
+    if (this.retained !== undefined) return READERS_WAITING
+    const subscribers = this.subscribers
+    if (subscribers === undefined || subscribers.size === 0) return NO_READERS
+    for (const subscriber of subscribers) if (!subscriber.waiting) return READERS_BUSY
+    return READERS_WAITING
   }
 
   private subscribeIn(scope: Scope.Scope): Effect.Effect<Pull<A>> {

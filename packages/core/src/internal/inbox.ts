@@ -41,6 +41,18 @@ const scheduleDue = (): void => {
   queueMicrotask(flushDue)
 }
 
+/**
+ * Reads averaging at most this many frames are "small": a frame is then
+ * worth handing to a stream's fiber alone, as it is read (a wake-up per
+ * frame); past it the frames wait for their read's batch (a wake-up per
+ * read), as under a flood, where a read holds hundreds.
+ */
+const SMALL_READ = 16
+/** A read past this many frames is large whatever the average: the rest of it waits for its batch. */
+const LARGE_READ = 64
+/** The weight of the latest read in the moving average of frames per read. */
+const READ_AVERAGE_WEIGHT = 1 / 8
+
 /** Wakes a reader whose direct path left it work: nothing more to take. */
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 const ENDED: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed(Direct.END)
@@ -65,6 +77,9 @@ export class InboxImpl<E> implements Direct.Source<E> {
   // box them in a separate object, one more cache line per read.
   private inboxStamp: number | undefined = undefined
   private inboxDirect: Direct.DirectReader | undefined = undefined
+  /** Frames pushed in the current socket read, and a moving average over reads (see `SMALL_READ`). */
+  private inboxReadFrames = 0
+  private inboxReadAverage = 0
   /** Whether the session has ended (its terminal error is set). */
   done = false
 
@@ -98,13 +113,35 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return this.inboxStamp
   }
 
-  /** Adds one frame to the current batch. Frames after the end are ignored. */
+  /**
+   * Adds one frame to the current batch, or hands it over at once when the
+   * reader is parked with nothing buffered ahead of it and takes it
+   * (internal/direct.ts). Frames after the end are ignored.
+   */
   push(frame: Frame.Frame): void {
     if (this.done) return
+    this.inboxReadFrames++
     const buffer = this.inboxBuffer
     let size = 1
-    if (buffer === undefined) this.inboxBuffer = [frame]
-    else size = buffer.push(frame)
+    if (buffer === undefined) {
+      const direct = this.inboxDirect
+      if (direct !== undefined && this.inboxWaiter !== undefined) {
+        const took = direct[Direct.ReadOne](
+          frame,
+          this.inboxReadAverage <= SMALL_READ && this.inboxReadFrames <= LARGE_READ
+        )
+        if (took === Direct.DELIVERED) return
+        if (took === Direct.LEFT_WORK) {
+          const waiter = this.inboxWaiter
+          if (waiter !== undefined) {
+            this.inboxWaiter = undefined
+            waiter(NOTHING)
+          }
+          return
+        }
+      }
+      this.inboxBuffer = [frame]
+    } else size = buffer.push(frame)
     if (!this.inboxPaused && size >= this.inboxOptions.highWaterMark) {
       this.inboxPaused = true
       this.inboxOptions.onPause()
@@ -224,6 +261,8 @@ export class InboxImpl<E> implements Direct.Source<E> {
   [Flush](): void {
     this.inboxFlushScheduled = false
     this.inboxStamp = undefined
+    this.inboxReadAverage += (this.inboxReadFrames - this.inboxReadAverage) * READ_AVERAGE_WEIGHT
+    this.inboxReadFrames = 0
     const waiter = this.inboxWaiter
     if (waiter === undefined) return
     // The reader is parked: a direct reader delivers the batch without waking it.

@@ -9,8 +9,11 @@ import type * as Effect from "effect/Effect"
 import type { ConnectionEvent } from "../ConnectionEvent.ts"
 import type { ConnectionState } from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
+import type { Readers } from "./hub.ts"
 
 export interface Observer {
+  /** Who would take a batch `frames` hands over now (see `Hub.readers`). */
+  readonly frameReaders: () => Readers
   /** Delivered frames of one socket read; may apply backpressure. */
   readonly frames: (connection: string, batch: ReadonlyArray<Frame.Frame>) => Effect.Effect<void>
   readonly event: (connection: string, event: ConnectionEvent) => Effect.Effect<void>
