@@ -32,7 +32,7 @@ import type * as Frame from "./Frame.ts"
 import { makeObserved } from "./internal/connection.ts"
 import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
-import { Hub } from "./internal/hub.ts"
+import { Hub, RETAINED_FRAMES } from "./internal/hub.ts"
 import type { Observer } from "./internal/observer.ts"
 import * as Transport from "./Transport.ts"
 
@@ -216,7 +216,9 @@ export interface WSManagerShape {
   /**
    * Frames of every connection, merged; each connection's frames keep their
    * order. The first subscriber also gets the frames that arrived before it
-   * subscribed (up to `inbound.capacity`). A socket read's frames arrive as
+   * subscribed (up to 1,024, or `inbound.capacity` if smaller; past that
+   * many, none: a program that never subscribes does not hold its first
+   * frames for seconds). A socket read's frames arrive as
    * one array (a subscriber waiting while reads are small gets each frame as
    * it is read): read a flood with `Stream.runForEachArray` (one effect per
    * array, not per frame).
@@ -335,7 +337,7 @@ export const make = (
     const transport = yield* governed(yield* Transport.Transport, { maxConcurrentDials, dialsPerSecond })
     const registry = yield* Ref.make<Registry>({ _tag: "Open", entries: new Map(), adding: new Set() })
 
-    const frames = new Hub<NamedFrame>(capacity, strategy, capacity)
+    const frames = new Hub<NamedFrame>(capacity, strategy, Math.min(capacity, RETAINED_FRAMES))
     const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
     const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
 

@@ -311,6 +311,34 @@ describe("WSManager", () => {
         assert.deepStrictEqual(Array.from(now, ([name, s]) => [name, s._tag]), [["a", "Open"], ["b", "Open"]])
       }).pipe(Effect.provide(memory())))
 
+    it.effect("frames that come before the first subscriber are kept for it up to 1,024; past that many, none", () =>
+      Effect.gen(function*() {
+        const m = yield* manager()
+        yield* m.add("a", config("a"))
+        yield* m.add("b", config("b"))
+        const peers = yield* acceptAll(2)
+        yield* settle
+        const numbered = (n: number) => Array.from({ length: n }, (_, i) => String(i))
+        yield* peers.get("a")!.send(...numbered(1024))
+        yield* settle
+        const first = yield* collect(m.frames)
+        yield* settle
+        assert.strictEqual(first.items.length, 1024)
+        assert.deepStrictEqual(first.items.slice(-1).map((n) => n.frame._tag === "Text" && n.frame.data), ["1023"])
+        // A second manager whose connections read more than that before anyone subscribed keeps none.
+        const other = yield* manager()
+        yield* other.add("c", config("c"))
+        const more = yield* acceptAll(1)
+        yield* settle
+        yield* more.get("c")!.send(...numbered(1025))
+        yield* settle
+        const late = yield* collect(other.frames)
+        yield* settle
+        yield* more.get("c")!.send("after")
+        yield* settle
+        assert.deepStrictEqual(late.items.map((n) => n.frame._tag === "Text" && n.frame.data), ["after"])
+      }).pipe(Effect.provide(memory())))
+
     it.effect("events and state changes that come before the first subscriber are kept for it, as frames are", () =>
       Effect.gen(function*() {
         const m = yield* manager()

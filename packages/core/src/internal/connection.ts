@@ -30,7 +30,7 @@ import { CurrentState, type StateCell } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
-import { Hub, NO_READERS, READERS_WAITING } from "./hub.ts"
+import { Hub, NO_READERS, READERS_WAITING, RETAINED_FRAMES } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
@@ -149,7 +149,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     this.onText = hooks.onText
     this[CurrentState] = { value: ConnectionState.Idle() }
     this.framesHubValue = tap === undefined || tap.retainFrames
-      ? new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, cfg.capacity)
+      ? new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, Math.min(cfg.capacity, RETAINED_FRAMES))
       : undefined
     this.eventsHubValue = tap === undefined
       ? new Hub<ConnectionEvent>(Number.POSITIVE_INFINITY, "suspend", 1024)

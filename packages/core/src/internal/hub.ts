@@ -30,6 +30,16 @@ type Resume<A> = (effect: Pull<A>) => void
 
 const DONE: Pull<never> = Cause.done()
 
+/**
+ * Frames kept for a stream's first subscriber, at most (fewer if the
+ * subscriber's capacity is smaller); past that many, none. Enough for a
+ * program that subscribes right after making its connections; small
+ * enough that a program that never subscribes (hooks only) keeps its
+ * first frames for a moment, not for seconds: kept frames outlive young
+ * collections, and each copy of them lengthens a pause.
+ */
+export const RETAINED_FRAMES = 1024
+
 /** Who would take a batch published now (see `Hub.readers`). */
 export type Readers = typeof NO_READERS | typeof READERS_WAITING | typeof READERS_BUSY
 export const NO_READERS = 0
