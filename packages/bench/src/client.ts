@@ -257,8 +257,21 @@ const handle = async (command: ClientCommand): Promise<void> => {
       prototype.emit = probedEmit
       probing = true
       const coldGc = recordGc()
+      const sampling = process.env.BENCH_HEAP_SAMPLE
+      let session: import("node:inspector/promises").Session | undefined
+      if (sampling !== undefined) {
+        const inspector = await import("node:inspector/promises")
+        session = new inspector.Session()
+        session.connect()
+        await session.post("HeapProfiler.startSampling", { samplingInterval: 1024 })
+      }
       await firstMessage()
       await sleep(command.windowMs)
+      if (session !== undefined) {
+        const { profile } = await session.post("HeapProfiler.stopSampling")
+        ;(await import("node:fs")).writeFileSync(sampling!, JSON.stringify(profile))
+        session.disconnect()
+      }
       const cold = coldEndToEnd
       coldEndToEnd = undefined
       probing = false
