@@ -1,0 +1,108 @@
+/**
+ * What an idle connection holds, counted per constructor, by hand:
+ * `node --expose-gc src/heap.ts <client> [connections]` opens N and then 2N
+ * idle connections (two processes, so nothing is shared but the code), takes
+ * a heap snapshot of each after four `gc()`s, and prints what the second N
+ * connections added, per connection: bytes and objects by V8 node type and
+ * constructor name (closures by the variables of their context, the only
+ * name an anonymous function has), largest first. The fixed costs (code,
+ * module sources, the runtime) cancel out. Run it for `ws` and for a
+ * Kharbranth client to see what a connection costs beyond the socket.
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as v8 from "node:v8"
+import { loadAdapter } from "./clients/load.ts"
+import { openIdle, startServer } from "./harness.ts"
+import { isClientKind } from "./protocol.ts"
+
+interface Snapshot {
+  readonly snapshot: {
+    readonly meta: {
+      readonly node_fields: ReadonlyArray<string>
+      readonly node_types: readonly [ReadonlyArray<string>]
+      readonly edge_fields: ReadonlyArray<string>
+      readonly edge_types: readonly [ReadonlyArray<string>]
+    }
+  }
+  readonly nodes: ReadonlyArray<number>
+  readonly edges: ReadonlyArray<number>
+  readonly strings: ReadonlyArray<string>
+}
+
+/** Bytes and count per `type name` of a heap snapshot file. */
+const census = (file: string): Map<string, { bytes: number; count: number }> => {
+  const snap = JSON.parse(fs.readFileSync(file, "utf8")) as Snapshot
+  const { edge_fields, edge_types, node_fields, node_types } = snap.snapshot.meta
+  const { edges, nodes, strings } = snap
+  const w = node_fields.length
+  const ew = edge_fields.length
+  const [type, name, size, edgeCount] = ["type", "name", "self_size", "edge_count"].map((f) => node_fields.indexOf(f))
+  const [edgeType, edgeName, edgeTo] = ["type", "name_or_index", "to_node"].map((f) => edge_fields.indexOf(f))
+  const firstEdge = new Uint32Array(nodes.length / w)
+  for (let k = 0, e = 0; k < firstEdge.length; k++) {
+    firstEdge[k] = e
+    e += nodes[k * w + edgeCount!]! * ew
+  }
+  const edgesOf = function*(k: number) {
+    const start = firstEdge[k]!
+    for (let j = start; j < start + nodes[k * w + edgeCount!]! * ew; j += ew) {
+      yield { type: edge_types[0][edges[j + edgeType!]!]!, name: edges[j + edgeName!]!, to: edges[j + edgeTo!]! / w }
+    }
+  }
+  const out = new Map<string, { bytes: number; count: number }>()
+  for (let k = 0; k < firstEdge.length; k++) {
+    const t = node_types[0][nodes[k * w + type!]!]!
+    let label = t.includes("string") || t === "code" || t === "number" ? t : `${t} ${strings[nodes[k * w + name!]!]}`
+    if (t === "closure" && strings[nodes[k * w + name!]!] === "") {
+      for (const e of edgesOf(k)) {
+        if (e.type !== "internal" || strings[e.name] !== "context") continue
+        const vars = [...edgesOf(e.to)].filter((c) => c.type === "context").map((c) => strings[c.name]).slice(0, 6)
+        label = `closure (context: ${vars.join(", ")})`
+      }
+    }
+    const entry = out.get(label) ?? { bytes: 0, count: 0 }
+    entry.bytes += nodes[k * w + size!]!
+    entry.count += 1
+    out.set(label, entry)
+  }
+  return out
+}
+
+const [kind, count = "1000", child] = process.argv.slice(2)
+if (!isClientKind(kind)) {
+  console.error("usage: node --expose-gc src/heap.ts <client> [connections]")
+  process.exit(2)
+}
+const n = Number(count)
+
+if (child !== undefined) {
+  // One process: open, settle, collect, snapshot.
+  const adapter = await loadAdapter(kind)
+  const server = await startServer()
+  const running = await openIdle(adapter, kind, n, server.port)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  for (let i = 0; i < 4; i++) (globalThis as unknown as { gc: () => void }).gc()
+  v8.writeHeapSnapshot(child)
+  await running.stop()
+  server.child.kill()
+  process.exit(0)
+}
+
+const files = [n, 2 * n].map((c) => {
+  const file = `${fs.mkdtempSync("/tmp/kharbranth-heap-")}/${kind}-${c}.heapsnapshot`
+  execFileSync(process.execPath, ["--expose-gc", import.meta.filename, kind, String(c), file], { stdio: "inherit" })
+  return file
+})
+const [small, large] = files.map(census) as [ReturnType<typeof census>, ReturnType<typeof census>]
+const rows = [...new Set([...small.keys(), ...large.keys()])].map((label) => {
+  const a = small.get(label) ?? { bytes: 0, count: 0 }
+  const b = large.get(label) ?? { bytes: 0, count: 0 }
+  return { label, bytes: (b.bytes - a.bytes) / n, count: (b.count - a.count) / n }
+}).sort((x, y) => y.bytes - x.bytes)
+const total = rows.reduce((sum, r) => sum + r.bytes, 0)
+console.log(`${kind}: ${total.toFixed(0)} B of heap per idle connection (the ${n} more of ${2 * n} over ${n})`)
+for (const r of rows.filter((r) => Math.abs(r.bytes) >= 16)) {
+  console.log(`${r.bytes.toFixed(0).padStart(7)} B ${r.count.toFixed(2).padStart(6)} × ${r.label}`)
+}
+for (const file of files) fs.rmSync(file)
