@@ -45,8 +45,10 @@ export interface OpenContext {
  * handed over) or be a plain function that returns nothing: that form runs
  * with no effect per frame, the fastest way to handle a flood, and over a
  * transport built on `Inbox` (the Node transport) as each frame is read,
- * before the rest of its socket read is parsed. Once a hook has returned an
- * effect, the connection's hooks run a socket read's batch at a time. A hook that fails or throws is reported as a
+ * before the rest of its socket read is parsed, while reads are small (a
+ * flood's reads of hundreds of frames are handed over whole). Once a hook
+ * has returned an effect, the connection's hooks run a socket read's batch
+ * at a time. A hook that fails or throws is reported as a
  * `HookFailed` event; the connection lives on. Hooks hold up the read loop
  * while they run: keep them short, or fork. The services a hook needs (`R`)
  * come from the fiber that made the connection (`make`, `WSManager.add`);

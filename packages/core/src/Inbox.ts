@@ -9,10 +9,10 @@
  *
  * A connection reads a session built on an inbox without waking its fiber
  * when it can (plain-function hooks, subscribers with room), and then takes
- * a frame the moment it is pushed rather than with the rest of its read:
- * always for plain-function hooks, and for subscribers that are waiting
- * while reads are small (under a flood, reads of hundreds of frames keep
- * one wake-up per read). A session not built on an inbox is read through
+ * a frame the moment it is pushed rather than with the rest of its read,
+ * while reads are small (a few frames each; under a flood, reads of
+ * hundreds of frames keep one hand-over per read), for plain-function
+ * hooks and subscribers that are waiting. A session not built on an inbox is read through
  * its `take`, like every other session.
  *
  * @example

@@ -50,6 +50,31 @@ describe("frames handed over as they are read", () => {
       assert.strictEqual(stats.bytesIn, 3)
     }).pipe(Effect.provide(MemoryTransport.layer())))
 
+  it.effect("once reads are large, a plain-function hook gets a read's frames after the read, as one batch", () =>
+    Effect.gen(function*() {
+      const server = yield* MemoryServer
+      const seen: Array<string> = []
+      const conn = yield* Connection.make("flooded", config, { onText: (frame) => void seen.push(frame.data) })
+      const peer = yield* server.accepted
+      yield* awaitState(conn, "Open")
+      yield* settle
+      for (let i = 0; i < 8; i++) {
+        yield* peer.send(...numbered(`r${i}-`, 50))
+        yield* settle
+      }
+      seen.length = 0
+      const seenWhenPushed: Array<number> = []
+      yield* Effect.sync(() => {
+        for (const message of numbered("big-", 50)) {
+          seenWhenPushed.push(seen.length)
+          Effect.runSync(peer.send(message))
+        }
+      })
+      assert.isTrue(seenWhenPushed.every((n) => n === 0))
+      yield* settle
+      assert.deepStrictEqual(seen, numbered("big-", 50))
+    }).pipe(Effect.provide(MemoryTransport.layer())))
+
   it.effect("a waiting stream has each frame of a small read at once; a large read comes as one array", () =>
     Effect.gen(function*() {
       const server = yield* MemoryServer

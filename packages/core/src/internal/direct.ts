@@ -47,8 +47,8 @@ export interface DirectReader {
    * parked and nothing is buffered ahead of it: a frame whose consumers are
    * plain functions or waiting subscribers is delivered at once, without
    * waiting for the rest of its socket read. `smallReads` says whether the
-   * source's recent socket reads held few frames: where handing a frame to
-   * a stream's fiber costs a wake-up of its own, that is worth it only then.
+   * source's recent socket reads held few frames: handing frames over one
+   * by one is worth it only then.
    */
   readonly [ReadOne]: (frame: Frame.Frame, smallReads: boolean) => Took
 }

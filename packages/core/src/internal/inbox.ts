@@ -43,9 +43,9 @@ const scheduleDue = (): void => {
 
 /**
  * Reads averaging at most this many frames are "small": a frame is then
- * worth handing to a stream's fiber alone, as it is read (a wake-up per
- * frame); past it the frames wait for their read's batch (a wake-up per
- * read), as under a flood, where a read holds hundreds.
+ * worth handing over alone, as it is read (for a stream, a wake-up of its
+ * fiber per frame); past it the frames wait for their read's batch (a
+ * wake-up per read), as under a flood, where a read holds hundreds.
  */
 const SMALL_READ = 16
 /** A read past this many frames is large whatever the average: the rest of it waits for its batch. */
