@@ -185,24 +185,28 @@ const cell = (s: Summary, digits: number) =>
 /** The markdown table of one scenario. */
 export const scenarioTable = (scenario: Scenario, plan: Plan, samples: ReadonlyArray<Sample>): string => {
   const lines: Array<string> = []
-  const ratioMetrics = scenario.metrics.filter((m) => m.headline !== undefined)
+  // Only what was measured: samples saved by an older harness lack its newer metrics and clients.
+  const own = samples.filter((s) => s.scenario === scenario.name)
+  const metrics = scenario.metrics.filter((m) => own.some((s) => s.metrics[m.key] !== undefined) || own.length === 0)
+  const ratioMetrics = metrics.filter((m) => m.headline !== undefined)
   const header = [
     "case",
     "client",
-    ...scenario.metrics.map((m) => `${m.label}${m.unit === "" ? "" : ` (${m.unit})`}`),
+    ...metrics.map((m) => `${m.label}${m.unit === "" ? "" : ` (${m.unit})`}`),
     ...ratioMetrics.map((m) => `${m.label} ÷ ws`)
   ]
   lines.push(`| ${header.join(" | ")} |`)
   lines.push(`|${header.map(() => "---").join("|")}|`)
   for (const c of scenario.cases(plan)) {
     for (const client of c.clients) {
+      if (own.length > 0 && !own.some((s) => s.config === c.config && s.client === client)) continue
       const errors = samples.filter((s) =>
         s.scenario === scenario.name && s.config === c.config && s.client === client && s.error !== undefined
       )
       const row = [
         c.label,
         errors.length > 0 ? `${client} ⚠︎ ${errors.length} failed` : client,
-        ...scenario.metrics.map((m) => cell(summaryOf(samples, scenario.name, c.config, client, m.key), m.digits ?? 2)),
+        ...metrics.map((m) => cell(summaryOf(samples, scenario.name, c.config, client, m.key), m.digits ?? 2)),
         ...ratioMetrics.map((m) =>
           client === "ws" ? "1" : cell(ratioOf(samples, scenario.name, c.config, client, m.key), 2)
         )
