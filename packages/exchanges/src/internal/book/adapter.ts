@@ -127,7 +127,7 @@ export const applyUpdate = <A>(
   apply(book, data)
   if (!Number.isNaN(last)) book.seq = last
   if (!verify(book, data)) return resync(book, "checksum")
-  if (book.settle() && !book.live) book.goLive()
+  book.settle(true)
 }
 
 /** A snapshot on the socket: replaces the book; live unless its checksum or a crossed book says otherwise. */
@@ -144,7 +144,7 @@ export const applySnapshot = <A>(
   book.seq = seq
   book.awaitSnapshot = false
   if (!verify(book, data)) return resync(book, "checksum")
-  if (book.settle()) book.goLive()
+  book.settle(true)
 }
 
 const resync = (book: BookState, reason: ResyncReason): void => book.resync(reason)

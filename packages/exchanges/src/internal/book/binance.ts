@@ -62,7 +62,7 @@ const onEvent = (book: BookState, ev: DepthEvent, futures: boolean): void => {
   setLevels(book.bids, ev.b, false)
   setLevels(book.asks, ev.a, false)
   book.seq = ev.u
-  if (book.settle() && !book.live) book.goLive()
+  book.settle(true)
 }
 
 const make = (

@@ -142,16 +142,18 @@ export class BookState {
   }
 
   /**
-   * After a message was applied: a crossed book resyncs; otherwise listeners
-   * hear of it (a top-of-book change, an applied tick). Returns false when
-   * the book was found crossed.
+   * After a message was applied: a crossed book resyncs; otherwise it goes
+   * `Live` when `proven` (and was not), and listeners hear of it (a
+   * top-of-book change, an applied tick). Returns false when the book was
+   * found crossed.
    */
-  settle(): boolean {
+  settle(proven: boolean): boolean {
     this.at = this.host.now()
     if (this.crossed) {
       this.resync("crossed")
       return false
     }
+    if (proven && this.status._tag !== "Live") this.goLive()
     if (this.applied.wanted) this.applied.publish([this.seq])
     if (!this.tops.wanted) return true
     const bid = this.bids.price(0)
