@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Checksum from "../../src/internal/book/checksum.ts"
-import { Side } from "../../src/internal/book/levels.ts"
+import { decimal, Side } from "../../src/internal/book/levels.ts"
 
 /** A small seeded generator (mulberry32). */
 const random = (seed: number) => () => {
@@ -40,6 +40,20 @@ describe("Side", () => {
       assert.deepStrictEqual(side.top(10), expected)
     })
   }
+})
+
+describe("decimal", () => {
+  it("reads 50,000 random plain decimals exactly as Number does, and defers anything else to it", () => {
+    const next = random(3)
+    for (let i = 0; i < 50_000; i++) {
+      const digits = 1 + Math.floor(next() * 12)
+      const text = (next() * 10 ** (1 + Math.floor(next() * 8))).toFixed(Math.floor(next() * digits))
+      assert.strictEqual(decimal(text), Number(text), text)
+    }
+    for (const text of ["0", "0.00000001", "1e5", "-3.5", "12345678901234567.5", "", "1.2.3", "97000.10000000"]) {
+      assert.isTrue(Object.is(decimal(text), Number(text)), text)
+    }
+  })
 })
 
 describe("book checksums over sides: the venues' published examples", () => {

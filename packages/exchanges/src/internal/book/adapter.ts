@@ -49,7 +49,7 @@ export interface DepthSnapshot {
 }
 
 /** Sets `[price, size, ...]` string levels on a side (size 0 removes). */
-export const setLevels = (side: Side, levels: unknown, keepText: boolean): void => {
+export const setLevels = (side: Side, levels: unknown, _keepText: boolean): void => {
   if (!Array.isArray(levels)) return
   for (let i = 0; i < levels.length; i++) {
     const level: unknown = levels[i]
@@ -57,8 +57,7 @@ export const setLevels = (side: Side, levels: unknown, keepText: boolean): void 
     const p: unknown = level[0]
     const s: unknown = level[1]
     if (typeof p !== "string" || typeof s !== "string") continue
-    if (keepText) side.set(Number(p), Number(s), p, s)
-    else side.set(Number(p), Number(s))
+    side.setText(p, s)
   }
 }
 
