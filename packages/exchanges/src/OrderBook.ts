@@ -318,6 +318,12 @@ export interface OrderBooks {
   readonly feed: Feed.Feed
   /** The book of `symbol`, subscribing it if new (the same book for the same symbol). */
   readonly book: (symbol: string) => Effect.Effect<OrderBook>
+  /**
+   * The books of `symbols`, the new ones subscribed in one call (a request
+   * per venue chunk rather than one per book: a thousand books start in a
+   * few requests, within the venue's message rate).
+   */
+  readonly bookAll: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<OrderBook>>
   /** Unsubscribes a symbol; its book ends `Failed` ("removed"). */
   readonly remove: (symbol: string) => Effect.Effect<void>
   /** Every book held. */
@@ -415,6 +421,7 @@ export const fromFeed = <R>(
       venue: venue.venue,
       feed,
       book: (symbol) => Effect.map(set.add(symbol), viewOf),
+      bookAll: (symbols) => Effect.map(set.addMany(symbols), (books) => books.map(viewOf)),
       remove: (symbol) =>
         Effect.suspend(() => {
           const book = set.books.get(venue.adapter.key(symbol))

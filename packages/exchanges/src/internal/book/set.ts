@@ -39,6 +39,7 @@ export interface BookSet {
   readonly events: Hub.Hub<BookEvent>
   readonly books: Map<string, BookState>
   readonly add: (symbol: string) => Effect.Effect<BookState>
+  readonly addMany: (symbols: ReadonlyArray<string>) => Effect.Effect<Array<BookState>>
   readonly remove: (symbol: string) => Effect.Effect<void>
   /** Starts a full repair of a book now (also restarts a failed one). */
   readonly resync: (book: BookState, reason: ResyncReason) => Effect.Effect<void>
@@ -195,35 +196,62 @@ export const start = (
       )
     }
 
-    const add = (symbol: string): Effect.Effect<BookState> =>
+    /** Books for `symbols` (existing ones as they are), subscribed in one call: one request per venue chunk, not per book. */
+    const addMany = (symbols: ReadonlyArray<string>): Effect.Effect<Array<BookState>> =>
       Effect.gen(function*() {
-        const key = adapter.key(symbol)
-        const found = books.get(key)
-        if (found !== undefined) return found
-        const statuses = yield* PubSub.unbounded<Status>({ replay: 1 })
-        if (books.has(key)) return books.get(key)!
-        const book = new BookState(key, adapter.topic(symbol), host, adapter.keepText, statuses)
-        books.set(key, book)
-        byTopic.set(book.topic, book)
-        if (adapter.repair === "rest") {
-          // Buffer from the first event; fetch the snapshot once the stream is confirmed.
-          book.buffering = true
-          repairing.add(book)
+        const out: Array<BookState> = []
+        const fresh: Array<BookState> = []
+        for (const symbol of symbols) {
+          const key = adapter.key(symbol)
+          const found = books.get(key)
+          if (found !== undefined) {
+            out.push(found)
+            continue
+          }
+          const statuses = yield* PubSub.unbounded<Status>({ replay: 1 })
+          const again = books.get(key)
+          if (again !== undefined) {
+            out.push(again)
+            continue
+          }
+          const book = new BookState(key, adapter.topic(symbol), host, adapter.keepText, statuses)
+          books.set(key, book)
+          byTopic.set(book.topic, book)
+          if (adapter.repair === "rest") {
+            // Buffer from the first event; fetch the snapshot once the stream is confirmed.
+            book.buffering = true
+            repairing.add(book)
+          }
+          out.push(book)
+          fresh.push(book)
         }
+        if (fresh.length === 0) return out
+        const started = (book: BookState) =>
+          Effect.sync(() => {
+            if (adapter.repair === "rest" && book.status._tag !== "Failed") fork(restRepair(book))
+            else repairing.delete(book)
+          })
         fork(
-          feed.subscribe(book.topic).pipe(
+          feed.subscribe(fresh.map((b) => b.topic)).pipe(
             Effect.matchEffect({
               onFailure: (e) =>
-                Effect.sync(() => {
-                  repairing.delete(book)
-                  if (e._tag !== "SubscriptionError" || e.permanent) book.fail(e.message)
-                }),
-              onSuccess: () => adapter.repair === "rest" ? restRepair(book) : Effect.void
+                Effect.forEach(fresh, (book) => {
+                  // A refusal names its topics: only those books fail; the others are subscribed.
+                  const refused = e._tag === "SubscriptionError" ? e.topics.includes(book.topic) : true
+                  if (!refused) return started(book)
+                  return Effect.sync(() => {
+                    repairing.delete(book)
+                    if (e._tag !== "SubscriptionError" || e.permanent) book.fail(e.message)
+                  })
+                }, { discard: true }),
+              onSuccess: () => Effect.forEach(fresh, started, { discard: true })
             })
           )
         )
-        return book
+        return out
       })
+
+    const add = (symbol: string): Effect.Effect<BookState> => Effect.map(addMany([symbol]), (books) => books[0]!)
 
     const remove = (symbol: string): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -241,5 +269,5 @@ export const start = (
         book.resync(reason)
       })
 
-    return { adapter, feed, events, books, add, remove, resync }
+    return { adapter, feed, events, books, add, addMany, remove, resync }
   })
