@@ -132,25 +132,31 @@ describe("OrderBook Binance spot", () => {
       assert.strictEqual(yield* statusOf(btc), "Resyncing:crossed")
     }).pipe(Effect.provide(layer)))
 
-  it.effect("429 with Retry-After pauses every snapshot for that long and is reported", () =>
-    Effect.gen(function*() {
-      const { books, events, rest } = yield* setup([
-        { status: 429, body: { code: -1003, msg: "Too many requests" }, headers: { "retry-after": "7" } },
-        ok(depth(100, [[10, 1]], [[11, 1]]))
-      ])
-      const btc = yield* books.book("BTCUSDT")
-      yield* settle
-      const throttled = events.find((e) => e._tag === "Throttled")
-      assert.deepStrictEqual(throttled?._tag === "Throttled" && [throttled.status, throttled.retryAfter], [429, 7000])
-      yield* advance(6_999)
-      assert.strictEqual(rest.urls.length, 1)
-      yield* advance(1)
-      assert.strictEqual(rest.urls.length, 2)
-      assert.deepStrictEqual(rest.times, [0, 7000])
-      yield* (yield* peer).send(spotEvent("BTCUSDT", 101, 101, [[10, 2]]))
-      yield* settle
-      assert.strictEqual(yield* statusOf(btc), "Live")
-    }).pipe(Effect.provide(layer)))
+  it.effect.each([429, 418])(
+    "%d with Retry-After pauses every snapshot for that long and is reported",
+    (status) =>
+      Effect.gen(function*() {
+        const { books, events, rest } = yield* setup([
+          { status, body: { code: -1003, msg: "Too many requests" }, headers: { "retry-after": "7" } },
+          ok(depth(100, [[10, 1]], [[11, 1]]))
+        ])
+        const btc = yield* books.book("BTCUSDT")
+        yield* settle
+        const throttled = events.find((e) => e._tag === "Throttled")
+        assert.deepStrictEqual(throttled?._tag === "Throttled" && [throttled.status, throttled.retryAfter], [
+          status,
+          7000
+        ])
+        yield* advance(6_999)
+        assert.strictEqual(rest.urls.length, 1)
+        yield* advance(1)
+        assert.strictEqual(rest.urls.length, 2)
+        assert.deepStrictEqual(rest.times, [0, 7000])
+        yield* (yield* peer).send(spotEvent("BTCUSDT", 101, 101, [[10, 2]]))
+        yield* settle
+        assert.strictEqual(yield* statusOf(btc), "Live")
+      }).pipe(Effect.provide(layer))
+  )
 
   it.effect("an unknown symbol fails its own book only", () =>
     Effect.gen(function*() {
