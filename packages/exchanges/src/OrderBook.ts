@@ -8,7 +8,7 @@
  * `book` (CRC32 with the pair's precision, depth truncation) and
  * Hyperliquid `l2Book` (whole snapshots).
  *
- * A book is a value to hold: its state is readable at any time and every
+ * A book is a value to hold: its state is readable at every moment and every
  * read carries the book's `Status` (`Syncing`, `Live`, `Resyncing` with a
  * reason, `Failed`), so a book that is not live is never read unawares;
  * `liveTop`/`liveSnapshot` fail with `NotLive` instead. Changes come as

@@ -19,7 +19,7 @@ import * as Okx from "../../src/Okx.ts"
 
 export { settle }
 
-/** Answers a subscribe or unsubscribe of any of the six venues. */
+/** Answers a subscribe or unsubscribe as each of the six venues does. */
 export const reply = (message: string): string | ReadonlyArray<string> | undefined => {
   const msg = JSON.parse(message)
   if (msg.method === "SUBSCRIBE" || msg.method === "UNSUBSCRIBE") return JSON.stringify({ result: null, id: msg.id })

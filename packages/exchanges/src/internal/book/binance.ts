@@ -4,7 +4,7 @@
  * every buffered event with `u` ≤ `lastUpdateId`, check that the first event
  * left bridges the snapshot (spot: `U` ≤ `lastUpdateId` + 1; USD-M: its
  * `pu` ≤ `lastUpdateId`), then chain each event on the last (spot: `U` =
- * previous `u` + 1; USD-M: `pu` = previous `u`); any break resyncs from a
+ * previous `u` + 1; USD-M: `pu` = previous `u`); a break resyncs from a
  * new snapshot. A snapshot older than the stream's buffer (first event
  * starts past it) is fetched again (`stale`). After a reconnect or rotation
  * the first event decides: if it bridges the book's last id, the book is
