@@ -85,7 +85,8 @@ export const start = (
           const result = yield* Effect.result(fetchSnapshot(client!, adapter.rest!, book.symbol, emit))
           if (book.status._tag === "Failed" || !books.has(adapter.key(book.symbol))) return
           if (result._tag === "Failure") return book.fail(result.failure.message)
-          if (book.generation !== generation || !book.buffering) continue
+          if (!book.buffering) return
+          if (book.generation !== generation) continue // resynced while the request was out: ask again
           adapter.onRestSnapshot!(book, result.success, ctx)
           if (!book.buffering) return
         }
