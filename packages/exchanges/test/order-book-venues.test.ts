@@ -161,6 +161,24 @@ describe("OrderBook OKX", () => {
       assert.strictEqual((yield* btc.top).bid?.size, 2)
     }).pipe(Effect.provide(layer)))
 
+  it.effect("bookAll subscribes in one request; a symbol the venue refuses fails its own book only", () =>
+    Effect.gen(function*() {
+      const { books } = yield* setup(OrderBook.okx())
+      const [btc, bad] = yield* books.bookAll(["BTC-USDT", "BAD-USDT"])
+      yield* settle
+      const venue = okxBook("BTC-USDT")
+      yield* (yield* peer).send(venue.push("snapshot", 1, -1, [["100", "1"]], [["101", "1"]]))
+      yield* settle
+      assert.strictEqual((yield* subscribes).length, 1)
+      assert.strictEqual(yield* statusOf(btc!), "Live")
+      const status = yield* bad!.status
+      assert.strictEqual(status._tag, "Failed")
+      assert.match(status._tag === "Failed" ? status.reason : "", /60018/)
+      assert.deepStrictEqual((yield* books.books).map((b) => b.symbol), ["BTC-USDT", "BAD-USDT"])
+      yield* books.remove("BAD-USDT")
+      assert.deepStrictEqual((yield* books.books).map((b) => b.symbol), ["BTC-USDT"])
+    }).pipe(Effect.provide(layer)))
+
   it.effect("changes streams the top of book when it changes", () =>
     Effect.gen(function*() {
       const { books } = yield* setup(OrderBook.okx())

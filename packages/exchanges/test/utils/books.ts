@@ -1,6 +1,7 @@
 /**
  * Book test helpers on MemoryTransport and TestClock: a memory server that
- * answers every venue's subscribe requests as the venue does, a scripted
+ * answers every venue's subscribe requests as the venue does (OKX refuses
+ * instruments whose name starts with `BAD` with its 60018), a scripted
  * `HttpClient` standing in for Binance's REST depth endpoint (answers,
  * 429/418 with `Retry-After`, a weight count per request), and message
  * builders per venue whose checksums are computed with the venue modules'
@@ -27,7 +28,18 @@ export const reply = (message: string): string | ReadonlyArray<string> | undefin
     if (typeof msg.args[0] === "string") {
       return JSON.stringify({ success: true, ret_msg: "", conn_id: "c", req_id: msg.req_id, op: msg.op })
     }
-    return msg.args.map((arg: unknown) => JSON.stringify({ id: msg.id, event: msg.op, arg, connId: "c" }))
+    return msg.args.map((arg: { channel: string; instId: string }) =>
+      arg.instId.startsWith("BAD")
+        ? JSON.stringify({
+          id: msg.id,
+          event: "error",
+          code: "60018",
+          msg:
+            `Wrong URL or channel:${arg.channel},instId:${arg.instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+          connId: "c"
+        })
+        : JSON.stringify({ id: msg.id, event: msg.op, arg, connId: "c" })
+    )
   }
   if ((msg.method === "subscribe" || msg.method === "unsubscribe") && msg.params !== undefined) {
     return msg.params.symbol.map((symbol: string) =>
