@@ -223,6 +223,21 @@ export class Rest {
     faulted: (fault: number) => void
   ): Answer {
     const cfg = this.host.config[venue]
+    const refuse = this.take(venue, "restRefuse")
+    if (refuse !== undefined && refuse.spec.kind === "restRefuse") {
+      faulted(refuse.id)
+      const retryAfter = refuse.spec.retryAfter ?? 5
+      if ((refuse.spec.status ?? 429) === 418) {
+        state.bannedUntil = now + retryAfter * 1000
+        return { status: 418, body: error(-1003, "Way too many requests; IP banned."), retryAfter }
+      }
+      state.backoffUntil = now + retryAfter * 1000
+      return {
+        status: 429,
+        body: error(-1003, "Too many requests; please use the websocket for live updates."),
+        retryAfter
+      }
+    }
     if (now < state.bannedUntil) {
       return {
         status: 418,
@@ -237,21 +252,6 @@ export class Rest {
         status: 418,
         body: error(-1003, "Way too many requests; IP banned for sending requests after a 429 before Retry-After."),
         retryAfter: secondsUntil(state.bannedUntil, now)
-      }
-    }
-    const refuse = this.take(venue, "restRefuse")
-    if (refuse !== undefined && refuse.spec.kind === "restRefuse") {
-      faulted(refuse.id)
-      const retryAfter = refuse.spec.retryAfter ?? 5
-      if ((refuse.spec.status ?? 429) === 418) {
-        state.bannedUntil = now + retryAfter * 1000
-        return { status: 418, body: error(-1003, "Way too many requests; IP banned."), retryAfter }
-      }
-      state.backoffUntil = now + retryAfter * 1000
-      return {
-        status: 429,
-        body: error(-1003, "Too many requests; please use the websocket for live updates."),
-        retryAfter
       }
     }
     const spot = venue === "binance"
