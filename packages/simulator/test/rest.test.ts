@@ -42,7 +42,7 @@ describe("REST depth snapshots", () => {
       assert.strictEqual(a.headers.get("x-mbx-used-weight-1m"), "5")
       const truth = yield* sim.trueBook("binance", "BTCUSDT", 10)
       assert.strictEqual(a.body["lastUpdateId"], truth!.updateId)
-      assert.strictEqual(a.body["lastUpdateId"], c.seen.findLast((s) => s.kind === "message")!.json.u)
+      assert.strictEqual(a.body["lastUpdateId"], c.messages().at(-1)!.json.u)
       assert.deepStrictEqual(numbers(a.body["bids"] as Pairs), truth!.bids)
       assert.deepStrictEqual(numbers(a.body["asks"] as Pairs), truth!.asks)
       assert.match((a.body["bids"] as Pairs)[0]![0], /^\d+\.\d{2}$/)
