@@ -86,7 +86,10 @@ export interface BookChange {
   readonly time: number
 }
 
-/** How a book moves: levels kept per side (about) and the most level changes in one update. */
+/**
+ * How a book moves: `levels` per side at the start (it then settles near 0.8 times that and never grows past
+ * 1.25 times it) and the most level changes in one update.
+ */
 export interface Shape {
   readonly levels: number
   readonly maxChanges: number
@@ -200,6 +203,8 @@ export class OrderBook {
         qty = this.randomQty()
       }
       if (price === undefined || out.some((l) => l[0] === price)) continue
+      // a side never grows past 1.25 times `levels`: a REST snapshot of that many levels holds it all
+      if (qty > 0 && n >= this.shape.levels * 1.25 && !side.sizes.has(price)) continue
       before.push(side.set(price, qty))
       out.push([price, qty])
     }
