@@ -26,7 +26,7 @@ interface Common {
  * One book update is not sent to the target: its update ids are skipped, so the next message shows the
  * gap (Binance `U` > last `u` + 1, USD-M `pu` ≠ last `u`, OKX `prevSeqId` ≠ last `seqId`, Bybit `u` + 2).
  * On Kraken, whose book messages carry no sequence number, the update dropped is the next one that changes
- * the checksum (top 10), so the client can see it. Coinbase `level2` messages carry no sequence number
+ * the checksum and touches only the top 10 levels, so the client's checksum shows the loss. Coinbase `level2` messages carry no sequence number
  * and the venue guarantees delivery: it is not hit. On Hyperliquid one whole-book snapshot is dropped
  * (harmless: the next one repairs the book).
  *

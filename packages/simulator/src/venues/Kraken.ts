@@ -52,6 +52,17 @@ interface Channel {
   readonly deliver?: (topic: string, deliver: (topic: string, m: BookMessage) => void) => (e: Emission) => void
 }
 
+/**
+ * Whether every level of a message is within the top 10 (a deletion: better than the 10th level now), so
+ * that losing the message leaves the client's top 10, which the checksum covers, wrong: a `bookGap` on
+ * Kraken drops only such a message, so the loss cannot hide below the checksum's reach.
+ */
+const withinTop10 = (book: OrderBook, levels: ReadonlyArray<LevelChange>, bids: boolean): boolean => {
+  const side = bids ? book.bids : book.asks
+  const tenth = side.prices[9]
+  return levels.every(([p]) => tenth === undefined || !side.better(tenth, p))
+}
+
 /** One depth's update message, or undefined when nothing changed within it. */
 const bookMessage = (
   book: OrderBook,
@@ -71,7 +82,7 @@ const bookMessage = (
     text: render(view.last.bids, checksum),
     first: book.seq,
     last: book.seq,
-    detectable,
+    detectable: detectable && withinTop10(book, view.last.bids, true) && withinTop10(book, view.last.asks, false),
     crossed: () => render([...view.last.bids, book.crossingBid()], checksum),
     badChecksum: () => render(view.last.bids, (checksum ^ 0x5a5a5a5a) >>> 0)
   }
