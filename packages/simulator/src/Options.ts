@@ -110,6 +110,11 @@ export interface BinanceOptions extends CommonVenueOptions {
    * every PONG frame, including the PONGs that answer the server's own PINGs.
    */
   readonly messageLimit?: number | undefined
+  /**
+   * The symbols the REST depth snapshot knows; any other gets 400 `-1121 Invalid symbol.`. Default: an upper
+   * case `BASEQUOTE` whose base and quote are both in `knownAssets` (`BTCUSDT`, `ETHBTC`).
+   */
+  readonly symbols?: ReadonlyArray<string> | undefined
   /** Request weight per IP per `restWindow` on `/binance/api/v3/depth` before 429. Real: 6,000 per minute. */
   readonly restWeightPerMinute?: number | undefined
   /** The fixed window REST weight is counted in. Real: 1 minute (`X-MBX-USED-WEIGHT-1M`); shorten it in tests. */
@@ -137,6 +142,8 @@ export interface BinanceUsdmOptions extends CommonVenueOptions {
   readonly maxLifetime?: Duration.Input | undefined
   /** Incoming messages (text, PING, PONG) allowed per second before closing with 1008. Real: 10. */
   readonly messageLimit?: number | undefined
+  /** The symbols the REST depth snapshot knows, as for spot. Default: `BASEQUOTE` over `knownAssets`. */
+  readonly symbols?: ReadonlyArray<string> | undefined
   /** Request weight per IP per `restWindow` on `/binance-usdm/fapi/v1/depth` before 429. Real: 2,400 per minute. */
   readonly restWeightPerMinute?: number | undefined
   /** The fixed window REST weight is counted in. Real: 1 minute; shorten it in tests. */
@@ -316,6 +323,8 @@ export interface Config {
     readonly restWeightPerMinute: number
     readonly restWindowMs: number
     readonly restBanMs: number
+    /** The listed REST symbols, or undefined for the `knownAssets` rule. */
+    readonly symbols: ReadonlySet<string> | undefined
   }
   readonly binanceUsdm: {
     readonly rate: number
@@ -326,6 +335,8 @@ export interface Config {
     readonly restWeightPerMinute: number
     readonly restWindowMs: number
     readonly restBanMs: number
+    /** The listed REST symbols, or undefined for the `knownAssets` rule. */
+    readonly symbols: ReadonlySet<string> | undefined
   }
   readonly okx: {
     readonly rate: number
@@ -396,7 +407,8 @@ export const resolve = (options: Options = {}): Config => {
       messageLimit: v.binance?.messageLimit ?? 5,
       restWeightPerMinute: v.binance?.restWeightPerMinute ?? 6000,
       restWindowMs: Math.max(1, millis(v.binance?.restWindow, "1 minute")),
-      restBanMs: millis(v.binance?.restBan, "2 minutes")
+      restBanMs: millis(v.binance?.restBan, "2 minutes"),
+      symbols: v.binance?.symbols !== undefined ? new Set(v.binance.symbols) : undefined
     },
     binanceUsdm: {
       rate: v.binanceUsdm?.rate ?? rate,
@@ -406,7 +418,8 @@ export const resolve = (options: Options = {}): Config => {
       messageLimit: v.binanceUsdm?.messageLimit ?? 10,
       restWeightPerMinute: v.binanceUsdm?.restWeightPerMinute ?? 2400,
       restWindowMs: Math.max(1, millis(v.binanceUsdm?.restWindow, "1 minute")),
-      restBanMs: millis(v.binanceUsdm?.restBan, "2 minutes")
+      restBanMs: millis(v.binanceUsdm?.restBan, "2 minutes"),
+      symbols: v.binanceUsdm?.symbols !== undefined ? new Set(v.binanceUsdm.symbols) : undefined
     },
     okx: {
       rate: v.okx?.rate ?? rate,

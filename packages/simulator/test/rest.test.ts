@@ -90,6 +90,14 @@ describe("REST depth snapshots", () => {
       assert.strictEqual((yield* get(`${sim.endpoints.binanceDepth}?symbol=btcusdt`)).body["code"], -1121)
     }))
 
+  it.live("symbols lists the instruments a venue's snapshot knows", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ paused: true, venues: { binance: { symbols: ["S0001USDT", "S0002USDT"] } } })
+      assert.strictEqual((yield* get(`${sim.endpoints.binanceDepth}?symbol=S0002USDT`)).status, 200)
+      assert.strictEqual((yield* get(`${sim.endpoints.binanceDepth}?symbol=BTCUSDT`)).body["code"], -1121)
+      assert.strictEqual((yield* get(`${sim.endpoints.binanceUsdmDepth}?symbol=BTCUSDT`)).status, 200)
+    }))
+
   it.live("over the budget: 429 with Retry-After to the window's end and code -1003; asking again before it: 418", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({

@@ -23,8 +23,9 @@ export const okxInstrument = (listed: ReadonlySet<string> | undefined, instId: s
   return assets.has(base) && assets.has(quote)
 }
 
-/** Whether a Binance `symbol` exists: upper case, a base then a quote both in `knownAssets` (`BTCUSDT`). */
-export const binanceSymbol = (symbol: string): boolean => {
+/** Whether a Binance `symbol` exists: listed, or upper case, a base then a quote both in `knownAssets` (`BTCUSDT`). */
+export const binanceSymbol = (listed: ReadonlySet<string> | undefined, symbol: string): boolean => {
+  if (listed !== undefined) return listed.has(symbol)
   if (!/^[A-Z0-9]{2,20}$/.test(symbol)) return false
   for (let i = 1; i < symbol.length; i++) {
     if (assets.has(symbol.slice(0, i)) && assets.has(symbol.slice(i))) return true

@@ -291,7 +291,7 @@ export class Rest {
         }
         : { status: 400, body: error(-1130, "Data sent for parameter 'limit' is not valid.") }
     }
-    if (!binanceSymbol(symbol)) {
+    if (!binanceSymbol(cfg.symbols, symbol)) {
       counted(weight, undefined, undefined)
       return { status: 400, body: error(-1121, "Invalid symbol.") }
     }
