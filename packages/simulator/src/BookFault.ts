@@ -39,7 +39,9 @@ export interface BookGap extends Common {
 
 /**
  * One book message makes the book crossed: it carries an extra bid one tick above the best ask. The true
- * book stays uncrossed (the message is wrong), so the client must resync. Every venue's book stream.
+ * book stays uncrossed (the message is wrong), so the client must resync. Every venue's book stream. On
+ * OKX and Kraken the message's checksum is that of the crossed book it leaves, so only a crossed-book
+ * check catches it.
  *
  * @category models
  * @since 0.2.0

@@ -32,11 +32,15 @@ const lastChecksum = new WeakMap<OrderBook, number>()
 const levelsText = (levels: ReadonlyArray<readonly [number, number]>): string =>
   "[" + levels.map(([p, q]) => `{"price":${fixed(p, 1)},"qty":${fixed(q, 8)}}`).join(",") + "]"
 
-/** The checksum of a book's top 10 levels, exactly as a client must compute it. */
-export const checksumOf = (book: OrderBook): number => {
+/**
+ * The checksum of a book's top 10 levels, exactly as a client must compute it; with `extraBid`, of the book
+ * that bid would leave (`crossed`).
+ */
+export const checksumOf = (book: OrderBook, extraBid?: LevelChange): number => {
   const text = (levels: ReadonlyArray<readonly [number, number]>) =>
     levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
-  return Checksum.kraken(text(book.top("asks", 10)), text(book.top("bids", 10)))
+  const bids = extraBid === undefined ? book.top("bids", 10) : [extraBid, ...book.top("bids", 9)]
+  return Checksum.kraken(text(book.top("asks", 10)), text(bids))
 }
 
 const tradeText = (symbol: string, t: Trade): string =>
@@ -83,7 +87,10 @@ const bookMessage = (
     first: book.seq,
     last: book.seq,
     detectable: detectable && withinTop10(book, view.last.bids, true) && withinTop10(book, view.last.asks, false),
-    crossed: () => render([...view.last.bids, book.crossingBid()], checksum),
+    crossed: () => {
+      const bid = book.crossingBid()
+      return render([...view.last.bids, bid], checksumOf(book, bid))
+    },
     badChecksum: () => render(view.last.bids, (checksum ^ 0x5a5a5a5a) >>> 0)
   }
 }

@@ -32,10 +32,12 @@ const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed", "b
 const okxLevels = (levels: ReadonlyArray<readonly [number, number]>): string =>
   "[" + levels.map(([p, q]) => `["${fixed(p, 1)}","${fixed(q, 8)}","0","${q === 0 ? 0 : 1}"]`).join(",") + "]"
 
-const checksumOf = (book: OrderBook): number => {
+/** The checksum of a book's top 25 levels; with `extraBid`, of the book that bid would leave (`crossed`). */
+const checksumOf = (book: OrderBook, extraBid?: LevelChange): number => {
   const text = (levels: ReadonlyArray<readonly [number, number]>) =>
     levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
-  return Checksum.okx(text(book.top("asks", 25)), text(book.top("bids", 25)))
+  const bids = extraBid === undefined ? book.top("bids", 25) : [extraBid, ...book.top("bids", 24)]
+  return Checksum.okx(text(book.top("asks", 25)), text(bids))
 }
 
 const argText = (channel: string, instId: string) => `{"channel":"${channel}","instId":"${instId}"}`
@@ -98,7 +100,10 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
           first: c.seq,
           last: c.seq,
           detectable: true,
-          crossed: () => render([...view.last.bids, book.crossingBid()], checksum),
+          crossed: () => {
+            const bid = book.crossingBid()
+            return render([...view.last.bids, bid], checksumOf(book, bid))
+          },
           badChecksum: () => render(view.last.bids, checksum ^ 0x5a5a5a5a)
         }
       }

@@ -164,8 +164,9 @@ export const okx = (client: Client, instId: string): Rebuilder => {
       for (const [p, q] of data["bids"] as ReadonlyArray<Pair>) setLevel(book.bids, p, q)
       for (const [p, q] of data["asks"] as ReadonlyArray<Pair>) setLevel(book.asks, p, q)
       seqId = data["seqId"] as number
-      if (crossed(book)) return fail("crossed")
+      // checksum first: a crossed message carries the checksum of the crossed book, so only this check sees it
       if (checksum() !== data["checksum"]) return fail("checksum")
+      if (crossed(book)) return fail("crossed")
       return "applied"
     },
     resync: Effect.gen(function*() {
@@ -250,8 +251,8 @@ export const kraken = (client: Client, symbol: string, depth: number): Rebuilder
       put(book.bids, data["bids"] as ReadonlyArray<{ price: number; qty: number }>)
       put(book.asks, data["asks"] as ReadonlyArray<{ price: number; qty: number }>)
       truncate(book, depth)
-      if (crossed(book)) return fail("crossed")
       if (checksum() !== data["checksum"]) return fail("checksum")
+      if (crossed(book)) return fail("crossed")
       return "applied"
     },
     resync: Effect.gen(function*() {
