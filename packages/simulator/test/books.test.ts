@@ -168,6 +168,23 @@ describe("true books", () => {
       assert.deepStrictEqual(rebuilder.reasons, ["gap", "restart", "crossed"])
     }))
 
+  it.live("Bybit orderbook.1 and orderbook.1000: level 1 as snapshots, 1000 as the whole book", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make(options)
+      const events = yield* collect(sim)
+      const one = yield* connect(sim.endpoints.bybit)
+      const all = yield* connect(sim.endpoints.bybit)
+      one.send({ op: "subscribe", args: ["orderbook.1.ETHUSDT"] })
+      all.send({ op: "subscribe", args: ["orderbook.1000.ETHUSDT"] })
+      yield* one.next(msg((j) => j.type === "snapshot"))
+      yield* all.next(msg((j) => j.type === "snapshot"))
+      const top = Books.bybit(one, "orderbook.1.ETHUSDT")
+      yield* drive({ sim, client: one, rebuilder: top, events }, "bybit", "ETHUSDT", 1, [undefined, undefined], 100)
+      assert.isTrue(one.messages((s) => s.json?.type === "delta").length === 0)
+      const deep = Books.bybit(all, "orderbook.1000.ETHUSDT")
+      yield* drive({ sim, client: all, rebuilder: deep, events }, "bybit", "ETHUSDT", undefined, [undefined], 100)
+    }))
+
   it.live("Kraken book depth 25: truncated to the depth, checksum with the pair's precision; gaps, crossed, bad checksums", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make(options)

@@ -2,8 +2,8 @@
  * Bybit v5 public spot websocket at `/bybit/v5/public/spot`. `{"op":"ping"}` is answered
  * `{"success":true,"ret_msg":"pong",...}`; `{"op":"subscribe"|"unsubscribe","args":[topics]}` gets one
  * answer per request. Topics: `publicTrade.<SYMBOL>` (trade id `i` and `seq` +1) and
- * `orderbook.{50,200}.<SYMBOL>` (a snapshot of that many levels, then deltas whose update id `u` is the
- * previous one + 1 per stream; a level that leaves the depth is sent with size 0 and one that enters with
+ * `orderbook.{1,50,200,1000}.<SYMBOL>` (a snapshot of that many levels, then deltas whose update id `u` is
+ * the previous one + 1 per stream, level 1 as snapshots only; a level that leaves the depth is sent with size 0 and one that enters with
  * its size; an update that changes nothing within the depth is not sent; a `bookRestart` fault sends a
  * snapshot with `u` = 1 as after a service restart, and deltas go on from 2).
  * The connection closes when neither a ping nor pushed data happened for `idleTimeout`.
@@ -42,6 +42,15 @@ const viewMessage = (symbol: string, book: OrderBook, view: DepthView, now: numb
   if (!view.changed) return undefined
   view.seq += 1
   const u = view.seq
+  if (view.depth === 1) {
+    // level 1 is pushed as snapshots only
+    const text = snapshotText(topic, symbol, book, view, now)
+    const crossed = () =>
+      `{"topic":"${topic}","type":"snapshot","ts":${now},"data":{"s":"${symbol}","b":${
+        pairs([book.crossingBid()], 2, 6, fixed)
+      },"a":${pairs(book.top("asks", 1), 2, 6, fixed)},"u":${u},"seq":${book.lastUpdateId}},"cts":${now}}`
+    return { text, first: u, last: u, detectable: true, crossed }
+  }
   const render = (bids: ReadonlyArray<LevelChange>) =>
     `{"topic":"${topic}","type":"delta","ts":${now},"data":{"s":"${symbol}","b":${pairs(bids, 2, 6, fixed)},"a":${
       pairs(view.last.asks, 2, 6, fixed)
@@ -75,7 +84,7 @@ const topicFor = (market: Market, topic: string): Topic | undefined => {
     })
     return { feed }
   }
-  const match = /^orderbook\.(50|200)\.([A-Z0-9]+)$/.exec(topic)
+  const match = /^orderbook\.(1|50|200|1000)\.([A-Z0-9]+)$/.exec(topic)
   if (match !== null) {
     const depth = Number(match[1])
     const symbol = match[2] ?? ""
