@@ -122,7 +122,7 @@ export interface StaleSnapshot {
 }
 
 /**
- * Any book or REST fault.
+ * A book or REST fault, of whichever kind.
  *
  * @category models
  * @since 0.2.0

@@ -61,7 +61,7 @@ export interface Stats {
 
 /**
  * Counters of one venue's REST depth snapshot endpoint since start: requests and answers by status, the
- * weight counted, and the most weight one IP used in any one window (`restWindow`, a minute by default),
+ * weight counted, and the most weight one IP used in a single window (`restWindow`, a minute by default),
  * which a client that honours the budget keeps at or under `restWeightPerMinute`.
  *
  * @category models

@@ -111,7 +111,7 @@ export interface BinanceOptions extends CommonVenueOptions {
    */
   readonly messageLimit?: number | undefined
   /**
-   * The symbols the REST depth snapshot knows; any other gets 400 `-1121 Invalid symbol.`. Default: an upper
+   * The symbols the REST depth snapshot knows; other symbols get 400 `-1121 Invalid symbol.`. Default: an upper
    * case `BASEQUOTE` whose base and quote are both in `knownAssets` (`BTCUSDT`, `ETHBTC`).
    */
   readonly symbols?: ReadonlyArray<string> | undefined

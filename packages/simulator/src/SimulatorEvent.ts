@@ -107,7 +107,7 @@ export interface BookFaultInjected {
 /**
  * One answer of a REST depth snapshot endpoint: its HTTP `status` (200, 400, 429 or 418), the request's
  * `weight` (counted for 200 and 400 answers only), the weight the caller's IP has used in the current
- * window after it, and the fault that shaped it, if any (`restRefuse`, `restSlow`, `staleSnapshot`).
+ * window after it, and the fault that shaped it, when there is one (`restRefuse`, `restSlow`, `staleSnapshot`).
  * `lastUpdateId` is the snapshot's, for a 200.
  *
  * @category models

@@ -141,7 +141,7 @@ describe("REST depth snapshots", () => {
       // two requests back to back share a window unless it turns between them: try a few pairs
       let over: Answer | undefined
       for (let i = 0; i < 5 && over?.status !== 429; i++) {
-        yield* Effect.sleep("450 millis") // past any Retry-After of the previous try
+        yield* Effect.sleep("450 millis") // past the Retry-After of the previous try
         const first = yield* get(url)
         assert.strictEqual(first.status, 200)
         assert.strictEqual(first.headers.get("x-mbx-used-weight-1m"), "20")

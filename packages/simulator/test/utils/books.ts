@@ -54,7 +54,7 @@ export type Verdict = "applied" | "ignored" | "resync"
 export interface Rebuilder {
   readonly book: () => RefBook
   readonly onMessage: (json: Record<string, unknown>) => Verdict
-  /** Resyncs the venue's way; the fresh snapshot, if any, comes through `onMessage` later. */
+  /** Resyncs the venue's way; the fresh snapshot (where the venue sends one) comes through `onMessage` later. */
   readonly resync: Effect.Effect<void>
   /** Why each resync happened. */
   readonly reasons: Array<string>
