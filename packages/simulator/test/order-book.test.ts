@@ -67,4 +67,50 @@ describe("OrderBook", () => {
     for (let i = 0; i < 300; i++) again.next(i)
     assert.deepStrictEqual(state(again), state(book))
   })
+
+  it("a DepthView's messages rebuild the top depth levels exactly, with or without explicit deletions", () => {
+    // a side of about 40 levels against depths around it, so levels keep crossing the edge both ways
+    for (
+      const [depth, explicitOut] of [[10, true], [10, false], [32, true], [32, false], [45, true], [45, false]] as const
+    ) {
+      const book = new OrderBook(
+        "BTC",
+        { priceDecimals: 1, qtyDecimals: 5 },
+        { levels: 40, maxChanges: 6 },
+        rngFor(depth, "v"),
+        1
+      )
+      const view = book.view(depth, explicitOut)
+      const client = { bids: new Map(book.top("bids", depth)), asks: new Map(book.top("asks", depth)) }
+      for (let i = 0; i < 5_000; i++) {
+        book.next(i)
+        for (
+          const [side, levels, bids] of [[client.bids, view.last.bids, true], [
+            client.asks,
+            view.last.asks,
+            false
+          ]] as const
+        ) {
+          for (const [p, q] of levels) {
+            if (q === 0) side.delete(p)
+            else side.set(p, q)
+          }
+          if (!explicitOut) {
+            const keep = [...side].sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).slice(0, depth)
+            side.clear()
+            for (const [p, q] of keep) side.set(p, q)
+          }
+        }
+        const mine = {
+          bids: [...client.bids].sort((a, b) => b[0] - a[0]),
+          asks: [...client.asks].sort((a, b) => a[0] - b[0])
+        }
+        assert.deepStrictEqual(
+          mine,
+          { bids: book.top("bids", depth), asks: book.top("asks", depth) },
+          `depth ${depth} at ${i}`
+        )
+      }
+    }
+  })
 })
