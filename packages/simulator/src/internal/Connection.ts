@@ -42,6 +42,14 @@ interface MuteSlot extends Slot {
   lost: boolean
 }
 
+/** The TCP stream under a `ws` socket (its `_socket` field), when it has one. */
+const rawSocket = (socket: WebSocket): { cork(): void; uncork(): void } | undefined => {
+  const raw: unknown = Reflect.get(socket, "_socket")
+  return typeof raw === "object" && raw !== null && "cork" in raw && "uncork" in raw
+    ? (raw as { cork(): void; uncork(): void })
+    : undefined
+}
+
 /** A live client connection. */
 export class Connection {
   readonly id: number
@@ -90,6 +98,20 @@ export class Connection {
     this.lastIn = now
     this.lastOut = now
     this.lastData = now
+  }
+
+  /**
+   * Holds this connection's writes in the TCP socket until `uncork`, so a burst of messages (`advance`)
+   * leaves in a few large writes instead of one system call per message. It reaches for the `ws` socket's
+   * underlying stream, which `ws` does not expose publicly; without one it does nothing.
+   */
+  cork(): void {
+    rawSocket(this.socket)?.cork()
+  }
+
+  /** Releases what `cork` held. */
+  uncork(): void {
+    rawSocket(this.socket)?.uncork()
   }
 
   /** Whether output is currently written (not closing, not half-open). */

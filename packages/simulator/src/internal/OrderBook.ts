@@ -125,7 +125,10 @@ export class OrderBook {
   seq: number
   /** Depth → view, for depth-limited streams. */
   readonly views = new Map<number, DepthView>()
-  private readonly undo: Array<Undo> = []
+  /** The last `history` updates' undo records, a ring: the newest at `undoNext - 1`. */
+  private readonly undo: Array<Undo | undefined> = new Array(history)
+  private undoNext = 0
+  private undoCount = 0
 
   constructor(symbol: string, instrument: Instrument, shape: Shape, random: Rng, firstId: number) {
     this.instrument = instrument
@@ -217,12 +220,13 @@ export class OrderBook {
     const first = this.lastUpdateId + 1
     this.lastUpdateId += bids.length + asks.length + Math.floor(this.random() * 3)
     this.seq += 1
-    this.undo.push({
+    this.undo[this.undoNext] = {
       lastUpdateId: first - 1,
       bids: bids.map((l, i) => [l[0], bidsBefore[i] ?? 0]),
       asks: asks.map((l, i) => [l[0], asksBefore[i] ?? 0])
-    })
-    if (this.undo.length > history) this.undo.shift()
+    }
+    this.undoNext = (this.undoNext + 1) % history
+    this.undoCount = Math.min(this.undoCount + 1, history)
     const change: BookChange = {
       bids,
       asks,
@@ -260,17 +264,17 @@ export class OrderBook {
 
   /** How many updates back `past` can go. */
   get undoable(): number {
-    return this.undo.length
+    return this.undoCount
   }
 
   /** The book `behind` updates ago (at most `history`), or undefined when not that many updates happened. */
   past(behind: number): PastBook | undefined {
-    if (behind < 1 || behind > this.undo.length) return undefined
+    if (behind < 1 || behind > this.undoCount) return undefined
     const bids = new Map(this.bids.sizes)
     const asks = new Map(this.asks.sizes)
     let lastUpdateId = this.lastUpdateId
-    for (let i = this.undo.length - 1; i >= this.undo.length - behind; i--) {
-      const u = this.undo[i] as Undo
+    for (let k = 1; k <= behind; k++) {
+      const u = this.undo[(this.undoNext - k + history) % history] as Undo
       for (const [p, q] of u.bids) restore(bids, p, q)
       for (const [p, q] of u.asks) restore(asks, p, q)
       lastUpdateId = u.lastUpdateId

@@ -398,10 +398,13 @@ export const start = (options: Options = {}): Promise<Engine> => {
     while (left > 0) {
       const batch = Math.min(left, 500)
       const now = Date.now()
+      const corked = [...connections.values()]
+      for (const conn of corked) conn.cork()
       for (const feed of [...feeds.values()]) {
         if (feed.silent === true || feed.subscribers.size === 0) continue
         for (let i = 0; i < batch; i++) emitFeed(feed, now)
       }
+      for (const conn of corked) conn.uncork()
       left -= batch
       // let the sockets drain between batches
       if (left > 0) await new Promise<void>((done) => setImmediate(done))
