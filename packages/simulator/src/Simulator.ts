@@ -91,7 +91,10 @@ export interface Simulator {
   readonly endpoints: Endpoints
   /** Applies a fault now (or after `spec.after`); fails with `InvalidFault` for a spec that cannot apply. */
   readonly fault: (spec: FaultSpec) => Effect.Effect<FaultResult, InvalidFault>
-  /** Ends a lasting fault or refusal by id, or all of them. */
+  /**
+   * Ends a lasting fault or refusal by id, or all of them; also drops book and REST faults still waiting for
+   * their message or request.
+   */
   readonly heal: (id?: number) => Effect.Effect<void>
   /** The open connections. */
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>

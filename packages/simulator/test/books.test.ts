@@ -244,4 +244,22 @@ describe("true books", () => {
       assert.deepStrictEqual(injected(events), ["bookGap", "crossed"])
       assert.deepStrictEqual(rebuilder.reasons, ["crossed"])
     }))
+
+  it.live("heal drops a book fault that is still waiting for its message", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make(options)
+      const events = yield* collect(sim)
+      const client = yield* connect(`${sim.endpoints.binance}/btcusdt@depth`)
+      yield* Books.sync(client)
+      const waiting = yield* sim.fault({ kind: "crossed", target: { venue: "binance" } })
+      assert.strictEqual(waiting.connections.length, 1)
+      yield* sim.heal(waiting.id)
+      yield* sim.fault({ kind: "restRefuse", target: "all" })
+      yield* sim.heal()
+      yield* sim.advance(20)
+      yield* Books.sync(client)
+      assert.deepStrictEqual(injected(events), [])
+      const res = yield* Effect.promise(() => fetch(`${sim.endpoints.binanceDepth}?symbol=BTCUSDT`))
+      assert.strictEqual(res.status, 200)
+    }))
 })

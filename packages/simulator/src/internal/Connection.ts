@@ -215,6 +215,15 @@ export class Connection {
     this.deliver(feedKey, variant(), m.first, m.last)
   }
 
+  /** Drops waiting one-shot book faults: the one with this id, or all of them. */
+  cancelBookFaults(id?: number): void {
+    for (const [topic, pending] of [...this.bookFaults]) {
+      const left = pending.filter((f) => id !== undefined && f.id !== id)
+      if (left.length === 0) this.bookFaults.delete(topic)
+      else this.bookFaults.set(topic, left)
+    }
+  }
+
   /**
    * Subscribes to a feed under a topic name. A venue calls it for every subscribe it accepts, a duplicate
    * included, and never for one it rejects: an accepted subscribe is what heals a `mute` with `until:

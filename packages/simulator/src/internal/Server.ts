@@ -385,6 +385,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
     for (const f of [...active.values()]) if (id === undefined || f.id === id) healFault(f, now)
     for (const [venue, refusal] of [...refusals]) if (id === undefined || refusal.id === id) refusals.delete(venue)
     restApi.heal(id)
+    for (const conn of connections.values()) conn.cancelBookFaults(id)
   }
 
   /** One message of a feed to all its subscribers. */
