@@ -1,6 +1,7 @@
 /**
  * Server-side events, as seen by the simulator: a connection opened, subscribed, closed (with the code and
- * who closed it), a handshake was refused, a fault was applied or healed. Tests use them to measure how
+ * who closed it), a handshake was refused, a fault was applied or healed, a book fault hit a message, a
+ * REST depth snapshot was answered. Tests use them to measure how
  * long a client takes to detect a fault and to recover. Each event carries `at`, the server's wall-clock
  * time in milliseconds.
  *
@@ -85,8 +86,9 @@ export interface FaultEvent {
 
 /**
  * A one-shot book fault (`bookGap`, `crossed`, `badChecksum`) hit one message of one book stream of one
- * connection: `first`..`last` are the message's sequence range as the venue numbers it (Binance update ids
- * `U`..`u`, OKX `seqId`, Bybit `u`; the internal update sequence for Kraken, Coinbase and Hyperliquid).
+ * connection: `first`..`last` are the message's sequence range as the venue numbers it (Binance spot `U`..`u`,
+ * USD-M `pu` + 1..`u`, OKX `seqId`, Bybit `u`; the internal update sequence for Kraken, Coinbase and
+ * Hyperliquid).
  *
  * @category models
  * @since 0.2.0
