@@ -160,6 +160,7 @@ describe("REST depth snapshots", () => {
   it.live("restRefuse: the next count requests get 429 (or 418) with its Retry-After, whatever the weight", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ paused: true, venues: { binance: { restBan: "30 seconds" } } })
+      const events = yield* sim.subscribe
       const url = `${sim.endpoints.binanceDepth}?symbol=BTCUSDT&limit=5`
       const f = yield* sim.fault({ kind: "restRefuse", target: { venue: "binance" }, retryAfter: 3, count: 2 })
       const a = yield* get(url)
@@ -174,6 +175,18 @@ describe("REST depth snapshots", () => {
       const d = yield* get(`${sim.endpoints.binanceUsdmDepth}?symbol=BTCUSDT`)
       assert.deepStrictEqual([d.status, d.headers.get("retry-after")], [418, "7"])
       assert.notStrictEqual(f.id, g.id)
+      const answered = yield* events.pipe(
+        Stream.filter((e): e is RestAnswered => e._tag === "RestAnswered"),
+        Stream.take(5),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(answered.map((e) => [e.status, e.fault]), [
+        [429, f.id],
+        [429, f.id],
+        [418, undefined],
+        [200, undefined],
+        [418, g.id]
+      ])
     }))
 
   it.live("restSlow holds the answer for delay, with the book as it was when asked; staleSnapshot answers an older book", () =>

@@ -64,7 +64,13 @@ interface Answer {
   readonly status: number
   readonly body: string
   readonly retryAfter?: number | undefined
+  /** When a `restSlow` answer is written. */
   readonly due?: number | undefined
+  /** The weight counted (0 for 429 and 418). */
+  readonly weight?: number | undefined
+  /** The REST fault that shaped the answer. */
+  readonly fault?: number | undefined
+  readonly lastUpdateId?: number | undefined
 }
 
 const emptyStats = (): { -readonly [K in keyof RestVenueStats]: RestVenueStats[K] } => ({
@@ -170,14 +176,7 @@ export class Rest {
     const state = this.ip(venue, address, now)
     const counters = this.counters[venue]
     counters.requests += 1
-    let weight = 0
-    let fault: number | undefined
-    let lastUpdateId: number | undefined
-    const answer = this.answer(venue, state, symbol, limit, now, (w, f, id) => {
-      weight = w
-      fault = f ?? fault
-      lastUpdateId = id
-    }, (f) => (fault = f))
+    const answer = this.answer(venue, state, symbol, limit, now)
     if (answer.status === 200) counters.ok += 1
     else if (answer.status === 400) counters.badRequest += 1
     else if (answer.status === 429) counters.tooManyRequests += 1
@@ -191,11 +190,11 @@ export class Rest {
       symbol,
       limit,
       status: answer.status,
-      weight,
+      weight: answer.weight ?? 0,
       usedWeight,
       retryAfter: answer.retryAfter,
-      lastUpdateId,
-      fault,
+      lastUpdateId: answer.lastUpdateId,
+      fault: answer.fault,
       at: now
     }
     const write = () => {
@@ -218,24 +217,23 @@ export class Rest {
     state: IpState,
     symbol: string,
     limit: number,
-    now: number,
-    counted: (weight: number, fault: number | undefined, lastUpdateId: number | undefined) => void,
-    faulted: (fault: number) => void
+    now: number
   ): Answer {
     const cfg = this.host.config[venue]
     const refuse = this.take(venue, "restRefuse")
     if (refuse !== undefined && refuse.spec.kind === "restRefuse") {
-      faulted(refuse.id)
       const retryAfter = refuse.spec.retryAfter ?? 5
+      const fault = refuse.id
       if ((refuse.spec.status ?? 429) === 418) {
         state.bannedUntil = now + retryAfter * 1000
-        return { status: 418, body: error(-1003, "Way too many requests; IP banned."), retryAfter }
+        return { status: 418, body: error(-1003, "Way too many requests; IP banned."), retryAfter, fault }
       }
       state.backoffUntil = now + retryAfter * 1000
       return {
         status: 429,
         body: error(-1003, "Too many requests; please use the websocket for live updates."),
-        retryAfter
+        retryAfter,
+        fault
       }
     }
     if (now < state.bannedUntil) {
@@ -276,25 +274,22 @@ export class Rest {
     counters.weight += weight
     counters.maxWeightPerWindow = Math.max(counters.maxWeightPerWindow, state.used)
     if (symbol === "") {
-      counted(weight, undefined, undefined)
       return {
         status: 400,
-        body: error(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        body: error(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."),
+        weight
       }
     }
     if (!validLimit) {
-      counted(weight, undefined, undefined)
       return spot
         ? {
           status: 400,
-          body: error(-1100, "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'.")
+          body: error(-1100, "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."),
+          weight
         }
-        : { status: 400, body: error(-1130, "Data sent for parameter 'limit' is not valid.") }
+        : { status: 400, body: error(-1130, "Data sent for parameter 'limit' is not valid."), weight }
     }
-    if (!binanceSymbol(cfg.symbols, symbol)) {
-      counted(weight, undefined, undefined)
-      return { status: 400, body: error(-1121, "Invalid symbol.") }
-    }
+    if (!binanceSymbol(cfg.symbols, symbol)) return { status: 400, body: error(-1121, "Invalid symbol."), weight }
     const book = this.host.book(venue, symbol)
     const stale = this.take(venue, "staleSnapshot")
     const behind = stale !== undefined && stale.spec.kind === "staleSnapshot" ? stale.spec.behind ?? 10 : 0
@@ -304,7 +299,6 @@ export class Rest {
       ? { lastUpdateId: past.lastUpdateId, bids: past.bids.slice(0, levels), asks: past.asks.slice(0, levels) }
       : { lastUpdateId: book.lastUpdateId, bids: book.top("bids", levels), asks: book.top("asks", levels) }
     const slow = this.take(venue, "restSlow")
-    counted(weight, stale?.id ?? slow?.id, snapshot.lastUpdateId)
     const { priceDecimals, qtyDecimals } = this.host.instrument(venue)
     const side = (levels: ReadonlyArray<LevelChange>) =>
       "[" + levels.map(([p, q]) => `["${fixed(p, priceDecimals)}","${fixed(q, qtyDecimals)}"]`).join(",") + "]"
@@ -313,7 +307,7 @@ export class Rest {
       side(snapshot.asks)
     }}`
     const due = slow !== undefined && slow.spec.kind === "restSlow" ? now + millis(slow.spec.delay, 0) : undefined
-    return { status: 200, body, due }
+    return { status: 200, body, due, weight, fault: stale?.id ?? slow?.id, lastUpdateId: snapshot.lastUpdateId }
   }
 }
 
