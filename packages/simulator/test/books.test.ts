@@ -2,8 +2,8 @@
  * The true books against the messages: for every venue, a tiny reference client (test/utils/books.ts)
  * rebuilds the book from what it was sent over a real socket, following the venue's documented rules and
  * resyncing as the venue wants, while the paused simulator is driven with `advance` and book faults are
- * injected; at each checkpoint its book equals `trueBook` (cut to the subscribed depth), every injected
- * fault was reported as an event, and each one made the client resync.
+ * injected (1,000 updates per venue); at each checkpoint its book equals `trueBook` (cut to the subscribed
+ * depth), every injected fault was reported as an event, and each one made the client resync.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Scope, Stream } from "effect"
@@ -221,7 +221,7 @@ describe("true books", () => {
         { kind: "crossed", target },
         { kind: "bookRestart", target },
         undefined
-      ], 200)
+      ], 250)
       assert.deepStrictEqual(injected(events), ["crossed"])
       assert.deepStrictEqual(rebuilder.reasons, ["crossed", "snapshot while live"])
     }))
@@ -240,7 +240,7 @@ describe("true books", () => {
         { kind: "bookGap", target },
         { kind: "crossed", target },
         { kind: "bookRestart", target }
-      ], 50)
+      ], 250)
       assert.deepStrictEqual(injected(events), ["bookGap", "crossed"])
       assert.deepStrictEqual(rebuilder.reasons, ["crossed"])
     }))
