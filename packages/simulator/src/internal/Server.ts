@@ -1,8 +1,9 @@
 /**
- * The simulator engine: one HTTP server on one port, one `ws` server (no auto-pong) routing handshakes to
- * venues by path (refusing those a venue's per-IP connection limit turns away), one shared timer that
- * emits market data and checks every deadline, per-IP state for the venues' limits, and the fault registry
- * (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
+ * The simulator engine: one HTTP server on one port, serving the REST depth snapshots (`Rest.ts`) and one
+ * `ws` server (no auto-pong) routing handshakes to venues by path (refusing those a venue's per-IP
+ * connection limit turns away), one shared timer that emits market data (unless paused) and checks every
+ * deadline, `advance` for deterministic bursts, the true books, per-IP state for the venues' limits, and
+ * the fault registry (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
  * it is the hot path for thousands of connections and is also driven from non-Effect callers. The Effect
  * API in `Simulator.ts` wraps it in a scope.
  */
