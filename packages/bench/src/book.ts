@@ -182,7 +182,7 @@ const messagesFor = (venue: Venue, levels: number) => {
 }
 
 const host: Host = { now: () => 0, emit: () => {}, repair: () => {} }
-const ctx: ApplyContext = { now: () => 0, reset: () => {} }
+const ctx: ApplyContext = { now: () => 0, reset: () => {}, staleSnapshot: () => {} }
 const statuses = Effect.runSync(PubSub.unbounded<Status>({ replay: 1 }))
 
 const adapterFor = (venue: Venue): Adapter<unknown> =>

@@ -44,7 +44,7 @@ import type * as Venue from "./Venue.ts"
 export {
   /**
    * Book events (`StatusChanged`, `Resynced`, `SnapshotRequested`,
-   * `Throttled`, `SequenceReset`, `RestFailed`) with their constructors and
+   * `Throttled`, `SequenceReset`, `SnapshotStale`, `RestFailed`) with their constructors and
    * matchers; `at` is the `Clock` time in epoch ms.
    *
    * @category models

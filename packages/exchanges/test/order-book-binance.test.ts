@@ -103,7 +103,7 @@ describe("OrderBook Binance spot", () => {
 
   it.effect("a snapshot older than the buffered stream is fetched again (stale)", () =>
     Effect.gen(function*() {
-      const { books, rest } = yield* setup([
+      const { books, events, rest } = yield* setup([
         { ...ok(depth(100, [[10, 1]], [[11, 1]])), delay: 50 },
         ok(depth(300, [[10, 2]], [[11, 2]]))
       ])
@@ -117,6 +117,8 @@ describe("OrderBook Binance spot", () => {
       yield* settle
       assert.strictEqual(yield* statusOf(btc), "Live")
       assert.strictEqual((yield* btc.top).updateId, 301)
+      const stale = events.find((e) => e._tag === "SnapshotStale")
+      assert.deepStrictEqual(stale?._tag === "SnapshotStale" && [stale.lastUpdateId, stale.first], [100, 250])
     }).pipe(Effect.provide(layer)))
 
   it.effect("a crossed book resyncs (crossed)", () =>

@@ -18,6 +18,8 @@ export interface ApplyContext {
   readonly now: () => number
   /** The venue restarted a book's numbering as it documents; the book stays live. */
   readonly reset: (book: BookState, from: number, to: number) => void
+  /** A REST snapshot was older than the stream: `first` is where the stream went on past `lastUpdateId` + 1. */
+  readonly staleSnapshot: (book: BookState, lastUpdateId: number, first: number) => void
 }
 
 /** A venue's book rules. `M` is one parsed message. */

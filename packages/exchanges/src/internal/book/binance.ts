@@ -41,7 +41,7 @@ const parse = (text: string): DepthEvent | undefined => {
 }
 
 /** Applies one event to a book that has a snapshot. */
-const onEvent = (book: BookState, ev: DepthEvent, futures: boolean): void => {
+const onEvent = (book: BookState, ev: DepthEvent, futures: boolean, ctx: ApplyContext): void => {
   if (book.status._tag === "Failed") return
   if (book.buffering) {
     if (book.buffer.length >= BUFFER_LIMIT) book.buffer.shift()
@@ -53,7 +53,10 @@ const onEvent = (book: BookState, ev: DepthEvent, futures: boolean): void => {
   if (book.awaitFirst) {
     // The first event after a snapshot or a reconnect must bridge the book's last id.
     const bridges = futures ? (ev.pu !== undefined && ev.pu <= seq) || ev.U <= seq : ev.U <= seq + 1
-    if (!bridges) return book.resync(book.fromRest ? "stale" : "gap")
+    if (!bridges) {
+      if (book.fromRest) ctx.staleSnapshot(book, seq, futures ? (ev.pu ?? ev.U) : ev.U)
+      return book.resync(book.fromRest ? "stale" : "gap")
+    }
     book.awaitFirst = false
   } else {
     const continues = futures ? ev.pu === seq : ev.U === seq + 1
@@ -78,14 +81,14 @@ const make = (
   topic: (symbol) => Binance.depth(symbol, speed),
   key: (symbol) => symbol.toUpperCase(),
   parse,
-  dispatch: (ev, books) => {
+  dispatch: (ev, books, ctx) => {
     if (!isDepth(ev)) return
     const book = books.get(ev.s)
-    if (book !== undefined) onEvent(book, ev, futures)
+    if (book !== undefined) onEvent(book, ev, futures, ctx)
   },
   repair: "rest",
   rest,
-  onRestSnapshot: (book: BookState, snapshot: DepthSnapshot, _ctx: ApplyContext) => {
+  onRestSnapshot: (book: BookState, snapshot: DepthSnapshot, ctx: ApplyContext) => {
     book.clear()
     setLevels(book.bids, snapshot.bids, false)
     setLevels(book.asks, snapshot.asks, false)
@@ -98,7 +101,7 @@ const make = (
     const generation = book.generation
     for (let i = 0; i < buffered.length && book.generation === generation; i++) {
       const ev = buffered[i]
-      if (isDepth(ev)) onEvent(book, ev, futures)
+      if (isDepth(ev)) onEvent(book, ev, futures, ctx)
     }
   }
 })

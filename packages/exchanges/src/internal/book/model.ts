@@ -94,8 +94,10 @@ export interface Snapshot {
  * snapshot left the budget queue: its `weight` and how long it `waited`),
  * `Throttled` (the venue answered 429 or 418: REST paused for `retryAfter`
  * ms), `SequenceReset` (the venue restarted a book's numbering as it
- * documents, e.g. OKX after maintenance; the book stays live), and
- * `RestFailed` (a snapshot request failed; it is retried). `at` is the
+ * documents, e.g. OKX after maintenance; the book stays live),
+ * `SnapshotStale` (a REST snapshot ended at `lastUpdateId` but the stream
+ * went on from `first`, past it: it is fetched again) and `RestFailed` (a
+ * snapshot request failed; it is retried). `at` is the
  * `Clock` time in epoch ms.
  *
  * @category models
@@ -107,6 +109,7 @@ export type BookEvent = Data.TaggedEnum<{
   SnapshotRequested: { readonly at: number; readonly symbol: string; readonly weight: number; readonly waited: number }
   Throttled: { readonly at: number; readonly venue: string; readonly status: number; readonly retryAfter: number }
   SequenceReset: { readonly at: number; readonly symbol: string; readonly from: number; readonly to: number }
+  SnapshotStale: { readonly at: number; readonly symbol: string; readonly lastUpdateId: number; readonly first: number }
   RestFailed: { readonly at: number; readonly symbol: string; readonly reason: string; readonly attempt: number }
 }>
 

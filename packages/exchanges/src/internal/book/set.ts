@@ -121,7 +121,9 @@ export const start = (
 
     const ctx: ApplyContext = {
       now,
-      reset: (book, from, to) => emit(BookEvent.SequenceReset({ at: now(), symbol: book.symbol, from, to }))
+      reset: (book, from, to) => emit(BookEvent.SequenceReset({ at: now(), symbol: book.symbol, from, to })),
+      staleSnapshot: (book, lastUpdateId, first) =>
+        emit(BookEvent.SnapshotStale({ at: now(), symbol: book.symbol, lastUpdateId, first }))
     }
 
     /** A reconnect or rotation of the shard holding `book`. */
