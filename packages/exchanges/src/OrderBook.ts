@@ -302,7 +302,7 @@ export interface OrderBook {
   readonly books: (depth?: number) => Stream.Stream<Snapshot>
   /** This book's events. */
   readonly events: Stream.Stream<BookEvent>
-  /** Resyncs now from a fresh snapshot (also restarts a `Failed` book). */
+  /** Resyncs now from a fresh snapshot, as the periodic resync does (a live book reads `Resyncing(periodic)`); also restarts a `Failed` book. */
   readonly resync: Effect.Effect<void>
 }
 

@@ -255,7 +255,7 @@ describe("OrderBook against the simulator", () => {
   }
 
   it.live(
-    "1,000 Binance books resyncing at once stay within the REST budget and are all Live in the time it allows",
+    "1,000 Binance books syncing at once, then after a reconnect and a gap, stay within the REST budget and are all Live in the time it allows",
     () =>
       Effect.gen(function*() {
         const symbols = Array.from({ length: 1000 }, (_, i) => `S${String(i).padStart(4, "0")}USDT`)

@@ -197,6 +197,38 @@ describe("OrderBook OKX", () => {
     }).pipe(Effect.provide(layer)))
 })
 
+describe("OrderBook streams", () => {
+  it.effect("statusChanges starts with the current status; books(depth) gives the whole book after each message", () =>
+    Effect.gen(function*() {
+      const { books } = yield* setup(OrderBook.okx())
+      const btc = yield* books.book("BTC-USDT")
+      const statuses = yield* btc.statusChanges.pipe(Stream.take(3), Stream.runCollect, Effect.forkScoped)
+      const full = yield* btc.books(2).pipe(Stream.take(2), Stream.runCollect, Effect.forkScoped)
+      const live = yield* Effect.forkScoped(btc.awaitLive)
+      yield* settle
+      const venue = okxBook("BTC-USDT")
+      const p = yield* peer
+      yield* p.send(venue.push("snapshot", 1, -1, [["100", "1"], ["99", "1"], ["98", "1"]], [["101", "1"]]))
+      yield* settle
+      yield* Fiber.join(live)
+      yield* p.send(venue.push("update", 2, 1, [["99", "5"]], []))
+      yield* settle
+      yield* p.send(venue.push("update", 4, 3, [], []))
+      yield* settle
+      const seen = yield* Fiber.join(statuses)
+      assert.deepStrictEqual(seen.map((s) => (s._tag === "Resyncing" ? `Resyncing:${s.reason}` : s._tag)), [
+        "Syncing",
+        "Live",
+        "Resyncing:gap"
+      ])
+      const got = yield* Fiber.join(full)
+      assert.deepStrictEqual(got.map((b) => b.bids), [[{ price: 100, size: 1 }, { price: 99, size: 1 }], [{
+        price: 100,
+        size: 1
+      }, { price: 99, size: 5 }]])
+    }).pipe(Effect.provide(layer)))
+})
+
 describe("OrderBook Bybit", () => {
   it.effect("snapshot then deltas by u + 1; a skipped u is a gap; a u = 1 snapshot is a restart (Resyncing → Live)", () =>
     Effect.gen(function*() {
