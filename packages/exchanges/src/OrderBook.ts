@@ -24,7 +24,7 @@
  *
  * @since 0.1.0
  */
-import type { ConnectionError, Transport } from "@kharbranth/core"
+import { ConnectionError, type Transport } from "@kharbranth/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpClient from "effect/http/HttpClient"
@@ -122,6 +122,8 @@ export interface BookVenue<R = never> {
   readonly adapter: Adapter<unknown>
   /** @internal */
   readonly client: Effect.Effect<HttpClient.HttpClient | undefined, never, R>
+  /** @internal An option that cannot work: `make`/`fromFeed` fail with `InvalidConfig` naming it. */
+  readonly invalid?: { readonly field: string; readonly reason: string } | undefined
 }
 
 /**
@@ -148,13 +150,42 @@ export interface BinanceOptions {
   readonly profile?: Venue.Profile | undefined
 }
 
-const millis = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
+/** Milliseconds of a duration input, or NaN when it is not one. */
+const millis = (input: Duration.Input): number => {
+  const decoded = Duration.fromInput(input)
+  return decoded._tag === "None" ? Number.NaN : Duration.toMillis(decoded.value)
+}
+
+/** USD-M's depth limits (`/fapi/v1/depth` rejects others with -1130). */
+const USDM_LIMITS: ReadonlyArray<number> = [5, 10, 20, 50, 100, 500, 1000]
+
+const checkBinance = (futures: boolean, options: BinanceOptions, limit: number) => {
+  const positive = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n > 0)
+  if (futures ? !USDM_LIMITS.includes(limit) : !(Number.isInteger(limit) && limit >= 1 && limit <= 5000)) {
+    return {
+      field: "limit",
+      reason: futures
+        ? `must be one of ${USDM_LIMITS.join(", ")}, got ${limit}`
+        : `must be an integer from 1 to 5000, got ${limit}`
+    }
+  }
+  if (!positive(options.weightPerMinute)) {
+    return { field: "weightPerMinute", reason: `must be a positive integer, got ${String(options.weightPerMinute)}` }
+  }
+  if (!positive(options.attempts)) {
+    return { field: "attempts", reason: `must be a positive integer, got ${String(options.attempts)}` }
+  }
+  if (options.window !== undefined && !(millis(options.window) > 0)) {
+    return { field: "window", reason: `must be a positive duration, got ${String(options.window)}` }
+  }
+  return undefined
+}
 
 /** A second of margin over the venue's window: it counts on arrival, and requests take time in transit. */
 const TRANSIT_MARGIN_MS = 1_000
 
 const windowMs = (input: Duration.Input | undefined): number =>
-  (input === undefined ? 60_000 : Math.max(1, millis(input))) + TRANSIT_MARGIN_MS
+  (input === undefined ? 60_000 : Math.max(1, millis(input) || 1)) + TRANSIT_MARGIN_MS
 
 const restClient: Effect.Effect<HttpClient.HttpClient, never, HttpClient.HttpClient> = Effect.gen(function*() {
   return yield* HttpClient.HttpClient
@@ -178,7 +209,8 @@ const binance = (
   const adapter = futures
     ? BinanceBooks.usdm(spec, options.speed, options.profile)
     : BinanceBooks.spot(spec, options.speed, options.profile)
-  return { venue: spec.venue, topic: adapter.topic, adapter, client: restClient }
+  const invalid = checkBinance(futures, options, limit)
+  return { venue: spec.venue, topic: adapter.topic, adapter, client: restClient, invalid }
 }
 
 const wsOnly = (adapter: Adapter<unknown>): BookVenue => ({
@@ -392,7 +424,9 @@ const view = (set: BookSet.BookSet, book: BookState): OrderBook => {
 /**
  * Keeps books of `venue` on an existing feed (made for the venue's
  * profile, with no `sequence` or `onGap` of its own: the books judge
- * their messages themselves). Lives until the scope closes.
+ * their messages themselves). Lives until the scope closes. An option that
+ * cannot work (a Binance `limit` the endpoint refuses, a non-positive
+ * budget or period) fails with `InvalidConfig` naming it.
  *
  * @category constructors
  * @since 0.1.0
@@ -401,11 +435,25 @@ export const fromFeed = <R>(
   feed: Feed.Feed,
   venue: BookVenue<R>,
   options: Omit<Options, "feed"> = {}
-): Effect.Effect<OrderBooks, never, R | Scope.Scope> =>
+): Effect.Effect<OrderBooks, ConnectionError.InvalidConfig, R | Scope.Scope> =>
   Effect.gen(function*() {
+    const invalid = (field: string, reason: string) =>
+      Effect.fail(new ConnectionError.InvalidConfig({ connection: feed.name, field, reason }))
+    if (venue.invalid !== undefined) return yield* invalid(venue.invalid.field, venue.invalid.reason)
+    const period = options.periodicResync === undefined ? undefined : millis(options.periodicResync)
+    if (period !== undefined && !(period > 0 && Number.isFinite(period))) {
+      return yield* invalid(
+        "periodicResync",
+        `must be a positive, finite duration, got ${String(options.periodicResync)}`
+      )
+    }
+    const capacity = options.eventsCapacity
+    if (capacity !== undefined && !(Number.isInteger(capacity) && capacity > 0)) {
+      return yield* invalid("eventsCapacity", `must be a positive integer, got ${String(capacity)}`)
+    }
     const client = yield* venue.client
     const set = yield* BookSet.start(feed, venue.adapter, client, {
-      periodicResync: options.periodicResync === undefined ? undefined : Math.max(1, millis(options.periodicResync)),
+      periodicResync: period,
       eventsCapacity: options.eventsCapacity ?? 4096
     })
     const views = new Map<BookState, OrderBook>()

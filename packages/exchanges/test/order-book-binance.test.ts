@@ -9,7 +9,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MemoryTransport } from "@kharbranth/core"
 import { advance } from "@kharbranth/test-utils/clock"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as OrderBook from "../src/OrderBook.ts"
@@ -243,6 +245,22 @@ describe("OrderBook Binance spot", () => {
       yield* (yield* peer).send(spotEvent("BTCUSDT", 102, 201, [[10, 3]]))
       yield* settle
       assert.strictEqual(yield* statusOf(btc), "Live")
+    }).pipe(Effect.provide(layer)))
+})
+
+describe("OrderBook options", () => {
+  it.effect("an option that cannot work fails with InvalidConfig naming it", () =>
+    Effect.gen(function*() {
+      const rest: Rest = { urls: [], times: [], script: [ok(depth(1, [], []))] }
+      const attempt = (venue: OrderBook.BookVenue<HttpClient.HttpClient>, options: OrderBook.Options = {}) =>
+        Effect.flip(OrderBook.make(venue, { feed: feedOptions, ...options }).pipe(Effect.provide(restLayer(rest))))
+      const limit = yield* attempt(OrderBook.binanceUsdm({ limit: 200 }))
+      assert.deepStrictEqual([limit._tag, limit.field], ["InvalidConfig", "limit"])
+      const budget = yield* attempt(OrderBook.binanceSpot({ weightPerMinute: 0 }))
+      assert.strictEqual(budget.field, "weightPerMinute")
+      const period = yield* attempt(OrderBook.binanceSpot(), { periodicResync: "soon" as Duration.Input })
+      assert.strictEqual(period.field, "periodicResync")
+      assert.deepStrictEqual(rest.urls, [])
     }).pipe(Effect.provide(layer)))
 })
 
