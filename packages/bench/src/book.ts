@@ -15,8 +15,10 @@
  * + `splice`, the same sequence checks; OKX levels keep their texts in both).
  * OKX checksums are left out of both (the messages carry none), then timed
  * for the library alone as `book+checksum`. Prints the median updates per
- * second of one core per case, the ratio, and the heap change and GC runs
- * over a run (allocation per update: the library should add none).
+ * second of one core per case, the ratio, and the growth of the used heap
+ * over a run per update (after a full GC before it; a GC during the run
+ * would hide allocation, so it is a lower bound: the library's should stay
+ * near zero, a few bytes per update of per-run overhead).
  *
  * The library's internals are imported by path (`../../exchanges/src/
  * internal/book/`): the hot path is the adapter, below the public API's
@@ -24,7 +26,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as PubSub from "effect/PubSub"
-import { PerformanceObserver } from "node:perf_hooks"
 import type { Adapter, ApplyContext } from "../../exchanges/src/internal/book/adapter.ts"
 import * as BinanceBooks from "../../exchanges/src/internal/book/binance.ts"
 import * as Checksum from "../../exchanges/src/internal/book/checksum.ts"
@@ -237,28 +238,20 @@ const referenceBook = () => {
   return book
 }
 
-let gcRuns = 0
-new PerformanceObserver((list) => {
-  gcRuns += list.getEntries().length
-}).observe({ entryTypes: ["gc"] })
-
 interface Sample {
   readonly perSecond: number
   readonly heapDelta: number
-  readonly gcs: number
 }
 
 const measure = (count: number, run: () => void): Sample => {
   gc()
   const heap = process.memoryUsage().heapUsed
-  const before = gcRuns
   const start = process.hrtime.bigint()
   run()
   const ns = Number(process.hrtime.bigint() - start)
   return {
     perSecond: count / (ns / 1e9),
-    heapDelta: (process.memoryUsage().heapUsed - heap) / count,
-    gcs: gcRuns - before
+    heapDelta: (process.memoryUsage().heapUsed - heap) / count
   }
 }
 
@@ -336,9 +329,7 @@ for (const venue of ["binance", "okx"] as const) {
       ratio: Number((median(lib.map((s) => s.perSecond)) / median(ref.map((s) => s.perSecond))).toFixed(2)),
       updates: messages.length,
       bookHeapPerUpdate: Number(median(lib.map((s) => s.heapDelta)).toFixed(2)),
-      bookGcs: median(lib.map((s) => s.gcs)),
-      referenceHeapPerUpdate: Number(median(ref.map((s) => s.heapDelta)).toFixed(2)),
-      referenceGcs: median(ref.map((s) => s.gcs))
+      referenceHeapPerUpdate: Number(median(ref.map((s) => s.heapDelta)).toFixed(2))
     }
     if (venue === "okx") {
       const checked = withChecksums(messages)
@@ -361,11 +352,9 @@ else {
     console.log(
       `${String(r["case"]).padEnd(26)} book ${String(r["book"]).padStart(9)}  reference ${
         String(r["reference"]).padStart(9)
-      }  ratio ${String(r["ratio"]).padStart(5)}  heap/update book ${r["bookHeapPerUpdate"]} B (${
-        r["bookGcs"]
-      } GCs), reference ${r["referenceHeapPerUpdate"]} B (${r["referenceGcs"]} GCs)${
-        r["book+checksum"] === undefined ? "" : `  book+checksum ${r["book+checksum"]}`
-      }`
+      }  ratio ${String(r["ratio"]).padStart(5)}  heap growth/update book ${r["bookHeapPerUpdate"]} B, reference ${
+        r["referenceHeapPerUpdate"]
+      } B${r["book+checksum"] === undefined ? "" : `  book+checksum ${r["book+checksum"]}`}`
     )
   }
 }
