@@ -266,6 +266,11 @@ export const bybit = (
  * with the pair's `precision` (from Kraken's `instrument` channel),
  * symbols as `BTC/USD`.
  *
+ * **Gotchas**: `depth` must be the depth the feed subscribes. `Kraken.spot`
+ * asks for Kraken's default, 10; Kraken does not delete a level pushed out
+ * at the bottom, so the book truncates to `depth` as Kraken's guide says,
+ * and a larger `depth` than the stream's would keep such levels.
+ *
  * @category venues
  * @since 0.1.0
  */
@@ -318,8 +323,8 @@ export interface OrderBook {
   readonly snapshot: (depth?: number) => Effect.Effect<Snapshot>
   /** The best `depth` levels per side now; fails with `NotLive` unless the book is live. */
   readonly liveSnapshot: (depth?: number) => Effect.Effect<Snapshot, NotLive>
-  /** Waits until the book is `Live` (at once if it is). */
-  readonly awaitLive: Effect.Effect<void>
+  /** Waits until the book is `Live` (at once if it is); fails with `NotLive` if it ends `Failed` instead. */
+  readonly awaitLive: Effect.Effect<void, NotLive>
   /**
    * The top of the book each time best bid or ask (price or size) changes,
    * from when the stream starts. Conflated: a reader that falls 64 changes
@@ -413,7 +418,15 @@ const view = (set: BookSet.BookSet, book: BookState): OrderBook => {
         const error = notLive(book)
         return error === undefined ? Effect.succeed(book.snapshot(depth)) : Effect.fail(error)
       }),
-    awaitLive: statusChanges.pipe(Stream.filter((s) => s._tag === "Live"), Stream.take(1), Stream.runDrain),
+    awaitLive: statusChanges.pipe(
+      Stream.filter((s) => s._tag === "Live" || s._tag === "Failed"),
+      Stream.runHead,
+      Effect.flatMap((found) =>
+        found._tag === "Some" && found.value._tag === "Failed"
+          ? Effect.fail(new NotLive({ symbol: book.symbol, status: "Failed", reason: found.value.reason }))
+          : Effect.void
+      )
+    ),
     changes: book.tops.stream,
     books: (depth = Number.POSITIVE_INFINITY) => book.applied.stream.pipe(Stream.map(() => book.snapshot(depth))),
     events: set.events.stream.pipe(Stream.filter((e) => !("symbol" in e) || e.symbol === book.symbol)),

@@ -174,6 +174,8 @@ describe("OrderBook OKX", () => {
       const status = yield* bad!.status
       assert.strictEqual(status._tag, "Failed")
       assert.match(status._tag === "Failed" ? status.reason : "", /60018/)
+      const refused = yield* Effect.flip(bad!.awaitLive)
+      assert.deepStrictEqual([refused._tag, refused.status], ["NotLive", "Failed"])
       assert.deepStrictEqual((yield* books.books).map((b) => b.symbol), ["BTC-USDT", "BAD-USDT"])
       yield* books.remove("BAD-USDT")
       assert.deepStrictEqual((yield* books.books).map((b) => b.symbol), ["BTC-USDT"])
