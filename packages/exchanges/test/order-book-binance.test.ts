@@ -196,6 +196,24 @@ describe("OrderBook Binance spot", () => {
       assert.deepStrictEqual(rest.times, [0, 0, 61_000])
     }).pipe(Effect.provide(layer)))
 
+  it.effect("weight the venue reports as used (X-MBX-USED-WEIGHT-1M) beyond the budget's own count is waited for too", () =>
+    Effect.gen(function*() {
+      const venue = OrderBook.binanceSpot({ limit: 100, weightPerMinute: 100 })
+      // Another process on this IP used 98 of the 100: the next snapshot (weight 5) waits for the window.
+      const { books, rest } = yield* setup(
+        [{ ...ok(depth(100, [[10, 1]], [[11, 1]])), headers: { "x-mbx-used-weight-1m": "98" } }],
+        venue
+      )
+      yield* books.book("AUSDT")
+      yield* settle
+      yield* books.book("BUSDT")
+      yield* settle
+      assert.strictEqual(rest.urls.length, 1)
+      yield* advance(61_000, 1_000)
+      assert.strictEqual(rest.urls.length, 2)
+      assert.deepStrictEqual(rest.times, [0, 61_000])
+    }).pipe(Effect.provide(layer)))
+
   it.effect("a reconnect sends the book to Resyncing(reconnect); an event that bridges brings it back without REST", () =>
     Effect.gen(function*() {
       const { books, rest } = yield* setup([ok(depth(100, [[10, 1]], [[11, 1]])), ok(depth(500, [[10, 5]], [[11, 5]]))])

@@ -2,7 +2,9 @@
  * REST depth snapshots through Effect's `HttpClient`, paced by a request
  * weight budget that every book of a venue and host in the process shares
  * (Binance counts weight per minute per IP; a depth request's weight
- * depends on its `limit`). Requests queue in arrival order; a 429 or 418
+ * depends on its `limit`), which also takes in the weight the venue reports
+ * as used (`X-MBX-USED-WEIGHT-1M`) beyond its own count. Requests queue in
+ * arrival order; a 429 or 418
  * answer blocks the whole budget for its `Retry-After` and the request is
  * sent again; an unknown symbol (400, code -1121) is final for its book
  * only. The budgets are a `Context.Reference` made per `Clock`, so tests on
@@ -61,6 +63,20 @@ export class WeightBudget {
       this.used -= this.weights.shift()!
     }
     return this.used
+  }
+
+  /**
+   * What the venue says this IP used in its current window (Binance's
+   * `X-MBX-USED-WEIGHT-1M`): weight beyond what this budget counted (other
+   * processes on the same IP, or requests this process sent elsewhere) is
+   * recorded now, so later requests wait for it too. Never lowers the count.
+   */
+  observe(now: number, used: number): void {
+    const counted = this.usedAt(now)
+    if (!(used > counted)) return
+    this.times.push(now)
+    this.weights.push(used - counted)
+    this.used += used - counted
   }
 
   /** How long until `weight` fits (0: it was taken now). */
@@ -170,6 +186,8 @@ export const fetchSnapshot = (
       const outcome: Outcome = yield* client.get(url).pipe(
         Effect.flatMap((response): Effect.Effect<Outcome> => {
           const status = response.status
+          const used = Number(response.headers["x-mbx-used-weight-1m"])
+          if (Number.isFinite(used) && used >= 0) budget.observe(clock.currentTimeMillisUnsafe(), used)
           if (status === 429 || status === 418) {
             return Effect.succeed({ _tag: "Throttled", status, waitMs: retryAfter(response.headers["retry-after"]) })
           }
