@@ -33,6 +33,7 @@
 import { Heartbeat } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { krakenField } from "./internal/book/checksum.ts"
 import { crc32 } from "./internal/crc32.ts"
 import { arr, isRecord, num, obj, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
@@ -376,7 +377,7 @@ export const apply = (book: Book, type: "snapshot" | "update", data: BookData): 
   truncate(book.asks, false, book.depth)
 }
 
-const field = (value: number, decimals: number): string => value.toFixed(decimals).replace(".", "").replace(/^0+/, "")
+const field = krakenField
 
 /**
  * The text Kraken's checksum is computed over: the top 10 asks (low to high)

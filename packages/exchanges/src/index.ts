@@ -5,7 +5,9 @@
  * `Schema` decoders for market data; and `Feed`, which keeps a venue feed
  * correct for days on top of them (a registry that retries, paced replay,
  * rotation, staleness, gap detection, sharding), with the venues' per-IP
- * limits shared in `VenueBudgets`. Builds on `@kharbranth/core`; imports
+ * limits shared in `VenueBudgets`; and `OrderBook`, local L2 books kept by
+ * each venue's sync rules (REST snapshots for Binance, through a shared
+ * weight budget and Effect's `HttpClient`). Builds on `@kharbranth/core`; imports
  * nothing platform-specific, so it runs wherever `effect` runs.
  *
  * @since 0.1.0
@@ -29,3 +31,5 @@ export * as Venue from "./Venue.ts"
 export * as Feed from "./Feed.ts"
 /** @since 0.1.0 */
 export * as VenueBudgets from "./VenueBudgets.ts"
+/** @since 0.1.0 */
+export * as OrderBook from "./OrderBook.ts"

@@ -134,7 +134,7 @@ describe("OKX", () => {
       const snapshot = yield* nextBook(h)
       assert.strictEqual(snapshot.action, "snapshot")
       assert.strictEqual(snapshot.data[0]!.prevSeqId, -1)
-      assert.strictEqual(snapshot.data[0]!.bids.length, 25)
+      assert.strictEqual(snapshot.data[0]!.bids.length, 400)
       const trades = yield* firstDecoded(h, (t) => t.startsWith('{"arg":{"channel":"trades"'), Okx.decodeTrades)
       assert.strictEqual(trades.arg.instId, "BTC-USDT")
       assert.isTrue(trades.data.length > 0 && Number(trades.data[0]!.px) > 0)
@@ -177,7 +177,7 @@ describe("OKX", () => {
       const snapshot = yield* nextBook(h)
       assert.strictEqual(snapshot.action, "snapshot")
       for (const data of snapshot.data) yield* Okx.applyVerified(book, snapshot.action, data)
-      assert.strictEqual(book.bids.size, 25)
+      assert.strictEqual(book.bids.size, 400)
       const signs = new Set<boolean>()
       for (let i = 0; i < 40; i++) {
         const msg = yield* nextBook(h)
@@ -206,11 +206,19 @@ describe("OKX", () => {
       // The untouched snapshot passes, then a level changed locally is caught by the next update.
       const book = Okx.makeBook("BTC-USDT")
       yield* Okx.applyVerified(book, "snapshot", data)
-      const [bid] = [...book.bids.keys()].sort((a, b) => b - a)
-      book.bids.set(bid!, [book.bids.get(bid!)![0], "123.45678901"])
-      const next = yield* nextBook(h)
-      const failed = yield* Effect.flip(Okx.applyVerified(book, next.action, next.data[0]!))
-      assert.strictEqual(failed._tag, "ChecksumMismatch")
+      // The 20th best bid (inside the checksum's top 25), changed locally: the first update that does not
+      // itself rewrite that level (the venue's updates touch the top often) fails the checksum.
+      const bid = [...book.bids.keys()].sort((a, b) => b - a)[19]!
+      book.bids.set(bid, [book.bids.get(bid)![0], "123.45678901"])
+      let failed: Okx.ChecksumMismatch | undefined
+      for (let i = 0; i < 20 && failed === undefined; i++) {
+        const next = yield* nextBook(h)
+        const touches = next.data[0]!.bids.some(([price]) => Number(price) === bid)
+        const result = yield* Effect.result(Okx.applyVerified(book, next.action, next.data[0]!))
+        if (!touches && result._tag === "Failure") failed = result.failure
+        if (touches) book.bids.set(bid, [book.bids.get(bid)?.[0] ?? String(bid), "123.45678901"])
+      }
+      assert.strictEqual(failed?._tag, "ChecksumMismatch")
     }))
 
   it("checksumInput interleaves bids and asks as received, then the longer side's rest", () => {

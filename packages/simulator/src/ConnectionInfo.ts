@@ -1,6 +1,6 @@
 /**
  * Read-only views of the simulator's state: one record per open connection (venue, path, subscriptions,
- * active faults, traffic counters) and traffic totals per venue. They are snapshots; call again for
+ * active faults, traffic counters), traffic totals per venue, and the REST snapshot endpoints' counters. They are snapshots; call again for
  * fresh numbers.
  *
  * @since 0.1.0
@@ -57,4 +57,36 @@ export interface Stats {
   readonly bytesSent: number
   readonly venues: Readonly<Record<VenueName, VenueStats>>
   readonly connections: ReadonlyArray<ConnectionInfo>
+}
+
+/**
+ * Counters of one venue's REST depth snapshot endpoint since start: requests and answers by status, the
+ * weight counted, and the most weight one IP used in a single window (`restWindow`, a minute by default),
+ * which a client that honours the budget keeps at or under `restWeightPerMinute`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface RestVenueStats {
+  readonly requests: number
+  readonly ok: number
+  readonly badRequest: number
+  /** 429 answers (over budget, or a `restRefuse` fault). */
+  readonly tooManyRequests: number
+  /** 418 answers (asked again before a `Retry-After` passed, or a `restRefuse` fault with status 418). */
+  readonly banned: number
+  /** Weight counted in total. */
+  readonly weight: number
+  readonly maxWeightPerWindow: number
+}
+
+/**
+ * REST counters of the venues that serve depth snapshots.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface RestStats {
+  readonly binance: RestVenueStats
+  readonly binanceUsdm: RestVenueStats
 }

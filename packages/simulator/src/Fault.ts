@@ -3,7 +3,9 @@
  * connection, every connection of a venue, or everything. `drop`, `close`, `gap` and `notice` act once;
  * `stall`, `halfOpen`, `slow`, `latency` and `mute` last until their `duration` ends (or `heal` is called;
  * a `mute` also ends by a resubscribe or reconnect); `refuse` applies to the next handshakes; `seqReset`
- * restarts OKX book sequence numbers, as OKX documents after maintenance. `parse` reads
+ * restarts OKX book sequence numbers, as OKX documents after maintenance; the book and REST snapshot faults
+ * (`bookGap`, `crossed`, `badChecksum`, `bookRestart`, `restRefuse`, `restSlow`, `staleSnapshot`) are
+ * described in `BookFault`. `parse` reads
  * the compact CLI form `kind[:target][,key=value...][@at][+duration]`, e.g. `halfOpen:okx@10s+3s`,
  * `refuse:bybit,status=503,count=2` or `mute:binance,stream=btcusdt@trade,until=reconnect`.
  *
@@ -12,6 +14,7 @@
 import * as Duration from "effect/Duration"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as BookFault from "./BookFault.ts"
 import { type VenueName, venueNames } from "./Options.ts"
 
 /**
@@ -205,7 +208,19 @@ export interface SeqReset extends Common {
  * @category models
  * @since 0.1.0
  */
-export type FaultSpec = Drop | Close | Stall | HalfOpen | Slow | Gap | Refuse | Latency | Notice | Mute | SeqReset
+export type FaultSpec =
+  | Drop
+  | Close
+  | Stall
+  | HalfOpen
+  | Slow
+  | Gap
+  | Refuse
+  | Latency
+  | Notice
+  | Mute
+  | SeqReset
+  | BookFault.BookFaultSpec
 
 /**
  * The kinds of fault.
@@ -232,7 +247,14 @@ export const kinds: ReadonlyArray<Kind> = [
   "latency",
   "notice",
   "mute",
-  "seqReset"
+  "seqReset",
+  "bookGap",
+  "crossed",
+  "badChecksum",
+  "bookRestart",
+  "restRefuse",
+  "restSlow",
+  "staleSnapshot"
 ]
 
 /**
@@ -337,6 +359,8 @@ export const validate = (spec: FaultSpec): string | undefined => {
       return undefined
     case "drop":
       return undefined
+    default:
+      return BookFault.validate(spec)
   }
 }
 
@@ -365,7 +389,9 @@ const parseTarget = (text: string | undefined): Result.Result<Target, string> =>
 /**
  * Parses the CLI form `kind[:target][,key=value...][@at][+duration]`. Keys: `code`, `reason`, `status`,
  * `retryAfter`, `count`, `skip`, `bps` (bytes per second), `latency` (a duration), `closeAfter`, `sticky`,
- * `stream` and `until` (`mute`), `seqId` and `stream` (`seqReset`). `@at` becomes `after`; `+duration` becomes `duration` (for `latency`
+ * `stream` and `until` (`mute`), `seqId` and `stream` (`seqReset`), `stream` (`bookGap`, `crossed`,
+ * `badChecksum`, `bookRestart`), `status`/`retryAfter`/`count` (`restRefuse`), `delay`/`count`
+ * (`restSlow`), `behind`/`count` (`staleSnapshot`). `@at` becomes `after`; `+duration` becomes `duration` (for `latency`
  * without a `latency` key, it is the added latency and the fault lasts until healed).
  *
  * Values contain no `,` or `+`, and only a `stream` value may contain `@` (`stream=btcusdt@trade`). A
@@ -468,6 +494,50 @@ export const parse = (text: string): Result.Result<FaultSpec, InvalidFault> => {
         ...(num("seqId") !== undefined ? { seqId: num("seqId") } : {}),
         ...(stream !== undefined ? { stream } : {})
       }
+      break
+    }
+    case "bookGap":
+    case "crossed":
+    case "badChecksum":
+    case "bookRestart": {
+      const stream = params.get("stream")
+      spec = { kind: kind as "bookGap", ...base, ...(stream !== undefined ? { stream } : {}) }
+      break
+    }
+    case "restRefuse":
+    case "restSlow":
+    case "staleSnapshot": {
+      const restTarget = target === "all"
+        ? target
+        : "venue" in target && (target.venue === "binance" || target.venue === "binanceUsdm")
+        ? { venue: target.venue }
+        : undefined
+      if (restTarget === undefined) return fail(`${kind} targets binance, binanceUsdm or all`)
+      const count = num("count") !== undefined ? { count: num("count") } : {}
+      const delay = durationOf(params.get("delay"))
+      if (delay === null) return fail("invalid delay")
+      const status = num("status")
+      if (kind === "restRefuse" && status !== undefined && status !== 429 && status !== 418) {
+        return fail("status must be 429 or 418")
+      }
+      spec = kind === "restRefuse"
+        ? {
+          kind,
+          ...base,
+          target: restTarget,
+          ...count,
+          ...(status === 429 || status === 418 ? { status } : {}),
+          ...(num("retryAfter") !== undefined ? { retryAfter: num("retryAfter") } : {})
+        }
+        : kind === "restSlow"
+        ? { kind, ...base, target: restTarget, ...count, delay: delay ?? duration ?? 1000 }
+        : {
+          kind: "staleSnapshot",
+          ...base,
+          target: restTarget,
+          ...count,
+          ...(num("behind") !== undefined ? { behind: num("behind") } : {})
+        }
       break
     }
     case "mute": {

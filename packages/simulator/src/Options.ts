@@ -110,6 +110,17 @@ export interface BinanceOptions extends CommonVenueOptions {
    * every PONG frame, including the PONGs that answer the server's own PINGs.
    */
   readonly messageLimit?: number | undefined
+  /**
+   * The symbols the REST depth snapshot knows; other symbols get 400 `-1121 Invalid symbol.`. Default: an upper
+   * case `BASEQUOTE` whose base and quote are both in `knownAssets` (`BTCUSDT`, `ETHBTC`).
+   */
+  readonly symbols?: ReadonlyArray<string> | undefined
+  /** Request weight per IP per `restWindow` on `/binance/api/v3/depth` before 429. Real: 6,000 per minute. */
+  readonly restWeightPerMinute?: number | undefined
+  /** The fixed window REST weight is counted in. Real: 1 minute (`X-MBX-USED-WEIGHT-1M`); shorten it in tests. */
+  readonly restWindow?: Duration.Input | undefined
+  /** The first 418 ban (asking again before a 429's `Retry-After`); it doubles for each repeat, up to 3 days. Default 2 minutes. */
+  readonly restBan?: Duration.Input | undefined
 }
 
 /**
@@ -131,6 +142,14 @@ export interface BinanceUsdmOptions extends CommonVenueOptions {
   readonly maxLifetime?: Duration.Input | undefined
   /** Incoming messages (text, PING, PONG) allowed per second before closing with 1008. Real: 10. */
   readonly messageLimit?: number | undefined
+  /** The symbols the REST depth snapshot knows, as for spot. Default: `BASEQUOTE` over `knownAssets`. */
+  readonly symbols?: ReadonlyArray<string> | undefined
+  /** Request weight per IP per `restWindow` on `/binance-usdm/fapi/v1/depth` before 429. Real: 2,400 per minute. */
+  readonly restWeightPerMinute?: number | undefined
+  /** The fixed window REST weight is counted in. Real: 1 minute; shorten it in tests. */
+  readonly restWindow?: Duration.Input | undefined
+  /** The first 418 ban; it doubles for each repeat, up to 3 days. Default 2 minutes. */
+  readonly restBan?: Duration.Input | undefined
 }
 
 /**
@@ -256,8 +275,14 @@ export interface Options {
   readonly rate?: number | undefined
   /** Period of the one shared timer that emits data and checks every deadline. Default 25 ms. */
   readonly tickInterval?: Duration.Input | undefined
-  /** Seed of the synthetic market, for reproducible prices and sizes. Default 1. */
+  /**
+   * Seed of the synthetic market. Each book and trade tape draws from its own generator derived from the
+   * seed and its name, so the n-th update of a book is the same in every run with the same seed, whatever
+   * else runs and whenever it is sent. Default 1.
+   */
   readonly seed?: number | undefined
+  /** Start with the market timer paused (`Simulator.pause`): no market data until `advance` or `resume`. Default false. */
+  readonly paused?: boolean | undefined
   /** On close, how long to wait for clients to answer the 1001 close before cutting them. Default 500 ms. */
   readonly closeGrace?: Duration.Input | undefined
   /** A connection whose delayed/throttled output exceeds this many bytes is closed (1008). Default 8 MiB. */
@@ -285,6 +310,7 @@ export interface Config {
   readonly host: string
   readonly tickMs: number
   readonly seed: number
+  readonly paused: boolean
   readonly closeGraceMs: number
   readonly maxQueuedBytes: number
   readonly binance: {
@@ -294,6 +320,11 @@ export interface Config {
     readonly maxLifetimeMs: number
     readonly shutdownNoticeMs: number
     readonly messageLimit: number
+    readonly restWeightPerMinute: number
+    readonly restWindowMs: number
+    readonly restBanMs: number
+    /** The listed REST symbols, or undefined for the `knownAssets` rule. */
+    readonly symbols: ReadonlySet<string> | undefined
   }
   readonly binanceUsdm: {
     readonly rate: number
@@ -301,6 +332,11 @@ export interface Config {
     readonly pongTimeoutMs: number
     readonly maxLifetimeMs: number
     readonly messageLimit: number
+    readonly restWeightPerMinute: number
+    readonly restWindowMs: number
+    readonly restBanMs: number
+    /** The listed REST symbols, or undefined for the `knownAssets` rule. */
+    readonly symbols: ReadonlySet<string> | undefined
   }
   readonly okx: {
     readonly rate: number
@@ -359,6 +395,7 @@ export const resolve = (options: Options = {}): Config => {
     host: options.host ?? "127.0.0.1",
     tickMs: Math.max(1, millis(options.tickInterval, 25)),
     seed: options.seed ?? 1,
+    paused: options.paused ?? false,
     closeGraceMs: millis(options.closeGrace, 500),
     maxQueuedBytes: options.maxQueuedBytes ?? 8 * 1024 * 1024,
     binance: {
@@ -367,14 +404,22 @@ export const resolve = (options: Options = {}): Config => {
       pongTimeoutMs: millis(v.binance?.pongTimeout, "1 minute"),
       maxLifetimeMs: lifetime,
       shutdownNoticeMs: Math.min(millis(v.binance?.shutdownNotice, "10 seconds"), lifetime / 2),
-      messageLimit: v.binance?.messageLimit ?? 5
+      messageLimit: v.binance?.messageLimit ?? 5,
+      restWeightPerMinute: v.binance?.restWeightPerMinute ?? 6000,
+      restWindowMs: Math.max(1, millis(v.binance?.restWindow, "1 minute")),
+      restBanMs: millis(v.binance?.restBan, "2 minutes"),
+      symbols: v.binance?.symbols !== undefined ? new Set(v.binance.symbols) : undefined
     },
     binanceUsdm: {
       rate: v.binanceUsdm?.rate ?? rate,
       pingIntervalMs: millis(v.binanceUsdm?.pingInterval, "3 minutes"),
       pongTimeoutMs: millis(v.binanceUsdm?.pongTimeout, "10 minutes"),
       maxLifetimeMs: millis(v.binanceUsdm?.maxLifetime, "24 hours"),
-      messageLimit: v.binanceUsdm?.messageLimit ?? 10
+      messageLimit: v.binanceUsdm?.messageLimit ?? 10,
+      restWeightPerMinute: v.binanceUsdm?.restWeightPerMinute ?? 2400,
+      restWindowMs: Math.max(1, millis(v.binanceUsdm?.restWindow, "1 minute")),
+      restBanMs: millis(v.binanceUsdm?.restBan, "2 minutes"),
+      symbols: v.binanceUsdm?.symbols !== undefined ? new Set(v.binanceUsdm.symbols) : undefined
     },
     okx: {
       rate: v.okx?.rate ?? rate,

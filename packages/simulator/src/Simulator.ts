@@ -1,7 +1,8 @@
 /**
  * The Effect API of the simulator: `make` starts the server in the caller's scope (closing the scope
  * closes every socket and the port), and returns a `Simulator` to script faults, inspect connections and
- * traffic, and watch server-side events. `Service` and `layer` provide the same thing as a service.
+ * traffic, watch server-side events, read the true order books, and drive the market deterministically
+ * (`pause`, `advance`, `resume`). `Service` and `layer` provide the same thing as a service.
  *
  * @example
  * ```ts
@@ -24,11 +25,29 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
+import type { ConnectionInfo, RestStats, Stats } from "./ConnectionInfo.ts"
 import { type FaultResult, type FaultSpec, InvalidFault } from "./Fault.ts"
 import { type Endpoints, type Engine, start } from "./internal/Server.ts"
 import type { Options } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
+import type { BookVenue, TrueBook } from "./TrueBook.ts"
+
+export type {
+  /**
+   * A venue as `trueBook` names it (`"binance-usdm"` is accepted for `"binanceUsdm"`).
+   *
+   * @category models
+   * @since 0.2.0
+   */
+  BookVenue,
+  /**
+   * The true book of one instrument: `updateId` and the levels, best first, non-zero sizes only.
+   *
+   * @category models
+   * @since 0.2.0
+   */
+  TrueBook
+} from "./TrueBook.ts"
 
 export type {
   /**
@@ -72,7 +91,10 @@ export interface Simulator {
   readonly endpoints: Endpoints
   /** Applies a fault now (or after `spec.after`); fails with `InvalidFault` for a spec that cannot apply. */
   readonly fault: (spec: FaultSpec) => Effect.Effect<FaultResult, InvalidFault>
-  /** Ends a lasting fault or refusal by id, or all of them. */
+  /**
+   * Ends a lasting fault or refusal by id, or all of them; also drops book and REST faults still waiting for
+   * their message or request.
+   */
   readonly heal: (id?: number) => Effect.Effect<void>
   /** The open connections. */
   readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
@@ -84,6 +106,26 @@ export interface Simulator {
   readonly subscribe: Effect.Effect<Stream.Stream<SimulatorEvent>, never, Scope.Scope>
   /** Raw TCP sockets still open on the server. */
   readonly openSockets: Effect.Effect<number>
+  /**
+   * The true book of `instrument` (as the venue spells it: `BTCUSDT`, `BTC-USDT`, `BTC-USD`, `BTC/USD`,
+   * `BTC`), truncated to the top `depth` levels per side when given; undefined until a stream or a REST
+   * snapshot of it was asked for. A subscription of depth D (Kraken `depth`, Bybit `orderbook.D`, OKX
+   * `books` = 400, Hyperliquid `l2Book` = 20) rebuilds exactly `trueBook(venue, instrument, D)`; Binance
+   * diff depth and Coinbase `level2` carry the whole book (`depth` omitted).
+   */
+  readonly trueBook: (venue: BookVenue, instrument: string, depth?: number) => Effect.Effect<TrueBook | undefined>
+  /** Stops the market timer: no market data is generated or sent until `resume`, except by `advance`. */
+  readonly pause: Effect.Effect<void>
+  /** Restarts the market timer. */
+  readonly resume: Effect.Effect<void>
+  /**
+   * Generates `n` updates on every subscribed stream (books, trades, ...) and sends them at once, in
+   * batches that let the sockets drain; meant for a paused simulator, so a test drives the market
+   * deterministically. Completes when every message was handed to its socket.
+   */
+  readonly advance: (n: number) => Effect.Effect<void>
+  /** The REST depth snapshot endpoints' counters (requests, 429/418 answers, most weight in a window). */
+  readonly restStats: Effect.Effect<RestStats>
 }
 
 const listen = (engine: Engine): Effect.Effect<Queue.Queue<SimulatorEvent>, never, Scope.Scope> =>
@@ -117,7 +159,12 @@ const fromEngine = (engine: Engine): Simulator => ({
     )
   ),
   subscribe: Effect.map(listen(engine), Stream.fromQueue),
-  openSockets: Effect.sync(() => engine.openSockets())
+  openSockets: Effect.sync(() => engine.openSockets()),
+  trueBook: (venue, instrument, depth) => Effect.sync(() => engine.trueBook(venue, instrument, depth)),
+  pause: Effect.sync(() => engine.pause()),
+  resume: Effect.sync(() => engine.resume()),
+  advance: (n) => Effect.promise(() => engine.advance(n)),
+  restStats: Effect.sync(() => engine.restStats())
 })
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Server-side events, as seen by the simulator: a connection opened, subscribed, closed (with the code and
- * who closed it), a handshake was refused, a fault was applied or healed. Tests use them to measure how
+ * who closed it), a handshake was refused, a fault was applied or healed, a book fault hit a message, a
+ * REST depth snapshot was answered. Tests use them to measure how
  * long a client takes to detect a fault and to recover. Each event carries `at`, the server's wall-clock
  * time in milliseconds.
  *
@@ -84,9 +85,63 @@ export interface FaultEvent {
 }
 
 /**
+ * A one-shot book fault (`bookGap`, `crossed`, `badChecksum`) hit one message of one book stream of one
+ * connection: `first`..`last` are the message's sequence range as the venue numbers it (Binance spot `U`..`u`,
+ * USD-M `pu` + 1..`u`, OKX `seqId`, Bybit `u`; the internal update sequence for Kraken, Coinbase and
+ * Hyperliquid).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface BookFaultInjected {
+  readonly _tag: "BookFaultInjected"
+  readonly fault: number
+  readonly kind: "bookGap" | "crossed" | "badChecksum"
+  readonly connection: number
+  readonly venue: VenueName
+  /** The stream, as the venue's subscription names it (`btcusdt@depth`, `books:BTC-USDT`, `book:BTC/USD`). */
+  readonly stream: string
+  readonly first: number
+  readonly last: number
+  readonly at: number
+}
+
+/**
+ * One answer of a REST depth snapshot endpoint: its HTTP `status` (200, 400, 429 or 418), the request's
+ * `weight` (counted for 200 and 400 answers only), the weight the caller's IP has used in the current
+ * window after it, and the fault that shaped it, when there is one (`restRefuse`, `restSlow`, `staleSnapshot`).
+ * `lastUpdateId` is the snapshot's, for a 200.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface RestAnswered {
+  readonly _tag: "RestAnswered"
+  readonly venue: "binance" | "binanceUsdm"
+  readonly path: string
+  readonly address: string
+  readonly symbol: string
+  readonly limit: number
+  readonly status: number
+  readonly weight: number
+  readonly usedWeight: number
+  readonly retryAfter: number | undefined
+  readonly lastUpdateId: number | undefined
+  readonly fault: number | undefined
+  readonly at: number
+}
+
+/**
  * Any simulator event.
  *
  * @category models
  * @since 0.1.0
  */
-export type SimulatorEvent = Connected | Subscribed | Closed | Refused | FaultEvent
+export type SimulatorEvent =
+  | Connected
+  | Subscribed
+  | Closed
+  | Refused
+  | FaultEvent
+  | BookFaultInjected
+  | RestAnswered

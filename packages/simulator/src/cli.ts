@@ -40,11 +40,16 @@ Fault SPEC: kind[:target][,key=value...][@at][+duration]
            btcusdt@trade, trades:BTC-USDT, publicTrade.BTCUSDT, matches:BTC-USD, trade:BTC/USD,
            trades:BTC; a trailing @<duration> is always @at);
            seqId, stream (seqReset: OKX books continue from a lower seqId, default 1;
-           stream=books:BTC-USDT for one book)
+           stream=books:BTC-USDT for one book); stream (bookGap, crossed, badChecksum,
+           bookRestart: one book stream, default all the target holds); status=429|418,
+           retryAfter, count (restRefuse); delay, count (restSlow); behind, count
+           (staleSnapshot: the Binance REST depth snapshot is that many updates old)
   e.g.     drop:binance@5s   halfOpen:okx@10s+3s   close:all,code=4000,reason=bye
            refuse:bybit,status=503,count=2   latency:kraken,latency=300ms+10s   gap:okx,skip=5
            mute:binance,stream=btcusdt@trade,until=reconnect   mute:kraken,stream=trade:BTC/USD+30s
-           seqReset:okx,seqId=5@10s
+           seqReset:okx,seqId=5@10s   bookGap:binance   crossed:kraken   badChecksum:okx
+           bookRestart:bybit   restRefuse:binance,count=3   restSlow:all,delay=2s
+           staleSnapshot:binanceUsdm,behind=50
 
 Stdin: one SPEC per line is applied at once; also "list", "stats", "heal [id]", "help".
 `

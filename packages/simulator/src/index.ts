@@ -22,6 +22,20 @@ export * as Simulator from "./Simulator.ts"
 export * as Fault from "./Fault.ts"
 
 /**
+ * Book-breaking and REST snapshot faults.
+ *
+ * @since 0.2.0
+ */
+export * as BookFault from "./BookFault.ts"
+
+/**
+ * The true order book, as tests read it.
+ *
+ * @since 0.2.0
+ */
+export * as TrueBook from "./TrueBook.ts"
+
+/**
  * Options and defaults.
  *
  * @since 0.1.0

@@ -4,11 +4,12 @@
  *
  * @since 0.1.0
  */
-import type { ConnectionInfo, Stats } from "./ConnectionInfo.ts"
+import type { ConnectionInfo, RestStats, Stats } from "./ConnectionInfo.ts"
 import type { FaultResult, FaultSpec } from "./Fault.ts"
 import { type Endpoints, start } from "./internal/Server.ts"
 import type { Options } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
+import type { BookVenue, TrueBook } from "./TrueBook.ts"
 
 /**
  * A running simulator driven with Promises.
@@ -27,6 +28,16 @@ export interface SimulatorHandle {
   readonly stats: () => Stats
   /** Registers an event listener; returns its removal. */
   readonly onEvent: (listener: (event: SimulatorEvent) => void) => () => void
+  /** The true book of an instrument, as `Simulator.trueBook`. */
+  readonly trueBook: (venue: BookVenue, instrument: string, depth?: number) => TrueBook | undefined
+  /** Stops the market timer. */
+  readonly pause: () => void
+  /** Restarts the market timer. */
+  readonly resume: () => void
+  /** Generates and sends `n` updates on every subscribed stream, as `Simulator.advance`. */
+  readonly advance: (n: number) => Promise<void>
+  /** The REST depth snapshot endpoints' counters. */
+  readonly restStats: () => RestStats
   /** Closes every connection and the server; resolves when nothing is left open. Idempotent. */
   readonly close: () => Promise<void>
 }
@@ -47,6 +58,11 @@ export const startSimulator = async (options?: Options): Promise<SimulatorHandle
     connections: engine.connections,
     stats: engine.stats,
     onEvent: engine.onEvent,
+    trueBook: engine.trueBook,
+    pause: engine.pause,
+    resume: engine.resume,
+    advance: engine.advance,
+    restStats: engine.restStats,
     close: engine.close
   }
 }

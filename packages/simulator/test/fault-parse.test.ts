@@ -160,4 +160,47 @@ describe("Fault.parse", () => {
     assert.match(error("seqReset:okx,seqId=-1"), /seqId must be a non-negative integer/)
     assert.match(error("seqReset:okx,seqId=1.5"), /seqId must be a non-negative integer/)
   })
+
+  it("reads the book faults: bookGap, crossed, badChecksum, bookRestart with an optional stream", () => {
+    assert.deepStrictEqual(ok("bookGap:binance"), { kind: "bookGap", target: { venue: "binance" } })
+    assert.deepStrictEqual(ok("crossed:#3,stream=btcusdt@depth@5s"), {
+      kind: "crossed",
+      target: { connection: 3 },
+      stream: "btcusdt@depth",
+      after: 5000
+    })
+    assert.deepStrictEqual(ok("badChecksum:kraken,stream=book:BTC/USD"), {
+      kind: "badChecksum",
+      target: { venue: "kraken" },
+      stream: "book:BTC/USD"
+    })
+    assert.deepStrictEqual(ok("bookRestart:bybit@2s"), { kind: "bookRestart", target: { venue: "bybit" }, after: 2000 })
+    for (const kind of ["bookGap", "crossed", "badChecksum", "bookRestart"]) assert.include(Fault.kinds, kind)
+  })
+
+  it("reads the REST faults and explains what is wrong with them", () => {
+    assert.deepStrictEqual(ok("restRefuse:binance,status=418,retryAfter=30,count=2"), {
+      kind: "restRefuse",
+      target: { venue: "binance" },
+      status: 418,
+      retryAfter: 30,
+      count: 2
+    })
+    assert.deepStrictEqual(ok("restSlow:binanceUsdm,delay=2s"), {
+      kind: "restSlow",
+      target: { venue: "binanceUsdm" },
+      delay: 2000
+    })
+    assert.deepStrictEqual(ok("staleSnapshot,behind=20,count=3@1s"), {
+      kind: "staleSnapshot",
+      target: "all",
+      behind: 20,
+      count: 3,
+      after: 1000
+    })
+    assert.match(error("restRefuse:okx"), /targets binance, binanceUsdm or all/)
+    assert.match(error("restRefuse:binance,status=503"), /status must be 429 or 418/)
+    assert.match(error("staleSnapshot:binance,behind=300"), /behind must be an integer from 1 to 256/)
+    assert.match(error("restSlow:binance,count=0"), /count must be a positive integer/)
+  })
 })

@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope, Stream } from "effect"
 import * as Net from "node:net"
+import { WebSocket } from "ws"
 import { Fault, Simulator, startSimulator } from "../src/index.ts"
 import { connect, handshakeStatus, msg } from "./utils/client.ts"
 
@@ -113,5 +114,30 @@ describe("server", () => {
       await sim.close()
     }
     await sim.close()
+  })
+
+  it("startSimulator: the Promise API pauses, advances, reads the true book and the REST counters", async () => {
+    const sim = await startSimulator({ paused: true })
+    try {
+      assert.match(sim.endpoints.binanceDepth, /^http:\/\/127\.0\.0\.1:\d+\/binance\/api\/v3\/depth$/)
+      assert.isUndefined(sim.trueBook("binance", "BTCUSDT"))
+      const first = await fetch(`${sim.endpoints.binanceDepth}?symbol=BTCUSDT&limit=5`)
+      const body = (await first.json()) as { readonly lastUpdateId: number }
+      const ws = new WebSocket(`${sim.endpoints.binance}/btcusdt@depth`)
+      let received = 0
+      ws.on("message", () => (received += 1))
+      await new Promise((done) => ws.once("open", done))
+      sim.resume()
+      sim.pause()
+      await sim.advance(10)
+      const truth = sim.trueBook("binance", "BTCUSDT", 5)
+      assert.strictEqual(truth?.bids.length, 5)
+      assert.isAtLeast(truth!.updateId, body.lastUpdateId + 10)
+      assert.strictEqual(sim.restStats().binance.ok, 1)
+      while (received < 10) await new Promise((done) => ws.once("message", done))
+      ws.terminate()
+    } finally {
+      await sim.close()
+    }
   })
 })

@@ -25,3 +25,18 @@ export const crc32 = (text: string): number => {
   }
   return (crc ^ 0xffffffff) >>> 0
 }
+
+/**
+ * Continues a CRC-32 over a string's characters, for text known to be ASCII
+ * (decimal numbers and separators): no bytes are allocated. Start with
+ * `0xffffffff`; finish with `crc32Finish`.
+ */
+export const crc32Ascii = (crc: number, text: string): number => {
+  for (let i = 0; i < text.length; i++) {
+    crc = (TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ?? 0) ^ (crc >>> 8)
+  }
+  return crc
+}
+
+/** The unsigned CRC-32 of a running `crc32Ascii` value. */
+export const crc32Finish = (crc: number): number => (crc ^ 0xffffffff) >>> 0

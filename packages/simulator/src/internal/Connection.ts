@@ -3,7 +3,8 @@
  * on it. All output goes through `sendText`/`ping`, which apply the faults in one place: half-open drops
  * everything, stall drops market data, latency and slow hold messages in a queue that the server's shared
  * tick flushes (so a connection owns no timer of its own). A mute drops one topic's market data: its
- * subscriber's deliveries and the snapshots a venue sends through `sendData`.
+ * subscriber's deliveries and the snapshots a venue sends through `sendData`. One-shot book faults wait per
+ * book stream for the next suitable message (`deliverBook`) and report each hit as `BookFaultInjected`.
  */
 import type { WebSocket } from "ws"
 import type { ConnectionInfo } from "../ConnectionInfo.ts"
@@ -11,7 +12,7 @@ import type { FaultSpec, Kind } from "../Fault.ts"
 import type { Config, VenueName } from "../Options.ts"
 import { millis } from "../Options.ts"
 import type { SimulatorEvent } from "../SimulatorEvent.ts"
-import type { Emission, Feed, Session, Subscriber } from "../venues/Venue.ts"
+import type { BookFaultKind, BookMessage, Emission, Feed, Session, Subscriber } from "../venues/Venue.ts"
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -41,6 +42,14 @@ interface MuteSlot extends Slot {
   lost: boolean
 }
 
+/** The TCP stream under a `ws` socket (its `_socket` field), when it has one. */
+const rawSocket = (socket: WebSocket): { cork(): void; uncork(): void } | undefined => {
+  const raw: unknown = Reflect.get(socket, "_socket")
+  return typeof raw === "object" && raw !== null && "cork" in raw && "uncork" in raw
+    ? (raw as { cork(): void; uncork(): void })
+    : undefined
+}
+
 /** A live client connection. */
 export class Connection {
   readonly id: number
@@ -63,6 +72,8 @@ export class Connection {
   readonly mutes = new Map<string, MuteSlot>()
   /** Feed key → sequence numbers still to skip. */
   readonly gaps = new Map<string, number>()
+  /** Book topic → one-shot book faults waiting for its next suitable message, oldest first. */
+  readonly bookFaults = new Map<string, Array<{ readonly id: number; readonly kind: BookFaultKind }>>()
   closeAt: { readonly at: number; readonly code: number; readonly reason: string } | undefined = undefined
 
   queue: Array<Pending> = []
@@ -87,6 +98,20 @@ export class Connection {
     this.lastIn = now
     this.lastOut = now
     this.lastData = now
+  }
+
+  /**
+   * Holds this connection's writes in the TCP socket until `uncork`, so a burst of messages (`advance`)
+   * leaves in a few large writes instead of one system call per message. It reaches for the `ws` socket's
+   * underlying stream, which `ws` does not expose publicly; without one it does nothing.
+   */
+  cork(): void {
+    rawSocket(this.socket)?.cork()
+  }
+
+  /** Releases what `cork` held. */
+  uncork(): void {
+    rawSocket(this.socket)?.uncork()
   }
 
   /** Whether output is currently written (not closing, not half-open). */
@@ -156,6 +181,50 @@ export class Connection {
   }
 
   /**
+   * Delivers one book message of `topic`, or what a waiting one-shot book fault makes of it: nothing for a
+   * `bookGap` (when the message is `detectable`), the crossed or bad-checksum variant otherwise.
+   */
+  deliverBook(topic: string, feedKey: string, m: BookMessage): void {
+    const pending = this.bookFaults.get(topic)
+    const fault = pending?.[0]
+    if (pending === undefined || fault === undefined || !this.live || this.stall !== undefined) {
+      return this.deliver(feedKey, m.text, m.first, m.last)
+    }
+    const variant = fault.kind === "crossed" ? m.crossed : fault.kind === "badChecksum" ? m.badChecksum : undefined
+    if (fault.kind === "bookGap" ? !m.detectable : variant === undefined) {
+      return this.deliver(feedKey, m.text, m.first, m.last)
+    }
+    pending.shift()
+    if (pending.length === 0) this.bookFaults.delete(topic)
+    const now = Date.now()
+    this.host.emit({
+      _tag: "BookFaultInjected",
+      fault: fault.id,
+      kind: fault.kind,
+      connection: this.id,
+      venue: this.venue,
+      stream: topic,
+      first: m.first,
+      last: m.last,
+      at: now
+    })
+    if (variant === undefined) {
+      this.lastData = now
+      return
+    }
+    this.deliver(feedKey, variant(), m.first, m.last)
+  }
+
+  /** Drops waiting one-shot book faults: the one with this id, or all of them. */
+  cancelBookFaults(id?: number): void {
+    for (const [topic, pending] of [...this.bookFaults]) {
+      const left = pending.filter((f) => id !== undefined && f.id !== id)
+      if (left.length === 0) this.bookFaults.delete(topic)
+      else this.bookFaults.set(topic, left)
+    }
+  }
+
+  /**
    * Subscribes to a feed under a topic name. A venue calls it for every subscribe it accepts, a duplicate
    * included, and never for one it rejects: an accepted subscribe is what heals a `mute` with `until:
    * "resubscribe"`. Returns true when the stream (re)starts: a new subscription, or a held one whose mute
@@ -165,7 +234,10 @@ export class Connection {
   subscribe(topic: string, feed: Feed, deliver?: (emission: Emission) => void): boolean {
     const healed = this.resubscribed(topic)
     if (this.subscriptions.has(topic)) return healed
-    const write = deliver ?? ((e: Emission) => this.deliver(feed.key, e.text, e.first, e.last))
+    const write = deliver ?? ((e: Emission) => {
+      if (e.book !== undefined) this.deliverBook(topic, feed.key, e.book)
+      else if (e.text !== "") this.deliver(feed.key, e.text, e.first, e.last)
+    })
     const subscriber: Subscriber = {
       conn: this,
       deliver: (e) => {
@@ -196,6 +268,7 @@ export class Connection {
     if (entry === undefined) return false
     entry.feed.subscribers.delete(entry.subscriber)
     this.subscriptions.delete(topic)
+    this.bookFaults.delete(topic)
     return true
   }
 
@@ -285,7 +358,25 @@ export class Connection {
         })
         return true
       }
+      case "bookGap":
+      case "crossed":
+      case "badChecksum": {
+        let hit = false
+        for (const [topic, { feed }] of this.subscriptions) {
+          if (feed.bookFaults?.has(spec.kind) !== true || (spec.stream !== undefined && spec.stream !== topic)) continue
+          const pending = this.bookFaults.get(topic) ?? []
+          pending.push({ id, kind: spec.kind })
+          this.bookFaults.set(topic, pending)
+          hit = true
+        }
+        return hit
+      }
+      case "bookRestart":
+        return this.session?.bookRestart?.(id, spec.stream) ?? false
       case "refuse":
+      case "restRefuse":
+      case "restSlow":
+      case "staleSnapshot":
         return false
     }
   }

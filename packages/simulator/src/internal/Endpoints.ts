@@ -1,5 +1,5 @@
 /**
- * The WebSocket URL of every venue path on a running server, as `Simulator.endpoints` returns them and the
+ * The WebSocket URL of every venue path (and the URL of each REST depth snapshot endpoint) on a running server, as `Simulator.endpoints` returns them and the
  * CLI prints them: each mirrors the real venue's path under the venue's prefix (`/binance`,
  * `/binance-usdm`, `/okx`, ...).
  */
@@ -27,6 +27,10 @@ export interface Endpoints {
   readonly coinbase: string
   readonly kraken: string
   readonly hyperliquid: string
+  /** Binance spot REST depth snapshot: `http://host:port/binance/api/v3/depth` (add `?symbol=BTCUSDT&limit=1000`). */
+  readonly binanceDepth: string
+  /** Binance USD-M REST depth snapshot: `http://host:port/binance-usdm/fapi/v1/depth` (add `?symbol=BTCUSDT&limit=1000`). */
+  readonly binanceUsdmDepth: string
 }
 
 /** The path of each endpoint. */
@@ -43,9 +47,15 @@ export const paths: { readonly [K in keyof Endpoints]: string } = {
   bybit: "/bybit/v5/public/spot",
   coinbase: "/coinbase",
   kraken: "/kraken/v2",
-  hyperliquid: "/hyperliquid/ws"
+  hyperliquid: "/hyperliquid/ws",
+  binanceDepth: "/binance/api/v3/depth",
+  binanceUsdmDepth: "/binance-usdm/fapi/v1/depth"
 }
 
-/** Every endpoint under `base` (`ws://127.0.0.1:8080`). */
+/** Every endpoint under `base` (`ws://127.0.0.1:8080`); the REST ones under the same host as `http://`. */
 export const make = (base: string): Endpoints =>
-  Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, `${base}${path}`])) as unknown as Endpoints
+  Object.fromEntries(
+    Object.entries(paths).map((
+      [name, path]
+    ) => [name, `${path.includes("/api/") || path.includes("/fapi/") ? base.replace(/^ws/, "http") : base}${path}`])
+  ) as unknown as Endpoints

@@ -1,7 +1,7 @@
 /**
  * Which instruments exist on a venue: either the list a venue option gives, or a rule over `knownAssets`
  * (see `Options.knownAssets`). Kraken pairs are `BASE/QUOTE`; OKX instruments are `BASE-QUOTE`,
- * `BASE-QUOTE-SWAP` or `BASE-QUOTE-YYMMDD`.
+ * `BASE-QUOTE-SWAP` or `BASE-QUOTE-YYMMDD`; Binance symbols (REST snapshots) are `BASEQUOTE`.
  */
 import { knownAssets } from "../Options.ts"
 
@@ -21,4 +21,14 @@ export const okxInstrument = (listed: ReadonlySet<string> | undefined, instId: s
   if (rest.length > 0) return false
   if (kind !== undefined && kind !== "SWAP" && !/^\d{6}$/.test(kind)) return false
   return assets.has(base) && assets.has(quote)
+}
+
+/** Whether a Binance `symbol` exists: listed, or upper case, a base then a quote both in `knownAssets` (`BTCUSDT`). */
+export const binanceSymbol = (listed: ReadonlySet<string> | undefined, symbol: string): boolean => {
+  if (listed !== undefined) return listed.has(symbol)
+  if (!/^[A-Z0-9]{2,20}$/.test(symbol)) return false
+  for (let i = 1; i < symbol.length; i++) {
+    if (assets.has(symbol.slice(0, i)) && assets.has(symbol.slice(i))) return true
+  }
+  return false
 }

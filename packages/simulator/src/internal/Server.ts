@@ -1,19 +1,22 @@
 /**
- * The simulator engine: one HTTP server on one port, one `ws` server (no auto-pong) routing handshakes to
- * venues by path (refusing those a venue's per-IP connection limit turns away), one shared timer that
- * emits market data and checks every deadline, per-IP state for the venues' limits, and the fault registry
- * (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
+ * The simulator engine: one HTTP server on one port, serving the REST depth snapshots (`Rest.ts`) and one
+ * `ws` server (no auto-pong) routing handshakes to venues by path (refusing those a venue's per-IP
+ * connection limit turns away), one shared timer that emits market data (unless paused) and checks every
+ * deadline, `advance` for deterministic bursts, the true books, per-IP state for the venues' limits, and
+ * the fault registry (lasting faults, sticky faults, scheduled faults, handshake refusals). Plain Node on purpose:
  * it is the hot path for thousands of connections and is also driven from non-Effect callers. The Effect
  * API in `Simulator.ts` wraps it in a scope.
  */
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
-import type { ConnectionInfo, Stats, VenueStats } from "../ConnectionInfo.ts"
+import { isRest } from "../BookFault.ts"
+import type { ConnectionInfo, RestStats, Stats, VenueStats } from "../ConnectionInfo.ts"
 import type { FaultResult, FaultSpec } from "../Fault.ts"
 import { InvalidFault, validate } from "../Fault.ts"
 import { type Config, millis, type Options, resolve, type VenueName, venueNames } from "../Options.ts"
 import type { SimulatorEvent } from "../SimulatorEvent.ts"
+import type { BookVenue, TrueBook } from "../TrueBook.ts"
 import * as Binance from "../venues/Binance.ts"
 import * as BinanceUsdm from "../venues/BinanceUsdm.ts"
 import * as Bybit from "../venues/Bybit.ts"
@@ -21,10 +24,12 @@ import * as Coinbase from "../venues/Coinbase.ts"
 import * as Hyperliquid from "../venues/Hyperliquid.ts"
 import * as Kraken from "../venues/Kraken.ts"
 import * as Okx from "../venues/Okx.ts"
-import type { Emission, Feed, Market, Venue } from "../venues/Venue.ts"
+import type { Feed, Market, Venue } from "../venues/Venue.ts"
 import { Connection, type Host } from "./Connection.ts"
 import * as Endpoints from "./Endpoints.ts"
-import { Book, type Instrument, rng, Tape } from "./Market.ts"
+import { fixed, type Instrument, type Rng, rng, rngFor, Tape } from "./Market.ts"
+import { type LevelChange, OrderBook, type Shape } from "./OrderBook.ts"
+import { Rest } from "./Rest.ts"
 
 export type { Endpoints } from "./Endpoints.ts"
 
@@ -42,6 +47,15 @@ export interface Engine {
   readonly stats: () => Stats
   /** Registers an event listener; returns its removal. */
   readonly onEvent: (listener: (event: SimulatorEvent) => void) => () => void
+  /** Stops (or restarts) the market timer: no market data flows while paused, except through `advance`. */
+  readonly pause: () => void
+  readonly resume: () => void
+  /** Generates `n` updates of every subscribed stream and sends them; resolves when all are written. */
+  readonly advance: (n: number) => Promise<void>
+  /** The true book of a venue's instrument, truncated to `depth` levels per side if given. */
+  readonly trueBook: (venue: BookVenue, instrument: string, depth?: number) => TrueBook | undefined
+  /** The REST snapshot endpoints' counters. */
+  readonly restStats: () => RestStats
   /** Raw TCP sockets still open (handshaking, upgraded or refused): 0 after `close`. */
   readonly openSockets: () => number
   /** Closes every connection (1001, then cut after the grace period) and the server; idempotent. */
@@ -95,7 +109,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
   const sockets = new Set<Duplex>()
   const feeds = new Map<string, Feed>()
   const tapes = new Map<string, Tape>()
-  const books = new Map<string, Book>()
+  const books = new Map<string, OrderBook>()
   const active = new Map<number, ActiveFault>()
   const refusals = new Map<VenueName, Refusal>()
   /** `venue|address` → open connections, for per-IP connection limits. */
@@ -107,6 +121,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
     VenueName,
     ReturnType<typeof emptyVenueStats>
   >
+  let paused = config.paused
   let nextConnectionId = 1
   let nextFaultId = 1
   let closing: Promise<void> | undefined
@@ -127,24 +142,33 @@ export const start = (options: Options = {}): Promise<Engine> => {
       const key = `${venue}:${symbol}`
       let tape = tapes.get(key)
       if (tape === undefined) {
-        tape = new Tape(symbol, instrument, random, firstId)
+        tape = new Tape(symbol, instrument, rngFor(config.seed, `tape:${key}`), firstId)
         tapes.set(key, tape)
       }
       return tape
     },
-    book: (venue: VenueName, symbol: string, instrument: Instrument, depth: number) => {
+    book: (venue: VenueName, symbol: string, instrument: Instrument, shape: Shape) => {
       const key = `${venue}:${symbol}`
       let book = books.get(key)
       if (book === undefined) {
-        book = new Book(symbol, instrument, depth, random, firstId)
+        const random: Rng = rngFor(config.seed, `book:${key}`)
+        book = new OrderBook(symbol, instrument, shape, random, firstId)
         books.set(key, book)
       }
       return book
     },
-    feed: (key: string, rate: number, next: (now: number) => Emission) => {
+    feed: (key, rate, next, traits) => {
       let feed = feeds.get(key)
       if (feed === undefined) {
-        feed = { key, rate, credit: 0, subscribers: new Set(), next }
+        feed = {
+          key,
+          rate,
+          credit: 0,
+          subscribers: new Set(),
+          next,
+          bookFaults: traits?.bookFaults,
+          silent: traits?.silent
+        }
         feeds.set(key, feed)
       }
       return feed
@@ -253,7 +277,15 @@ export const start = (options: Options = {}): Promise<Engine> => {
     return refusal
   }
 
-  const server = Http.createServer((_req, res) => {
+  const restApi = new Rest({
+    config,
+    emit,
+    book: (venue, symbol) => venue === "binance" ? Binance.bookOf(market, symbol) : BinanceUsdm.bookOf(market, symbol),
+    instrument: (venue) => (venue === "binance" ? Binance.instrument : BinanceUsdm.instrument)
+  })
+
+  const server = Http.createServer((req, res) => {
+    if (restApi.handle(req, res)) return
     res.writeHead(426, { "Content-Type": "text/plain" })
     res.end(`This is a WebSocket server. Endpoints: ${Object.values(Endpoints.paths).join(", ")}\n`)
   })
@@ -295,6 +327,11 @@ export const start = (options: Options = {}): Promise<Engine> => {
   }
 
   const applyNow = (id: number, spec: FaultSpec, now: number): FaultResult => {
+    if (isRest(spec)) {
+      restApi.fault(id, spec)
+      emit({ _tag: "FaultApplied", fault: id, kind: spec.kind, connections: [], at: now })
+      return { id, kind: spec.kind, connections: [], scheduled: false }
+    }
     if (spec.kind === "refuse") {
       const targets = spec.target === "all" ? venueNames : [spec.target.venue]
       const until = spec.duration !== undefined ? now + millis(spec.duration, 0) : undefined
@@ -348,6 +385,43 @@ export const start = (options: Options = {}): Promise<Engine> => {
     const now = Date.now()
     for (const f of [...active.values()]) if (id === undefined || f.id === id) healFault(f, now)
     for (const [venue, refusal] of [...refusals]) if (id === undefined || refusal.id === id) refusals.delete(venue)
+    restApi.heal(id)
+    for (const conn of connections.values()) conn.cancelBookFaults(id)
+  }
+
+  /** One message of a feed to all its subscribers. */
+  const emitFeed = (feed: Feed, now: number): void => {
+    const emission = feed.next(now)
+    for (const subscriber of feed.subscribers) subscriber.deliver(emission)
+  }
+
+  const advance = async (n: number): Promise<void> => {
+    let left = Math.max(0, Math.floor(n))
+    while (left > 0) {
+      const batch = Math.min(left, 500)
+      const now = Date.now()
+      const corked = [...connections.values()]
+      for (const conn of corked) conn.cork()
+      for (const feed of [...feeds.values()]) {
+        if (feed.silent === true || feed.subscribers.size === 0) continue
+        for (let i = 0; i < batch; i++) emitFeed(feed, now)
+      }
+      for (const conn of corked) conn.uncork()
+      left -= batch
+      // let the sockets drain between batches
+      if (left > 0) await new Promise<void>((done) => setImmediate(done))
+    }
+  }
+
+  const trueBook = (venue: BookVenue, instrument: string, depth?: number): TrueBook | undefined => {
+    const name: VenueName = venue === "binance-usdm" ? "binanceUsdm" : venue
+    const book = books.get(`${name}:${instrument}`)
+    if (book === undefined) return undefined
+    const n = depth ?? Number.POSITIVE_INFINITY
+    const { priceDecimals, qtyDecimals } = book.instrument
+    const levels = (side: ReadonlyArray<LevelChange>) =>
+      side.map(([p, q]) => [Number(fixed(p, priceDecimals)), Number(fixed(q, qtyDecimals))] as const)
+    return { updateId: book.lastUpdateId, bids: levels(book.top("bids", n)), asks: levels(book.top("asks", n)) }
   }
 
   let lastTick = Date.now()
@@ -363,18 +437,16 @@ export const start = (options: Options = {}): Promise<Engine> => {
       }
     }
     for (const f of [...active.values()]) if (f.expiresAt !== undefined && now >= f.expiresAt) healFault(f, now)
+    restApi.tick(now)
     for (const feed of feeds.values()) {
-      if (feed.subscribers.size === 0 || feed.rate <= 0) {
+      if (paused || feed.silent === true || feed.subscribers.size === 0 || feed.rate <= 0) {
         feed.credit = 0
         continue
       }
       feed.credit += (feed.rate * elapsed) / 1000
       const n = Math.floor(feed.credit)
       feed.credit -= n
-      for (let i = 0; i < Math.min(n, 1000); i++) {
-        const emission = feed.next(now)
-        for (const subscriber of feed.subscribers) subscriber.deliver(emission)
-      }
+      for (let i = 0; i < Math.min(n, 1000); i++) emitFeed(feed, now)
     }
     for (const conn of connections.values()) conn.tick(now, elapsed)
   }
@@ -384,6 +456,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
     closing = (async () => {
       clearInterval(timer)
       scheduled.length = 0
+      restApi.flush()
       const open = [...connections.values()]
       for (const conn of open) {
         if (conn.halfOpen !== undefined) conn.drop()
@@ -455,6 +528,15 @@ export const start = (options: Options = {}): Promise<Engine> => {
         connections: () => [...connections.values()].map((c) => c.info()),
         stats,
         onEvent,
+        pause: () => {
+          paused = true
+        },
+        resume: () => {
+          paused = false
+        },
+        advance,
+        trueBook,
+        restStats: () => restApi.stats(),
         openSockets: () => sockets.size,
         close
       })

@@ -4,14 +4,23 @@
  * (requests, PING frames, lifetime, message limit) is `BinanceSession`'s. `serverShutdown` goes out
  * `shutdownNotice` before `maxLifetime`: raw (`{"e":"serverShutdown","E"}`) on a raw connection, combined
  * (`{"stream":"!serverShutdown","data":{...}}`) on a combined one. Streams: `<symbol>@trade` (trade ids +1)
- * and `<symbol>@depth[@100ms|@1000ms]` (`U` = previous `u` + 1).
+ * and `<symbol>@depth[@100ms|@1000ms]` (`U` = previous `u` + 1), built from the same true book the REST
+ * depth snapshot (`Rest.ts`) serves.
  */
 import { fixed, type Instrument } from "../internal/Market.ts"
+import type { OrderBook, Shape } from "../internal/OrderBook.ts"
 import * as BinanceSession from "./BinanceSession.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { pairs } from "./Venue.ts"
 
-const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 5 }
+/** How Binance spot writes BTCUSDT-like numbers: 2 price decimals, 5 quantity decimals. */
+export const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 5 }
+/** About 320 levels per side, up to 8 level changes per update. */
+const shape: Shape = { levels: 400, maxChanges: 8 }
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed"])
+
+/** The true book of a symbol (`BTCUSDT`), shared by the depth streams and the REST snapshot. */
+export const bookOf = (market: Market, symbol: string): OrderBook => market.book("binance", symbol, instrument, shape)
 const streamPattern = /^([a-z0-9]+)@(trade|depth)(@100ms|@1000ms)?$/
 
 const feedFor = (market: Market, name: string): Feed | string => {
@@ -36,17 +45,22 @@ const feedFor = (market: Market, name: string): Feed | string => {
       }
     })
   }
-  const book = market.book("binance", symbol, instrument, 20)
+  const book = bookOf(market, symbol)
   return market.feed(`binance:${lower}@depth`, rate, (now) => {
     const c = book.next(now)
+    const text = (bids: typeof c.bids) =>
+      `{"e":"depthUpdate","E":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"b":${pairs(bids, 2, 5, fixed)},"a":${
+        pairs(c.asks, 2, 5, fixed)
+      }}`
+    const plain = text(c.bids)
+    const crossed = () => text([...c.bids, book.crossingBid()])
     return {
-      text: `{"e":"depthUpdate","E":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"b":${
-        pairs(c.bids, 2, 5, fixed)
-      },"a":${pairs(c.asks, 2, 5, fixed)}}`,
+      text: plain,
       first: c.first,
-      last: c.last
+      last: c.last,
+      book: { text: plain, first: c.first, last: c.last, detectable: true, crossed }
     }
-  })
+  }, { bookFaults })
 }
 
 /** The Binance spot venue. */

@@ -29,6 +29,8 @@ export interface Profile {
 
 const combinedPayload = new WeakMap<Emission, Map<string, string>>()
 
+const wrap = (name: string, data: string) => `{"stream":"${name}","data":${data}}`
+
 /** Opens a session speaking the shared Binance stream protocol. */
 export const open = (conn: Connection, market: Market, profile: Profile): Session => {
   let combined = profile.combined
@@ -56,12 +58,23 @@ export const open = (conn: Connection, market: Market, profile: Profile): Sessio
     const added: Array<string> = []
     for (const [name, feed] of resolved) {
       const ok = conn.subscribe(name, feed, (e) => {
-        if (!combined) return conn.deliver(feed.key, e.text, e.first, e.last)
-        let wrapped = combinedPayload.get(e)
-        if (wrapped === undefined) combinedPayload.set(e, wrapped = new Map())
-        let text = wrapped.get(name)
-        if (text === undefined) wrapped.set(name, text = `{"stream":"${name}","data":${e.text}}`)
-        conn.deliver(feed.key, text, e.first, e.last)
+        if (e.text === "") return
+        let text = e.text
+        if (combined) {
+          let wrapped = combinedPayload.get(e)
+          if (wrapped === undefined) combinedPayload.set(e, wrapped = new Map())
+          const cached = wrapped.get(name)
+          if (cached === undefined) wrapped.set(name, text = wrap(name, e.text))
+          else text = cached
+        }
+        const book = e.book
+        if (book === undefined) return conn.deliver(feed.key, text, e.first, e.last)
+        const crossed = book.crossed
+        conn.deliverBook(name, feed.key, {
+          ...book,
+          text,
+          crossed: crossed !== undefined && combined ? () => wrap(name, crossed()) : crossed
+        })
       })
       if (ok) added.push(name)
     }

@@ -21,14 +21,28 @@
  *
  * The protocol is `BinanceSession`'s with USD-M limits: a PING frame every `pingInterval` (3 minutes),
  * closed when unanswered for `pongTimeout` (10 minutes), a 24-hour lifetime (no `serverShutdown`: USD-M
- * documents none), and 10 incoming messages per second. Depth updates carry `pu`, the previous update's `u`.
+ * documents none), and 10 incoming messages per second. Depth updates carry `pu`, the previous update's `u`,
+ * and their `U` is that same id: consecutive ranges touch (`U` = `pu`), so the event after a REST snapshot
+ * always satisfies the documented first-event rule `U <= lastUpdateId <= u`, even when no event arrived
+ * between subscribing and the snapshot (a paused simulator). Clients chain USD-M events by `pu`, never by `U`.
  */
 import { fixed, type Instrument } from "../internal/Market.ts"
+import type { OrderBook, Shape } from "../internal/OrderBook.ts"
 import * as BinanceSession from "./BinanceSession.ts"
-import type { Emission, Feed, Market, Session, Venue } from "./Venue.ts"
+import type { BookFaultKind, Emission, Feed, Market, Session, Venue } from "./Venue.ts"
 import { pairs } from "./Venue.ts"
 
-const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 3 }
+/** How Binance USD-M writes BTCUSDT-like numbers: 2 price decimals, 3 quantity decimals. */
+export const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 3 }
+/** About 320 levels per side, up to 8 level changes per update. */
+const shape: Shape = { levels: 400, maxChanges: 8 }
+/** The small books behind the partial-depth and bookTicker streams. */
+const small: Shape = { levels: 25, maxChanges: 3 }
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed"])
+
+/** The true book of a symbol (`BTCUSDT`), shared by `<s>@depth[@...]` and the REST snapshot. */
+export const bookOf = (market: Market, symbol: string): OrderBook =>
+  market.book("binanceUsdm", symbol, instrument, shape)
 const pathPattern = /^\/binance-usdm(?:\/(public|market))?\/(ws|stream)(\/.*)?$/
 const publicPattern = /^([a-z0-9]+)@(trade|bookTicker|depth(5|10|20)?(?:@100ms|@250ms|@500ms)?)$/
 const intervals = "1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M"
@@ -59,7 +73,7 @@ const liveFeed = (market: Market, name: string): Feed => {
     })
   }
   if (kind === "bookTicker") {
-    const book = market.book("binanceUsdm", `${symbol}#bookTicker`, instrument, 10)
+    const book = market.book("binanceUsdm", `${symbol}#bookTicker`, instrument, small)
     return feed("bookTicker", (now) => {
       const c = book.next(now)
       const [bid = [0, 0]] = book.top("bids", 1)
@@ -73,7 +87,7 @@ const liveFeed = (market: Market, name: string): Feed => {
   if (kind.startsWith("depth")) {
     const levels = /^depth(5|10|20)/.exec(kind)?.[1]
     if (levels !== undefined) {
-      const book = market.book("binanceUsdm", `${symbol}#depth${levels}`, instrument, 20)
+      const book = market.book("binanceUsdm", `${symbol}#depth${levels}`, instrument, small)
       return feed(`depth${levels}`, (now) => {
         const prev = book.lastUpdateId
         const c = book.next(now)
@@ -85,16 +99,23 @@ const liveFeed = (market: Market, name: string): Feed => {
         return { text, first: c.first, last: c.last }
       })
     }
-    const book = market.book("binanceUsdm", symbol, instrument, 20)
-    return feed("depth", (now) => {
+    const book = bookOf(market, symbol)
+    return market.feed(`binanceUsdm:${lower}@depth`, rate, (now) => {
       const prev = book.lastUpdateId
       const c = book.next(now)
-      const text =
-        `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${c.first},"u":${c.last},"pu":${prev},"b":${
-          pairs(c.bids, 2, 3, fixed)
+      const render = (bids: typeof c.bids) =>
+        `{"e":"depthUpdate","E":${now},"T":${now},"s":"${symbol}","U":${prev},"u":${c.last},"pu":${prev},"b":${
+          pairs(bids, 2, 3, fixed)
         },"a":${pairs(c.asks, 2, 3, fixed)}}`
-      return { text, first: c.first, last: c.last }
-    })
+      const text = render(c.bids)
+      const crossed = () => render([...c.bids, book.crossingBid()])
+      return {
+        text,
+        first: c.first,
+        last: c.last,
+        book: { text, first: c.first, last: c.last, detectable: true, crossed }
+      }
+    }, { bookFaults })
   }
   // market streams: aggregates over their own tape (so they never consume `@trade` ids)
   const tape = market.tape("binanceUsdm", `${symbol}#${kind}`, instrument)
@@ -166,7 +187,7 @@ export const venue: Venue = {
       if (symbol !== symbol.toLowerCase()) return `Invalid request: stream symbols are lowercase ("${name}")`
       if (routeOf(name) === route) return liveFeed(m, name)
       // acknowledged, never pushed: another endpoint's stream, or one the simulator does not publish
-      return m.feed(`binanceUsdm:silent:${name}`, 0, () => ({ text: "", first: 0, last: 0 }))
+      return m.feed(`binanceUsdm:silent:${name}`, 0, () => ({ text: "", first: 0, last: 0 }), { silent: true })
     }
     return BinanceSession.open(conn, market, {
       pingIntervalMs: cfg.pingIntervalMs,

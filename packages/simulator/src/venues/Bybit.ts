@@ -2,18 +2,66 @@
  * Bybit v5 public spot websocket at `/bybit/v5/public/spot`. `{"op":"ping"}` is answered
  * `{"success":true,"ret_msg":"pong",...}`; `{"op":"subscribe"|"unsubscribe","args":[topics]}` gets one
  * answer per request. Topics: `publicTrade.<SYMBOL>` (trade id `i` and `seq` +1) and
- * `orderbook.{50,200}.<SYMBOL>` (a snapshot, then deltas whose update id `u` is the previous one + 1).
+ * `orderbook.{1,50,200,1000}.<SYMBOL>` (a snapshot of that many levels, then deltas whose update id `u` is
+ * the previous one + 1 per stream, level 1 as snapshots only; a level that leaves the depth is sent with size 0 and one that enters with
+ * its size; an update that changes nothing within the depth is not sent; a `bookRestart` fault sends a
+ * snapshot with `u` = 1 as after a service restart, and deltas go on from 2).
  * The connection closes when neither a ping nor pushed data happened for `idleTimeout`.
  */
 import { fixed, type Instrument } from "../internal/Market.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import type { DepthView, LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import type { BookFaultKind, BookMessage, Emission, Feed, Market, Session, Venue } from "./Venue.ts"
 import { isStringArray, pairs, parseObject } from "./Venue.ts"
 
 const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 6 }
+/** About 240 levels per side: `orderbook.50` and `orderbook.200` both lose and gain levels at their edge. */
+const shape: Shape = { levels: 300, maxChanges: 6 }
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed"])
 
 interface Topic {
   readonly feed: Feed
   readonly snapshot?: (now: number) => string
+  readonly deliver?: (e: Emission) => BookMessage | undefined
+  readonly view?: DepthView
+}
+
+const snapshotText = (topic: string, symbol: string, book: OrderBook, view: DepthView, now: number) =>
+  `{"topic":"${topic}","type":"snapshot","ts":${now},"data":{"s":"${symbol}","b":${
+    pairs(book.top("bids", view.depth), 2, 6, fixed)
+  },"a":${pairs(book.top("asks", view.depth), 2, 6, fixed)},"u":${view.seq},"seq":${book.lastUpdateId}},"cts":${now}}`
+
+/** One view's message for the update just applied: a delta (`u` + 1), or the `u` = 1 snapshot of a restart. */
+const viewMessage = (symbol: string, book: OrderBook, view: DepthView, now: number): BookMessage | undefined => {
+  const topic = `orderbook.${view.depth}.${symbol}`
+  if (view.restart) {
+    view.restart = false
+    view.seq = 1
+    const text = snapshotText(topic, symbol, book, view, now)
+    return { text, first: 1, last: 1, detectable: true }
+  }
+  if (!view.changed) return undefined
+  view.seq += 1
+  const u = view.seq
+  if (view.depth === 1) {
+    // level 1 is pushed as snapshots only
+    const text = snapshotText(topic, symbol, book, view, now)
+    const crossed = () =>
+      `{"topic":"${topic}","type":"snapshot","ts":${now},"data":{"s":"${symbol}","b":${
+        pairs([book.crossingBid()], 2, 6, fixed)
+      },"a":${pairs(book.top("asks", 1), 2, 6, fixed)},"u":${u},"seq":${book.lastUpdateId}},"cts":${now}}`
+    return { text, first: u, last: u, detectable: true, crossed }
+  }
+  const render = (bids: ReadonlyArray<LevelChange>) =>
+    `{"topic":"${topic}","type":"delta","ts":${now},"data":{"s":"${symbol}","b":${pairs(bids, 2, 6, fixed)},"a":${
+      pairs(view.last.asks, 2, 6, fixed)
+    },"u":${u},"seq":${book.lastUpdateId}},"cts":${now}}`
+  return {
+    text: render(view.last.bids),
+    first: u,
+    last: u,
+    detectable: true,
+    crossed: () => render([...view.last.bids, book.crossingBid()])
+  }
 }
 
 const topicFor = (market: Market, topic: string): Topic | undefined => {
@@ -36,25 +84,24 @@ const topicFor = (market: Market, topic: string): Topic | undefined => {
     })
     return { feed }
   }
-  const book = /^orderbook\.(50|200)\.([A-Z0-9]+)$/.exec(topic)
-  if (book !== null) {
-    const symbol = book[2] ?? ""
-    const state = market.book("bybit", symbol, instrument, 50)
+  const match = /^orderbook\.(1|50|200|1000)\.([A-Z0-9]+)$/.exec(topic)
+  if (match !== null) {
+    const depth = Number(match[1])
+    const symbol = match[2] ?? ""
+    const book = market.book("bybit", symbol, instrument, shape)
+    const view = book.view(depth, true)
     const feed = market.feed(`bybit:orderbook:${symbol}`, rate, (now) => {
-      const c = state.next(now)
-      return {
-        text: `{"topic":"${topic}","type":"delta","ts":${now},"data":{"s":"${symbol}","b":${
-          pairs(c.bids, 2, 6, fixed)
-        },"a":${pairs(c.asks, 2, 6, fixed)},"u":${c.seq},"seq":${c.last}},"cts":${now}}`,
-        first: c.seq,
-        last: c.seq
-      }
-    })
-    const snapshot = (now: number) =>
-      `{"topic":"${topic}","type":"snapshot","ts":${now},"data":{"s":"${symbol}","b":${
-        pairs(state.top("bids", 200), 2, 6, fixed)
-      },"a":${pairs(state.top("asks", 200), 2, 6, fixed)},"u":${state.seq},"seq":${state.lastUpdateId}},"cts":${now}}`
-    return { feed, snapshot }
+      const c = book.next(now)
+      const views = new Map<number, BookMessage | undefined>()
+      for (const v of book.views.values()) views.set(v.depth, viewMessage(symbol, book, v, now))
+      return { text: "", first: c.seq, last: c.seq, views }
+    }, { bookFaults })
+    return {
+      feed,
+      view,
+      snapshot: (now: number) => snapshotText(topic, symbol, book, view, now),
+      deliver: (e) => e.views?.get(depth)
+    }
   }
   return undefined
 }
@@ -102,7 +149,15 @@ export const venue: Venue = {
         }
         reply(op, true, "", reqId)
         for (const [topic, t] of resolved) {
-          conn.subscribe(topic, t.feed)
+          const pick = t.deliver
+          conn.subscribe(
+            topic,
+            t.feed,
+            pick === undefined ? undefined : (e) => {
+              const m = pick(e)
+              if (m !== undefined) conn.deliverBook(topic, t.feed.key, m)
+            }
+          )
           if (t.snapshot !== undefined) conn.sendData(topic, t.snapshot(now))
         }
         conn.announce("Subscribed", args)
@@ -114,6 +169,17 @@ export const venue: Venue = {
       },
       onResume: (now) => {
         lastPing = now
+      },
+      bookRestart: (_fault, stream) => {
+        let hit = false
+        for (const topic of conn.subscriptions.keys()) {
+          if (!topic.startsWith("orderbook.") || (stream !== undefined && topic !== stream)) continue
+          const view = topicFor(market, topic)?.view
+          if (view === undefined) continue
+          view.restart = true
+          hit = true
+        }
+        return hit
       }
     }
   }

@@ -3,8 +3,8 @@
  * arrive within `subscribeDeadline` or the connection closes (1008); every (un)subscribe is answered with
  * the full `{"type":"subscriptions","channels":[...]}`. Channels: `matches` (a `last_match`, then `match`
  * messages whose per-product `sequence` increases by 1), `heartbeat` (every `heartbeatInterval`, carrying
- * the product's current `sequence` and `last_trade_id`), and `level2`/`level2_batch` (a `snapshot`, then
- * `l2update`s).
+ * the product's current `sequence` and `last_trade_id`), and `level2`/`level2_batch` (a `snapshot` of the
+ * whole book, then `l2update`s; a `bookRestart` fault sends a fresh `snapshot`).
  *
  * Limits per IP, across connections, from Coinbase's "Exchange WebSocket Rate Limits" page: connection
  * requests at `requestsPerSecond` (8) with bursts up to `requestBurst` (20), refused beyond with HTTP 429
@@ -17,10 +17,22 @@
  */
 import { Counts, SlidingLog, TokenBucket } from "../internal/Limits.ts"
 import { fixed, type Instrument, type Tape, type Trade } from "../internal/Market.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { isoMicros, isStringArray, pairs, parseObject } from "./Venue.ts"
 
 const instrument: Instrument = { priceDecimals: 2, qtyDecimals: 8 }
+/** About 240 levels per side; `level2` is the whole book. */
+const shape: Shape = { levels: 300, maxChanges: 6 }
+/** No `bookGap`: `l2update` carries no sequence number and Coinbase guarantees delivery on `level2`. */
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["crossed"])
+
+const bookOf = (market: Market, product: string): OrderBook => market.book("coinbase", product, instrument, shape)
+
+const snapshotText = (product: string, book: OrderBook): string =>
+  `{"type":"snapshot","product_id":"${product}","bids":${
+    pairs(book.top("bids", book.bids.prices.length), 2, 8, fixed)
+  },"asks":${pairs(book.top("asks", book.asks.prices.length), 2, 8, fixed)}}`
 const sequenceOffset = 50_000_000
 const channelNames = ["matches", "heartbeat", "level2", "level2_batch"] as const
 type ChannelName = typeof channelNames[number]
@@ -49,31 +61,38 @@ const channelFor = (market: Market, name: ChannelName, product: string, tape: Ta
         initial: () => (tape.last !== undefined ? matchText("last_match", product, tape.last) : undefined)
       }
     case "heartbeat":
-      return { feed: market.feed(`coinbase:heartbeat:${product}`, 0, () => ({ text: "", first: 0, last: 0 })) }
+      return {
+        feed: market.feed(`coinbase:heartbeat:${product}`, 0, () => ({ text: "", first: 0, last: 0 }), { silent: true })
+      }
     case "level2":
     case "level2_batch": {
-      const book = market.book("coinbase", product, instrument, 20)
+      const book = bookOf(market, product)
       const feed = market.feed(`coinbase:level2:${product}`, rate, (now) => {
         const c = book.next(now)
-        const changes = [
-          ...c.bids.map(([p, q]) => `["buy","${fixed(p, 2)}","${fixed(q, 8)}"]`),
-          ...c.asks.map(([p, q]) => `["sell","${fixed(p, 2)}","${fixed(q, 8)}"]`)
-        ]
-        return {
-          text: `{"type":"l2update","product_id":"${product}","changes":[${changes.join(",")}],"time":"${
+        const render = (bids: ReadonlyArray<LevelChange>) => {
+          const changes = [
+            ...bids.map(([p, q]) => `["buy","${fixed(p, 2)}","${fixed(q, 8)}"]`),
+            ...c.asks.map(([p, q]) => `["sell","${fixed(p, 2)}","${fixed(q, 8)}"]`)
+          ]
+          return `{"type":"l2update","product_id":"${product}","changes":[${changes.join(",")}],"time":"${
             isoMicros(now)
-          }"}`,
-          first: c.seq,
-          last: c.seq
+          }"}`
         }
-      })
-      return {
-        feed,
-        initial: () =>
-          `{"type":"snapshot","product_id":"${product}","bids":${pairs(book.top("bids", 50), 2, 8, fixed)},"asks":${
-            pairs(book.top("asks", 50), 2, 8, fixed)
-          }}`
-      }
+        const text = render(c.bids)
+        return {
+          text,
+          first: c.seq,
+          last: c.seq,
+          book: {
+            text,
+            first: c.seq,
+            last: c.seq,
+            detectable: false,
+            crossed: () => render([...c.bids, book.crossingBid()])
+          }
+        }
+      }, { bookFaults })
+      return { feed, initial: () => snapshotText(product, book) }
     }
   }
 }
@@ -202,6 +221,18 @@ export const venue: Venue = {
       },
       onClose: () => {
         for (const topic of conn.subscriptions.keys()) held.remove(topic)
+      },
+      bookRestart: (_fault, stream) => {
+        let hit = false
+        for (const topic of conn.subscriptions.keys()) {
+          if (!topic.startsWith("level2") || (stream !== undefined && topic !== stream)) continue
+          conn.sendData(
+            topic,
+            snapshotText(topic.slice(topic.indexOf(":") + 1), bookOf(market, topic.slice(topic.indexOf(":") + 1)))
+          )
+          hit = true
+        }
+        return hit
       }
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Hyperliquid websocket at `/hyperliquid/ws`. `{"method":"ping"}` → `{"channel":"pong"}`;
  * `{"method":"subscribe"|"unsubscribe","subscription":{"type","coin"}}` → `subscriptionResponse`.
- * Subscriptions: `trades` (`tid` +1) and `l2Book` (full 20-level snapshots; `time` increases). The
+ * Subscriptions: `trades` (`tid` +1) and `l2Book` (whole 20-level snapshots, one at once on subscribe and
+ * one per update; `time` increases; a `bookRestart` fault sends one more at once). The
  * connection closes when the client sent nothing for `idleTimeout`.
  *
  * Limits per IP, across all connections from one remote address, as Hyperliquid's "Rate limits and user
@@ -15,10 +16,24 @@
  */
 import { Counts, SlidingLog } from "../internal/Limits.ts"
 import { fixed, type Instrument } from "../internal/Market.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
 
 const instrument: Instrument = { priceDecimals: 1, qtyDecimals: 5 }
+/** About 32 levels per side, of which `l2Book` sends the top 20. */
+const shape: Shape = { levels: 40, maxChanges: 4 }
+/** The levels per side of an `l2Book` snapshot. */
+export const depth = 20
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed"])
+
+const bookOf = (market: Market, coin: string): OrderBook => market.book("hyperliquid", coin, instrument, shape)
+
+const l2Text = (coin: string, now: number, bids: ReadonlyArray<LevelChange>, asks: ReadonlyArray<LevelChange>) =>
+  `{"channel":"l2Book","data":{"coin":"${coin}","time":${now},"levels":[${levelsText(bids)},${levelsText(asks)}]}}`
+
+const snapshotOf = (coin: string, book: OrderBook, now: number) =>
+  l2Text(coin, now, book.top("bids", depth), book.top("asks", depth))
 
 const levelsText = (levels: ReadonlyArray<readonly [number, number]>): string =>
   "[" + levels.map(([p, q]) => `{"px":"${fixed(p, 1)}","sz":"${fixed(q, 5)}","n":1}`).join(",") + "]"
@@ -41,17 +56,14 @@ const feedFor = (market: Market, type: string, coin: string): Feed | undefined =
     })
   }
   if (type === "l2Book") {
-    const book = market.book("hyperliquid", coin, instrument, 20)
+    const book = bookOf(market, coin)
     return market.feed(`hyperliquid:l2Book:${coin}`, rate, (now) => {
       const c = book.next(now)
-      return {
-        text: `{"channel":"l2Book","data":{"coin":"${coin}","time":${now},"levels":[${
-          levelsText(book.top("bids", 20))
-        },${levelsText(book.top("asks", 20))}]}}`,
-        first: c.seq,
-        last: c.seq
-      }
-    })
+      const text = snapshotOf(coin, book, now)
+      const crossed = () =>
+        l2Text(coin, now, [book.crossingBid(), ...book.top("bids", depth - 1)], book.top("asks", depth))
+      return { text, first: c.seq, last: c.seq, book: { text, first: c.seq, last: c.seq, detectable: true, crossed } }
+    }, { bookFaults })
   }
   return undefined
 }
@@ -104,6 +116,7 @@ export const venue: Venue = {
         held.add(topic)
         conn.subscribe(topic, feed)
         conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
+        if (type === "l2Book") conn.sendData(topic, snapshotOf(coin, bookOf(market, coin), now))
         conn.announce("Subscribed", [topic])
       },
       onTick: (now) => {
@@ -111,6 +124,16 @@ export const venue: Venue = {
       },
       onClose: () => {
         for (const topic of conn.subscriptions.keys()) held.remove(topic)
+      },
+      bookRestart: (_fault, stream) => {
+        let hit = false
+        for (const topic of conn.subscriptions.keys()) {
+          if (!topic.startsWith("l2Book:") || (stream !== undefined && topic !== stream)) continue
+          const coin = topic.slice("l2Book:".length)
+          conn.sendData(topic, snapshotOf(coin, bookOf(market, coin), Date.now()))
+          hit = true
+        }
+        return hit
       }
     }
   }

@@ -5,29 +5,42 @@
  * is not a known pair (see `KrakenOptions.pairs`; by default `BASE/QUOTE` over `knownAssets`, so `XBT/USD`
  * is unknown) is answered `{"error":"Currency pair not supported <SYM>","method":"subscribe",
  * "success":false,"symbol":"<SYM>","req_id",...}` while the other symbols of the request are subscribed
- * and answered with success. Channels: `trade` (`trade_id` +1) and `book` (a snapshot, then updates; both carry the CRC32
- * `checksum` of the top 10 levels as Kraken documents it). Prices (1 decimal) and quantities (8 decimals)
+ * and answered with success. Channels: `trade` (`trade_id` +1) and `book` (a snapshot of the subscribed
+ * `depth`, then updates; both carry the CRC32 `checksum` of the top 10 levels as Kraken documents it). An
+ * update carries the levels that changed within the depth and, when a level within it is deleted, the one
+ * that enters at its bottom; a level pushed out by a new one above it is not deleted (the client truncates
+ * to the depth, as Kraken's guide asks). An update that changes nothing within the depth is not sent. Prices (1 decimal) and quantities (8 decimals)
  * are JSON numbers written with full precision, as Kraken writes them. Once subscribed, a
  * `{"channel":"heartbeat"}` goes out when nothing else was sent for `heartbeatInterval`. The notice is a
  * `status` update with `system: "maintenance"`.
  */
 import * as Checksum from "../Checksum.ts"
 import { krakenPair } from "../internal/Instruments.ts"
-import { type Book, fixed, type Instrument, type Trade } from "../internal/Market.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import { fixed, type Instrument, type Trade } from "../internal/Market.ts"
+import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import type { BookFaultKind, BookMessage, Emission, Feed, Market, Session, Venue } from "./Venue.ts"
 import { isoMicros, isStringArray, parseObject } from "./Venue.ts"
 
 const instrument: Instrument = { priceDecimals: 1, qtyDecimals: 8 }
 const depths = [10, 25, 100, 500, 1000]
+/** About 130 levels per side: depths 10, 25 and 100 lose and gain levels at their edge; 500 and 1000 see all. */
+const shape: Shape = { levels: 160, maxChanges: 5 }
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed", "badChecksum"])
+/** A book → the checksum of its last update, to tell whether an update changed the top 10. */
+const lastChecksum = new WeakMap<OrderBook, number>()
 
 const levelsText = (levels: ReadonlyArray<readonly [number, number]>): string =>
   "[" + levels.map(([p, q]) => `{"price":${fixed(p, 1)},"qty":${fixed(q, 8)}}`).join(",") + "]"
 
-/** The checksum of a book's top 10 levels, exactly as a client must compute it. */
-export const checksumOf = (book: Book): number => {
+/**
+ * The checksum of a book's top 10 levels, exactly as a client must compute it; with `extraBid`, of the book
+ * that bid would leave (`crossed`).
+ */
+export const checksumOf = (book: OrderBook, extraBid?: LevelChange): number => {
   const text = (levels: ReadonlyArray<readonly [number, number]>) =>
     levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
-  return Checksum.kraken(text(book.top("asks", 10)), text(book.top("bids", 10)))
+  const bids = extraBid === undefined ? book.top("bids", 10) : [extraBid, ...book.top("bids", 9)]
+  return Checksum.kraken(text(book.top("asks", 10)), text(bids))
 }
 
 const tradeText = (symbol: string, t: Trade): string =>
@@ -39,6 +52,47 @@ interface Channel {
   readonly feed: Feed
   readonly snapshot: () => string
   readonly result: Record<string, unknown>
+  /** The subscriber's delivery (a book subscription picks its depth's message). */
+  readonly deliver?: (topic: string, deliver: (topic: string, m: BookMessage) => void) => (e: Emission) => void
+}
+
+/**
+ * Whether every level of a message is within the top 10 (a deletion: better than the 10th level now), so
+ * that losing the message leaves the client's top 10, which the checksum covers, wrong: a `bookGap` on
+ * Kraken drops only such a message, so the loss cannot hide below the checksum's reach.
+ */
+const withinTop10 = (book: OrderBook, levels: ReadonlyArray<LevelChange>, bids: boolean): boolean => {
+  const side = bids ? book.bids : book.asks
+  const tenth = side.prices[9]
+  return levels.every(([p]) => tenth === undefined || !side.better(tenth, p))
+}
+
+/** One depth's update message, or undefined when nothing changed within it. */
+const bookMessage = (
+  book: OrderBook,
+  symbol: string,
+  depth: number,
+  checksum: number,
+  detectable: boolean,
+  now: number
+): BookMessage | undefined => {
+  const view = book.views.get(depth)
+  if (view === undefined || !view.changed) return undefined
+  const render = (bids: ReadonlyArray<LevelChange>, sum: number) =>
+    `{"channel":"book","type":"update","data":[{"symbol":"${symbol}","bids":${levelsText(bids)},"asks":${
+      levelsText(view.last.asks)
+    },"checksum":${sum},"timestamp":"${isoMicros(now)}"}]}`
+  return {
+    text: render(view.last.bids, checksum),
+    first: book.seq,
+    last: book.seq,
+    detectable: detectable && withinTop10(book, view.last.bids, true) && withinTop10(book, view.last.asks, false),
+    crossed: () => {
+      const bid = book.crossingBid()
+      return render([...view.last.bids, bid], checksumOf(book, bid))
+    },
+    badChecksum: () => render(view.last.bids, (checksum ^ 0x5a5a5a5a) >>> 0)
+  }
 }
 
 const channelFor = (market: Market, channel: string, symbol: string, depth: number): Channel | undefined => {
@@ -56,23 +110,28 @@ const channelFor = (market: Market, channel: string, symbol: string, depth: numb
     }
   }
   if (channel === "book") {
-    const book = market.book("kraken", symbol, instrument, 10)
+    const book = market.book("kraken", symbol, instrument, shape)
+    book.view(depth, false)
+    if (!lastChecksum.has(book)) lastChecksum.set(book, checksumOf(book))
     return {
       feed: market.feed(`kraken:book:${symbol}`, rate, (now) => {
         const c = book.next(now)
-        return {
-          text: `{"channel":"book","type":"update","data":[{"symbol":"${symbol}","bids":${levelsText(c.bids)},"asks":${
-            levelsText(c.asks)
-          },"checksum":${checksumOf(book)},"timestamp":"${isoMicros(now)}"}]}`,
-          first: c.seq,
-          last: c.seq
-        }
-      }),
+        const checksum = checksumOf(book)
+        const detectable = checksum !== lastChecksum.get(book)
+        lastChecksum.set(book, checksum)
+        const views = new Map<number, BookMessage | undefined>()
+        for (const d of book.views.keys()) views.set(d, bookMessage(book, symbol, d, checksum, detectable, now))
+        return { text: "", first: c.seq, last: c.seq, views }
+      }, { bookFaults }),
       snapshot: () =>
         `{"channel":"book","type":"snapshot","data":[{"symbol":"${symbol}","bids":${
           levelsText(book.top("bids", depth))
         },"asks":${levelsText(book.top("asks", depth))},"checksum":${checksumOf(book)}}]}`,
-      result: { channel: "book", depth, snapshot: true, symbol }
+      result: { channel: "book", depth, snapshot: true, symbol },
+      deliver: (topic, deliver) => (e) => {
+        const m = e.views?.get(depth)
+        if (m !== undefined) deliver(topic, m)
+      }
     }
   }
   return undefined
@@ -149,7 +208,8 @@ export const venue: Venue = {
             continue
           }
           send({ method, result: ch.result, success: true, ...withReq, ...times })
-          conn.subscribe(topic, ch.feed)
+          const deliver = ch.deliver?.(topic, (t, m) => conn.deliverBook(t, ch.feed.key, m))
+          conn.subscribe(topic, ch.feed, deliver)
           conn.sendData(topic, ch.snapshot())
           changed.push(topic)
         }

@@ -7,7 +7,9 @@
  * "msg":"Wrong URL or channel:<channel>,instId:<instId> doesn't exist. ...","connId"}`, which names no
  * `arg`, and the other args of the same request are still subscribed and answered. Channels: `trades`
  * (`tradeId` +1) and `books` (a snapshot, then updates whose `prevSeqId` is the previous `seqId`, with
- * OKX's signed CRC32 `checksum`; a `seqReset` fault restarts `seqId` lower, as after maintenance). The
+ * OKX's signed CRC32 `checksum` of the top 25 levels; 400 levels deep: a level that leaves the top 400 is
+ * sent with size 0 and one that enters with its size; a `seqReset` fault restarts `seqId` lower, as after
+ * maintenance). The
  * connection closes (4004) when no subscription exists `idleTimeout` after opening, or when nothing was
  * received or pushed for `idleTimeout`. More than `requestsPerHour` subscribe/unsubscribe/login requests
  * within `requestWindow` are refused with code `60014`. The notice is event `64008` (service upgrade).
@@ -15,19 +17,27 @@
 import * as Checksum from "../Checksum.ts"
 import { okxInstrument } from "../internal/Instruments.ts"
 import { SlidingLog } from "../internal/Limits.ts"
-import { type Book, fixed, type Instrument } from "../internal/Market.ts"
-import type { Feed, Market, Session, Venue } from "./Venue.ts"
+import { fixed, type Instrument } from "../internal/Market.ts"
+import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
 
 const instrument: Instrument = { priceDecimals: 1, qtyDecimals: 8 }
+/** About 450 levels per side, so the 400 levels of `books` keep losing and gaining levels at the edge. */
+const shape: Shape = { levels: 560, maxChanges: 8 }
+/** The depth of the `books` channel. */
+export const depth = 400
+const bookFaults: ReadonlySet<BookFaultKind> = new Set(["bookGap", "crossed", "badChecksum"])
 
 const okxLevels = (levels: ReadonlyArray<readonly [number, number]>): string =>
   "[" + levels.map(([p, q]) => `["${fixed(p, 1)}","${fixed(q, 8)}","0","${q === 0 ? 0 : 1}"]`).join(",") + "]"
 
-const checksumOf = (book: Book): number => {
+/** The checksum of a book's top 25 levels; with `extraBid`, of the book that bid would leave (`crossed`). */
+const checksumOf = (book: OrderBook, extraBid?: LevelChange): number => {
   const text = (levels: ReadonlyArray<readonly [number, number]>) =>
     levels.map(([p, q]) => [fixed(p, 1), fixed(q, 8)] as const)
-  return Checksum.okx(text(book.top("asks", 25)), text(book.top("bids", 25)))
+  const bids = extraBid === undefined ? book.top("bids", 25) : [extraBid, ...book.top("bids", 24)]
+  return Checksum.okx(text(book.top("asks", 25)), text(bids))
 }
 
 const argText = (channel: string, instId: string) => `{"channel":"${channel}","instId":"${instId}"}`
@@ -35,16 +45,17 @@ const argText = (channel: string, instId: string) => `{"channel":"${channel}","i
 interface Channel {
   readonly feed: Feed
   readonly snapshot?: (now: number) => string
-  readonly book?: Book
+  readonly book?: OrderBook
 }
 
 /**
- * A book whose `seqId` was reset and has not sent an update since → the `seqId` its next update names as
- * `prevSeqId` (the last one sent before the reset); a snapshot sent meanwhile carries that `seqId` too.
+ * A book → the `seqId` of the last update sent (the next update's `prevSeqId`, and a snapshot's `seqId`).
+ * An update that changes nothing within the 400 levels is not sent, so `seqId` may advance by more than
+ * one between messages; a `seqReset` lowers the book's `seq`, and the next update goes below `prevSeqId`.
  */
-const resets = new WeakMap<Book, number>()
+const sent = new WeakMap<OrderBook, { seqId: number }>()
 /** A book → the `seqReset` fault that last reset it, so a fault hitting several holders resets it once. */
-const resetBy = new WeakMap<Book, number>()
+const resetBy = new WeakMap<OrderBook, number>()
 
 const channelFor = (market: Market, channel: string, instId: string): Channel | undefined => {
   const rate = market.config.okx.rate
@@ -64,23 +75,43 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
     return { feed }
   }
   if (channel === "books") {
-    const book = market.book("okx", instId, instrument, 25)
+    const book = market.book("okx", instId, instrument, shape)
+    const view = book.view(depth, true)
+    let state = sent.get(book)
+    if (state === undefined) sent.set(book, state = { seqId: book.seq })
+    const last = state
     const feed = market.feed(`okx:books:${instId}`, rate, (now) => {
-      const prev = resets.get(book) ?? book.seq
-      resets.delete(book)
       const c = book.next(now)
+      if (!view.changed) return { text: "", first: c.seq, last: c.seq }
+      const prev = last.seqId
+      last.seqId = c.seq
+      const checksum = checksumOf(book)
+      const render = (bids: ReadonlyArray<LevelChange>, sum: number) =>
+        `{"arg":${arg},"action":"update","data":[{"asks":${okxLevels(view.last.asks)},"bids":${
+          okxLevels(bids)
+        },"ts":"${now}","checksum":${sum},"prevSeqId":${prev},"seqId":${c.seq}}]}`
+      const text = render(view.last.bids, checksum)
       return {
-        text: `{"arg":${arg},"action":"update","data":[{"asks":${okxLevels(c.asks)},"bids":${
-          okxLevels(c.bids)
-        },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":${prev},"seqId":${c.seq}}]}`,
+        text,
         first: c.seq,
-        last: c.seq
+        last: c.seq,
+        book: {
+          text,
+          first: c.seq,
+          last: c.seq,
+          detectable: true,
+          crossed: () => {
+            const bid = book.crossingBid()
+            return render([...view.last.bids, bid], checksumOf(book, bid))
+          },
+          badChecksum: () => render(view.last.bids, checksum ^ 0x5a5a5a5a)
+        }
       }
-    })
+    }, { bookFaults })
     const snapshot = (now: number) =>
-      `{"arg":${arg},"action":"snapshot","data":[{"asks":${okxLevels(book.top("asks", 400))},"bids":${
-        okxLevels(book.top("bids", 400))
-      },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":-1,"seqId":${resets.get(book) ?? book.seq}}]}`
+      `{"arg":${arg},"action":"snapshot","data":[{"asks":${okxLevels(book.top("asks", depth))},"bids":${
+        okxLevels(book.top("bids", depth))
+      },"ts":"${now}","checksum":${checksumOf(book)},"prevSeqId":-1,"seqId":${last.seqId}}]}`
     return { feed, snapshot, book }
   }
   return undefined
@@ -195,7 +226,6 @@ export const venue: Venue = {
           hit = true
           if (resetBy.get(book) === fault) continue
           resetBy.set(book, fault)
-          resets.set(book, resets.get(book) ?? book.seq)
           book.seq = seqId - 1
         }
         return hit

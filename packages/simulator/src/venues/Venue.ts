@@ -5,15 +5,40 @@
  * shared `Feed`s: one generator per topic, serialized once per message and delivered to every subscriber.
  */
 import type { Connection } from "../internal/Connection.ts"
-import type { Book, Instrument, Tape } from "../internal/Market.ts"
+import type { Instrument, Tape } from "../internal/Market.ts"
+import type { OrderBook, Shape } from "../internal/OrderBook.ts"
 import type { Config, VenueName } from "../Options.ts"
+
+/** The one-shot book faults a book stream may support. */
+export type BookFaultKind = "bookGap" | "crossed" | "badChecksum"
+
+/** One book message as a subscriber gets it, with what one-shot book faults send instead. */
+export interface BookMessage {
+  readonly text: string
+  readonly first: number
+  readonly last: number
+  /** The same message with a level that crosses the book (`crossed`); the true book stays uncrossed. */
+  readonly crossed?: (() => string) | undefined
+  /** The same message with a wrong checksum (`badChecksum`). */
+  readonly badChecksum?: (() => string) | undefined
+  /**
+   * Whether a client can tell this message was lost (its sequence numbers, or a checksum it changes): a
+   * `bookGap` drops the first detectable message, so a lost update never goes unnoticed.
+   */
+  readonly detectable: boolean
+}
 
 /** One market-data message of a feed, already serialized, with the sequence range it covers. */
 export interface Emission {
+  /** The message; empty when there is nothing to send (a depth-limited feed sends per depth in `views`). */
   readonly text: string
   /** First and last sequence number in this message (equal for one-trade messages). */
   readonly first: number
   readonly last: number
+  /** A book feed's message with its fault variants. */
+  readonly book?: BookMessage | undefined
+  /** A depth-limited book feed's message per subscribed depth (undefined: nothing changed within it). */
+  readonly views?: ReadonlyMap<number, BookMessage | undefined> | undefined
 }
 
 /** A receiver of a feed's emissions: one connection's subscription. */
@@ -29,6 +54,16 @@ export interface Feed {
   credit: number
   readonly subscribers: Set<Subscriber>
   readonly next: (now: number) => Emission
+  /** The one-shot book faults this feed's streams support; undefined for feeds that carry no book. */
+  readonly bookFaults?: ReadonlySet<BookFaultKind> | undefined
+  /** A stream that is acknowledged but never pushes: neither the timer nor `advance` runs it. */
+  readonly silent?: boolean | undefined
+}
+
+/** What else a feed is, when created. */
+export interface FeedTraits {
+  readonly bookFaults?: ReadonlySet<BookFaultKind> | undefined
+  readonly silent?: boolean | undefined
 }
 
 /** What a venue may ask of the server: shared generators and feeds, and per-IP state. */
@@ -41,10 +76,10 @@ export interface Market {
   readonly perIp: <T>(key: string, address: string, init: () => T) => T
   /** The trade tape of a venue's symbol (created on first use). */
   readonly tape: (venue: VenueName, symbol: string, instrument: Instrument) => Tape
-  /** The order book of a venue's symbol (created on first use). */
-  readonly book: (venue: VenueName, symbol: string, instrument: Instrument, depth: number) => Book
+  /** The true order book of a venue's symbol (created on first use with `shape`). */
+  readonly book: (venue: VenueName, symbol: string, instrument: Instrument, shape: Shape) => OrderBook
   /** A feed by key (created on first use with `next`). */
-  readonly feed: (key: string, rate: number, next: (now: number) => Emission) => Feed
+  readonly feed: (key: string, rate: number, next: (now: number) => Emission, traits?: FeedTraits) => Feed
 }
 
 /** One connection's protocol handler. */
@@ -68,6 +103,11 @@ export interface Session {
    * from `seqId`. Returns false when the venue has no such stream or the connection holds none.
    */
   readonly seqReset?: (fault: number, seqId: number, stream: string | undefined) => boolean
+  /**
+   * A `bookRestart` fault: the venue restarts the book streams this connection holds (or just `stream`), as
+   * it does after a service restart. Returns false when the venue has no such thing or no book is held.
+   */
+  readonly bookRestart?: (fault: number, stream: string | undefined) => boolean
 }
 
 /** A venue: which paths it serves and how it talks. */
