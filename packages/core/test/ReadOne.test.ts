@@ -22,6 +22,28 @@ const texts = (frames: ReadonlyArray<Frame.Frame>) => frames.flatMap((f) => (f._
 /** Messages "<prefix>0" … "<prefix>n-1". */
 const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
+/**
+ * A managed connection, open, whose frames a consumer of `manager.frames`
+ * reads an array at a time: `arrays` holds each array it was handed.
+ */
+const streamedConnection = (name: string) =>
+  Effect.gen(function*() {
+    const server = yield* MemoryServer
+    const manager = yield* WSManager.make()
+    const arrays: Array<ReadonlyArray<string>> = []
+    yield* Effect.forkScoped(
+      Stream.runForEachArray(
+        manager.frames,
+        (named) => Effect.sync(() => void arrays.push(texts(named.map((n) => n.frame))))
+      )
+    )
+    const conn = yield* manager.add(name, config)
+    const peer = yield* server.accepted
+    yield* awaitState(conn, "Open")
+    yield* settle
+    return { arrays, peer }
+  })
+
 describe("frames handed over as they are read", () => {
   it.effect("a plain-function hook has each frame before the rest of its read is read", () =>
     Effect.gen(function*() {
@@ -77,19 +99,7 @@ describe("frames handed over as they are read", () => {
 
   it.effect("a waiting stream has each frame of a small read at once; a large read comes as one array", () =>
     Effect.gen(function*() {
-      const server = yield* MemoryServer
-      const manager = yield* WSManager.make()
-      const arrays: Array<ReadonlyArray<string>> = []
-      yield* Effect.forkScoped(
-        Stream.runForEachArray(
-          manager.frames,
-          (named) => Effect.sync(() => void arrays.push(texts(named.map((n) => n.frame))))
-        )
-      )
-      const conn = yield* manager.add("streamed", config)
-      const peer = yield* server.accepted
-      yield* awaitState(conn, "Open")
-      yield* settle
+      const { arrays, peer } = yield* streamedConnection("streamed")
       // A small read: its frame is in the consumer's hands when the send returns.
       yield* peer.send("x")
       assert.deepStrictEqual(arrays, [["x"]])
@@ -105,24 +115,11 @@ describe("frames handed over as they are read", () => {
       yield* peer.send(...numbered("big-", 50))
       yield* settle
       assert.deepStrictEqual(arrays, [numbered("big-", 50)])
-      // And each frame was delivered once, in order, throughout.
     }).pipe(Effect.scoped, Effect.provide(MemoryTransport.layer())))
 
   it.effect("a read larger than 64 frames waits for its batch from its 65th frame on, even after small reads", () =>
     Effect.gen(function*() {
-      const server = yield* MemoryServer
-      const manager = yield* WSManager.make()
-      const arrays: Array<ReadonlyArray<string>> = []
-      yield* Effect.forkScoped(
-        Stream.runForEachArray(
-          manager.frames,
-          (named) => Effect.sync(() => void arrays.push(texts(named.map((n) => n.frame))))
-        )
-      )
-      const conn = yield* manager.add("burst", config)
-      const peer = yield* server.accepted
-      yield* awaitState(conn, "Open")
-      yield* settle
+      const { arrays, peer } = yield* streamedConnection("burst")
       yield* peer.send(...numbered("m", 100))
       yield* settle
       assert.strictEqual(arrays.length, 65)
