@@ -170,7 +170,7 @@ describe("Logs", () => {
     }).pipe(Effect.provide(MemoryTransport.layer()), provide)
   })
 
-  it.effect("a URL's secrets appear in no record at any level: dial failures, reconnects, open, restart, close", () => {
+  it.effect("a URL's secrets appear in no record at every level: dial failures, reconnects, open, restart, close", () => {
     const { lines, provide } = capture("All")
     const secretUrl = "ws://kh-user:kh-pass@venue.test/ws?token=s3cr3t&symbol=btc"
     return Effect.gen(function*() {
