@@ -6,6 +6,7 @@ import * as Heartbeat from "../src/Heartbeat.ts"
 import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
 import * as MemoryTransport from "../src/MemoryTransport.ts"
 import * as ReconnectPolicy from "../src/ReconnectPolicy.ts"
+import * as WSManager from "../src/WSManager.ts"
 import { advance, settle } from "./utils/harness.ts"
 
 const url = "ws://venue.test/ws"
@@ -137,6 +138,27 @@ describe("Logs", () => {
       assert.strictEqual(disconnected[0]!.level, "Warn")
       assert.match(disconnected[0]!.message, /^session 1 ended unexpectedly: IdleTimeout: .*5000 ms/)
     }).pipe(Effect.provide(MemoryTransport.layer()), provide)
+  })
+
+  it.effect("a manager's connection logs too: a dial held at the governor is debug, with its URL", () => {
+    const { lines, provide } = capture("All")
+    return Effect.gen(function*() {
+      const m = yield* WSManager.make({ maxConcurrentDials: 1, dialsPerSecond: 100 })
+      yield* settle
+      yield* m.add("a", { url: "ws://venue.test/a", heartbeat: Heartbeat.none })
+      yield* m.add("b", { url: "ws://venue.test/b", heartbeat: Heartbeat.none })
+      yield* advance(300, 50)
+      assert.deepStrictEqual(lines.filter((l) => l.annotations.connection === "b").map((l) => [l.level, l.message]), [
+        ["Debug", "dial attempt 1 queued at the dial governor"],
+        ["Debug", "connecting (attempt 1)"],
+        ["Info", "opened session 1 (attempt 1)"]
+      ])
+      assert.deepStrictEqual(find(lines, "Queued")[0]!.annotations, {
+        connection: "b",
+        event: "Queued",
+        url: "ws://venue.test/b"
+      })
+    }).pipe(Effect.provide(MemoryTransport.layer({ dialLatency: "100 millis" })), provide)
   })
 
   it.effect("with the minimum at Warn, the info and debug lines are not logged", () => {
