@@ -192,30 +192,48 @@ describe("Logs", () => {
     }).pipe(Effect.provide(MemoryTransport.layer()), provide)
   })
 
-  it.effect("a URL's secrets appear in no record at every level: dial failures, reconnects, open, restart, close", () => {
+  it.effect("a URL's secrets appear in no record at every level: dial failures, timeouts, disconnects, reconnects, restart, close", () => {
     const { lines, provide } = capture("All")
     const secretUrl = "ws://kh-user:kh-pass@venue.test/ws?token=s3cr3t&symbol=btc"
     return Effect.gen(function*() {
       const server = yield* MemoryServer
-      yield* server.script(DialOutcome.fail(`could not reach ${secretUrl}`), DialOutcome.refuse(503))
+      yield* server.script(
+        DialOutcome.fail(`could not reach ${secretUrl}`),
+        DialOutcome.refuse(503),
+        DialOutcome.stall,
+        DialOutcome.accept()
+      )
       const conn = yield* Connection.make("btc", {
         url: secretUrl,
         heartbeat: Heartbeat.none,
+        connectTimeout: "1 second",
+        idleTimeout: "5 seconds",
         reconnect: ReconnectPolicy.exponential({ base: "500 millis", jitter: false })
       })
-      yield* settle
-      yield* advance(500)
-      yield* advance(1000)
-      yield* server.accepted
-      yield* settle
+      // Fail, 503, a stalled dial cut at 1 s, then a session that goes silent past idleTimeout.
+      yield* advance(10_000, 250)
+      // In the backoff after the idle session: a restart dials at once; then one of the open session.
+      yield* conn.restart("now")
+      yield* advance(250)
       yield* conn.restart("rotate")
-      yield* server.accepted
-      yield* settle
+      yield* advance(250)
       yield* conn.close()
       const events = new Set(lines.map((l) => l.annotations.event))
-      for (const tag of ["Connecting", "DialFailed", "Reconnecting", "Opened", "RestartRequested", "Closed"]) {
+      for (
+        const tag of [
+          "Connecting",
+          "DialFailed",
+          "Reconnecting",
+          "Opened",
+          "Disconnected",
+          "RestartRequested",
+          "Closed"
+        ]
+      ) {
         assert.isTrue(events.has(tag), `logged ${tag}`)
       }
+      assert.isTrue(lines.some((l) => l.message.includes("ConnectTimeout")), "a dial timed out")
+      assert.isTrue(lines.some((l) => l.message.includes("IdleTimeout")), "a session went idle")
       const text = lines.map((l) => `${l.message} ${JSON.stringify(l.annotations)}`).join("\n")
       for (const secret of ["s3cr3t", "kh-user", "kh-pass"]) assert.notInclude(text, secret)
       assert.include(text, "token=***")
