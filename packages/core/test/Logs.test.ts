@@ -67,6 +67,32 @@ describe("Logs", () => {
     }).pipe(Effect.provide(MemoryTransport.layer()), provide)
   })
 
+  it.effect("a hook that fails on every frame warns once per session; its later failures are debug", () => {
+    const { lines, provide } = capture("All")
+    return Effect.gen(function*() {
+      const server = yield* MemoryServer
+      const conn = yield* Connection.make("btc", { url, heartbeat: Heartbeat.none }, {
+        onText: () => {
+          throw new Error("bad frame")
+        }
+      })
+      const first = yield* server.accepted
+      yield* settle
+      yield* first.send("a")
+      yield* first.send("b")
+      yield* first.send("c")
+      yield* settle
+      yield* conn.restart("test")
+      const second = yield* server.accepted
+      yield* settle
+      yield* second.send("d")
+      yield* settle
+      const failed = find(lines, "HookFailed").map((l) => [l.level, l.annotations.session])
+      assert.deepStrictEqual(failed, [["Warn", 1], ["Debug", 1], ["Debug", 1], ["Warn", 2]])
+      assert.include(find(lines, "HookFailed")[0]!.message, "Error: bad frame")
+    }).pipe(Effect.provide(MemoryTransport.layer()), provide)
+  })
+
   it.effect("a failed dial warns, the backoff is debug, and a schedule that runs out is an error", () => {
     const { lines, provide } = capture("All")
     return Effect.gen(function*() {

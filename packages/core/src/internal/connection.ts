@@ -129,6 +129,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   statsEffect: ConnectionShape["stats"] | undefined = undefined
   /** The URL of the last dial, redacted, for log lines (internal/logs.ts). */
   shownUrl: string | undefined = undefined
+  /** The session whose first failed hook was logged as a warning (internal/logs.ts). */
+  hookFailureWarned: number | undefined = undefined
 
   readonly cfg: Config.Resolved
   readonly transport: Transport.Transport["Service"]

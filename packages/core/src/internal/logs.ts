@@ -1,8 +1,9 @@
 /**
  * The log line of each `ConnectionEvent`: its level, chosen for an operator
  * (info: opened and closed by the caller; warning: a failed dial, a missed
- * heartbeat, an unasked disconnect such as an idle timeout, a failed send or
- * hook; error: the connection gave up; debug: per session detail), a short
+ * heartbeat, an unasked disconnect such as an idle timeout, a failed send,
+ * a session's first failed hook; error: the connection gave up; debug: per
+ * session detail, and a session's later failed hooks), a short
  * message with the figures that matter, and the annotations `connection`,
  * `event`, `session` (where the event has one) and `url` (redacted). The
  * connection's `emit` calls `logEvent` once per event, never per frame;
@@ -65,7 +66,9 @@ export const messageOf = (event: ConnectionEvent): string => {
     case "SendFailed":
       return `send failed on session ${event.session}: ${event.error.message}`
     case "HookFailed":
-      return `hook ${event.hook} failed on session ${event.session}: ${causeMessage(event.cause)}`
+      return `hook ${event.hook} failed on session ${event.session}: ${
+        causeMessage(event.cause)
+      } (this session's later hook failures: debug)`
     case "RestartRequested":
       return `restart requested on session ${event.session}: ${event.reason}`
     case "Closed":
@@ -87,10 +90,16 @@ const annotationsOf = (
   return annotations
 }
 
-/** What a log line needs of its connection: its name and the URL of its last dial, redacted. */
+/**
+ * What a log line needs of its connection: its name, the URL of its last
+ * dial (redacted), and the session whose first failed hook was logged as a
+ * warning (the session's later ones go to debug: a hook that fails on
+ * every frame must not make a warning per frame).
+ */
 export interface Logged {
   readonly name: string
   shownUrl: string | undefined
+  hookFailureWarned: number | undefined
 }
 
 /**
@@ -102,8 +111,12 @@ export interface Logged {
 export const logEvent = (connection: Logged, event: ConnectionEvent): Effect.Effect<void> => {
   if (event._tag === "Queued" || event._tag === "Connecting") connection.shownUrl = event.url
   const url = connection.shownUrl
+  let level = levelOf(event)
+  if (event._tag === "HookFailed") {
+    if (connection.hookFailureWarned === event.session) level = "Debug"
+    else connection.hookFailureWarned = event.session
+  }
   return Effect.withFiber((fiber) => {
-    const level = levelOf(event)
     if (LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)) return Effect.void
     return Effect.annotateLogs(
       Effect.logWithLevel(level)(messageOf(event)),
