@@ -16,7 +16,7 @@ import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
-import { Deferred, Duration, Effect, Fiber, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, References, Stream } from "effect"
 import { type PlannedFault, schedule } from "./faults.ts"
 import { type Feed, feeds } from "./venues.ts"
 
@@ -402,7 +402,15 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   Deferred.doneUnsafe(interrupted, Effect.void)
 })
 
-Effect.runPromiseExit(program(options, interrupted).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))).then(
+// The library's own log lines are off: the dashboard shows the same events, and a line printed between
+// two redraws would break them (and the summary's last line).
+Effect.runPromiseExit(
+  program(options, interrupted).pipe(
+    Effect.scoped,
+    Effect.provide(NodeTransport.layer()),
+    Effect.provideService(References.MinimumLogLevel, "None")
+  )
+).then(
   (exit) => {
     if (exit._tag === "Failure") {
       console.error(exit.cause)

@@ -20,7 +20,7 @@ import type * as Scope from "effect/Scope"
 import { Closed, ConnectFailed, SendFailed } from "./ConnectionError.ts"
 import * as Frame from "./Frame.ts"
 import * as Inbox from "./Inbox.ts"
-import { redactUrl } from "./internal/redact.ts"
+import { redactIn, redactUrl } from "./internal/redact.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -343,7 +343,14 @@ const make = Effect.fnUntraced(function*(options: Options = {}) {
               ))
             case "Fail":
               return settle(
-                Effect.fail(new ConnectFailed({ connection: request.connection, url, detail: outcome.detail }))
+                // Scrubbed as a real transport scrubs its socket library's message.
+                Effect.fail(
+                  new ConnectFailed({
+                    connection: request.connection,
+                    url,
+                    detail: redactIn(request.url, outcome.detail)
+                  })
+                )
               )
             case "Stall":
               return Effect.never

@@ -1,10 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { WSManager } from "@kharbranth/core"
-import { Effect, Exit, Schedule, Scope, Stream } from "effect"
+import { Effect, Exit, Logger, Schedule, Scope, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { WebSocketServer } from "ws"
 import * as NodeTransport from "../src/NodeTransport.ts"
+
+/** The library's log lines run and go nowhere: thousands of sessions would fill the test output with them. */
+const quiet = Logger.layer([])
 
 interface Greeter {
   readonly port: number
@@ -96,7 +99,7 @@ describe("WSManager over NodeTransport", () => {
         assert.isTrue(second.closes.every((code) => code === 1000), "each closed with 1000")
         assert.strictEqual(second.open(), 0)
         yield* second.stop
-      }).pipe(Effect.provide(NodeTransport.layer())),
+      }).pipe(Effect.provide(NodeTransport.layer()), Effect.provide(quiet)),
     90_000
   )
 })

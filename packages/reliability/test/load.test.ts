@@ -8,10 +8,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Connection, Heartbeat, Transport, WSManager } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { Clock, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Clock, Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
 import { execFile } from "node:child_process"
 import { eventually } from "./utils/peers.ts"
 import { flood, serve, serveScoped } from "./utils/servers.ts"
+
+/** The library's log lines run and go nowhere: thousands of sessions would fill the test output with them. */
+const quiet = Logger.layer([])
 
 const MiB = 1024 * 1024
 
@@ -164,7 +167,7 @@ describe("reconnect storm", () => {
         }
         yield* Scope.close(scope, Exit.void)
         yield* server.stop
-      }).pipe(Effect.provide(NodeTransport.layer())),
+      }).pipe(Effect.provide(NodeTransport.layer()), Effect.provide(quiet)),
     90_000
   )
 })
@@ -213,7 +216,7 @@ describe("graceful shutdown under load", () => {
           () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length <= handlesBefore,
           5000
         )
-      }).pipe(Effect.provide(NodeTransport.layer())),
+      }).pipe(Effect.provide(NodeTransport.layer()), Effect.provide(quiet)),
     90_000
   )
 })

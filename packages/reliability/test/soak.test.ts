@@ -8,9 +8,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat, WSManager } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
-import { Effect, Metric, Schedule, Stream } from "effect"
+import { Effect, Logger, Metric, Schedule, Stream } from "effect"
 import { eventually } from "./utils/peers.ts"
 import { serveScoped } from "./utils/servers.ts"
+
+/** The library's log lines run and go nowhere: thousands of sessions would fill the test output with them. */
+const quiet = Logger.layer([])
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
@@ -71,7 +74,11 @@ describe("soak", () => {
       assert.isAtMost(after.heap, before.heap * 1.1)
       assert.isAtMost(after.handles, before.handles + 2, "a socket of the session in flight at most")
       assert.isAtMost(after.fibers, Math.ceil(before.fibers * 1.1) + 2)
-    }).pipe(Effect.provide(NodeTransport.layer()), Effect.provideService(Metric.FiberRuntimeMetrics, counter.service))
+    }).pipe(
+      Effect.provide(NodeTransport.layer()),
+      Effect.provide(quiet),
+      Effect.provideService(Metric.FiberRuntimeMetrics, counter.service)
+    )
   }, 90_000)
 
   it.live("100 add/remove cycles of 100 connections: heap, handles and fibers return to their level", () => {
@@ -101,6 +108,10 @@ describe("soak", () => {
       assert.isAtMost(after.heap, before.heap * 1.1)
       assert.isAtMost(after.handles, before.handles)
       assert.isAtMost(after.fibers, before.fibers)
-    }).pipe(Effect.provide(NodeTransport.layer()), Effect.provideService(Metric.FiberRuntimeMetrics, counter.service))
+    }).pipe(
+      Effect.provide(NodeTransport.layer()),
+      Effect.provide(quiet),
+      Effect.provideService(Metric.FiberRuntimeMetrics, counter.service)
+    )
   }, 120_000)
 })

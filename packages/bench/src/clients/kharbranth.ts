@@ -16,6 +16,7 @@ import { NodeTransport } from "@kharbranth/node"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as References from "effect/References"
 import * as Stream from "effect/Stream"
 import type { ClientConfig } from "../protocol.ts"
 import type { Adapter, Handlers } from "./Adapter.ts"
@@ -97,7 +98,13 @@ const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
         }
         resolve({ stop: () => Effect.runPromise(Fiber.interrupt(fiber)).then(() => undefined) })
         return yield* Effect.never
-      }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer()))
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(NodeTransport.layer()),
+        // The library's log lines are off, as the other clients log nothing: a scenario that opens or
+        // drops a thousand connections would otherwise time a thousand lines written to stderr.
+        Effect.provideService(References.MinimumLogLevel, "None")
+      )
       const fiber = Effect.runFork(program)
       fiber.addObserver((exit) => {
         if (exit._tag === "Failure") reject(new Error(`kharbranth client failed: ${String(exit.cause)}`))

@@ -32,6 +32,7 @@ import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
 import { Hub, NO_READERS, READERS_WAITING, RETAINED_FRAMES } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
+import * as Logs from "./logs.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
 
@@ -126,6 +127,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   closeBound: ConnectionShape["close"] | undefined = undefined
   pingEffect: ConnectionShape["ping"] | undefined = undefined
   statsEffect: ConnectionShape["stats"] | undefined = undefined
+  /** The URL of the last dial, redacted, for log lines (internal/logs.ts). */
+  shownUrl: string | undefined = undefined
+  /** The session whose first failed hook was logged as a warning (internal/logs.ts). */
+  hookFailureWarned: number | undefined = undefined
 
   readonly cfg: Config.Resolved
   readonly transport: Transport.Transport["Service"]
@@ -203,10 +208,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.clock.currentTimeMillisUnsafe()
   }
 
-  /** Publishes an event to the events hub (if made) and the observer. */
+  /** Logs an event (internal/logs.ts), then publishes it to the events hub (if made) and the observer. */
   emit(event: ConnectionEvent): Effect.Effect<void> {
     const hub = this.eventsHubValue
-    const published = hub === undefined ? Effect.void : hub.publish([event])
+    const published = Effect.andThen(Logs.logEvent(this, event), hub === undefined ? Effect.void : hub.publish([event]))
     return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
   }
 

@@ -23,6 +23,7 @@ import type * as Scope from "effect/Scope"
 import type * as Semaphore from "effect/Semaphore"
 import type * as Venue from "../../Venue.ts"
 import type * as VenueBudgets from "../../VenueBudgets.ts"
+import * as Logs from "./logs.ts"
 import { FeedEvent, type Gap, type GapAction } from "./model.ts"
 import type * as Registry from "./registry.ts"
 
@@ -254,8 +255,9 @@ export const hourlyWindow = (ctx: Context): RateWindow.RateWindow => {
   return limit === undefined ? RateWindow.unlimited : RateWindow.make(limit, REQUEST_HOUR_MS, ctx.clock)
 }
 
-/** Publishes one event. */
-export const emit = (ctx: Context, event: FeedEvent): Effect.Effect<void> => ctx.events.publish([event])
+/** Logs one event (logs.ts), then publishes it. */
+export const emit = (ctx: Context, event: FeedEvent): Effect.Effect<void> =>
+  Effect.andThen(Logs.logEvent(ctx.name, event), ctx.events.publish([event]))
 
 /** Runs `effect` in the feed's scope, its failure ignored (each reports its own). */
 export const fork = <A, E>(ctx: Context, effect: Effect.Effect<A, E>): Effect.Effect<void> =>
