@@ -25,7 +25,7 @@ export const ReadOne: unique symbol = Symbol.for("@kharbranth/core/internal/Read
 
 /**
  * What `ReadOne` did with a frame: `DECLINED` (not taken: the source
- * buffers it for the batch, as any frame), `DELIVERED` (synchronously), or
+ * buffers it for the batch, as every other frame), `DELIVERED` (synchronously), or
  * `LEFT_WORK` (taken, and the rest of its delivery left for the reader's
  * fiber, which the source must wake).
  */
