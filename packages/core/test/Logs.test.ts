@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Logger, References, Schedule } from "effect"
-import type { LogLevel } from "effect"
+import { capture, type Line } from "@kharbranth/test-utils/logs"
+import { Effect, Schedule } from "effect"
 import * as Connection from "../src/Connection.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
@@ -10,31 +10,6 @@ import * as WSManager from "../src/WSManager.ts"
 import { advance, settle } from "./utils/harness.ts"
 
 const url = "ws://venue.test/ws"
-
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** A logger that keeps each record's level, message and annotations, and the minimum level to run at. */
-const capture = (minimum: LogLevel.LogLevel) => {
-  const lines: Array<Line> = []
-  const logger = Logger.make(({ fiber, logLevel, message }) => {
-    const parts = Array.isArray(message) ? message : [message]
-    lines.push({
-      level: logLevel,
-      message: parts.map(String).join(" "),
-      annotations: { ...fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })
-  const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    effect.pipe(
-      Effect.provide(Logger.layer([logger])),
-      Effect.provideService(References.MinimumLogLevel, minimum)
-    )
-  return { lines, provide }
-}
 
 const find = (lines: ReadonlyArray<Line>, event: string) => lines.filter((l) => l.annotations.event === event)
 

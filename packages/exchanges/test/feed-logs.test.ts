@@ -6,40 +6,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { MemoryTransport } from "@kharbranth/core"
+import { capture, type Line } from "@kharbranth/test-utils/logs"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Logger from "effect/Logger"
-import type * as LogLevel from "effect/LogLevel"
-import * as References from "effect/References"
 import * as Feed from "../src/Feed.ts"
 import { advance, base, collect, data, layer, sequence, settle, toy } from "./utils/toy.ts"
 
 const { MemoryServer } = MemoryTransport
-
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** A logger that keeps each record's level, message and annotations, and the minimum level to run at. */
-const capture = (minimum: LogLevel.LogLevel) => {
-  const lines: Array<Line> = []
-  const logger = Logger.make(({ fiber, logLevel, message }) => {
-    const parts = Array.isArray(message) ? message : [message]
-    lines.push({
-      level: logLevel,
-      message: parts.map(String).join(" "),
-      annotations: { ...fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })
-  const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    effect.pipe(
-      Effect.provide(Logger.layer([logger])),
-      Effect.provideService(References.MinimumLogLevel, minimum)
-    )
-  return { lines, provide }
-}
 
 const feedLines = (lines: ReadonlyArray<Line>, event: string) =>
   lines.filter((l) => l.annotations.feed !== undefined && l.annotations.event === event)
