@@ -6,3 +6,5 @@
 
 /** @since 0.1.0 */
 export * as NodeTransport from "./NodeTransport.ts"
+/** @since 0.1.0 */
+export * as Observability from "./Observability.ts"
