@@ -56,7 +56,10 @@ const STATES: ReadonlyArray<ConnectionState["_tag"]> = [
 class Collector {
   readonly members = new Set<Measured>()
   registrations: Array<Metric.Registration> = []
-  constructor(readonly registry: Metric.MetricRegistry) {}
+  readonly registry: Metric.MetricRegistry
+  constructor(registry: Metric.MetricRegistry) {
+    this.registry = registry
+  }
 
   count(state: ConnectionState["_tag"]): number {
     let n = 0
