@@ -5,7 +5,7 @@
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.
  *
- *   pnpm demo [--duration S] [--live]
+ *   pnpm demo [--duration S] [--live] [--metrics PORT]
  *
  * Ctrl-C ends the run early: the summary then says "interrupted", counts only
  * the faults injected so far, and the exit code is 0. When no connection has
@@ -14,24 +14,26 @@
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
-import { NodeTransport } from "@kharbranth/node"
+import { NodeTransport, Observability } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
-import { Deferred, Duration, Effect, Fiber, References, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, References, Stream } from "effect"
 import { type PlannedFault, schedule } from "./faults.ts"
 import { type Feed, feeds } from "./venues.ts"
 
 // ---- arguments -----------------------------------------------------------
 
-const usage = `usage: pnpm demo [--duration S] [--live]
+const usage = `usage: pnpm demo [--duration S] [--live] [--metrics PORT]
 
   --duration S  run for S seconds (default 30), then print the summary; Ctrl-C ends it early
   --live        connect to the venues' public endpoints instead of the local simulator (no faults;
                 needs internet: when nothing can connect it stops after 10 s with the errors)
+  --metrics PORT  serve the library's metrics for Prometheus on http://127.0.0.1:PORT/metrics
 `
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
   let duration = 30
   let live = false
+  let metrics: number | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--") continue
@@ -46,12 +48,19 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
         process.stderr.write(`--duration must be a number of seconds, at least 4 (got ${String(value)})\n${usage}`)
         process.exit(2)
       }
+    } else if (arg === "--metrics" || arg.startsWith("--metrics=")) {
+      const value = arg.includes("=") ? arg.split("=")[1] : argv[++i]
+      metrics = Number(value)
+      if (!Number.isInteger(metrics) || metrics < 1 || metrics > 65535) {
+        process.stderr.write(`--metrics must be a port number (got ${String(value)})\n${usage}`)
+        process.exit(2)
+      }
     } else {
       process.stderr.write(`unknown argument: ${arg}\n${usage}`)
       process.exit(2)
     }
   }
-  return { duration, live }
+  return { duration, live, metrics }
 }
 
 // ---- what is tracked ---------------------------------------------------
@@ -408,6 +417,9 @@ Effect.runPromiseExit(
   program(options, interrupted).pipe(
     Effect.scoped,
     Effect.provide(NodeTransport.layer()),
+    Effect.provide(
+      options.metrics === undefined ? Layer.empty : Observability.layerPrometheus({ port: options.metrics })
+    ),
     Effect.provideService(References.MinimumLogLevel, "None")
   )
 ).then(
