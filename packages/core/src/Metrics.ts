@@ -47,13 +47,13 @@ export const enabled: Context.Reference<boolean> = Context.Reference<boolean>("@
  *
  * @example
  * ```ts
- * import { Connection, MemoryTransport, Metrics } from "@kharbranth/core"
+ * import { Connection, Heartbeat, MemoryTransport, Metrics } from "@kharbranth/core"
  * import { Effect, Layer, Metric } from "effect"
  *
  * const program = Effect.gen(function*() {
  *   const server = yield* MemoryTransport.MemoryServer
- *   yield* Connection.make("btc", { url: "wss://example.test/ws", heartbeat: { _tag: "None" } })
- *   yield* server.accept
+ *   yield* Connection.make("btc", { url: "wss://example.test/ws", heartbeat: Heartbeat.none })
+ *   yield* server.accepted
  *   const opened = yield* Metric.value(
  *     Metrics.dials.pipe(Metric.withAttributes({ connection: "btc", outcome: "opened", error: "none" }))
  *   )
@@ -61,7 +61,7 @@ export const enabled: Context.Reference<boolean> = Context.Reference<boolean>("@
  * })
  *
  * Effect.runPromise(
- *   program.pipe(Effect.scoped, Effect.provide(Layer.mergeAll(MemoryTransport.layer, Metrics.layer)))
+ *   program.pipe(Effect.scoped, Effect.provide(Layer.mergeAll(MemoryTransport.layer(), Metrics.layer)))
  * )
  * ```
  *
