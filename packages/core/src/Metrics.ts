@@ -125,7 +125,9 @@ export const bytesOut: Metric.Counter<number> = Metric.counter("kharbranth_bytes
 })
 
 /**
- * Frames dropped by a `sliding` or `dropping` inbound buffer. Read at export. Label: `connection`.
+ * Frames dropped by a `sliding` or `dropping` inbound buffer. Read at export;
+ * only connections with such a buffer have the series (`suspend` never
+ * drops). Label: `connection`.
  *
  * @category metrics
  * @since 0.1.0

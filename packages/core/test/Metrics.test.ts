@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Metric, Option, Scope, Tracer } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Option, Scope, Stream, Tracer } from "effect"
 import * as Connection from "../src/Connection.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { DialOutcome, MemoryServer } from "../src/MemoryTransport.ts"
@@ -84,6 +84,8 @@ describe("Metrics", () => {
       assert.strictEqual(valueOf(registry, "kharbranth_session_uptime_seconds", btc), 2.5)
       assert.strictEqual(valueOf(registry, "kharbranth_connections", { state: "Open" }), 1)
       assert.strictEqual(valueOf(registry, "kharbranth_connections", { state: "Reconnecting" }), 0)
+      // A `suspend` buffer never drops: no series for it.
+      assert.strictEqual(valueOf(registry, "kharbranth_frames_dropped_total", btc), undefined)
       // A later read sees the counters as they are then: nothing was copied per frame.
       yield* peer.send("f")
       yield* settle
@@ -96,6 +98,28 @@ describe("Metrics", () => {
       assert.strictEqual(valueOf(registry, "kharbranth_disconnects_total", { ...btc, error: "Closed" }), 1)
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(ids(registry), [])
+    }).pipe(Effect.provide(MemoryTransport.layer()), Effect.provide(registryLayer(registry)))
+  })
+
+  it.effect("frames dropped by a sliding buffer, read at export", () => {
+    const registry: Metric.MetricRegistry = new Map()
+    return Effect.gen(function*() {
+      const server = yield* MemoryServer
+      const conn = yield* Connection.make("doge", {
+        url,
+        heartbeat: Heartbeat.none,
+        inbound: { capacity: 8, strategy: "sliding" }
+      })
+      // A slow subscriber: a frame each 5 ms, while 30 arrive at once.
+      yield* Effect.forkScoped(Stream.runDrain(conn.frames.pipe(Stream.tap(() => Effect.sleep("5 millis")))))
+      yield* settle
+      const peer = yield* server.accepted
+      yield* peer.send(...Array.from({ length: 30 }, (_, i) => String(i)))
+      yield* settle
+      yield* advance(200, 50)
+      const dropped = (yield* conn.stats).dropped
+      assert.isAbove(dropped, 0)
+      assert.strictEqual(valueOf(registry, "kharbranth_frames_dropped_total", { connection: "doge" }), dropped)
     }).pipe(Effect.provide(MemoryTransport.layer()), Effect.provide(registryLayer(registry)))
   })
 

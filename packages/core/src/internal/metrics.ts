@@ -31,6 +31,7 @@ import { CurrentState, type StateCell } from "./currentState.ts"
 export interface Measured {
   readonly name: string
   readonly [CurrentState]: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
+  readonly cfg: { readonly strategy: string }
   statsNow(): ConnectionStats
 }
 
@@ -150,7 +151,8 @@ export class ConnectionMetrics {
     pulled(Metrics.bytesIn, () => stats().bytesIn)
     pulled(Metrics.framesOut, () => stats().framesOut)
     pulled(Metrics.bytesOut, () => stats().bytesOut)
-    pulled(Metrics.framesDropped, () => stats().dropped)
+    // A `suspend` buffer never drops: no series that would always read 0 (each costs at every scrape).
+    if (connection.cfg.strategy !== "suspend") pulled(Metrics.framesDropped, () => stats().dropped)
     pulled(Metrics.sessions, () => stats().sessions)
     pulled(Metrics.reconnects, () => stats().reconnects)
     this.registrations.push(
