@@ -14,7 +14,8 @@
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
-import { NodeTransport, Observability } from "@kharbranth/node"
+import { NodeTransport } from "@kharbranth/node"
+import * as Observability from "@kharbranth/node/Observability"
 import { Simulator } from "@kharbranth/simulator"
 import { Deferred, Duration, Effect, Fiber, Layer, References, Stream } from "effect"
 import { type PlannedFault, schedule } from "./faults.ts"

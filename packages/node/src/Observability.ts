@@ -5,7 +5,9 @@
  * spans and logs (`layerOtlp`), both from `effect/observability`. Each also
  * turns the library's metrics and spans on (`Metrics.layer` of
  * `@kharbranth/core`): what the program builds with the layer has them.
- * Servers bind to 127.0.0.1 unless told otherwise.
+ * Servers bind to 127.0.0.1 unless told otherwise. Imported by its subpath
+ * (`@kharbranth/node/Observability`), not from the package's index, so that
+ * a program without it loads no HTTP server or exporter.
  *
  * @since 0.1.0
  */
@@ -27,7 +29,7 @@ import * as http from "node:http"
  *
  * @example
  * ```ts
- * import { Observability } from "@kharbranth/node"
+ * import * as Observability from "@kharbranth/node/Observability"
  * import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
  * import * as HttpRouter from "effect/http/HttpRouter"
  * import { Layer } from "effect"
@@ -55,7 +57,8 @@ export const layerPrometheusRoutes = (options?: {
  *
  * @example
  * ```ts
- * import { NodeTransport, Observability } from "@kharbranth/node"
+ * import { NodeTransport } from "@kharbranth/node"
+ * import * as Observability from "@kharbranth/node/Observability"
  * import { Layer } from "effect"
  *
  * // Provide beside the transport: every connection made with it exports its series.
@@ -92,7 +95,8 @@ export const layerPrometheus = (options: {
  *
  * @example
  * ```ts
- * import { NodeTransport, Observability } from "@kharbranth/node"
+ * import { NodeTransport } from "@kharbranth/node"
+ * import * as Observability from "@kharbranth/node/Observability"
  * import { Layer } from "effect"
  *
  * const AppLayer = Layer.mergeAll(
