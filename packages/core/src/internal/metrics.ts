@@ -25,13 +25,16 @@ import type { ConnectionStats } from "../Connection.ts"
 import type { ConnectionEvent } from "../ConnectionEvent.ts"
 import type { ConnectionState } from "../ConnectionState.ts"
 import * as Metrics from "../Metrics.ts"
+import type * as Transport from "../Transport.ts"
 import { CurrentState, type StateCell } from "./currentState.ts"
+import type * as Lifecycle from "./lifecycle.ts"
 
 /** What the metrics read of their connection: its name, its state and its counters. */
 export interface Measured {
   readonly name: string
   readonly [CurrentState]: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
   readonly cfg: { readonly strategy: string }
+  readonly phase: Lifecycle.Phase
   statsNow(): ConnectionStats
 }
 
@@ -117,7 +120,9 @@ const counter = (get: () => number): Metric.Metric.Hooks<number, Metric.CounterS
   modify: noop
 })
 
-const NANOS_PER_MILLI = 1_000_000n
+const NANOS_PER_MICRO = 1_000n
+/** Epoch ms (fractional) to the nanoseconds a span takes, to the microsecond. */
+const nanos = (ms: number): bigint => BigInt(Math.round(ms * 1000)) * NANOS_PER_MICRO
 
 /** One connection's metrics and spans. */
 export class ConnectionMetrics {
@@ -208,6 +213,10 @@ export class ConnectionMetrics {
       case "Opened": {
         this.bump(Metrics.dials, { outcome: "opened", error: "none" })
         const dial = this.dialSpan
+        const phase = this.connection.phase
+        if (dial !== undefined && phase._tag === "Open" && phase.socket.timings !== undefined) {
+          addTimings(dial, phase.socket.timings)
+        }
         this.endDial(event.at, "opened", undefined)
         this.sessionEnd = undefined
         this.sessionSpan = this.startSpan("kharbranth.session", event.at, {
@@ -270,7 +279,7 @@ export class ConnectionMetrics {
       parent: Option.none(),
       annotations: Context.empty(),
       links: link === undefined ? [] : [{ span: link, attributes: {} }],
-      startTime: BigInt(Math.round(at)) * NANOS_PER_MILLI,
+      startTime: nanos(at),
       kind: "client",
       root: true,
       sampled: true
@@ -285,7 +294,7 @@ export class ConnectionMetrics {
     this.dialSpan = undefined
     span.attribute("kharbranth.outcome", outcome)
     if (error !== undefined) span.attribute("error.type", error._tag)
-    span.end(BigInt(Math.round(at)) * NANOS_PER_MILLI, error === undefined ? Exit.void : Exit.fail(error))
+    span.end(nanos(at), error === undefined ? Exit.void : Exit.fail(error))
   }
 
   /** Ends the session's span, if one is open: with `reason`, else the reason noted before (a restart). */
@@ -295,8 +304,23 @@ export class ConnectionMetrics {
     this.sessionSpan = undefined
     span.attribute("kharbranth.end_reason", reason ?? this.sessionEnd ?? "ended")
     this.sessionEnd = undefined
-    span.end(BigInt(Math.round(at)) * NANOS_PER_MILLI, error === undefined ? Exit.void : Exit.fail(error))
+    span.end(nanos(at), error === undefined ? Exit.void : Exit.fail(error))
   }
+}
+
+/** The dial's phases as span events (`dns`, `tcp`, `tls`, `upgrade`) and their durations in ms as attributes. */
+const addTimings = (span: Tracer.Span, timings: Transport.DialTimings): void => {
+  let last = timings.start
+  const phase = (name: string, at: number | undefined): void => {
+    if (at === undefined) return
+    span.event(name, nanos(at))
+    span.attribute(`kharbranth.dial.${name}_ms`, at - last)
+    last = at
+  }
+  phase("dns", timings.lookup)
+  phase("tcp", timings.connect)
+  phase("tls", timings.secureConnect)
+  phase("upgrade", timings.upgrade)
 }
 
 /**
