@@ -15,14 +15,22 @@
  * names, states, outcomes and error tags, never a URL or a payload.
  *
  * The same switch turns on the spans `kharbranth.dial` (one per dial:
- * connection, attempt, redacted URL, outcome) and `kharbranth.session` (one
- * per session, from open to end, with its end reason). Each is the root of
+ * connection, attempt, redacted URL, outcome, and the phases the transport
+ * sees: DNS, TCP, TLS, upgrade) and `kharbranth.session` (one per session,
+ * from open to end, with its end reason). Each is the root of
  * a trace of its own, a session's span linked to its dial's: a connection
  * that lives for days keeps no span open for days, and no span of the
  * program becomes the parent of a connection's whole life.
  *
- * `@kharbranth/node`'s `Observability` exports all of it (Prometheus or
- * OTLP) with one layer.
+ * `@kharbranth/node/Observability` exports all of it (Prometheus or OTLP)
+ * with one layer.
+ *
+ * **Gotchas**: a series is named by its connection's name, so names must be
+ * unique within a registry (one process, unless you provide registries of
+ * your own): two live connections named alike share their series. A scrape
+ * reads and formats every series, about ten per connection: at 1,000
+ * connections that is 15–20 ms of the event loop (measured: BENCHMARKS.md),
+ * so scrape every 15 s or more rather than every second.
  *
  * @since 0.1.0
  */
