@@ -261,6 +261,21 @@ export interface HyperliquidOptions extends CommonVenueOptions {
 }
 
 /**
+ * A test account the private endpoints (`okxPrivate`, `bybitPrivate`) accept: a login signed with its
+ * `secret` (and, for OKX, carrying its `passphrase`) succeeds; any other key, secret or passphrase is
+ * refused with the venue's own error. Use made-up values: they are test keys of the simulator only.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Account {
+  readonly apiKey: string
+  readonly secret: string
+  /** OKX keys have one; Bybit's do not. */
+  readonly passphrase?: string | undefined
+}
+
+/**
  * Everything `Simulator.make` and `startSimulator` accept; all fields are optional.
  *
  * @category models
@@ -287,6 +302,16 @@ export interface Options {
   readonly closeGrace?: Duration.Input | undefined
   /** A connection whose delayed/throttled output exceeds this many bytes is closed (1008). Default 8 MiB. */
   readonly maxQueuedBytes?: number | undefined
+  /** The accounts the private endpoints accept. Default: none (every login is refused). */
+  readonly accounts?: ReadonlyArray<Account> | undefined
+  /**
+   * How far the venues' clock is ahead of this machine's, for clock-skew tests: a number of ms (negative:
+   * behind) or a duration (ahead). Logins are checked against the venues' clock, and the server-time
+   * endpoints (`okxTime`, `bybitTime`) report it. Default 0.
+   */
+  readonly clockOffset?: Duration.Input | undefined
+  /** Private order updates per second per account and private channel. Default 5; 0 sends none. */
+  readonly privateRate?: number | undefined
   /** Per-venue protocol options. */
   readonly venues?: {
     readonly binance?: BinanceOptions | undefined
@@ -313,6 +338,11 @@ export interface Config {
   readonly paused: boolean
   readonly closeGraceMs: number
   readonly maxQueuedBytes: number
+  /** The private endpoints' accounts by API key. */
+  readonly accounts: ReadonlyMap<string, Account>
+  /** Added to this machine's clock to give the venues' time. */
+  readonly clockOffsetMs: number
+  readonly privateRate: number
   readonly binance: {
     readonly rate: number
     readonly pingIntervalMs: number
@@ -380,6 +410,10 @@ export interface Config {
 export const millis = (input: Duration.Input | undefined, fallback: Duration.Input): number =>
   Duration.toMillis(Duration.fromInputUnsafe(input ?? fallback))
 
+/** A clock offset in ms: a negative number of ms, or a `Duration.Input` (always positive). */
+const clockOffsetMillis = (input: Duration.Input): number =>
+  typeof input === "number" ? input : Duration.toMillis(Duration.fromInputUnsafe(input))
+
 /**
  * Fills in the defaults.
  *
@@ -398,6 +432,9 @@ export const resolve = (options: Options = {}): Config => {
     paused: options.paused ?? false,
     closeGraceMs: millis(options.closeGrace, 500),
     maxQueuedBytes: options.maxQueuedBytes ?? 8 * 1024 * 1024,
+    accounts: new Map((options.accounts ?? []).map((account) => [account.apiKey, account])),
+    clockOffsetMs: options.clockOffset === undefined ? 0 : clockOffsetMillis(options.clockOffset),
+    privateRate: options.privateRate ?? 5,
     binance: {
       rate: v.binance?.rate ?? rate,
       pingIntervalMs: millis(v.binance?.pingInterval, "20 seconds"),

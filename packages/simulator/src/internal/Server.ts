@@ -20,11 +20,14 @@ import type { BookVenue, TrueBook } from "../TrueBook.ts"
 import * as Binance from "../venues/Binance.ts"
 import * as BinanceUsdm from "../venues/BinanceUsdm.ts"
 import * as Bybit from "../venues/Bybit.ts"
+import * as BybitPrivate from "../venues/BybitPrivate.ts"
 import * as Coinbase from "../venues/Coinbase.ts"
 import * as Hyperliquid from "../venues/Hyperliquid.ts"
 import * as Kraken from "../venues/Kraken.ts"
 import * as Okx from "../venues/Okx.ts"
+import * as OkxPrivate from "../venues/OkxPrivate.ts"
 import type { Feed, Market, Venue } from "../venues/Venue.ts"
+import * as Accounts from "./Accounts.ts"
 import { Connection, type Host } from "./Connection.ts"
 import * as Endpoints from "./Endpoints.ts"
 import { fixed, type Instrument, type Rng, rng, rngFor, Tape } from "./Market.ts"
@@ -66,7 +69,9 @@ const venues: ReadonlyArray<Venue> = [
   Binance.venue,
   BinanceUsdm.venue,
   Okx.venue,
+  OkxPrivate.venue,
   Bybit.venue,
+  BybitPrivate.venue,
   Coinbase.venue,
   Kraken.venue,
   Hyperliquid.venue
@@ -285,7 +290,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
   })
 
   const server = Http.createServer((req, res) => {
-    if (restApi.handle(req, res)) return
+    if (restApi.handle(req, res) || Accounts.handleTime(config, req, res)) return
     res.writeHead(426, { "Content-Type": "text/plain" })
     res.end(`This is a WebSocket server. Endpoints: ${Object.values(Endpoints.paths).join(", ")}\n`)
   })
