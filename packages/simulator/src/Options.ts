@@ -234,6 +234,11 @@ export interface KrakenOptions extends CommonVenueOptions {
    * `XBT/USD` does not).
    */
   readonly pairs?: ReadonlyArray<string> | undefined
+  /**
+   * How long a WebSocket token from `krakenToken` may wait before its first subscribe; once used it stays
+   * valid. Real: 15 minutes (`expires: 900`).
+   */
+  readonly tokenLifetime?: Duration.Input | undefined
 }
 
 /**
@@ -261,9 +266,11 @@ export interface HyperliquidOptions extends CommonVenueOptions {
 }
 
 /**
- * A test account the private endpoints (`okxPrivate`, `bybitPrivate`) accept: a login signed with its
- * `secret` (and, for OKX, carrying its `passphrase`) succeeds; any other key, secret or passphrase is
- * refused with the venue's own error. Use made-up values: they are test keys of the simulator only.
+ * A test account the private endpoints accept (`binanceWsApi`, `okxPrivate`, `bybitPrivate`, `krakenToken`
+ * and `krakenAuth`, the `user` channel of `coinbase`): a login signed with its `secret` (base64 for Kraken
+ * and Coinbase, as they issue them; with its `passphrase` for OKX and Coinbase) succeeds; any other key,
+ * secret or passphrase is refused with the venue's own error. Use made-up values: they are test keys of
+ * the simulator only.
  *
  * @category models
  * @since 0.1.0
@@ -271,8 +278,13 @@ export interface HyperliquidOptions extends CommonVenueOptions {
 export interface Account {
   readonly apiKey: string
   readonly secret: string
-  /** OKX keys have one; Bybit's do not. */
+  /** OKX and Coinbase Exchange keys have one; the others do not. */
   readonly passphrase?: string | undefined
+  /**
+   * An Ed25519 public key (SPKI PEM) for a Binance Ed25519 key: Binance signatures are then checked with it
+   * instead of an HMAC with `secret`.
+   */
+  readonly publicKey?: string | undefined
 }
 
 /**
@@ -391,6 +403,7 @@ export interface Config {
     readonly heartbeatIntervalMs: number
     /** The listed pairs, or undefined for the `knownAssets` rule. */
     readonly pairs: ReadonlySet<string> | undefined
+    readonly tokenLifetimeMs: number
   }
   readonly hyperliquid: {
     readonly rate: number
@@ -478,7 +491,8 @@ export const resolve = (options: Options = {}): Config => {
     kraken: {
       rate: v.kraken?.rate ?? rate,
       heartbeatIntervalMs: millis(v.kraken?.heartbeatInterval, "1 second"),
-      pairs: v.kraken?.pairs !== undefined ? new Set(v.kraken.pairs) : undefined
+      pairs: v.kraken?.pairs !== undefined ? new Set(v.kraken.pairs) : undefined,
+      tokenLifetimeMs: millis(v.kraken?.tokenLifetime, "15 minutes")
     },
     hyperliquid: {
       rate: v.hyperliquid?.rate ?? rate,

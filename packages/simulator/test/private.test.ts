@@ -39,7 +39,7 @@ const bybitAuth = (expires: number, secret = bybitAccount.secret, apiKey = bybit
 })
 
 /** The `seq` of private pushes, in order of arrival. */
-const seqs = (c: Client, pred: (json: any) => boolean): Array<number> =>
+const seqs = (c: Client, pred: Parameters<typeof msg>[0]): Array<number> =>
   c.messages(msg(pred)).map((s) => Number(s.json.data[0].seq))
 const consecutive = (line: ReadonlyArray<number>) => {
   for (let i = 1; i < line.length; i++) assert.strictEqual(line[i], line[i - 1]! + 1, `seq line ${line.join(",")}`)
@@ -123,8 +123,10 @@ describe("OKX private", () => {
       const c = yield* connect(sim.endpoints.okxPrivate)
       c.send(okxLogin())
       yield* okxError(c, "60006")
-      const time = yield* Effect.promise(() => fetch(sim.endpoints.okxTime).then((r) => r.json()))
-      const venueMs = Number(time.data[0].ts)
+      const time = yield* Effect.promise(() =>
+        fetch(sim.endpoints.okxTime).then((r) => r.json() as Promise<{ data: ReadonlyArray<{ ts: string }> }>)
+      )
+      const venueMs = Number(time.data[0]!.ts)
       assert.approximately(venueMs - Date.now(), 120_000, 5_000)
       c.send(okxLogin({}, venueMs))
       assert.strictEqual((yield* c.next(msg((j) => j.event === "login"))).json.code, "0")
@@ -190,7 +192,9 @@ describe("Bybit private", () => {
       const c = yield* connect(sim.endpoints.bybitPrivate)
       c.send(bybitAuth(Date.now() + 10_000))
       assert.strictEqual((yield* answer(c, "auth", 0)).json.ret_msg, "error:request expired")
-      const time = yield* Effect.promise(() => fetch(sim.endpoints.bybitTime).then((r) => r.json()))
+      const time = yield* Effect.promise(() =>
+        fetch(sim.endpoints.bybitTime).then((r) => r.json() as Promise<{ retCode: number; time: number }>)
+      )
       assert.strictEqual(time.retCode, 0)
       const from = c.seen.length
       c.send(bybitAuth(Number(time.time) + 10_000))

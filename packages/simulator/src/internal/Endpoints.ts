@@ -10,6 +10,8 @@ export interface Endpoints {
   readonly binance: string
   /** Binance spot combined streams: `ws://host:port/binance/stream` (append `?streams=a@trade/b@depth`). */
   readonly binanceCombined: string
+  /** Binance spot WebSocket API (`userDataStream.subscribe.signature`): `ws://host:port/binance/ws-api/v3`. */
+  readonly binanceWsApi: string
   /** Binance USD-M `/public` raw streams (`@trade`, `@depth*`, `@bookTicker`): `.../binance-usdm/public/ws`. */
   readonly binanceUsdmPublic: string
   /** Binance USD-M `/public` combined streams: `.../binance-usdm/public/stream` (append `?streams=`). */
@@ -32,11 +34,17 @@ export interface Endpoints {
   readonly bybitPrivate: string
   readonly coinbase: string
   readonly kraken: string
+  /** Kraken v2 authenticated (private channels with a token): `ws://host:port/kraken-auth/v2`. */
+  readonly krakenAuth: string
   readonly hyperliquid: string
   /** Binance spot REST depth snapshot: `http://host:port/binance/api/v3/depth` (add `?symbol=BTCUSDT&limit=1000`). */
   readonly binanceDepth: string
   /** Binance USD-M REST depth snapshot: `http://host:port/binance-usdm/fapi/v1/depth` (add `?symbol=BTCUSDT&limit=1000`). */
   readonly binanceUsdmDepth: string
+  /** Binance spot REST server time: `http://host:port/binance/api/v3/time`. */
+  readonly binanceTime: string
+  /** Kraken REST WebSocket token (signed POST): `http://host:port/kraken/0/private/GetWebSocketsToken`. */
+  readonly krakenToken: string
   /** OKX REST server time: `http://host:port/okx/api/v5/public/time`. */
   readonly okxTime: string
   /** Bybit REST server time: `http://host:port/bybit/v5/market/time`. */
@@ -47,6 +55,7 @@ export interface Endpoints {
 export const paths: { readonly [K in keyof Endpoints]: string } = {
   binance: "/binance/ws",
   binanceCombined: "/binance/stream",
+  binanceWsApi: "/binance/ws-api/v3",
   binanceUsdmPublic: "/binance-usdm/public/ws",
   binanceUsdmPublicCombined: "/binance-usdm/public/stream",
   binanceUsdmMarket: "/binance-usdm/market/ws",
@@ -59,15 +68,25 @@ export const paths: { readonly [K in keyof Endpoints]: string } = {
   bybitPrivate: "/bybit/v5/private",
   coinbase: "/coinbase",
   kraken: "/kraken/v2",
+  krakenAuth: "/kraken-auth/v2",
   hyperliquid: "/hyperliquid/ws",
   binanceDepth: "/binance/api/v3/depth",
   binanceUsdmDepth: "/binance-usdm/fapi/v1/depth",
+  binanceTime: "/binance/api/v3/time",
+  krakenToken: "/kraken/0/private/GetWebSocketsToken",
   okxTime: "/okx/api/v5/public/time",
   bybitTime: "/bybit/v5/market/time"
 }
 
 /** The endpoints served over plain HTTP (REST), not WebSocket. */
-const rest: ReadonlySet<string> = new Set(["binanceDepth", "binanceUsdmDepth", "okxTime", "bybitTime"])
+const rest: ReadonlySet<string> = new Set([
+  "binanceDepth",
+  "binanceUsdmDepth",
+  "binanceTime",
+  "krakenToken",
+  "okxTime",
+  "bybitTime"
+])
 
 /** Every endpoint under `base` (`ws://127.0.0.1:8080`); the REST ones under the same host as `http://`. */
 export const make = (base: string): Endpoints =>

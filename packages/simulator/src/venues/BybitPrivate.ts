@@ -10,6 +10,7 @@
  * `Request not authorized` before an auth, and after it pushed as `{"id","topic","creationTime","data":[
  * {...,"seq"}]}`, one higher in `seq` per push of the account's topic, shared by every connection of the
  * account. The connection closes when neither a ping nor pushed data happened for `idleTimeout`.
+ * `expireAuth` closes an authenticated connection (1000), as Bybit ends one at its `max_alive_time`.
  */
 import * as Accounts from "../internal/Accounts.ts"
 import type { Session, Venue } from "./Venue.ts"
@@ -108,6 +109,11 @@ export const venue: Venue = {
         if (now - Math.max(lastPing, conn.lastData) >= idle) {
           conn.close(1000, `No ping or data for ${Math.round(idle / 1000)}s`)
         }
+      },
+      expireAuth: () => {
+        if (authed === undefined) return false
+        conn.close(1000, "max_alive_time reached")
+        return true
       },
       onResume: (now) => {
         lastPing = now

@@ -13,7 +13,8 @@
  * where `data[0].seq` (the simulator's own field, to prove nothing was missed) is one higher than the
  * account's previous push on that channel, whichever of its connections got it. Logins count in the hourly quota with subscribes (60014 past it). The
  * connection closes (4004) when nothing is logged in or subscribed, or nothing received or pushed, for
- * `idleTimeout`.
+ * `idleTimeout`. `expireAuth` closes a logged-in connection with 4007 ("API key has been updated or
+ * deleted. Please reconnect."), OKX's one documented end of a login.
  */
 import * as Accounts from "../internal/Accounts.ts"
 import { SlidingLog } from "../internal/Limits.ts"
@@ -146,6 +147,11 @@ export const venue: Venue = {
         if (now - Math.max(conn.lastIn, conn.lastData) >= idle) {
           conn.close(4004, `No data received in ${Math.round(idle / 1000)}s`)
         }
+      },
+      expireAuth: () => {
+        if (loggedIn === undefined) return false
+        conn.close(4007, "API key has been updated or deleted. Please reconnect.")
+        return true
       },
       notice: () => {
         conn.sendText(
