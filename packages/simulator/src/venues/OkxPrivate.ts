@@ -18,10 +18,10 @@
  */
 import * as Accounts from "../internal/Accounts.ts"
 import { SlidingLog } from "../internal/Limits.ts"
+import * as OkxCommon from "./OkxCommon.ts"
 import type { Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
 
-const idPattern = /^[A-Za-z0-9]{1,32}$/
 const instTypes = new Set(["SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"])
 const channels = new Set(["orders", "account", "positions"])
 
@@ -54,11 +54,9 @@ export const venue: Venue = {
     let loggedIn: string | undefined
     let active = false
 
-    const idField = (id: string | undefined) => (id !== undefined ? `"id":"${id}",` : "")
+    const idField = OkxCommon.idField
     const error = (id: string | undefined, code: string, msg: string) =>
-      conn.sendText(
-        `{${idField(id)}"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`
-      )
+      OkxCommon.sendError(conn, connId, id, code, msg)
 
     const login = (id: string | undefined, args: unknown, now: number) => {
       const a = Array.isArray(args) && typeof args[0] === "object" && args[0] !== null
@@ -94,7 +92,7 @@ export const venue: Venue = {
         if (text === "ping") return conn.sendText("pong")
         const msg = parseObject(text)
         const rawId = msg?.["id"]
-        const id = typeof rawId === "string" && idPattern.test(rawId) ? rawId : undefined
+        const id = OkxCommon.requestId(rawId)
         const op = msg?.["op"]
         if (op === "subscribe" || op === "unsubscribe" || op === "login") {
           if (!quota.take(now)) {
@@ -140,25 +138,13 @@ export const venue: Venue = {
         }
         conn.announce(op === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
       },
-      onTick: (now) => {
-        if (!active && now - conn.openedAt >= idle) {
-          return conn.close(4004, `No subscription within ${Math.round(idle / 1000)}s`)
-        }
-        if (now - Math.max(conn.lastIn, conn.lastData) >= idle) {
-          conn.close(4004, `No data received in ${Math.round(idle / 1000)}s`)
-        }
-      },
+      onTick: (now) => OkxCommon.idleTick(conn, idle, active, now),
       expireAuth: () => {
         if (loggedIn === undefined) return false
         conn.close(4007, "API key has been updated or deleted. Please reconnect.")
         return true
       },
-      notice: () => {
-        conn.sendText(
-          `{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"${connId}"}`
-        )
-        return true
-      }
+      notice: () => OkxCommon.notice(conn, connId)
     }
   }
 }
