@@ -230,6 +230,15 @@ const sse = (update: Update) =>
  * default; with one (`"/dashboard"`), `{prefix}` without the slash redirects
  * to the page.
  *
+ * **Gotchas**
+ *
+ * An open event stream is a request that never ends by itself. Node's
+ * server, closing, waits for its requests (`NodeHttpServer`'s preemptive
+ * shutdown, up to `gracefulShutdownTimeout`, 20 s by default) before the
+ * request fibers are interrupted: give your server
+ * `disablePreemptiveShutdown: true` (as `Dashboard.layer` does) or a short
+ * `gracefulShutdownTimeout`.
+ *
  * @example
  * ```ts
  * import { Dashboard } from "@kharbranth/node"
@@ -242,7 +251,7 @@ const sse = (update: Update) =>
  * // The dashboard under /dashboard/ beside your own routes, on your own server.
  * const App = HttpRouter.serve(Dashboard.routes({ prefix: "/dashboard" })).pipe(
  *   Layer.provideMerge(Dashboard.layerService()),
- *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8080, host: "127.0.0.1" }))
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 8080, host: "127.0.0.1", disablePreemptiveShutdown: true }))
  * )
  * const _check: Layer.Layer<Dashboard.Dashboard, unknown, WSManager.WSManager> = App
  * ```
