@@ -58,7 +58,10 @@ export interface Snapshot {
 export class Ring<A> {
   private readonly items: Array<A> = []
   private start = 0
-  constructor(readonly capacity: number) {}
+  readonly capacity: number
+  constructor(capacity: number) {
+    this.capacity = capacity
+  }
   push(item: A): void {
     if (this.items.length < this.capacity) this.items.push(item)
     else {
@@ -100,8 +103,10 @@ export class Model {
   private readonly timeline: Ring<TimelineEntry>
   private nextId = 1
   private last: Snapshot
+  readonly options: { readonly samples: number; readonly timeline: number; readonly interval: number }
 
-  constructor(readonly options: { readonly samples: number; readonly timeline: number; readonly interval: number }) {
+  constructor(options: { readonly samples: number; readonly timeline: number; readonly interval: number }) {
+    this.options = options
     this.timeline = new Ring(options.timeline)
     this.last = {
       at: 0,
