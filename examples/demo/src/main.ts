@@ -17,42 +17,10 @@ import type { ConnectionEvent } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import { Deferred, Duration, Effect, Fiber, References, Stream } from "effect"
+import { parseArgs } from "./args.ts"
 import { type PlannedFault, schedule } from "./faults.ts"
+import { ms, pad, render as renderScreen } from "./terminal.ts"
 import { type Feed, feeds } from "./venues.ts"
-
-// ---- arguments -----------------------------------------------------------
-
-const usage = `usage: pnpm demo [--duration S] [--live]
-
-  --duration S  run for S seconds (default 30), then print the summary; Ctrl-C ends it early
-  --live        connect to the venues' public endpoints instead of the local simulator (no faults;
-                needs internet: when nothing can connect it stops after 10 s with the errors)
-`
-
-const parseArgs = (argv: ReadonlyArray<string>) => {
-  let duration = 30
-  let live = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === "--") continue
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(usage)
-      process.exit(0)
-    } else if (arg === "--live") live = true
-    else if (arg === "--duration" || arg.startsWith("--duration=")) {
-      const value = arg.includes("=") ? arg.split("=")[1] : argv[++i]
-      duration = Number(value)
-      if (!Number.isFinite(duration) || duration < 4) {
-        process.stderr.write(`--duration must be a number of seconds, at least 4 (got ${String(value)})\n${usage}`)
-        process.exit(2)
-      }
-    } else {
-      process.stderr.write(`unknown argument: ${arg}\n${usage}`)
-      process.exit(2)
-    }
-  }
-  return { duration, live }
-}
 
 // ---- what is tracked ---------------------------------------------------
 
@@ -84,11 +52,6 @@ interface FaultRun {
 const now = () => performance.now()
 /** With no connection ever open and every one failed to dial for this long, the run stops. */
 const giveUpAfterMs = 10_000
-const ms = (value: number | undefined) => (value === undefined ? "—" : `${Math.round(value)} ms`)
-const pad = (
-  text: string,
-  width: number
-) => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
 
 const program = (
   options: { readonly duration: number; readonly live: boolean },
@@ -244,29 +207,30 @@ const program = (
         row.dataAtLastTick = row.data
       }
       if (!tty) return
-      const lines = [
-        `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${
+      const lines = renderScreen({
+        title: `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${
           elapsed.toFixed(1)
         } s of ${options.duration} s — faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
-        "",
-        `${pad("connection", 22)}${pad("state", 14)}${pad("msgs/s", 8)}${pad("rtt", 8)}${pad("reconn", 8)}${
-          pad("gaps", 6)
-        }last error`,
-        ...Array.from(rows.values()).map((row) => {
+        connections: Array.from(rows.values()).map((row) => {
           const s = stats.connections[row.feed.name]
-          return `${pad(row.feed.name, 22)}${pad(states.get(row.feed.name)?._tag ?? "?", 14)}${
-            pad(String(row.rate), 8)
-          }${
-            pad(s?.lastRtt === undefined ? "—" : `${s.lastRtt < 10 ? s.lastRtt.toFixed(2) : s.lastRtt.toFixed(0)}ms`, 8)
-          }${pad(String(s?.reconnects ?? 0), 8)}${pad(String(row.gaps), 6)}${row.lastError.slice(0, 60)}`
+          return {
+            name: row.feed.name,
+            state: states.get(row.feed.name)?._tag ?? "?",
+            rate: row.rate,
+            rtt: s?.lastRtt,
+            reconnects: s?.reconnects ?? 0,
+            gaps: row.gaps,
+            lastError: row.lastError
+          }
         }),
-        "",
-        ...runs.map((run) =>
-          `  ${pad(`${run.planned.label} → ${run.planned.venue}`, 46)} detected ${
-            pad(ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt), 9)
-          } recovered ${run.recoveredAt.size}/${run.targets.length}`
-        )
-      ]
+        faults: runs.map((run) => ({
+          label: run.planned.label,
+          venue: run.planned.venue,
+          detected: run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt,
+          recovered: run.recoveredAt.size,
+          targets: run.targets.length
+        }))
+      })
       process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`)
     })
     let ticks = 0
@@ -344,9 +308,7 @@ const program = (
       // whose recovery was still under way is "recovering", not failed.
       const live = new Set(liveConnections())
       const recoveringConnections = Array.from(rows.keys()).filter((name) =>
-        !live.has(name) && runs.some((run) =>
-          run.targets.includes(name) && !run.recoveredAt.has(name)
-        )
+        !live.has(name) && runs.some((run) => run.targets.includes(name) && !run.recoveredAt.has(name))
       ).length
       const recoveringFaults = runs.length - faultsOk
       const notes = [
