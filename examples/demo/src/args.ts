@@ -1,19 +1,22 @@
 /**
- * The demo's command line: `pnpm demo [--duration S] [--live]`. Parsing
+ * The demo's command line: `pnpm demo [--duration S] [--live] [--errors]`. Parsing
  * prints the usage and exits on `--help` (code 0) and on a bad argument
  * (code 2).
  */
 
-export const usage = `usage: pnpm demo [--duration S] [--live]
+export const usage = `usage: pnpm demo [--duration S] [--live] [--errors]
 
   --duration S  run for S seconds (default 30), then print the summary; Ctrl-C ends it early
   --live        connect to the venues' public endpoints instead of the local simulator (no faults;
                 needs internet: when nothing can connect it stops after 10 s with the errors)
+  --errors      show every connection's full last error (in a terminal, key e toggles it; without
+                one, each new last error is printed in full)
 `
 
 export interface Options {
   readonly duration: number
   readonly live: boolean
+  readonly errors: boolean
 }
 
 const fail = (message: string): never => {
@@ -24,6 +27,7 @@ const fail = (message: string): never => {
 export const parseArgs = (argv: ReadonlyArray<string>): Options => {
   let duration = 30
   let live = false
+  let errors = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     // `--name=value` or `--name value`.
@@ -34,6 +38,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Options => {
       process.stdout.write(usage)
       process.exit(0)
     } else if (arg === "--live") live = true
+    else if (arg === "--errors") errors = true
     else if (name === "--duration") {
       const text = value()
       duration = Number(text)
@@ -44,5 +49,5 @@ export const parseArgs = (argv: ReadonlyArray<string>): Options => {
       fail(`unknown argument: ${arg}`)
     }
   }
-  return { duration, live }
+  return { duration, live, errors }
 }

@@ -5,8 +5,10 @@
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.
  *
- *   pnpm demo [--duration S] [--live]
+ *   pnpm demo [--duration S] [--live] [--errors]
  *
+ * On a terminal the dashboard is redrawn in place at the terminal's width;
+ * key `e` (or `--errors`) shows every connection's full last error.
  * Ctrl-C ends the run early: the summary then says "interrupted", counts only
  * the faults injected so far, and the exit code is 0. When no connection has
  * opened after 10 s and every one has failed to dial (`--live` without
@@ -18,8 +20,10 @@ import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import { Deferred, Duration, Effect, Fiber, References, Stream } from "effect"
 import { parseArgs } from "./args.ts"
+import type { Options } from "./args.ts"
 import { type PlannedFault, schedule } from "./faults.ts"
-import { ms, pad, render as renderScreen } from "./terminal.ts"
+import { ms, pad, type Screen } from "./terminal.ts"
+import * as Tty from "./tty.ts"
 import { type Feed, feeds } from "./venues.ts"
 
 // ---- what is tracked ---------------------------------------------------
@@ -54,7 +58,7 @@ const now = () => performance.now()
 const giveUpAfterMs = 10_000
 
 const program = (
-  options: { readonly duration: number; readonly live: boolean },
+  options: Options,
   interrupted: Deferred.Deferred<void>
 ) =>
   Effect.gen(function*() {
@@ -198,6 +202,27 @@ const program = (
       return Array.from(byError, ([error, names]) => `  not open: ${names.join(", ")} — last error: ${error}`)
     }
 
+    // On a TTY: a screen redrawn in place (keys: e for the full last errors). Without one: progress lines.
+    const screen = tty
+      ? yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          Tty.make({ errors: options.errors, onInterrupt: () => void process.kill(process.pid, "SIGINT") })
+        ),
+        (screen) => Effect.sync(() => screen.close())
+      )
+      : undefined
+    // Without a TTY and with --errors: each connection's last error in full, whenever it changes.
+    const errorsShown = new Map<string, string>()
+    const newErrorLines = () => {
+      const lines: Array<string> = []
+      for (const row of rows.values()) {
+        if (row.lastError === "" || errorsShown.get(row.feed.name) === row.lastError) continue
+        errorsShown.set(row.feed.name, row.lastError)
+        lines.push(`  last error: ${row.feed.name} — ${row.lastError}`)
+      }
+      return lines
+    }
+
     const render = Effect.gen(function*() {
       const states = yield* manager.states
       const stats = yield* manager.stats
@@ -206,32 +231,33 @@ const program = (
         row.rate = (row.data - row.dataAtLastTick) * 2
         row.dataAtLastTick = row.data
       }
-      if (!tty) return
-      const lines = renderScreen({
-        title: `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${
-          elapsed.toFixed(1)
-        } s of ${options.duration} s — faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
-        connections: Array.from(rows.values()).map((row) => {
-          const s = stats.connections[row.feed.name]
-          return {
-            name: row.feed.name,
-            state: states.get(row.feed.name)?._tag ?? "?",
-            rate: row.rate,
-            rtt: s?.lastRtt,
-            reconnects: s?.reconnects ?? 0,
-            gaps: row.gaps,
-            lastError: row.lastError
-          }
-        }),
-        faults: runs.map((run) => ({
-          label: run.planned.label,
-          venue: run.planned.venue,
-          detected: run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt,
-          recovered: run.recoveredAt.size,
-          targets: run.targets.length
-        }))
-      })
-      process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`)
+      if (screen === undefined) return
+      screen.draw(
+        {
+          title: `Kharbranth demo · ${options.live ? "live venues" : "simulator"} · ${
+            elapsed.toFixed(1)
+          }/${options.duration} s · faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
+          connections: Array.from(rows.values()).map((row) => {
+            const s = stats.connections[row.feed.name]
+            return {
+              name: row.feed.name,
+              state: states.get(row.feed.name)?._tag ?? "?",
+              rate: row.rate,
+              rtt: s?.lastRtt,
+              reconnects: s?.reconnects ?? 0,
+              gaps: row.gaps,
+              lastError: row.lastError
+            }
+          }),
+          faults: runs.map((run) => ({
+            label: run.planned.label,
+            venue: run.planned.venue,
+            detected: run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt,
+            recovered: run.recoveredAt.size,
+            targets: run.targets.length
+          }))
+        } satisfies Screen
+      )
     })
     let ticks = 0
     const dashboard = yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
@@ -248,6 +274,7 @@ const program = (
         const notOpen = notOpenLines(yield* manager.states).join("\n")
         if (notOpen !== notOpenShown && notOpen !== "") console.log(notOpen)
         notOpenShown = notOpen
+        if (options.errors) { for (const line of newErrorLines()) console.log(line) }
       }
     })))
 
@@ -265,6 +292,8 @@ const program = (
     const wasInterrupted = Deferred.isDoneUnsafe(interrupted)
     const elapsed = ((now() - started) / 1000).toFixed(1)
     yield* Fiber.interrupt(dashboard)
+    // The summary is printed below the last screen; keys are plain again (Ctrl-C is a signal).
+    screen?.close()
 
     // ---- summary -------------------------------------------------------
     const stats = yield* manager.stats
