@@ -5,10 +5,11 @@
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.
  *
- *   pnpm demo [--duration S] [--live] [--errors]
+ *   pnpm demo [--duration S] [--live] [--errors] [--web [PORT]]
  *
  * On a terminal the dashboard is redrawn in place at the terminal's width;
- * key `e` (or `--errors`) shows every connection's full last error.
+ * key `e` (or `--errors`) shows every connection's full last error. `--web`
+ * also serves the browser dashboard on 127.0.0.1 (see `web.ts`).
  * Ctrl-C ends the run early: the summary then says "interrupted", counts only
  * the faults injected so far, and the exit code is 0. When no connection has
  * opened after 10 s and every one has failed to dial (`--live` without
@@ -16,15 +17,16 @@
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
-import { NodeTransport } from "@kharbranth/node"
+import { type Dashboard, NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
-import { Deferred, Duration, Effect, Fiber, References, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, References, Result, Stream } from "effect"
 import { parseArgs } from "./args.ts"
 import type { Options } from "./args.ts"
 import { type PlannedFault, schedule } from "./faults.ts"
 import { ms, pad, type Screen } from "./terminal.ts"
 import * as Tty from "./tty.ts"
 import { type Feed, feeds } from "./venues.ts"
+import * as Web from "./web.ts"
 
 // ---- what is tracked ---------------------------------------------------
 
@@ -94,6 +96,16 @@ const program = (
 
     const manager = yield* WSManager.make({ maxConcurrentDials: 16, dialsPerSecond: options.live ? 3 : 1000 })
 
+    // --web: the browser dashboard, fed the faults the demo injects, the gaps it detects, its recoveries.
+    const webStarted = options.web === undefined ? undefined : yield* Effect.result(Web.start(manager, options.web))
+    if (webStarted !== undefined && Result.isFailure(webStarted)) {
+      console.error(webStarted.failure)
+      return false
+    }
+    const web = webStarted?.success
+    if (web !== undefined && !tty) console.log(`dashboard: ${web.url}`)
+    const mark = (m: Dashboard.Mark) => (web === undefined ? Effect.void : web.mark(m))
+
     // Frames: count, detect sequence gaps within a session, judge recoveries.
     const onFrame = (connection: string, frame: Frame.Frame) =>
       Effect.gen(function*() {
@@ -113,7 +125,14 @@ const program = (
           const recovered = run.planned.disrupts
             ? frame.session > (run.sessionAtFault.get(connection) ?? 0)
             : at >= run.appliedAt + run.planned.lasts
-          if (recovered) run.recoveredAt.set(connection, at)
+          if (recovered) {
+            run.recoveredAt.set(connection, at)
+            yield* mark({
+              connection,
+              kind: "recovered",
+              text: `recovered from ${run.planned.label} in ${ms(at - run.appliedAt)}`
+            })
+          }
         }
         if (frame._tag !== "Text") return
         let gap: string | undefined
@@ -131,6 +150,7 @@ const program = (
               run.detectedAt = at
             }
           }
+          yield* mark({ connection, kind: "gap", text: gap })
           // The feed went bad: a new session now, without backoff.
           yield* Effect.ignore(manager.restart(connection, gap))
         }
@@ -173,6 +193,7 @@ const program = (
         const targets = list.filter((f) => f.venue === planned.venue).map((f) => f.name)
         const sessionAtFault = new Map(targets.map((name) => [name, rows.get(name)!.session]))
         runs.push({ planned, appliedAt: now(), targets, sessionAtFault, detectedAt: undefined, recoveredAt: new Map() })
+        for (const connection of targets) yield* mark({ connection, kind: "fault", text: `injected: ${planned.label}` })
         yield* Effect.ignore(sim!.fault(planned.spec))
       }), { discard: true }))
 
@@ -234,6 +255,7 @@ const program = (
       if (screen === undefined) return
       screen.draw(
         {
+          ...(web === undefined ? {} : { link: `dashboard: ${web.url}` }),
           title: `Kharbranth demo · ${options.live ? "live venues" : "simulator"} · ${
             elapsed.toFixed(1)
           }/${options.duration} s · faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,

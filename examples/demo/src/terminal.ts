@@ -30,6 +30,8 @@ export interface FaultLine {
 export interface Screen {
   /** Most important first: the title is cut from its end. */
   readonly title: string
+  /** A line under the title (the browser dashboard's address). */
+  readonly link?: string
   readonly connections: ReadonlyArray<ConnectionLine>
   readonly faults: ReadonlyArray<FaultLine>
 }
@@ -146,6 +148,7 @@ export const render = (screen: Screen, layout: Layout): Array<string> => {
   const columns = Math.max(20, layout.columns)
   return [
     fit(screen.title, columns),
+    ...(screen.link === undefined ? [] : [fit(screen.link, columns)]),
     "",
     ...table(screen.connections, columns),
     "",
