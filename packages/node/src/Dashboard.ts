@@ -86,8 +86,10 @@ export type ConnectionView = Model.ConnectionView
 export type Totals = Model.Totals
 
 /**
- * What `GET /api/snapshot` answers: the latest sample of every connection,
- * the totals, and the kept timeline, oldest first.
+ * What `GET /api/snapshot` answers: the time of the latest sample (epoch
+ * ms), the sampling `interval` (ms) and how many `samples` a full history
+ * holds, every connection as sampled, the totals, and the kept timeline,
+ * oldest first.
  *
  * @category models
  * @since 0.1.0

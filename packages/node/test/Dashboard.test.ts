@@ -132,8 +132,11 @@ describe("Dashboard", () => {
       assert.include(html, "new EventSource")
       assert.notInclude(html, "<script src", "self-contained")
 
-      const snapshot = yield* Effect.promise(() => fetch(`${base}/api/snapshot`).then((r) => r.json()))
-      assert.deepInclude(Object.keys(snapshot), "totals")
+      const snapshot = yield* Effect.promise(() =>
+        fetch(`${base}/api/snapshot`).then((r) => r.json() as Promise<Dashboard.Snapshot>)
+      )
+      assert.strictEqual(snapshot.totals.connections, 1)
+      assert.strictEqual(snapshot.connections[0]?.name, "btc")
 
       const events = yield* Effect.promise(() => fetch(`${base}/events`))
       assert.strictEqual(events.headers.get("content-type"), "text/event-stream")

@@ -49,6 +49,8 @@ export interface Totals {
 export interface Snapshot {
   readonly at: number
   readonly interval: number
+  /** How many samples a full history holds. */
+  readonly samples: number
   readonly connections: ReadonlyArray<ConnectionView>
   readonly totals: Totals
   readonly timeline: ReadonlyArray<TimelineEntry>
@@ -111,6 +113,7 @@ export class Model {
     this.last = {
       at: 0,
       interval: options.interval,
+      samples: options.samples,
       connections: [],
       totals: { connections: 0, open: 0, rate: 0, reconnects: 0, gaps: 0, failedDials: 0 },
       timeline: []
@@ -234,6 +237,7 @@ export class Model {
     this.last = {
       at,
       interval: this.options.interval,
+      samples: this.options.samples,
       connections,
       totals: {
         connections: stats.totals.connections,

@@ -25,7 +25,7 @@ tr:last-child td{border-bottom:0}.state{display:inline-block;padding:1px 7px;bor
 background:#2d333b}.state.Open{background:#1f3d2a;color:var(--ok)}.state.Reconnecting,.state.Connecting,.state.Queued{
 background:#3d3417;color:var(--warn)}.state.Closed{background:#432024;color:var(--bad)}
 svg{vertical-align:middle}polyline{fill:none;stroke-width:1.5}.rate polyline{stroke:var(--info)}.rtt polyline{stroke:var(--gap)}
-td.err{max-width:320px;overflow:hidden;text-overflow:ellipsis;color:var(--bad);cursor:pointer}
+td.err{width:100%;max-width:0;overflow:hidden;text-overflow:ellipsis;color:var(--bad);cursor:pointer}
 td.err.open{white-space:normal;word-break:break-word}
 #timeline{list-style:none;margin:0;padding:0;max-height:calc(100vh - 120px);overflow:auto}
 #timeline li{padding:5px 12px;border-bottom:1px solid var(--line);display:grid;grid-template-columns:64px 1fr;gap:2px 8px}
@@ -39,6 +39,7 @@ const base = location.pathname.endsWith("/") ? location.pathname : location.path
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const fmt = (n, d) => n === null || n === undefined ? "—" : n < 10 ? n.toFixed(d) : n.toFixed(0);
+// The kept history spans the width (up to the last 60 s); scaled to its own maximum.
 const spark = (values, cls) => {
   const w = 120, h = 22, xs = values.map((v) => v === null ? NaN : v);
   const max = Math.max(1e-9, ...xs.filter((v) => !isNaN(v)));
