@@ -12,14 +12,14 @@ export const usage = `usage: pnpm demo [--duration S] [--live] [--errors] [--web
   --errors      show every connection's full last error (in a terminal, key e toggles it; without
                 one, each new last error is printed in full)
   --web [PORT]  also serve the live dashboard in the browser at http://127.0.0.1:PORT/
-                (default port 8080; 0 takes any free port)
+                (default port 8080; 0 takes a free port)
 `
 
 export interface Options {
   readonly duration: number
   readonly live: boolean
   readonly errors: boolean
-  /** The browser dashboard's port (`--web`), if any. */
+  /** The browser dashboard's port (`--web`), when given. */
   readonly web: number | undefined
 }
 

@@ -300,7 +300,7 @@ export const routes = (
 
 /**
  * Serves the dashboard on its own HTTP server: `http://{host}:{port}/`
- * (host `127.0.0.1` by default; port `0` takes any free port, see
+ * (host `127.0.0.1` by default; port `0` takes a free port, see
  * `HttpServer.HttpServer`'s `address`). Closing the layer stops the server,
  * the sampler and every event stream.
  *

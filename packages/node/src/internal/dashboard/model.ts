@@ -158,7 +158,7 @@ export class Model {
     return entry
   }
 
-  /** Folds a connection event into the model; returns the timeline entry it made, if any. */
+  /** Folds a connection event into the model; returns the timeline entry it made, or `undefined`. */
   event(connection: string, event: ConnectionEvent.ConnectionEvent): TimelineEntry | undefined {
     const e = this.entry(connection)
     switch (event._tag) {
