@@ -149,7 +149,7 @@ export interface Options {
   readonly timeline?: number | undefined
   /** Marks to add to the timeline as they come, e.g. a feed's gap events. */
   readonly marks?: Stream.Stream<Mark> | undefined
-  /** The page's title (default "Kharbranth"). */
+  /** The page's title, for `Dashboard.layer` (default "Kharbranth"; `routes` takes its own). */
   readonly title?: string | undefined
 }
 
