@@ -229,8 +229,8 @@ const sse = (update: Update) =>
  * {prefix}/` the page, `GET {prefix}/events` the server-sent events (a
  * `snapshot` event per sample, `timeline` events with new entries), `GET
  * {prefix}/api/snapshot` the latest `Snapshot` as JSON. `prefix` is empty by
- * default; with one (`"/dashboard"`), `{prefix}` without the slash redirects
- * to the page.
+ * default; with one (`"/dashboard"`), the page is served with or without the
+ * trailing slash (its script finds the other routes either way).
  *
  * **Gotchas**
  *
@@ -293,7 +293,6 @@ export const routes = (
         )
       )
     ]
-    if (prefix !== "") list.push(HttpRouter.route("GET", prefix, HttpServerResponse.redirect(`${prefix}/`)))
     return list
   }))
 }

@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Heartbeat, MemoryTransport, WSManager } from "@kharbranth/core"
 import { Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
-import { HttpServer } from "effect/http"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Dashboard from "../src/Dashboard.ts"
 import { Ring } from "../src/internal/dashboard/model.ts"
@@ -110,6 +110,30 @@ describe("Dashboard", () => {
       const tags = Exit.isSuccess(updates) ? updates.value.map((u) => u._tag) : []
       assert.deepStrictEqual(tags.slice(0, 2), ["Snapshot", "Timeline"])
       assert.isAtLeast(tags.filter((t) => t === "Snapshot").length, 3, "the first, then one per 500 ms")
+    }).pipe(Effect.provide(memory)))
+
+  it.live("its routes mount under a prefix beside the program's own routes", () =>
+    Effect.gen(function*() {
+      const manager = yield* WSManager.make()
+      yield* manager.add("btc", config("btc"))
+      const { handler, dispose } = HttpRouter.toWebHandler(
+        Layer.mergeAll(
+          HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")),
+          Dashboard.routes({ prefix: "/dashboard", title: "Desk" })
+        ).pipe(
+          Layer.provide(Dashboard.layerService()),
+          Layer.provide(Layer.succeed(WSManager.WSManager, manager))
+        ),
+        { disableLogger: true }
+      )
+      const text = (path: string) =>
+        Effect.promise(() => handler(new Request(`http://127.0.0.1${path}`)).then((r) => r.text()))
+      assert.strictEqual(yield* text("/health"), "ok")
+      assert.include(yield* text("/dashboard/"), "<title>Desk</title>")
+      assert.include(yield* text("/dashboard"), "<title>Desk</title>", "with or without the trailing slash")
+      const snapshot: Dashboard.Snapshot = JSON.parse(yield* text("/dashboard/api/snapshot"))
+      assert.deepStrictEqual(snapshot.connections.map((c) => c.name), ["btc"])
+      yield* Effect.promise(() => dispose())
     }).pipe(Effect.provide(memory)))
 
   it.live("serves the page, the JSON snapshot and the event stream on 127.0.0.1; closing ends an open stream", () =>
