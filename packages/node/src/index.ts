@@ -6,3 +6,6 @@
 
 /** @since 0.1.0 */
 export * as NodeTransport from "./NodeTransport.ts"
+
+/** @since 0.1.0 */
+export * as Dashboard from "./Dashboard.ts"
