@@ -5,8 +5,11 @@
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.
  *
- *   pnpm demo [--duration S] [--live] [--metrics PORT]
+ *   pnpm demo [--duration S] [--live] [--errors] [--web [PORT]] [--metrics PORT]
  *
+ * On a terminal the dashboard is redrawn in place at the terminal's width;
+ * key `e` (or `--errors`) shows every connection's full last error. `--web`
+ * also serves the browser dashboard on 127.0.0.1 (see `web.ts`).
  * Ctrl-C ends the run early: the summary then says "interrupted", counts only
  * the faults injected so far, and the exit code is 0. When no connection has
  * opened after 10 s and every one has failed to dial (`--live` without
@@ -14,55 +17,17 @@
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
-import { NodeTransport } from "@kharbranth/node"
+import { type Dashboard, NodeTransport } from "@kharbranth/node"
 import * as Observability from "@kharbranth/node/Observability"
 import { Simulator } from "@kharbranth/simulator"
-import { Deferred, Duration, Effect, Fiber, Layer, References, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, References, Result, Stream } from "effect"
+import { parseArgs } from "./args.ts"
+import type { Options } from "./args.ts"
 import { type PlannedFault, schedule } from "./faults.ts"
+import { ms, pad, type Screen } from "./terminal.ts"
+import * as Tty from "./tty.ts"
 import { type Feed, feeds } from "./venues.ts"
-
-// ---- arguments -----------------------------------------------------------
-
-const usage = `usage: pnpm demo [--duration S] [--live] [--metrics PORT]
-
-  --duration S  run for S seconds (default 30), then print the summary; Ctrl-C ends it early
-  --live        connect to the venues' public endpoints instead of the local simulator (no faults;
-                needs internet: when nothing can connect it stops after 10 s with the errors)
-  --metrics PORT  serve the library's metrics for Prometheus on http://127.0.0.1:PORT/metrics
-`
-
-const parseArgs = (argv: ReadonlyArray<string>) => {
-  let duration = 30
-  let live = false
-  let metrics: number | undefined
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === "--") continue
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(usage)
-      process.exit(0)
-    } else if (arg === "--live") live = true
-    else if (arg === "--duration" || arg.startsWith("--duration=")) {
-      const value = arg.includes("=") ? arg.split("=")[1] : argv[++i]
-      duration = Number(value)
-      if (!Number.isFinite(duration) || duration < 4) {
-        process.stderr.write(`--duration must be a number of seconds, at least 4 (got ${String(value)})\n${usage}`)
-        process.exit(2)
-      }
-    } else if (arg === "--metrics" || arg.startsWith("--metrics=")) {
-      const value = arg.includes("=") ? arg.split("=")[1] : argv[++i]
-      metrics = Number(value)
-      if (!Number.isInteger(metrics) || metrics < 1 || metrics > 65535) {
-        process.stderr.write(`--metrics must be a port number (got ${String(value)})\n${usage}`)
-        process.exit(2)
-      }
-    } else {
-      process.stderr.write(`unknown argument: ${arg}\n${usage}`)
-      process.exit(2)
-    }
-  }
-  return { duration, live, metrics }
-}
+import * as Web from "./web.ts"
 
 // ---- what is tracked ---------------------------------------------------
 
@@ -94,14 +59,9 @@ interface FaultRun {
 const now = () => performance.now()
 /** With no connection ever open and every one failed to dial for this long, the run stops. */
 const giveUpAfterMs = 10_000
-const ms = (value: number | undefined) => (value === undefined ? "—" : `${Math.round(value)} ms`)
-const pad = (
-  text: string,
-  width: number
-) => (text.length >= width ? text.slice(0, width) : text + " ".repeat(width - text.length))
 
 const program = (
-  options: { readonly duration: number; readonly live: boolean },
+  options: Options,
   interrupted: Deferred.Deferred<void>
 ) =>
   Effect.gen(function*() {
@@ -137,6 +97,16 @@ const program = (
 
     const manager = yield* WSManager.make({ maxConcurrentDials: 16, dialsPerSecond: options.live ? 3 : 1000 })
 
+    // --web: the browser dashboard, fed the faults the demo injects, the gaps it detects, its recoveries.
+    const webStarted = options.web === undefined ? undefined : yield* Effect.result(Web.start(manager, options.web))
+    if (webStarted !== undefined && Result.isFailure(webStarted)) {
+      console.error(webStarted.failure)
+      return false
+    }
+    const web = webStarted?.success
+    if (web !== undefined && !tty) console.log(`dashboard: ${web.url}`)
+    const mark = (m: Dashboard.Mark) => (web === undefined ? Effect.void : web.mark(m))
+
     // Frames: count, detect sequence gaps within a session, judge recoveries.
     const onFrame = (connection: string, frame: Frame.Frame) =>
       Effect.gen(function*() {
@@ -156,7 +126,14 @@ const program = (
           const recovered = run.planned.disrupts
             ? frame.session > (run.sessionAtFault.get(connection) ?? 0)
             : at >= run.appliedAt + run.planned.lasts
-          if (recovered) run.recoveredAt.set(connection, at)
+          if (recovered) {
+            run.recoveredAt.set(connection, at)
+            yield* mark({
+              connection,
+              kind: "recovered",
+              text: `recovered from ${run.planned.label} in ${ms(at - run.appliedAt)}`
+            })
+          }
         }
         if (frame._tag !== "Text") return
         let gap: string | undefined
@@ -174,6 +151,7 @@ const program = (
               run.detectedAt = at
             }
           }
+          yield* mark({ connection, kind: "gap", text: gap })
           // The feed went bad: a new session now, without backoff.
           yield* Effect.ignore(manager.restart(connection, gap))
         }
@@ -216,6 +194,7 @@ const program = (
         const targets = list.filter((f) => f.venue === planned.venue).map((f) => f.name)
         const sessionAtFault = new Map(targets.map((name) => [name, rows.get(name)!.session]))
         runs.push({ planned, appliedAt: now(), targets, sessionAtFault, detectedAt: undefined, recoveredAt: new Map() })
+        for (const connection of targets) yield* mark({ connection, kind: "fault", text: `injected: ${planned.label}` })
         yield* Effect.ignore(sim!.fault(planned.spec))
       }), { discard: true }))
 
@@ -245,6 +224,27 @@ const program = (
       return Array.from(byError, ([error, names]) => `  not open: ${names.join(", ")} — last error: ${error}`)
     }
 
+    // On a TTY: a screen redrawn in place (keys: e for the full last errors). Without one: progress lines.
+    const screen = tty
+      ? yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          Tty.make({ errors: options.errors, onInterrupt: () => void process.kill(process.pid, "SIGINT") })
+        ),
+        (screen) => Effect.sync(() => screen.close())
+      )
+      : undefined
+    // Without a TTY and with --errors: each connection's last error in full, whenever it changes.
+    const errorsShown = new Map<string, string>()
+    const newErrorLines = () => {
+      const lines: Array<string> = []
+      for (const row of rows.values()) {
+        if (row.lastError === "" || errorsShown.get(row.feed.name) === row.lastError) continue
+        errorsShown.set(row.feed.name, row.lastError)
+        lines.push(`  last error: ${row.feed.name} — ${row.lastError}`)
+      }
+      return lines
+    }
+
     const render = Effect.gen(function*() {
       const states = yield* manager.states
       const stats = yield* manager.stats
@@ -253,31 +253,34 @@ const program = (
         row.rate = (row.data - row.dataAtLastTick) * 2
         row.dataAtLastTick = row.data
       }
-      if (!tty) return
-      const lines = [
-        `Kharbranth demo — ${options.live ? "live venues" : "local simulator"} — ${
-          elapsed.toFixed(1)
-        } s of ${options.duration} s — faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
-        "",
-        `${pad("connection", 22)}${pad("state", 14)}${pad("msgs/s", 8)}${pad("rtt", 8)}${pad("reconn", 8)}${
-          pad("gaps", 6)
-        }last error`,
-        ...Array.from(rows.values()).map((row) => {
-          const s = stats.connections[row.feed.name]
-          return `${pad(row.feed.name, 22)}${pad(states.get(row.feed.name)?._tag ?? "?", 14)}${
-            pad(String(row.rate), 8)
-          }${
-            pad(s?.lastRtt === undefined ? "—" : `${s.lastRtt < 10 ? s.lastRtt.toFixed(2) : s.lastRtt.toFixed(0)}ms`, 8)
-          }${pad(String(s?.reconnects ?? 0), 8)}${pad(String(row.gaps), 6)}${row.lastError.slice(0, 60)}`
-        }),
-        "",
-        ...runs.map((run) =>
-          `  ${pad(`${run.planned.label} → ${run.planned.venue}`, 46)} detected ${
-            pad(ms(run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt), 9)
-          } recovered ${run.recoveredAt.size}/${run.targets.length}`
-        )
-      ]
-      process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`)
+      if (screen === undefined) return
+      screen.draw(
+        {
+          ...(web === undefined ? {} : { link: `dashboard: ${web.url}` }),
+          title: `Kharbranth demo · ${options.live ? "live venues" : "simulator"} · ${
+            elapsed.toFixed(1)
+          }/${options.duration} s · faults ${runs.length}/${plan.length} injected, ${recoveredFaults()} recovered`,
+          connections: Array.from(rows.values()).map((row) => {
+            const s = stats.connections[row.feed.name]
+            return {
+              name: row.feed.name,
+              state: states.get(row.feed.name)?._tag ?? "?",
+              rate: row.rate,
+              rtt: s?.lastRtt,
+              reconnects: s?.reconnects ?? 0,
+              gaps: row.gaps,
+              lastError: row.lastError
+            }
+          }),
+          faults: runs.map((run) => ({
+            label: run.planned.label,
+            venue: run.planned.venue,
+            detected: run.detectedAt === undefined ? undefined : run.detectedAt - run.appliedAt,
+            recovered: run.recoveredAt.size,
+            targets: run.targets.length
+          }))
+        } satisfies Screen
+      )
     })
     let ticks = 0
     const dashboard = yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
@@ -294,6 +297,7 @@ const program = (
         const notOpen = notOpenLines(yield* manager.states).join("\n")
         if (notOpen !== notOpenShown && notOpen !== "") console.log(notOpen)
         notOpenShown = notOpen
+        if (options.errors) { for (const line of newErrorLines()) console.log(line) }
       }
     })))
 
@@ -311,6 +315,8 @@ const program = (
     const wasInterrupted = Deferred.isDoneUnsafe(interrupted)
     const elapsed = ((now() - started) / 1000).toFixed(1)
     yield* Fiber.interrupt(dashboard)
+    // The summary is printed below the last screen; keys are plain again (Ctrl-C is a signal).
+    screen?.close()
 
     // ---- summary -------------------------------------------------------
     const stats = yield* manager.stats
@@ -354,9 +360,7 @@ const program = (
       // whose recovery was still under way is "recovering", not failed.
       const live = new Set(liveConnections())
       const recoveringConnections = Array.from(rows.keys()).filter((name) =>
-        !live.has(name) && runs.some((run) =>
-          run.targets.includes(name) && !run.recoveredAt.has(name)
-        )
+        !live.has(name) && runs.some((run) => run.targets.includes(name) && !run.recoveredAt.has(name))
       ).length
       const recoveringFaults = runs.length - faultsOk
       const notes = [
