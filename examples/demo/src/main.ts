@@ -5,7 +5,7 @@
  * `recovered: N/N connections, F/F faults`. Exit code 0 only when every
  * connection recovered from every fault.
  *
- *   pnpm demo [--duration S] [--live] [--errors] [--web [PORT]]
+ *   pnpm demo [--duration S] [--live] [--errors] [--web [PORT]] [--metrics PORT]
  *
  * On a terminal the dashboard is redrawn in place at the terminal's width;
  * key `e` (or `--errors`) shows every connection's full last error. `--web`
@@ -18,8 +18,9 @@
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
 import { type Dashboard, NodeTransport } from "@kharbranth/node"
+import * as Observability from "@kharbranth/node/Observability"
 import { Simulator } from "@kharbranth/simulator"
-import { Deferred, Duration, Effect, Fiber, References, Result, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, References, Result, Stream } from "effect"
 import { parseArgs } from "./args.ts"
 import type { Options } from "./args.ts"
 import { type PlannedFault, schedule } from "./faults.ts"
@@ -421,6 +422,9 @@ Effect.runPromiseExit(
   program(options, interrupted).pipe(
     Effect.scoped,
     Effect.provide(NodeTransport.layer()),
+    Effect.provide(
+      options.metrics === undefined ? Layer.empty : Observability.layerPrometheus({ port: options.metrics })
+    ),
     Effect.provideService(References.MinimumLogLevel, "None")
   )
 ).then(

@@ -15,6 +15,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { metricsCostLines } from "./metricsCost.ts"
 import { formatHeadline, headlines, markdown, scenarioTable, writeCharts } from "./report.ts"
 import { type Plan, plans, type Sample, type Scenario } from "./scenario.ts"
 import * as fixedRate from "./scenarios/fixedRate.ts"
@@ -112,6 +113,7 @@ const main = async () => {
   }
   const scenarios = SCENARIOS.filter((s) => plan.only.length === 0 || plan.only.includes(s.name))
   for (const h of headlines(scenarios, plan, samples)) process.stdout.write(`${formatHeadline(h)}\n`)
+  for (const line of metricsCostLines(scenarios, plan, samples)) process.stdout.write(`${line}\n`)
   if (process.argv.includes("--tables")) {
     for (const scenario of scenarios) process.stdout.write(`\n${scenarioTable(scenario, plan, samples)}\n`)
   }

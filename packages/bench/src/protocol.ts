@@ -14,18 +14,28 @@ export const CLIENT_KINDS = [
   "kharbranth-stream",
   "kharbranth-arrays",
   "kharbranth-hooks",
+  "kharbranth-stream+metrics",
+  "kharbranth-hooks+metrics",
   "partysocket",
   "reconnecting-websocket"
 ] as const
 
 /**
+ * The Kharbranth clients with the library's metrics on (`Metrics.layer`, and
+ * the Prometheus text built once a second as a scrape would): each is
+ * compared with the same client with metrics off, in the same run. They run
+ * in the throughput and fixed-rate scenarios, where a frame's cost shows.
+ */
+export const METRICS_CLIENTS = ["kharbranth-stream+metrics", "kharbranth-hooks+metrics"] as const
+
+/**
  * The clients of the scenarios where how frames are consumed does not matter
  * (idle memory, reconnects, storms): `kharbranth-arrays` differs from
  * `kharbranth-stream` only in its consumer, so it runs in the throughput
- * scenario alone.
+ * scenario alone; so do the metrics variants (and fixed-rate).
  */
 export const CONNECTION_CLIENTS: ReadonlyArray<ClientKind> = CLIENT_KINDS.filter((kind) =>
-  kind !== "kharbranth-arrays" && kind !== "ws-batched"
+  kind !== "kharbranth-arrays" && kind !== "ws-batched" && !(METRICS_CLIENTS as ReadonlyArray<string>).includes(kind)
 )
 
 /** One of `CLIENT_KINDS`. */

@@ -376,7 +376,10 @@ export const markdown = (input: ReportInput, charts: ReadonlyArray<string>): str
       "process (`src/client.ts`) per measurement, on the same Node, over 127.0.0.1; both are killed afterwards. Clients run " +
       "one after another, interleaved run by run (ws, kharbranth-stream, kharbranth-arrays, kharbranth-hooks, partysocket, " +
       "reconnecting-websocket, ws, …), never side by side. `kharbranth-arrays` (the stream read an array at a time) runs " +
-      "in the throughput scenario only: elsewhere it is the same client as `kharbranth-stream`."
+      "in the throughput scenario only: elsewhere it is the same client as `kharbranth-stream`. `kharbranth-stream+metrics` " +
+      "and `kharbranth-hooks+metrics` are those clients with the library's metrics on (`Metrics.layer`, the Prometheus " +
+      "text built once a second), in the throughput and fixed-rate scenarios; the `metrics-cost` lines divide each by " +
+      "the same client with metrics off, run by run."
   )
   out.push(
     "- **Same work.** Every client runs the same handler (`src/client.ts`): count the message, then `JSON.parse` the string " +

@@ -95,6 +95,32 @@ export interface OpenRequest {
   readonly sendHighWaterMark: number
   /** This connection's TLS settings, merged over the transport's own (see `TlsOptions`). */
   readonly tls?: TlsOptions | undefined
+  /**
+   * Measure the dial's phases and report them as the session's `timings`
+   * (a transport that cannot see them ignores it). A `Connection` asks when
+   * its metrics are on (`Metrics.layer`), for its `kharbranth.dial` span.
+   */
+  readonly timings?: boolean | undefined
+}
+
+/**
+ * When each phase of a dial ended, in epoch milliseconds on the
+ * transport's clock, as far as the transport can see them: the name
+ * resolved (`lookup`), TCP connected (`connect`), the TLS handshake done
+ * (`secureConnect`, `wss://` only), the upgrade answered (`upgrade`). A
+ * phase that did not happen (an IP address needs no lookup, a reused or
+ * proxied socket shows no connect) is absent.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DialTimings {
+  /** When the dial started. */
+  readonly start: number
+  readonly lookup?: number | undefined
+  readonly connect?: number | undefined
+  readonly secureConnect?: number | undefined
+  readonly upgrade?: number | undefined
 }
 
 /**
@@ -157,6 +183,8 @@ export interface Session {
   readonly terminate: Effect.Effect<void>
   /** Outbound bytes queued in the socket and not yet written. */
   readonly bufferedAmount: () => number
+  /** The dial's phases, when the request asked for them (`OpenRequest.timings`) and the transport sees them. */
+  readonly timings?: DialTimings | undefined
 }
 
 /**

@@ -28,6 +28,8 @@ export * as Inbox from "./Inbox.ts"
 /** @since 0.1.0 */
 export * as MemoryTransport from "./MemoryTransport.ts"
 /** @since 0.1.0 */
+export * as Metrics from "./Metrics.ts"
+/** @since 0.1.0 */
 export * as RateWindow from "./RateWindow.ts"
 /** @since 0.1.0 */
 export * as ReconnectPolicy from "./ReconnectPolicy.ts"

@@ -27,6 +27,7 @@ import * as Semaphore from "effect/Semaphore"
 import type * as Stream from "effect/Stream"
 import * as Context from "./internal/feed/context.ts"
 import type { SubscriptionError } from "./internal/feed/errors.ts"
+import * as FeedMetrics from "./internal/feed/metrics.ts"
 import type { FeedEvent, FeedStats, GapAction, ShardInfo, Subscription } from "./internal/feed/model.ts"
 import * as Operations from "./internal/feed/operations.ts"
 import * as Rotation from "./internal/feed/rotation.ts"
@@ -394,6 +395,7 @@ export const make = (
       closed: false,
       nextShard: 0,
       readerFailure: undefined,
+      metrics: undefined,
       topicCadence: (topic) => {
         if (cadence === undefined) return undefined
         const input = guard(ctx, "cadence", () => cadence(topic))
@@ -409,6 +411,7 @@ export const make = (
       rotateShard: (shard, reason) => Rotation.rotate(ctx, shard, reason),
       removeShard: (shard) => Shards.remove(ctx, shard)
     }
+    ctx.metrics = yield* FeedMetrics.attach(ctx, ctx.scope, ctx.now)
     yield* Timer.start(ctx, tick)
     const close = Operations.makeClose(ctx)
     yield* Scope.addFinalizer(ctx.scope, close)

@@ -22,6 +22,7 @@ import * as Scope from "effect/Scope"
 import type * as http from "node:http"
 import WebSocket from "ws"
 import { deadlinesOf } from "./internal/deadlines.ts"
+import { type DialPhases, measureDial } from "./internal/dialTimings.ts"
 import { TlsMerge } from "./internal/tls.ts"
 import { violationCodeOf } from "./internal/violations.ts"
 
@@ -211,6 +212,9 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
   /** Sends waiting for the socket's buffer to drain; made with the first. */
   private drainWaiters: Array<() => void> | undefined = undefined
 
+  /** The dial's phases, when the request asked for them (see `measureDial`). */
+  timings: DialPhases | undefined = undefined
+
   /** What the dial needs, dropped once the socket is made. */
   private request: Transport.OpenRequest | undefined
   private dialOptions: Options | undefined
@@ -277,7 +281,8 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
     this.request = undefined
     this.dialOptions = undefined
     const tlsOptions = this.settings.tls.optionsFor(request.tls)
-    return this.attach(
+    if (request.timings === true) this.timings = { start: this.clock() }
+    const ws = this.attach(
       new SessionSocket(this, request.url, request.protocols.slice(), {
         ...tlsOptions,
         headers: revealHeaders(request.headers),
@@ -289,6 +294,8 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
         ...(options.agent === undefined ? {} : { agent: options.agent })
       })
     )
+    if (this.timings !== undefined) measureDial(ws, this.timings, () => this.clock())
+    return ws
   }
 
   /** Every listener goes on in the same tick the socket is made: an event can never find none (ws throws on an unheard "error"). */
@@ -326,6 +333,7 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
   }
 
   onOpen(): void {
+    if (this.timings !== undefined) this.timings.upgrade = this.clock()
     if (this.opened !== undefined) Deferred.doneUnsafe(this.opened, Effect.void)
   }
 

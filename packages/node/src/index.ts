@@ -1,5 +1,8 @@
 /**
- * Kharbranth for Node: the `Transport` over the `ws` package.
+ * Kharbranth for Node: the `Transport` over the `ws` package, and the
+ * browser `Dashboard`. Metrics and trace export live at
+ * `@kharbranth/node/Observability`, not here: a program that exports none
+ * should not load the Prometheus and OTLP exporters at import.
  *
  * @since 0.1.0
  */

@@ -8,15 +8,20 @@
  * the form the README advises for hot hooks; no stream). All use
  * `NodeTransport` (the `ws` package underneath), no compression, and the
  * manager's dial governor with limits raised for a local host, as the README
- * advises. Each calls the same handler once per text message.
+ * advises. Each calls the same handler once per text message. `stream` and
+ * `hooks` also run with the library's metrics on (`+metrics`: `Metrics.layer`
+ * and the Prometheus text built once a second, as a scrape every second
+ * would), to measure what metrics cost on the hot path.
  */
-import { Heartbeat, ReconnectPolicy, WSManager } from "@kharbranth/core"
+import { Heartbeat, Metrics, ReconnectPolicy, WSManager } from "@kharbranth/core"
 import type { ConnectionConfig, ConnectionEvent } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 import * as References from "effect/References"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { ClientConfig } from "../protocol.ts"
 import type { Adapter, Handlers } from "./Adapter.ts"
@@ -43,7 +48,7 @@ export const connectionConfig = (config: ClientConfig, url: string): ConnectionC
   connectTimeout: Duration.seconds(10)
 })
 
-const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
+const makeAdapter = (mode: "stream" | "arrays" | "hooks", metrics = false): Adapter => ({
   start: (config, url, handlers: Handlers) =>
     new Promise((resolve, reject) => {
       const index = new Map<string, number>()
@@ -52,6 +57,10 @@ const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
           maxConcurrentDials: config.dialConcurrency,
           dialsPerSecond: config.dialsPerSecond
         })
+        if (metrics) {
+          // What a Prometheus scrape every second costs: every series read and formatted.
+          yield* Effect.forkScoped(Effect.repeat(PrometheusMetrics.format(), Schedule.spaced("1 second")))
+        }
         if (mode === "stream") {
           yield* Effect.forkScoped(
             manager.frames.pipe(
@@ -103,7 +112,8 @@ const makeAdapter = (mode: "stream" | "arrays" | "hooks"): Adapter => ({
         Effect.provide(NodeTransport.layer()),
         // The library's log lines are off, as the other clients log nothing: a scenario that opens or
         // drops a thousand connections would otherwise time a thousand lines written to stderr.
-        Effect.provideService(References.MinimumLogLevel, "None")
+        Effect.provideService(References.MinimumLogLevel, "None"),
+        Effect.provideService(Metrics.enabled, metrics)
       )
       const fiber = Effect.runFork(program)
       fiber.addObserver((exit) => {
@@ -120,3 +130,9 @@ export const arraysAdapter: Adapter = makeAdapter("arrays")
 
 /** Kharbranth read through `onText` hooks. */
 export const hooksAdapter: Adapter = makeAdapter("hooks")
+
+/** `stream` with the library's metrics on. */
+export const streamMetricsAdapter: Adapter = makeAdapter("stream", true)
+
+/** `hooks` with the library's metrics on. */
+export const hooksMetricsAdapter: Adapter = makeAdapter("hooks", true)

@@ -17,6 +17,10 @@ export const loadAdapter = async (kind: ClientKind): Promise<Adapter> => {
       return (await import("./kharbranth.ts")).arraysAdapter
     case "kharbranth-hooks":
       return (await import("./kharbranth.ts")).hooksAdapter
+    case "kharbranth-stream+metrics":
+      return (await import("./kharbranth.ts")).streamMetricsAdapter
+    case "kharbranth-hooks+metrics":
+      return (await import("./kharbranth.ts")).hooksMetricsAdapter
     case "partysocket":
       return (await import("./partysocket.ts")).adapter
     case "reconnecting-websocket":

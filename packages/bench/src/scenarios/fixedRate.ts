@@ -11,7 +11,7 @@
  * pauses (a `PerformanceObserver` on `gc`) of a process that just started.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { type ClientKind, CONNECTION_CLIENTS } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS, METRICS_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** The paced rate, messages per second over all connections. */
@@ -97,8 +97,8 @@ export const scenario: Scenario = {
       config: String(count),
       label: `${count.toLocaleString("en-US")} conn`,
       clients: plan.quick
-        ? ["ws", "ws-batched", "kharbranth-stream", "kharbranth-hooks"]
-        : ["ws", "ws-batched", ...CONNECTION_CLIENTS.filter((kind) => kind !== "ws")],
+        ? ["ws", "ws-batched", "kharbranth-stream", "kharbranth-hooks", ...METRICS_CLIENTS]
+        : ["ws", "ws-batched", ...CONNECTION_CLIENTS.filter((kind) => kind !== "ws"), ...METRICS_CLIENTS],
       measure: (client: ClientKind) => measurePaced(client, count, plan.warmupMs, plan.windowMs)
     }))
 }

@@ -7,7 +7,7 @@
  * bottleneck; the client's CPU shows it is (≈100% of a core).
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { CLIENT_KINDS, type ClientKind } from "../protocol.ts"
+import { CLIENT_KINDS, type ClientKind, METRICS_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** One flood measurement of one client. */
@@ -38,7 +38,13 @@ export const measureFlood = (
   )
 
 const COUNTS = [1, 100, 1000]
-const NO_PARSE: ReadonlyArray<ClientKind> = ["ws", "kharbranth-stream", "kharbranth-arrays", "kharbranth-hooks"]
+const NO_PARSE: ReadonlyArray<ClientKind> = [
+  "ws",
+  "kharbranth-stream",
+  "kharbranth-arrays",
+  "kharbranth-hooks",
+  ...METRICS_CLIENTS
+]
 
 /** The throughput scenario. */
 export const scenario: Scenario = {

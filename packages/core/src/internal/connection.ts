@@ -33,6 +33,7 @@ import * as Heartbeat from "./heartbeat.ts"
 import { Hub, NO_READERS, READERS_WAITING, RETAINED_FRAMES } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Logs from "./logs.ts"
+import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
 
@@ -131,6 +132,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   shownUrl: string | undefined = undefined
   /** The session whose first failed hook was logged as a warning (internal/logs.ts). */
   hookFailureWarned: number | undefined = undefined
+  /** Set at construction when `Metrics.enabled` is true (internal/metrics.ts); called once per event. */
+  metrics: Metrics.ConnectionMetrics | undefined = undefined
 
   readonly cfg: Config.Resolved
   readonly transport: Transport.Transport["Service"]
@@ -210,6 +213,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   /** Logs an event (internal/logs.ts), then publishes it to the events hub (if made) and the observer. */
   emit(event: ConnectionEvent): Effect.Effect<void> {
+    this.metrics?.event(event)
     const hub = this.eventsHubValue
     const published = Effect.andThen(Logs.logEvent(this, event), hub === undefined ? Effect.void : hub.publish([event]))
     return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
@@ -529,7 +533,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.publishBatch(batch)
   }
 
-  private statsNow(): ConnectionStats {
+  statsNow(): ConnectionStats {
     const open = this.phase._tag === "Open" ? this.phase : undefined
     return {
       framesIn: this.framesIn,
@@ -569,7 +573,7 @@ export const makeObserved = <R>(
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R> =>
   Effect.flatMap(Config.resolve(name, config), (cfg) => {
     const connection = new ConnectionImpl<R>(name, cfg, transport, clock, observer, hooks)
-    return Effect.as(Close.start(connection, scope), connection)
+    return Effect.as(Effect.andThen(Metrics.attach(connection, scope), Close.start(connection, scope)), connection)
   })
 
 /** Makes a connection of its own (no observer) from the context's transport, clock and scope. */

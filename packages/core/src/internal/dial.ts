@@ -116,7 +116,9 @@ const openRequest = (self: ConnectionImpl<any>, url: string): Transport.OpenRequ
     compression: cfg.compression,
     highWaterMark: cfg.capacity,
     tls: cfg.tls,
-    sendHighWaterMark: cfg.sendHighWaterMark
+    sendHighWaterMark: cfg.sendHighWaterMark,
+    // The dial's phases, for the metrics' dial span (internal/metrics.ts).
+    timings: self.metrics !== undefined
   }
 }
 

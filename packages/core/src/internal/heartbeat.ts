@@ -44,6 +44,7 @@ export const pongRead = (self: ConnectionImpl<any>, frame: Frame.Pong): void => 
   const [answered] = pings.splice(index, 1)
   const rtt = self.clock.monotonicTimeNanosUnsafe() - answered!.sentAt
   self.lastRtt = Number(rtt) / NANOS_PER_MILLI
+  self.metrics?.rtt(self.lastRtt)
   Deferred.doneUnsafe(answered!.done, Effect.succeed(rtt))
 }
 
@@ -153,6 +154,7 @@ const messageLoop = Effect.fnUntraced(function*(
     const answered = yield* Deferred.await(pong).pipe(
       Effect.map((readAt) => {
         self.lastRtt = Number(readAt - sentAt) / NANOS_PER_MILLI
+        self.metrics?.rtt(self.lastRtt)
         return true
       }),
       Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })

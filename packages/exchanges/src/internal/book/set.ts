@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Feed from "../../Feed.ts"
 import type { Adapter, ApplyContext } from "./adapter.ts"
+import * as BookMetrics from "./metrics.ts"
 import { BookEvent, type ResyncReason, type Status } from "./model.ts"
 import { fetchSnapshot } from "./rest.ts"
 import { BookState, type Host } from "./state.ts"
@@ -60,10 +61,12 @@ export const start = (
     const scope = yield* Effect.scope
     const now = () => clock.currentTimeMillisUnsafe()
     const events = new Hub.Hub<BookEvent>(options.eventsCapacity, "sliding", 0)
+    const books = new Map<string, BookState>()
+    const metrics = yield* BookMetrics.attach({ feed: feed.name, venue: adapter.venue }, () => books.values(), scope)
     const emit = (event: BookEvent): void => {
+      metrics?.event(event)
       if (events.wanted) events.publish([event])
     }
-    const books = new Map<string, BookState>()
     const byTopic = new Map<string, BookState>()
     const repairing = new Set<BookState>()
     // Repairs are asked for from synchronous code; one fiber forks each in the set's scope.

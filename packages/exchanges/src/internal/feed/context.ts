@@ -24,6 +24,7 @@ import type * as Semaphore from "effect/Semaphore"
 import type * as Venue from "../../Venue.ts"
 import type * as VenueBudgets from "../../VenueBudgets.ts"
 import * as Logs from "./logs.ts"
+import type { FeedMetrics } from "./metrics.ts"
 import { FeedEvent, type Gap, type GapAction } from "./model.ts"
 import type * as Registry from "./registry.ts"
 
@@ -236,6 +237,8 @@ export interface Context extends Settings {
   closed: boolean
   nextShard: number
   readerFailure: ReaderFailure | undefined
+  /** Set once made when `Metrics.enabled` is true (metrics.ts); counts each event and each request's wait. */
+  metrics: FeedMetrics | undefined
   /** The user's functions, each catching what it throws into `readerFailure`. */
   readonly topicCadence: (topic: string) => number | undefined
   readonly readSequence: ((text: string) => Venue.Sequence | undefined) | undefined
@@ -255,9 +258,11 @@ export const hourlyWindow = (ctx: Context): RateWindow.RateWindow => {
   return limit === undefined ? RateWindow.unlimited : RateWindow.make(limit, REQUEST_HOUR_MS, ctx.clock)
 }
 
-/** Logs one event (logs.ts), then publishes it. */
-export const emit = (ctx: Context, event: FeedEvent): Effect.Effect<void> =>
-  Effect.andThen(Logs.logEvent(ctx.name, event), ctx.events.publish([event]))
+/** Counts one event (metrics.ts, when on), logs it (logs.ts), then publishes it. */
+export const emit = (ctx: Context, event: FeedEvent): Effect.Effect<void> => {
+  ctx.metrics?.event(event)
+  return Effect.andThen(Logs.logEvent(ctx.name, event), ctx.events.publish([event]))
+}
 
 /** Runs `effect` in the feed's scope, its failure ignored (each reports its own). */
 export const fork = <A, E>(ctx: Context, effect: Effect.Effect<A, E>): Effect.Effect<void> =>

@@ -71,12 +71,13 @@ export const send = (
     const sent: Array<Inflight> = []
     const sessionNo = conn.session
     const shared = conn.shard.budget
-    const one = (request: Venue.Request): Effect.Effect<boolean> =>
+    const one = (request: Venue.Request, queuedAt = ctx.now()): Effect.Effect<boolean> =>
       conn.window.take.pipe(
         Effect.andThen(conn.hourly.take),
         Effect.andThen(shared.requests.take),
         Effect.andThen(shared.messages.take),
         Effect.andThen(Effect.suspend(() => {
+          ctx.metrics?.requestWaited(ctx.now() - queuedAt)
           if (conn.session !== sessionNo || conn.phase === "retired") return Effect.succeed(false)
           const inflight: Inflight = {
             request,
