@@ -234,6 +234,11 @@ export interface KrakenOptions extends CommonVenueOptions {
    * `XBT/USD` does not).
    */
   readonly pairs?: ReadonlyArray<string> | undefined
+  /**
+   * How long a WebSocket token from `krakenToken` may wait before its first subscribe; once used it stays
+   * valid. Real: 15 minutes (`expires: 900`).
+   */
+  readonly tokenLifetime?: Duration.Input | undefined
 }
 
 /**
@@ -258,6 +263,28 @@ export interface HyperliquidOptions extends CommonVenueOptions {
   readonly messagesPerMinute?: number | undefined
   /** Open connections per IP. Real: 100. A handshake beyond it gets HTTP 429 (Hyperliquid does not document the answer). */
   readonly connectionsPerIp?: number | undefined
+}
+
+/**
+ * A test account the private endpoints accept (`binanceWsApi`, `okxPrivate`, `bybitPrivate`, `krakenToken`
+ * and `krakenAuth`, the `user` channel of `coinbase`): a login signed with its `secret` (base64 for Kraken
+ * and Coinbase, as they issue them; with its `passphrase` for OKX and Coinbase) succeeds; any other key,
+ * secret or passphrase is refused with the venue's own error. Use made-up values: they are test keys of
+ * the simulator only.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Account {
+  readonly apiKey: string
+  readonly secret: string
+  /** OKX and Coinbase Exchange keys have one; the others do not. */
+  readonly passphrase?: string | undefined
+  /**
+   * An Ed25519 public key (SPKI PEM) for a Binance Ed25519 key: Binance signatures are then checked with it
+   * instead of an HMAC with `secret`.
+   */
+  readonly publicKey?: string | undefined
 }
 
 /**
@@ -287,6 +314,16 @@ export interface Options {
   readonly closeGrace?: Duration.Input | undefined
   /** A connection whose delayed/throttled output exceeds this many bytes is closed (1008). Default 8 MiB. */
   readonly maxQueuedBytes?: number | undefined
+  /** The accounts the private endpoints accept. Default: none (every login is refused). */
+  readonly accounts?: ReadonlyArray<Account> | undefined
+  /**
+   * How far the venues' clock is ahead of this machine's, for clock-skew tests: a number of ms (negative:
+   * behind) or a duration (ahead). Logins are checked against the venues' clock, and the server-time
+   * endpoints (`okxTime`, `bybitTime`) report it. Default 0.
+   */
+  readonly clockOffset?: Duration.Input | undefined
+  /** Private order updates per second per account and private channel. Default 5; 0 sends none. */
+  readonly privateRate?: number | undefined
   /** Per-venue protocol options. */
   readonly venues?: {
     readonly binance?: BinanceOptions | undefined
@@ -313,6 +350,11 @@ export interface Config {
   readonly paused: boolean
   readonly closeGraceMs: number
   readonly maxQueuedBytes: number
+  /** The private endpoints' accounts by API key. */
+  readonly accounts: ReadonlyMap<string, Account>
+  /** Added to this machine's clock to give the venues' time. */
+  readonly clockOffsetMs: number
+  readonly privateRate: number
   readonly binance: {
     readonly rate: number
     readonly pingIntervalMs: number
@@ -361,6 +403,7 @@ export interface Config {
     readonly heartbeatIntervalMs: number
     /** The listed pairs, or undefined for the `knownAssets` rule. */
     readonly pairs: ReadonlySet<string> | undefined
+    readonly tokenLifetimeMs: number
   }
   readonly hyperliquid: {
     readonly rate: number
@@ -380,6 +423,10 @@ export interface Config {
 export const millis = (input: Duration.Input | undefined, fallback: Duration.Input): number =>
   Duration.toMillis(Duration.fromInputUnsafe(input ?? fallback))
 
+/** A clock offset in ms: a negative number of ms, or a `Duration.Input` (always positive). */
+const clockOffsetMillis = (input: Duration.Input): number =>
+  typeof input === "number" ? input : Duration.toMillis(Duration.fromInputUnsafe(input))
+
 /**
  * Fills in the defaults.
  *
@@ -398,6 +445,9 @@ export const resolve = (options: Options = {}): Config => {
     paused: options.paused ?? false,
     closeGraceMs: millis(options.closeGrace, 500),
     maxQueuedBytes: options.maxQueuedBytes ?? 8 * 1024 * 1024,
+    accounts: new Map((options.accounts ?? []).map((account) => [account.apiKey, account])),
+    clockOffsetMs: options.clockOffset === undefined ? 0 : clockOffsetMillis(options.clockOffset),
+    privateRate: options.privateRate ?? 5,
     binance: {
       rate: v.binance?.rate ?? rate,
       pingIntervalMs: millis(v.binance?.pingInterval, "20 seconds"),
@@ -441,7 +491,8 @@ export const resolve = (options: Options = {}): Config => {
     kraken: {
       rate: v.kraken?.rate ?? rate,
       heartbeatIntervalMs: millis(v.kraken?.heartbeatInterval, "1 second"),
-      pairs: v.kraken?.pairs !== undefined ? new Set(v.kraken.pairs) : undefined
+      pairs: v.kraken?.pairs !== undefined ? new Set(v.kraken.pairs) : undefined,
+      tokenLifetimeMs: millis(v.kraken?.tokenLifetime, "15 minutes")
     },
     hyperliquid: {
       rate: v.hyperliquid?.rate ?? rate,

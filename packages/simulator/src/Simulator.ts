@@ -28,7 +28,7 @@ import * as Stream from "effect/Stream"
 import type { ConnectionInfo, RestStats, Stats } from "./ConnectionInfo.ts"
 import { type FaultResult, type FaultSpec, InvalidFault } from "./Fault.ts"
 import { type Endpoints, type Engine, start } from "./internal/Server.ts"
-import type { Options } from "./Options.ts"
+import type { Options, VenueName } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 import type { BookVenue, TrueBook } from "./TrueBook.ts"
 
@@ -126,6 +126,13 @@ export interface Simulator {
   readonly advance: (n: number) => Effect.Effect<void>
   /** The REST depth snapshot endpoints' counters (requests, 429/418 answers, most weight in a window). */
   readonly restStats: Effect.Effect<RestStats>
+  /**
+   * Ends the authentication of every private session of `venue` as that venue ends one, and returns how
+   * many sessions held one: Binance ends each user data subscription with `eventStreamTerminated`; OKX
+   * closes the connection with 4007 (its "API key has been updated or deleted" close); Bybit closes it
+   * (1000); Kraken invalidates every token it issued and closes its authenticated connections (1000).
+   */
+  readonly expireAuth: (venue: VenueName) => Effect.Effect<number>
 }
 
 const listen = (engine: Engine): Effect.Effect<Queue.Queue<SimulatorEvent>, never, Scope.Scope> =>
@@ -164,7 +171,8 @@ const fromEngine = (engine: Engine): Simulator => ({
   pause: Effect.sync(() => engine.pause()),
   resume: Effect.sync(() => engine.resume()),
   advance: (n) => Effect.promise(() => engine.advance(n)),
-  restStats: Effect.sync(() => engine.restStats())
+  restStats: Effect.sync(() => engine.restStats()),
+  expireAuth: (venue) => Effect.sync(() => engine.expireAuth(venue))
 })
 
 /**

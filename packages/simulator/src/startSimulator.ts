@@ -7,7 +7,7 @@
 import type { ConnectionInfo, RestStats, Stats } from "./ConnectionInfo.ts"
 import type { FaultResult, FaultSpec } from "./Fault.ts"
 import { type Endpoints, start } from "./internal/Server.ts"
-import type { Options } from "./Options.ts"
+import type { Options, VenueName } from "./Options.ts"
 import type { SimulatorEvent } from "./SimulatorEvent.ts"
 import type { BookVenue, TrueBook } from "./TrueBook.ts"
 
@@ -38,6 +38,8 @@ export interface SimulatorHandle {
   readonly advance: (n: number) => Promise<void>
   /** The REST depth snapshot endpoints' counters. */
   readonly restStats: () => RestStats
+  /** Ends the authentication of a venue's private sessions, as `Simulator.expireAuth`; returns how many. */
+  readonly expireAuth: (venue: VenueName) => number
   /** Closes every connection and the server; resolves when nothing is left open. Idempotent. */
   readonly close: () => Promise<void>
 }
@@ -63,6 +65,7 @@ export const startSimulator = async (options?: Options): Promise<SimulatorHandle
     resume: engine.resume,
     advance: engine.advance,
     restStats: engine.restStats,
+    expireAuth: engine.expireAuth,
     close: engine.close
   }
 }

@@ -10,6 +10,8 @@ export interface Endpoints {
   readonly binance: string
   /** Binance spot combined streams: `ws://host:port/binance/stream` (append `?streams=a@trade/b@depth`). */
   readonly binanceCombined: string
+  /** Binance spot WebSocket API (`userDataStream.subscribe.signature`): `ws://host:port/binance/ws-api/v3`. */
+  readonly binanceWsApi: string
   /** Binance USD-M `/public` raw streams (`@trade`, `@depth*`, `@bookTicker`): `.../binance-usdm/public/ws`. */
   readonly binanceUsdmPublic: string
   /** Binance USD-M `/public` combined streams: `.../binance-usdm/public/stream` (append `?streams=`). */
@@ -22,21 +24,38 @@ export interface Endpoints {
   readonly binanceUsdmLegacy: string
   /** Binance USD-M legacy unrouted combined streams: `.../binance-usdm/stream`. */
   readonly binanceUsdmLegacyCombined: string
+  /** OKX v5 public: `ws://host:port/okx/ws/v5/public`. */
   readonly okx: string
+  /** OKX v5 private (login, then `orders`/`account`/`positions`): `ws://host:port/okx/ws/v5/private`. */
+  readonly okxPrivate: string
+  /** Bybit v5 public spot: `ws://host:port/bybit/v5/public/spot`. */
   readonly bybit: string
+  /** Bybit v5 private (auth, then `order`/`execution`/`position`/`wallet`): `ws://host:port/bybit/v5/private`. */
+  readonly bybitPrivate: string
   readonly coinbase: string
   readonly kraken: string
+  /** Kraken v2 authenticated (private channels with a token): `ws://host:port/kraken-auth/v2`. */
+  readonly krakenAuth: string
   readonly hyperliquid: string
   /** Binance spot REST depth snapshot: `http://host:port/binance/api/v3/depth` (add `?symbol=BTCUSDT&limit=1000`). */
   readonly binanceDepth: string
   /** Binance USD-M REST depth snapshot: `http://host:port/binance-usdm/fapi/v1/depth` (add `?symbol=BTCUSDT&limit=1000`). */
   readonly binanceUsdmDepth: string
+  /** Binance spot REST server time: `http://host:port/binance/api/v3/time`. */
+  readonly binanceTime: string
+  /** Kraken REST WebSocket token (signed POST): `http://host:port/kraken/0/private/GetWebSocketsToken`. */
+  readonly krakenToken: string
+  /** OKX REST server time: `http://host:port/okx/api/v5/public/time`. */
+  readonly okxTime: string
+  /** Bybit REST server time: `http://host:port/bybit/v5/market/time`. */
+  readonly bybitTime: string
 }
 
 /** The path of each endpoint. */
 export const paths: { readonly [K in keyof Endpoints]: string } = {
   binance: "/binance/ws",
   binanceCombined: "/binance/stream",
+  binanceWsApi: "/binance/ws-api/v3",
   binanceUsdmPublic: "/binance-usdm/public/ws",
   binanceUsdmPublicCombined: "/binance-usdm/public/stream",
   binanceUsdmMarket: "/binance-usdm/market/ws",
@@ -44,18 +63,35 @@ export const paths: { readonly [K in keyof Endpoints]: string } = {
   binanceUsdmLegacy: "/binance-usdm/ws",
   binanceUsdmLegacyCombined: "/binance-usdm/stream",
   okx: "/okx/ws/v5/public",
+  okxPrivate: "/okx/ws/v5/private",
   bybit: "/bybit/v5/public/spot",
+  bybitPrivate: "/bybit/v5/private",
   coinbase: "/coinbase",
   kraken: "/kraken/v2",
+  krakenAuth: "/kraken-auth/v2",
   hyperliquid: "/hyperliquid/ws",
   binanceDepth: "/binance/api/v3/depth",
-  binanceUsdmDepth: "/binance-usdm/fapi/v1/depth"
+  binanceUsdmDepth: "/binance-usdm/fapi/v1/depth",
+  binanceTime: "/binance/api/v3/time",
+  krakenToken: "/kraken/0/private/GetWebSocketsToken",
+  okxTime: "/okx/api/v5/public/time",
+  bybitTime: "/bybit/v5/market/time"
 }
+
+/** The endpoints served over plain HTTP (REST), not WebSocket. */
+const rest: ReadonlySet<string> = new Set([
+  "binanceDepth",
+  "binanceUsdmDepth",
+  "binanceTime",
+  "krakenToken",
+  "okxTime",
+  "bybitTime"
+])
 
 /** Every endpoint under `base` (`ws://127.0.0.1:8080`); the REST ones under the same host as `http://`. */
 export const make = (base: string): Endpoints =>
   Object.fromEntries(
     Object.entries(paths).map((
       [name, path]
-    ) => [name, `${path.includes("/api/") || path.includes("/fapi/") ? base.replace(/^ws/, "http") : base}${path}`])
+    ) => [name, `${rest.has(name) ? base.replace(/^ws/, "http") : base}${path}`])
   ) as unknown as Endpoints

@@ -18,13 +18,18 @@ import { type Config, millis, type Options, resolve, type VenueName, venueNames 
 import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import type { BookVenue, TrueBook } from "../TrueBook.ts"
 import * as Binance from "../venues/Binance.ts"
+import * as BinancePrivate from "../venues/BinancePrivate.ts"
 import * as BinanceUsdm from "../venues/BinanceUsdm.ts"
 import * as Bybit from "../venues/Bybit.ts"
+import * as BybitPrivate from "../venues/BybitPrivate.ts"
 import * as Coinbase from "../venues/Coinbase.ts"
 import * as Hyperliquid from "../venues/Hyperliquid.ts"
 import * as Kraken from "../venues/Kraken.ts"
+import * as KrakenPrivate from "../venues/KrakenPrivate.ts"
 import * as Okx from "../venues/Okx.ts"
+import * as OkxPrivate from "../venues/OkxPrivate.ts"
 import type { Feed, Market, Venue } from "../venues/Venue.ts"
+import * as Accounts from "./Accounts.ts"
 import { Connection, type Host } from "./Connection.ts"
 import * as Endpoints from "./Endpoints.ts"
 import { fixed, type Instrument, type Rng, rng, rngFor, Tape } from "./Market.ts"
@@ -43,6 +48,8 @@ export interface Engine {
   readonly fault: (spec: FaultSpec) => FaultResult
   /** Heals one lasting fault by id, or all of them. */
   readonly heal: (id?: number) => void
+  /** Ends the authentication of every private session of `venue`; returns how many held one. */
+  readonly expireAuth: (venue: VenueName) => number
   readonly connections: () => ReadonlyArray<ConnectionInfo>
   readonly stats: () => Stats
   /** Registers an event listener; returns its removal. */
@@ -64,11 +71,15 @@ export interface Engine {
 
 const venues: ReadonlyArray<Venue> = [
   Binance.venue,
+  BinancePrivate.venue,
   BinanceUsdm.venue,
   Okx.venue,
+  OkxPrivate.venue,
   Bybit.venue,
+  BybitPrivate.venue,
   Coinbase.venue,
   Kraken.venue,
+  KrakenPrivate.venue,
   Hyperliquid.venue
 ]
 
@@ -285,7 +296,8 @@ export const start = (options: Options = {}): Promise<Engine> => {
   })
 
   const server = Http.createServer((req, res) => {
-    if (restApi.handle(req, res)) return
+    if (restApi.handle(req, res) || Accounts.handleTime(config, req, res)) return
+    if (KrakenPrivate.handleToken(config, req, res)) return
     res.writeHead(426, { "Content-Type": "text/plain" })
     res.end(`This is a WebSocket server. Endpoints: ${Object.values(Endpoints.paths).join(", ")}\n`)
   })
@@ -525,6 +537,15 @@ export const start = (options: Options = {}): Promise<Engine> => {
         endpoints: Endpoints.make(base),
         fault,
         heal,
+        expireAuth: (venue) => {
+          const now = Date.now()
+          if (venue === "kraken") KrakenPrivate.expireTokens(config)
+          let expired = 0
+          for (const conn of [...connections.values()]) {
+            if (conn.venue === venue && conn.live && conn.session?.expireAuth?.(now) === true) expired++
+          }
+          return expired
+        },
         connections: () => [...connections.values()].map((c) => c.info()),
         stats,
         onEvent,

@@ -4,7 +4,8 @@
  * the full `{"type":"subscriptions","channels":[...]}`. Channels: `matches` (a `last_match`, then `match`
  * messages whose per-product `sequence` increases by 1), `heartbeat` (every `heartbeatInterval`, carrying
  * the product's current `sequence` and `last_trade_id`), and `level2`/`level2_batch` (a `snapshot` of the
- * whole book, then `l2update`s; a `bookRestart` fault sends a fresh `snapshot`).
+ * whole book, then `l2update`s; a `bookRestart` fault sends a fresh `snapshot`), and the authenticated
+ * `user` channel (`CoinbaseUser.ts`: the subscribe is signed with a test account).
  *
  * Limits per IP, across connections, from Coinbase's "Exchange WebSocket Rate Limits" page: connection
  * requests at `requestsPerSecond` (8) with bursts up to `requestBurst` (20), refused beyond with HTTP 429
@@ -18,6 +19,7 @@
 import { Counts, SlidingLog, TokenBucket } from "../internal/Limits.ts"
 import { fixed, type Instrument, type Tape, type Trade } from "../internal/Market.ts"
 import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import * as CoinbaseUser from "./CoinbaseUser.ts"
 import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { isoMicros, isStringArray, pairs, parseObject } from "./Venue.ts"
 
@@ -34,7 +36,7 @@ const snapshotText = (product: string, book: OrderBook): string =>
     pairs(book.top("bids", book.bids.prices.length), 2, 8, fixed)
   },"asks":${pairs(book.top("asks", book.asks.prices.length), 2, 8, fixed)}}`
 const sequenceOffset = 50_000_000
-const channelNames = ["matches", "heartbeat", "level2", "level2_batch"] as const
+const channelNames = ["matches", "heartbeat", "level2", "level2_batch", "user"] as const
 type ChannelName = typeof channelNames[number]
 
 const matchText = (type: "match" | "last_match", product: string, t: Trade): string =>
@@ -49,7 +51,7 @@ interface Channel {
   readonly initial?: (now: number) => string | undefined
 }
 
-const channelFor = (market: Market, name: ChannelName, product: string, tape: Tape): Channel => {
+const channelFor = (market: Market, name: Exclude<ChannelName, "user">, product: string, tape: Tape): Channel => {
   const rate = market.config.coinbase.rate
   switch (name) {
     case "matches":
@@ -160,6 +162,10 @@ export const venue: Venue = {
         for (const [name] of wanted) {
           if (!isChannel(name)) return error("Failed to subscribe", `${name} is not a valid channel`)
         }
+        const user = type === "subscribe" && wanted.some(([name]) => name === "user")
+          ? CoinbaseUser.authenticate(market, msg, now)
+          : undefined
+        if (typeof user === "string") return error("Authentication Failed", user)
         const changed: Array<string> = []
         const initial: Array<readonly [topic: string, text: string]> = []
         for (const [name, product] of wanted) {
@@ -181,6 +187,12 @@ export const venue: Venue = {
             continue
           }
           if (fresh) held.add(topic)
+          if (name === "user") {
+            if (user !== undefined && conn.subscribe(topic, CoinbaseUser.userFeed(market, user, product))) {
+              changed.push(topic)
+            }
+            continue
+          }
           const ch = channelFor(market, name, product, market.tape("coinbase", product, instrument))
           if (conn.subscribe(topic, ch.feed)) {
             changed.push(topic)

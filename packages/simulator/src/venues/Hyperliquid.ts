@@ -2,7 +2,10 @@
  * Hyperliquid websocket at `/hyperliquid/ws`. `{"method":"ping"}` → `{"channel":"pong"}`;
  * `{"method":"subscribe"|"unsubscribe","subscription":{"type","coin"}}` → `subscriptionResponse`.
  * Subscriptions: `trades` (`tid` +1) and `l2Book` (whole 20-level snapshots, one at once on subscribe and
- * one per update; `time` increases; a `bookRestart` fault sends one more at once). The
+ * one per update; `time` increases; a `bookRestart` fault sends one more at once), and the user streams
+ * `orderUpdates`, `userFills` and `userEvents` (channel `user`) keyed by `user`, an address (`0x` and 40 hex
+ * digits), with no signature, as Hyperliquid's subscription messages have none; each push carries the
+ * simulator's own `seq`, one higher per push of that address and stream. The
  * connection closes when the client sent nothing for `idleTimeout`.
  *
  * Limits per IP, across all connections from one remote address, as Hyperliquid's "Rate limits and user
@@ -14,6 +17,7 @@
  * `{"channel":"error","data":"Cannot send more than 2000 messages per minute."}`. Hyperliquid does not
  * document what a connection beyond the cap gets; the simulator refuses its handshake with HTTP 429.
  */
+import * as Accounts from "../internal/Accounts.ts"
 import { Counts, SlidingLog } from "../internal/Limits.ts"
 import { fixed, type Instrument } from "../internal/Market.ts"
 import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
@@ -68,6 +72,24 @@ const feedFor = (market: Market, type: string, coin: string): Feed | undefined =
   return undefined
 }
 
+/** The user streams: keyed by an address, with no signature (Hyperliquid signs actions, not subscriptions). */
+const userTypes: ReadonlySet<string> = new Set(["orderUpdates", "userFills", "userEvents"])
+const addressPattern = /^0x[0-9a-fA-F]{40}$/
+
+/** A user stream of an address: the simulator's synthetic orders and fills, `seq` one higher per push. */
+const userFeed = (market: Market, type: string, user: string): Feed =>
+  Accounts.privateFeed(market, "hyperliquid", user, type, (seq, now) => {
+    const o = Accounts.order(seq)
+    const side = o.side === "buy" ? "B" : "A"
+    const fill =
+      `{"coin":"BTC","px":"${o.price}","sz":"0.005","side":"${side}","time":${now},"oid":${o.id},"tid":${seq},"seq":${seq}}`
+    if (type === "userFills") return `{"channel":"userFills","data":{"user":"${user}","fills":[${fill}]}}`
+    if (type === "userEvents") return `{"channel":"user","data":{"fills":[${fill}]}}`
+    return `{"channel":"orderUpdates","data":[{"order":{"coin":"BTC","side":"${side}","limitPx":"${o.price}","sz":"${o.size}","oid":${o.id},"timestamp":${now},"origSz":"${o.size}"},"status":"${
+      o.state === "filled" ? "filled" : "open"
+    }","statusTimestamp":${now},"seq":${seq}}]}`
+  })
+
 /** The Hyperliquid venue. */
 export const venue: Venue = {
   name: "hyperliquid",
@@ -96,18 +118,24 @@ export const venue: Venue = {
         }
         const s = sub as Record<string, unknown>
         const type = s["type"]
-        const coin = s["coin"]
-        if (typeof type !== "string" || typeof coin !== "string") {
+        const user = typeof type === "string" && userTypes.has(type) ? s["user"] : undefined
+        const coin = user === undefined ? s["coin"] : undefined
+        if (
+          typeof type !== "string" ||
+          (user === undefined ? typeof coin !== "string" : typeof user !== "string" || !addressPattern.test(user))
+        ) {
           return error(`Invalid subscription: ${text.slice(0, 100)}`)
         }
-        const topic = `${type}:${coin}`
+        const topic = `${type}:${String(user ?? coin)}`
         if (method === "unsubscribe") {
           if (!conn.unsubscribe(topic)) return error(`Already unsubscribed: ${text.slice(0, 100)}`)
           held.remove(topic)
           conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
           return conn.announce("Unsubscribed", [topic])
         }
-        const feed = feedFor(market, type, coin)
+        const feed = typeof user === "string"
+          ? userFeed(market, type, user.toLowerCase())
+          : feedFor(market, type, String(coin))
         if (feed === undefined) return error(`Invalid subscription: ${text.slice(0, 100)}`)
         if (conn.subscriptions.has(topic)) return error(`Already subscribed: ${text.slice(0, 100)}`)
         if (held.total >= cfg.subscriptionsPerIp) {
@@ -116,7 +144,7 @@ export const venue: Venue = {
         held.add(topic)
         conn.subscribe(topic, feed)
         conn.sendText(JSON.stringify({ channel: "subscriptionResponse", data: { method, subscription: s } }))
-        if (type === "l2Book") conn.sendData(topic, snapshotOf(coin, bookOf(market, coin), now))
+        if (type === "l2Book") conn.sendData(topic, snapshotOf(String(coin), bookOf(market, String(coin)), now))
         conn.announce("Subscribed", [topic])
       },
       onTick: (now) => {

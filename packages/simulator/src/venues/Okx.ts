@@ -19,6 +19,7 @@ import { okxInstrument } from "../internal/Instruments.ts"
 import { SlidingLog } from "../internal/Limits.ts"
 import { fixed, type Instrument } from "../internal/Market.ts"
 import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
+import * as OkxCommon from "./OkxCommon.ts"
 import type { BookFaultKind, Feed, Market, Session, Venue } from "./Venue.ts"
 import { parseObject } from "./Venue.ts"
 
@@ -117,8 +118,6 @@ const channelFor = (market: Market, channel: string, instId: string): Channel | 
   return undefined
 }
 
-const idPattern = /^[A-Za-z0-9]{1,32}$/
-
 /** The OKX venue. */
 export const venue: Venue = {
   name: "okx",
@@ -134,18 +133,16 @@ export const venue: Venue = {
     let subscribed = false
 
     /** `"id":"…",` to open an answer to a request that carried a valid id. */
-    const idField = (id: string | undefined) => (id !== undefined ? `"id":"${id}",` : "")
+    const idField = OkxCommon.idField
     const error = (id: string | undefined, code: string, msg: string) =>
-      conn.sendText(
-        `{${idField(id)}"event":"error","code":"${code}","msg":${JSON.stringify(msg)},"connId":"${connId}"}`
-      )
+      OkxCommon.sendError(conn, connId, id, code, msg)
 
     return {
       onText: (text, now) => {
         if (text === "ping") return conn.sendText("pong")
         const msg = parseObject(text)
         const rawId = msg?.["id"]
-        const id = typeof rawId === "string" && idPattern.test(rawId) ? rawId : undefined
+        const id = OkxCommon.requestId(rawId)
         if (rawId !== undefined && id === undefined) {
           return error(
             undefined,
@@ -203,20 +200,8 @@ export const venue: Venue = {
         }
         conn.announce(op === "subscribe" ? "Subscribed" : "Unsubscribed", changed)
       },
-      onTick: (now) => {
-        if (!subscribed && now - conn.openedAt >= idle) {
-          return conn.close(4004, `No subscription within ${Math.round(idle / 1000)}s`)
-        }
-        if (now - Math.max(conn.lastIn, conn.lastData) >= idle) {
-          conn.close(4004, `No data received in ${Math.round(idle / 1000)}s`)
-        }
-      },
-      notice: () => {
-        conn.sendText(
-          `{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"${connId}"}`
-        )
-        return true
-      },
+      onTick: (now) => OkxCommon.idleTick(conn, idle, subscribed, now),
+      notice: () => OkxCommon.notice(conn, connId),
       seqReset: (fault, seqId, stream) => {
         let hit = false
         for (const topic of conn.subscriptions.keys()) {

@@ -108,6 +108,11 @@ export interface Session {
    * it does after a service restart. Returns false when the venue has no such thing or no book is held.
    */
   readonly bookRestart?: (fault: number, stream: string | undefined) => boolean
+  /**
+   * A private session's authentication runs out (`Simulator.expireAuth`), as the venue ends it: returns
+   * false when the session holds none.
+   */
+  readonly expireAuth?: (now: number) => boolean
 }
 
 /** A venue: which paths it serves and how it talks. */
