@@ -14,11 +14,14 @@ import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Auth from "../src/Auth.ts"
+import * as Bybit from "../src/Bybit.ts"
 import type * as Feed from "../src/Feed.ts"
 import * as Okx from "../src/Okx.ts"
+import type * as Venue from "../src/Venue.ts"
 import { nextEvent, type Probe, start, until } from "./utils/probe.ts"
 
 const okxAccount = { apiKey: "okx-test-key", secret: "okx-test-secret", passphrase: "okx pass" }
+const bybitAccount = { apiKey: "bybit-test-key", secret: "bybit-test-secret" }
 
 /** The simulator's `seq` of each private push delivered, in order. */
 const seqs = (probe: Probe): Array<number> =>
@@ -39,78 +42,117 @@ const refusals = (probe: Probe) => probe.seen.filter((e) => e._tag === "Subscrib
 /** The index of the first event matching, or -1. */
 const indexOf = (probe: Probe, pick: (e: Feed.FeedEvent) => boolean) => probe.seen.findIndex(pick)
 
-describe("OKX private feed", () => {
-  const okx = (sim: Simulator.Simulator, credentials = Auth.credentials(okxAccount)) =>
-    start("okx-private", Okx.authenticated, {
-      url: sim.endpoints.okxPrivate,
-      urls: { time: sim.endpoints.okxTime },
-      credentials,
-      topics: [Okx.orders("SPOT"), Okx.account]
-    })
+interface Case {
+  readonly venue: "okx" | "bybit"
+  readonly profile: Venue.Profile
+  readonly account: { readonly apiKey: string; readonly secret: string; readonly passphrase?: string }
+  readonly endpoints: (sim: Simulator.Simulator) => { readonly url: string; readonly time: string }
+  readonly topics: ReadonlyArray<string>
+  /** A text of one topic's pushes, to check each topic's own seq line. */
+  readonly marks: ReadonlyArray<string>
+  readonly wrong: { readonly credentials: Partial<Case["account"]>; readonly code: string; readonly text: RegExp }
+  readonly clockCode: string
+}
 
-  it.live("logs in, then subscribes; a drop and an ended login each log in again before the replay; no push missed", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.make({ rate: 0, privateRate: 50, accounts: [okxAccount] })
-      const probe = yield* okx(sim)
-      yield* until(() => seqs(probe).length >= 10)
-      const firstLogin = indexOf(probe, (e) => e._tag === "Authenticated")
-      const firstSubscribed = indexOf(probe, (e) => e._tag === "Subscribed")
-      assert.isAtLeast(firstLogin, 0)
-      assert.isAbove(firstSubscribed, firstLogin)
+const cases: ReadonlyArray<Case> = [
+  {
+    venue: "okx",
+    profile: Okx.authenticated,
+    account: okxAccount,
+    endpoints: (sim) => ({ url: sim.endpoints.okxPrivate, time: sim.endpoints.okxTime }),
+    topics: [Okx.orders("SPOT"), Okx.account],
+    marks: ['"channel":"orders"', '"channel":"account"'],
+    wrong: {
+      credentials: { passphrase: "wrong" },
+      code: "60024",
+      text: /okx refused the login: 60024 Wrong passphrase/
+    },
+    clockCode: "60006"
+  },
+  {
+    venue: "bybit",
+    profile: Bybit.authenticated,
+    account: bybitAccount,
+    endpoints: (sim) => ({ url: sim.endpoints.bybitPrivate, time: sim.endpoints.bybitTime }),
+    topics: ["order", "wallet"],
+    marks: ['"topic":"order"', '"topic":"wallet"'],
+    wrong: {
+      credentials: { secret: "wrong" },
+      code: "unauthorized",
+      text: /bybit-private refused the login: unauthorized Request not authorized/
+    },
+    clockCode: "expired"
+  }
+]
 
-      for (
-        const [round, end] of [[2, sim.fault({ kind: "drop", target: { venue: "okx" } })], [
-          3,
-          sim.expireAuth("okx")
-        ]] as const
-      ) {
-        yield* end
-        const replayed = yield* nextEvent(probe, (e) => (e._tag === "Replayed" ? e : undefined))
-        assert.strictEqual(replayed.session, round)
-        assert.strictEqual(replayed.confirmed, 2)
-        const login = indexOf(probe, (e) => e._tag === "Authenticated" && e.session === round)
-        assert.isAtLeast(login, 0, `session ${round} logged in`)
-        assert.isBelow(login, probe.seen.indexOf(replayed), `session ${round} logged in before its replay`)
-        const mark = seqs(probe).length
-        yield* until(() => seqs(probe).length >= mark + 10)
-      }
-      assert.deepStrictEqual(refusals(probe), [])
-      // Orders and account pushes share no seq line: each channel's own must be whole.
-      assertConsecutive(seqs({ ...probe, texts: probe.texts.filter((t) => t.includes('"channel":"orders"')) }))
-      assertConsecutive(seqs({ ...probe, texts: probe.texts.filter((t) => t.includes('"channel":"account"')) }))
-      const subs = yield* probe.feed.subscriptions
-      assert.deepStrictEqual(subs.map((s) => s.state), ["confirmed", "confirmed"])
-    }))
+for (const c of cases) {
+  describe(`${c.venue} private feed`, () => {
+    const open = (sim: Simulator.Simulator, account: Case["account"] = c.account) =>
+      start(`${c.venue}-private`, c.profile, {
+        url: c.endpoints(sim).url,
+        urls: { time: c.endpoints(sim).time },
+        credentials: Auth.credentials(account),
+        topics: c.topics
+      })
 
-  it.live("a wrong passphrase stops the feed with AuthFailed (60024) after one dial and one login", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.make({ rate: 0, accounts: [okxAccount] })
-      const events = yield* sim.subscribe
-      const probe = yield* okx(sim, Auth.credentials({ ...okxAccount, passphrase: "wrong" }))
-      const refused = yield* nextEvent(probe, (e) => (e._tag === "AuthRefused" ? e : undefined))
-      assert.deepStrictEqual([refused.code, refused.kind, refused.action], ["60024", "credentials", "stop"])
-      const failure = yield* Effect.flip(probe.feed.subscribe(Okx.positions("ANY")))
-      assert.strictEqual(failure._tag, "AuthFailed")
-      assert.match(failure.message, /^feed "okx-private": okx refused the login: 60024 Wrong passphrase/)
-      yield* Effect.sleep("500 millis")
-      const stats = yield* sim.stats
-      assert.strictEqual(stats.venues.okx.connections, 1, "one dial")
-      assert.strictEqual(stats.venues.okx.messagesReceived, 1, "one login, no subscribe")
-      assert.strictEqual(stats.venues.okx.openConnections, 0, "the feed closed its connection")
-      assert.notInclude(tags(probe), "Subscribed")
-      void events
-    }))
+    it.live("logs in, then subscribes; a drop and an ended login each log in again before the replay; no push missed", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.make({ rate: 0, privateRate: 50, accounts: [c.account] })
+        const probe = yield* open(sim)
+        yield* until(() => seqs(probe).length >= 10)
+        const firstLogin = indexOf(probe, (e) => e._tag === "Authenticated")
+        assert.isAtLeast(firstLogin, 0)
+        assert.isAbove(indexOf(probe, (e) => e._tag === "Subscribed"), firstLogin)
 
-  it.live("a venue clock 2 minutes ahead: refused (60006), clock corrected by the server time, login retried once", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.make({ rate: 0, privateRate: 50, accounts: [okxAccount], clockOffset: "2 minutes" })
-      const probe = yield* okx(sim)
-      yield* until(() => seqs(probe).length >= 5)
-      const refused = probe.seen.filter((e) => e._tag === "AuthRefused")
-      assert.deepStrictEqual(refused.map((e) => [e.code, e.kind, e.action]), [["60006", "clock", "retry"]])
-      const adjusted = probe.seen.find((e) => e._tag === "ClockAdjusted")
-      assert.approximately(adjusted?._tag === "ClockAdjusted" ? adjusted.offset : 0, 120_000, 5_000)
-      assert.strictEqual(probe.seen.filter((e) => e._tag === "Authenticated").length, 1)
-      assert.deepStrictEqual(refusals(probe), [])
-    }).pipe(Effect.provide(FetchHttpClient.layer)))
-})
+        const ends = [sim.fault({ kind: "drop", target: { venue: c.venue } }), sim.expireAuth(c.venue)] as const
+        for (const [i, end] of ends.entries()) {
+          const round = i + 2
+          yield* end
+          const replayed = yield* nextEvent(probe, (e) => (e._tag === "Replayed" ? e : undefined))
+          assert.strictEqual(replayed.session, round)
+          assert.strictEqual(replayed.confirmed, c.topics.length)
+          const login = indexOf(probe, (e) => e._tag === "Authenticated" && e.session === round)
+          assert.isAtLeast(login, 0, `session ${round} logged in`)
+          assert.isBelow(login, probe.seen.indexOf(replayed), `session ${round} logged in before its replay`)
+          const mark = seqs(probe).length
+          yield* until(() => seqs(probe).length >= mark + 10)
+        }
+        assert.deepStrictEqual(refusals(probe), [])
+        for (const mark of c.marks) {
+          assertConsecutive(seqs({ ...probe, texts: probe.texts.filter((t) => t.includes(mark)) }))
+        }
+        const subs = yield* probe.feed.subscriptions
+        assert.deepStrictEqual(subs.map((s) => s.state), c.topics.map(() => "confirmed"))
+      }))
+
+    it.live("a wrong key stops the feed with AuthFailed after one dial and one login", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.make({ rate: 0, accounts: [c.account] })
+        const probe = yield* open(sim, { ...c.account, ...c.wrong.credentials })
+        const refused = yield* nextEvent(probe, (e) => (e._tag === "AuthRefused" ? e : undefined))
+        assert.deepStrictEqual([refused.code, refused.kind, refused.action], [c.wrong.code, "credentials", "stop"])
+        const failure = yield* Effect.flip(probe.feed.subscribe(c.topics[0]!))
+        assert.strictEqual(failure._tag, "AuthFailed")
+        assert.match(failure.message, c.wrong.text)
+        yield* Effect.sleep("500 millis")
+        const stats = yield* sim.stats
+        assert.strictEqual(stats.venues[c.venue].connections, 1, "one dial")
+        assert.strictEqual(stats.venues[c.venue].messagesReceived, 1, "one login, no subscribe")
+        assert.strictEqual(stats.venues[c.venue].openConnections, 0, "the feed closed its connection")
+        assert.notInclude(tags(probe), "Subscribed")
+      }))
+
+    it.live("a venue clock 2 minutes ahead: refused, clock corrected by the server time, login retried once", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.make({ rate: 0, privateRate: 50, accounts: [c.account], clockOffset: "2 minutes" })
+        const probe = yield* open(sim)
+        yield* until(() => seqs(probe).length >= 5)
+        const refused = probe.seen.filter((e) => e._tag === "AuthRefused")
+        assert.deepStrictEqual(refused.map((e) => [e.code, e.kind, e.action]), [[c.clockCode, "clock", "retry"]])
+        const adjusted = probe.seen.find((e) => e._tag === "ClockAdjusted")
+        assert.approximately(adjusted?._tag === "ClockAdjusted" ? adjusted.offset : 0, 120_000, 5_000)
+        assert.strictEqual(probe.seen.filter((e) => e._tag === "Authenticated").length, 1)
+        assert.deepStrictEqual(refusals(probe), [])
+      }).pipe(Effect.provide(FetchHttpClient.layer)))
+  })
+}
