@@ -14,6 +14,7 @@ import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Auth from "../src/Auth.ts"
+import * as Binance from "../src/Binance.ts"
 import * as Bybit from "../src/Bybit.ts"
 import type * as Feed from "../src/Feed.ts"
 import * as Okx from "../src/Okx.ts"
@@ -22,6 +23,7 @@ import { nextEvent, type Probe, start, until } from "./utils/probe.ts"
 
 const okxAccount = { apiKey: "okx-test-key", secret: "okx-test-secret", passphrase: "okx pass" }
 const bybitAccount = { apiKey: "bybit-test-key", secret: "bybit-test-secret" }
+const binanceAccount = { apiKey: "binance-test-key", secret: "binance-test-secret" }
 
 /** The simulator's `seq` of each private push delivered, in order. */
 const seqs = (probe: Probe): Array<number> =>
@@ -43,7 +45,7 @@ const refusals = (probe: Probe) => probe.seen.filter((e) => e._tag === "Subscrib
 const indexOf = (probe: Probe, pick: (e: Feed.FeedEvent) => boolean) => probe.seen.findIndex(pick)
 
 interface Case {
-  readonly venue: "okx" | "bybit"
+  readonly venue: "okx" | "bybit" | "binance"
   readonly profile: Venue.Profile
   readonly account: { readonly apiKey: string; readonly secret: string; readonly passphrase?: string }
   readonly endpoints: (sim: Simulator.Simulator) => { readonly url: string; readonly time: string }
@@ -52,6 +54,8 @@ interface Case {
   readonly marks: ReadonlyArray<string>
   readonly wrong: { readonly credentials: Partial<Case["account"]>; readonly code: string; readonly text: RegExp }
   readonly clockCode: string
+  /** Whether the venue ends a login by closing the connection (a new session) rather than on the same session. */
+  readonly endsByClosing: boolean
 }
 
 const cases: ReadonlyArray<Case> = [
@@ -67,7 +71,8 @@ const cases: ReadonlyArray<Case> = [
       code: "60024",
       text: /okx refused the login: 60024 Wrong passphrase/
     },
-    clockCode: "60006"
+    clockCode: "60006",
+    endsByClosing: true
   },
   {
     venue: "bybit",
@@ -81,7 +86,23 @@ const cases: ReadonlyArray<Case> = [
       code: "unauthorized",
       text: /bybit-private refused the login: unauthorized Request not authorized/
     },
-    clockCode: "expired"
+    clockCode: "expired",
+    endsByClosing: true
+  },
+  {
+    venue: "binance",
+    profile: Binance.userData,
+    account: binanceAccount,
+    endpoints: (sim) => ({ url: sim.endpoints.binanceWsApi, time: sim.endpoints.binanceTime }),
+    topics: [Binance.userDataTopic],
+    marks: ['"executionReport"'],
+    wrong: {
+      credentials: { secret: "wrong" },
+      code: "-1022",
+      text: /binance-user-data refused the login: -1022 Signature for this request is not valid/
+    },
+    clockCode: "-1021",
+    endsByClosing: false
   }
 ]
 
@@ -106,7 +127,7 @@ for (const c of cases) {
 
         const ends = [sim.fault({ kind: "drop", target: { venue: c.venue } }), sim.expireAuth(c.venue)] as const
         for (const [i, end] of ends.entries()) {
-          const round = i + 2
+          const round = i === 1 && !c.endsByClosing ? 2 : i + 2
           yield* end
           const replayed = yield* nextEvent(probe, (e) => (e._tag === "Replayed" ? e : undefined))
           assert.strictEqual(replayed.session, round)
@@ -118,6 +139,8 @@ for (const c of cases) {
           yield* until(() => seqs(probe).length >= mark + 10)
         }
         assert.deepStrictEqual(refusals(probe), [])
+        // Where the venue ends a login on the same session, the feed saw it end and logged in again.
+        assert.strictEqual(probe.seen.filter((e) => e._tag === "AuthEnded").length, c.endsByClosing ? 0 : 1)
         for (const mark of c.marks) {
           assertConsecutive(seqs({ ...probe, texts: probe.texts.filter((t) => t.includes(mark)) }))
         }
@@ -151,8 +174,17 @@ for (const c of cases) {
         assert.deepStrictEqual(refused.map((e) => [e.code, e.kind, e.action]), [[c.clockCode, "clock", "retry"]])
         const adjusted = probe.seen.find((e) => e._tag === "ClockAdjusted")
         assert.approximately(adjusted?._tag === "ClockAdjusted" ? adjusted.offset : 0, 120_000, 5_000)
-        assert.strictEqual(probe.seen.filter((e) => e._tag === "Authenticated").length, 1)
-        assert.deepStrictEqual(refusals(probe), [])
+        if (c.endsByClosing) {
+          // A login refused: the session logs in once more, and no subscribe was ever refused.
+          assert.strictEqual(probe.seen.filter((e) => e._tag === "Authenticated").length, 1)
+          assert.deepStrictEqual(refusals(probe), [])
+        } else {
+          // The signed subscribe itself was refused: retried once (signed on the corrected clock) and taken.
+          assert.deepStrictEqual(
+            refusals(probe).map((e) => e._tag === "SubscribeFailed" && e.reason.split(" ")[0]),
+            [c.clockCode]
+          )
+        }
       }).pipe(Effect.provide(FetchHttpClient.layer)))
   })
 }

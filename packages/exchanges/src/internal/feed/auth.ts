@@ -37,6 +37,8 @@ export interface Settings {
   clockOffset: number
   /** Set when the feed stopped on a refusal: later requests fail with it. */
   failure: AuthFailed | undefined
+  /** A signed request's clock refusal was answered by correcting the clock: the next one stops the feed. */
+  clockCorrected: boolean
   /** Stops the feed (bound by `Feed.make`: its `close`, after the waiters were failed with `failure`). */
   stop: (error: AuthFailed) => Effect.Effect<void>
 }
@@ -129,6 +131,39 @@ export const ended = (
     return emit(ctx, FeedEvent.AuthEnded({ at: ctx.now(), shard: conn.shard.index, connection: conn.name })).pipe(
       Effect.andThen(resend)
     )
+  })
+
+/**
+ * A refusal of a signed request (a venue that signs requests rather than
+ * sessions), or undefined: the request itself is settled by the usual path
+ * (a transient rejection, retried with backoff and signed anew).
+ */
+export const signedRefusal = (ctx: Context, text: string): AuthApi.Refusal | undefined => {
+  const answer = ctx.auth?.spec.sign === undefined ? undefined : ctx.auth.spec.answer(text)
+  return answer?._tag === "Refused" ? answer : undefined
+}
+
+/**
+ * Acts on a signed request's refusal: a bad key stops the feed; the first
+ * clock refusal corrects the clock by the venue's server time (the request
+ * is retried, signed with it), a second one stops the feed; the venue's own
+ * trouble is left to the request's retry.
+ */
+export const onSignedRefusal = (
+  ctx: Context,
+  conn: ShardConnection,
+  refusal: AuthApi.Refusal
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const settings = ctx.auth
+    if (settings === undefined || settings.failure !== undefined || refusal.kind === "transient") return
+    if (refusal.kind === "clock" && !settings.clockCorrected) {
+      settings.clockCorrected = true
+      const problem = yield* correctClock(ctx, settings)
+      if (problem === undefined) return yield* refused(ctx, settings, conn, refusal, "retry")
+      return yield* refused(ctx, settings, conn, { ...refusal, reason: `${refusal.reason} (${problem})` }, "stop")
+    }
+    yield* refused(ctx, settings, conn, refusal, "stop")
   })
 
 /** The text of a request as sent: signed where the venue signs requests; undefined when it must not go. */
@@ -311,6 +346,7 @@ export const make = (
       url: (key: string) => urls?.[key] ?? profile.urls[key],
       clockOffset: 0,
       failure: undefined,
+      clockCorrected: false,
       stop: () => Effect.void
     }
   })

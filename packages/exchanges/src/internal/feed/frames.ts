@@ -36,6 +36,8 @@ const onFrame = (
       if (conn.phase === "live") out.push(frame)
       return
     }
+    const refusal = Auth.signedRefusal(ctx, text)
+    if (refusal !== undefined) after.push(fork(ctx, Auth.onSignedRefusal(ctx, conn, refusal)))
     if (ctx.auth.spec.ended?.(text) === true) {
       if (conn.phase === "live") out.push(frame)
       after.push(fork(ctx, Auth.ended(ctx, conn, Replay.resend(ctx, conn))))
