@@ -186,6 +186,8 @@ export interface Spec {
    * the shard's topics on the same session.
    */
   readonly ended?: ((text: string) => boolean) | undefined
+  /** Whether every login makes an HTTP request (a token): a feed then needs an `HttpClient` in its context. */
+  readonly needsHttp?: boolean | undefined
   /** The keys of the profile's `urls` that are REST endpoints (server time, tokens), not WebSockets. */
   readonly rest?: ReadonlyArray<string> | undefined
   /** The venue's server time: the key of its REST URL in `urls`, and how to read epoch ms from the JSON answer. */

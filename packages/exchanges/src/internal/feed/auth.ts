@@ -146,8 +146,9 @@ export const signedRefusal = (ctx: Context, text: string): AuthApi.Refusal | und
 /**
  * Acts on a signed request's refusal: a bad key stops the feed; the first
  * clock refusal corrects the clock by the venue's server time (the request
- * is retried, signed with it), a second one stops the feed; the venue's own
- * trouble is left to the request's retry.
+ * is retried, signed with it), a second one stops the feed; a refusal of
+ * what the session's requests carry (a token gone stale) restarts the
+ * session, whose login fetches it anew.
  */
 export const onSignedRefusal = (
   ctx: Context,
@@ -156,7 +157,9 @@ export const onSignedRefusal = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     const settings = ctx.auth
-    if (settings === undefined || settings.failure !== undefined || refusal.kind === "transient") return
+    if (settings === undefined || settings.failure !== undefined) return
+    // What the session's requests carry went stale (Kraken's token): a new session logs in afresh.
+    if (refusal.kind === "transient") return yield* refused(ctx, settings, conn, refusal, "restart")
     if (refusal.kind === "clock" && !settings.clockCorrected) {
       settings.clockCorrected = true
       const problem = yield* correctClock(ctx, settings)
@@ -339,6 +342,11 @@ export const make = (
       if (!ok) return yield* invalid(`${profile.venue} signs with the key's ${need}, which is missing`)
     }
     const client = yield* Effect.serviceOption(HttpClient.HttpClient)
+    if (spec.needsHttp === true && client._tag === "None") {
+      return yield* invalid(
+        `${profile.venue} logs in over REST: provide an HttpClient to the feed (FetchHttpClient.layer, or NodeHttpClient's)`
+      )
+    }
     return {
       spec,
       credentials,
