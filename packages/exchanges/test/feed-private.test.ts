@@ -266,7 +266,7 @@ for (const c of cases) {
           // The signed subscribe itself was refused: retried once (signed on the corrected clock) and taken.
           const refused = refusals(probe)
           assert.strictEqual(refused.length, 1)
-          assert.isTrue(refused[0]?._tag === "SubscribeFailed" && refused[0].reason.startsWith(c.clockCode))
+          assert.isTrue(refused[0]?._tag === "SubscribeFailed" && refused[0].reason.startsWith(c.clockCode ?? "?"))
         }
       }))
   })
