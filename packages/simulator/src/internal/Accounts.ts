@@ -9,7 +9,8 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type * as Http from "node:http"
-import type { Account, Config } from "../Options.ts"
+import type { Account, Config, VenueName } from "../Options.ts"
+import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import type { Feed, Market } from "../venues/Venue.ts"
 import { paths } from "./Endpoints.ts"
 
@@ -91,3 +92,23 @@ export const handleTime = (config: Config, req: Http.IncomingMessage, res: Http.
   res.end(JSON.stringify(body))
   return true
 }
+
+/** Reports a login check (`LoginChecked`) through `emit`. */
+export const checked = (
+  emit: (event: SimulatorEvent) => void,
+  connection: number,
+  venue: VenueName,
+  apiKey: unknown,
+  proof: unknown,
+  reason: string
+): void =>
+  emit({
+    _tag: "LoginChecked",
+    connection,
+    venue,
+    apiKey: typeof apiKey === "string" ? apiKey : "",
+    proof: typeof proof === "string" ? proof : "",
+    accepted: reason === "",
+    reason,
+    at: Date.now()
+  })
