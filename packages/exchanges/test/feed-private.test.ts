@@ -10,6 +10,7 @@
  * the venue's server time and the login retried once.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
@@ -17,7 +18,7 @@ import * as Auth from "../src/Auth.ts"
 import * as Binance from "../src/Binance.ts"
 import * as Bybit from "../src/Bybit.ts"
 import * as Coinbase from "../src/Coinbase.ts"
-import type * as Feed from "../src/Feed.ts"
+import * as Feed from "../src/Feed.ts"
 import * as Hyperliquid from "../src/Hyperliquid.ts"
 import * as Kraken from "../src/Kraken.ts"
 import * as Okx from "../src/Okx.ts"
@@ -291,5 +292,24 @@ describe("hyperliquid user streams", () => {
       yield* until(() => seqs(probe).length >= mark + 10)
       assertConsecutive(seqs(probe))
       assert.notInclude(tags(probe), "Authenticated")
+    }))
+})
+
+describe("a feed stopped by a refused login", () => {
+  it.live("ends with its scope at once: the stop's close, interrupted by the scope, is not left half done", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rate: 0, accounts: [okxAccount] })
+      const started = performance.now()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const feed = yield* Feed.make("okx-wrong", Okx.authenticated, {
+          url: sim.endpoints.okxPrivate,
+          credentials: Auth.credentials({ ...okxAccount, passphrase: "wrong" }),
+          topics: [Okx.orders("SPOT")],
+          closeTimeout: "300 millis"
+        })
+        const error = yield* Effect.flip(feed.subscribe(Okx.orders("SPOT")))
+        assert.strictEqual(error._tag, "AuthFailed")
+      })).pipe(Effect.provide(NodeTransport.layer()), Effect.timeout("5 seconds"))
+      assert.isBelow(performance.now() - started, 2_000)
     }))
 })

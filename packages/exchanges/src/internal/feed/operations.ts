@@ -225,23 +225,27 @@ export const resubscribe = (ctx: Context, input: string | ReadonlyArray<string>)
 /** Closes every connection gracefully, once; waiting calls fail with `ConnectionStopped`; streams end. */
 export const makeClose = (ctx: Context): Effect.Effect<void> => {
   const closeDone = Deferred.makeUnsafe<void>()
-  return Effect.suspend(() => {
-    if (ctx.closed) return Deferred.await(closeDone)
-    ctx.closed = true
-    const error = ctx.auth?.failure ??
-      new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" })
-    for (const entry of ctx.registry.values()) {
-      Registry.settle(entry, Effect.fail(error))
-      Requests.release(entry)
-    }
-    return Effect.forEach(
-      ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
-      (conn) => Connections.close(ctx, conn),
-      { concurrency: "unbounded", discard: true }
-    ).pipe(
-      Effect.andThen(ctx.frames.end),
-      Effect.andThen(ctx.events.end),
-      Effect.andThen(Deferred.succeed(closeDone, undefined))
-    )
-  })
+  // Once begun, a close runs to its end (only waiting for another's is interruptible): a closer
+  // interrupted midway, its fiber's scope closing, would leave every later close waiting forever.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      if (ctx.closed) return restore(Deferred.await(closeDone))
+      ctx.closed = true
+      const error = ctx.auth?.failure ??
+        new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" })
+      for (const entry of ctx.registry.values()) {
+        Registry.settle(entry, Effect.fail(error))
+        Requests.release(entry)
+      }
+      return Effect.forEach(
+        ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
+        (conn) => Connections.close(ctx, conn),
+        { concurrency: "unbounded", discard: true }
+      ).pipe(
+        Effect.andThen(ctx.frames.end),
+        Effect.andThen(ctx.events.end),
+        Effect.andThen(Deferred.succeed(closeDone, undefined))
+      )
+    })
+  )
 }
