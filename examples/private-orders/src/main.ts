@@ -9,7 +9,7 @@
  *   pnpm private-orders
  *
  * Against OKX itself: `Okx.authenticated` with no `url`, and your own key
- * from the environment (`Config.redacted("OKX_SECRET")`).
+ * from the environment (`Config.Redacted("OKX_SECRET")`).
  */
 import { Auth, Feed, Okx } from "@kharbranth/exchanges"
 import { NodeTransport } from "@kharbranth/node"

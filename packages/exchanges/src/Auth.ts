@@ -36,7 +36,7 @@ export interface Credentials {
 
 /**
  * Credentials from plain strings (each is wrapped in `Redacted` at once),
- * or from `Redacted` values read with `Config.redacted`.
+ * or from `Redacted` values read with `Config.Redacted`.
  *
  * @example
  * ```ts
