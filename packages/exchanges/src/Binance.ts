@@ -26,6 +26,7 @@
  */
 import { Heartbeat } from "@kharbranth/core"
 import * as Schema from "effect/Schema"
+import * as BinanceAuth from "./internal/auth/binance.ts"
 import { intAfter, num, obj, parseObject, str, stringAfter } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
@@ -501,3 +502,26 @@ export const decodeTrade = Schema.decodeUnknownEffect(Schema.fromJsonString(Trad
  * @since 0.1.0
  */
 export const decodeCombined = Schema.decodeUnknownEffect(Schema.fromJsonString(Combined))
+
+/**
+ * Binance spot's user data stream over the WebSocket API
+ * (`userDataStream.subscribe.signature`: the listen-key flow was retired on
+ * 2026-02-20). A feed of it signs each subscribe with the feed's
+ * `credentials` (key with an HMAC `secret`, or an Ed25519 `privateKey`) and
+ * subscribes again, signed anew, when Binance ends the subscription
+ * (`eventStreamTerminated`). Its one topic is `userDataTopic`.
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const userData: Venue.Profile = BinanceAuth.userData(spot)
+
+/**
+ * The topic of a user data feed: the account's events (`executionReport`,
+ * `outboundAccountPosition`, `balanceUpdate`…), as
+ * `{"subscriptionId","event":{...}}`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const userDataTopic: string = BinanceAuth.userDataTopic

@@ -29,6 +29,7 @@
  */
 import { Heartbeat } from "@kharbranth/core"
 import * as Schema from "effect/Schema"
+import * as BybitAuth from "./internal/auth/bybit.ts"
 import { num, obj, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
@@ -359,3 +360,14 @@ export const decodeTrades = Schema.decodeUnknownEffect(Schema.fromJsonString(Tra
  * @since 0.1.0
  */
 export const decodeBook = Schema.decodeUnknownEffect(Schema.fromJsonString(BookMessage))
+
+/**
+ * Bybit's private WebSocket (`/v5/private`): a feed of it authenticates each
+ * session (`auth`, signed with the feed's `credentials`: key and secret)
+ * before it subscribes `order`, `execution`, `position` or `wallet` (the
+ * topics are those names as they are).
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const authenticated: Venue.Profile = BybitAuth.authenticated(spot)

@@ -26,6 +26,7 @@
  */
 import { Heartbeat } from "@kharbranth/core"
 import * as Schema from "effect/Schema"
+import * as CoinbaseAuth from "./internal/auth/coinbase.ts"
 import { arr, isRecord, num, parseObject, str } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
 
@@ -348,3 +349,14 @@ export const decodeMessage = Schema.decodeUnknownEffect(Schema.fromJsonString(Me
  * @since 0.1.0
  */
 export const decodeMatch = Schema.decodeUnknownEffect(Schema.fromJsonString(Match))
+
+/**
+ * Coinbase Exchange's authenticated channels on the feed URL: a feed of it
+ * signs each `subscribe` with the feed's `credentials` (key, base64 secret,
+ * passphrase). Topics: `topic("user", product)` (the account's own orders),
+ * beside any public one.
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const authenticated: Venue.Profile = CoinbaseAuth.authenticated(exchange)

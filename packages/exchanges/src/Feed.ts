@@ -25,8 +25,10 @@ import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type * as Stream from "effect/Stream"
+import type * as AuthApi from "./Auth.ts"
+import * as Auth from "./internal/feed/auth.ts"
 import * as Context from "./internal/feed/context.ts"
-import type { SubscriptionError } from "./internal/feed/errors.ts"
+import type { AuthFailed, SubscriptionError } from "./internal/feed/errors.ts"
 import * as FeedMetrics from "./internal/feed/metrics.ts"
 import type { FeedEvent, FeedStats, GapAction, ShardInfo, Subscription } from "./internal/feed/model.ts"
 import * as Operations from "./internal/feed/operations.ts"
@@ -37,6 +39,15 @@ import * as Venue from "./Venue.ts"
 import * as VenueBudgets from "./VenueBudgets.ts"
 
 export {
+  /**
+   * A private feed's login the venue refused for good (bad key, secret or
+   * passphrase; a clock still refused after one correction): the feed
+   * stopped. Carries the venue's `code` and text, never a secret.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  AuthFailed,
   /**
    * A subscribe or unsubscribe the venue rejected or did not answer within
    * `confirmTimeout`, or topics the feed cannot take (a venue cap).
@@ -118,6 +129,12 @@ export interface FeedOptions extends Venue.Options {
   /** Topics subscribed at start. */
   readonly topics?: ReadonlyArray<string> | undefined
   /**
+   * The API key a profile with `auth` logs in with (see `Auth`); required
+   * for such a profile, refused for any other. Every session logs in before
+   * its first subscribe.
+   */
+  readonly credentials?: AuthApi.Credentials | undefined
+  /**
    * Requests per second per connection, counted over any window of 1.1 s
    * (a tenth of margin for transit jitter: the venue counts on arrival).
    * Default: the profile's `messagesPerSecond` when counted per connection,
@@ -197,11 +214,11 @@ export interface Feed {
    */
   readonly subscribe: (
     topics: string | ReadonlyArray<string>
-  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped | AuthFailed>
   /** Removes topics from the registry (never replayed again) and waits for the venue's answer. */
   readonly unsubscribe: (
     topics: string | ReadonlyArray<string>
-  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped | AuthFailed>
   /**
    * Unsubscribes and subscribes held topics again on their live sessions
    * (a fresh snapshot, where the venue sends one): the targeted repair for a
@@ -209,7 +226,7 @@ export interface Feed {
    */
   readonly resubscribe: (
     topics: string | ReadonlyArray<string>
-  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  ) => Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped | AuthFailed>
   /** Restarts every shard's live session now (reconnect at once, replay). */
   readonly restart: (reason?: string) => Effect.Effect<void>
   /** The registry, in subscription order. */
@@ -258,6 +275,7 @@ export const make = (
       checkInterval,
       confirmTimeout: confirmTimeoutOption,
       connectionLimit,
+      credentials,
       eventsCapacity: eventsCapacityOption,
       holdLimit: holdLimitOption,
       resyncTimeout: resyncTimeoutOption,
@@ -331,7 +349,9 @@ export const make = (
     }
     const config = configFor(undefined)
     yield* ConnectionConfig.resolve(name, config)
-    for (const route of Object.keys(urlsOption ?? {})) yield* ConnectionConfig.resolve(name, configFor(route))
+    for (const route of Object.keys(urlsOption ?? {})) {
+      if (profile.auth?.rest?.includes(route) !== true) yield* ConnectionConfig.resolve(name, configFor(route))
+    }
     // Budget per connection: the venue's rate when it counts per connection,
     // less what the heartbeat sends in a second where the venue counts it:
     // the client's pings (one for an interval of a second or more, two for
@@ -346,6 +366,7 @@ export const make = (
     const budget = messagesPerSecond ??
       (venueRate === undefined ? undefined : Math.max(1, venueRate - heartbeatReserve - pongReserve))
 
+    const auth = yield* Auth.make(name, profile, credentials, urlsOption)
     const clock = yield* Clock.Clock
     const baseTransport = yield* Transport.Transport
     const dialWindow = dialWindowSpec === undefined
@@ -396,6 +417,7 @@ export const make = (
       nextShard: 0,
       readerFailure: undefined,
       metrics: undefined,
+      auth,
       topicCadence: (topic) => {
         if (cadence === undefined) return undefined
         const input = guard(ctx, "cadence", () => cadence(topic))
@@ -415,6 +437,7 @@ export const make = (
     yield* Timer.start(ctx, tick)
     const close = Operations.makeClose(ctx)
     yield* Scope.addFinalizer(ctx.scope, close)
+    if (auth !== undefined) auth.stop = () => close
 
     if (initialTopics.length > 0) {
       yield* Operations.checkTopics(ctx, "subscribe", initialTopics).pipe(

@@ -43,11 +43,39 @@ import * as Venue from "./Venue.ts"
  */
 export const topic = (type: string, coin: string): string => `${type}:${coin}`
 
+/**
+ * The user streams: keyed by an address (`user`) instead of a coin, with no
+ * signature, since Hyperliquid signs actions, not subscriptions (its
+ * subscription messages have no signature field).
+ */
+const userTypes: ReadonlySet<string> = new Set(["orderUpdates", "userFills", "userEvents", "userFundings"])
+
+/**
+ * A user stream's topic: `orderUpdates`, `userFills`, `userEvents` or
+ * `userFundings` of an address (`0x` and 40 hex digits), e.g.
+ * `orderUpdates:0xabc…`. Subscribed on the public profile like any topic:
+ * Hyperliquid needs no login for them.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const userStream = (
+  type: "orderUpdates" | "userFills" | "userEvents" | "userFundings",
+  user: string
+): string => topic(type, user.toLowerCase())
+
+const subscription = (type: string, key: string) => (userTypes.has(type) ? { type, user: key } : { type, coin: key })
+
 const request =
   (method: "subscribe" | "unsubscribe") => (topics: ReadonlyArray<string>): ReadonlyArray<Venue.Request> =>
     topics.map((t) => {
-      const [type, coin] = Venue.splitTopic(t)
-      return { op: method, topics: [t], id: undefined, text: JSON.stringify({ method, subscription: { type, coin } }) }
+      const [type, key] = Venue.splitTopic(t)
+      return {
+        op: method,
+        topics: [t],
+        id: undefined,
+        text: JSON.stringify({ method, subscription: subscription(type, key) })
+      }
     })
 
 /**
@@ -62,7 +90,7 @@ const namedTopic = (data: string): string | undefined => {
   const echoed = at < 0 ? undefined : parseObject(data.slice(at))
   const sub = obj(echoed, "subscription") ?? echoed
   const type = str(sub, "type")
-  const coin = str(sub, "coin")
+  const coin = str(sub, "coin") ?? str(sub, "user")?.toLowerCase()
   return type === undefined || coin === undefined ? undefined : topic(type, coin)
 }
 
@@ -107,7 +135,7 @@ export const confirmation = (text: string): Venue.Confirmation | undefined => {
   if (!text.startsWith('{"channel":"subscriptionResponse"')) return undefined
   const data = obj(parseObject(text), "data")
   const sub = obj(data, "subscription")
-  const topics = [topic(str(sub, "type") ?? "", str(sub, "coin") ?? "")]
+  const topics = [topic(str(sub, "type") ?? "", str(sub, "coin") ?? str(sub, "user")?.toLowerCase() ?? "")]
   const method = str(data, "method")
   return method === "subscribe"
     ? Venue.confirmation("subscribed", topics)
@@ -134,9 +162,17 @@ export const topicOf = (text: string): string | undefined => {
   if (channel === undefined || control.has(channel)) return undefined
   const data = msg?.["data"]
   const item = Array.isArray(data) ? data[0] : data
+  // `userFills` names its address; `orderUpdates` and `user` do not, so their topic cannot be told.
+  if (channel === "userFills") return isRecord(item) ? userTopic(channel, str(item, "user")) : undefined
+  if (userTypes.has(channel) || channel === "user") return undefined
   const coin = isRecord(item) ? str(item, "coin") : undefined
   return coin === undefined ? undefined : topic(channel, coin)
 }
+
+const userTopic = (
+  type: string,
+  user: string | undefined
+) => (user === undefined ? undefined : topic(type, user.toLowerCase()))
 
 /**
  * Hyperliquid mainnet.

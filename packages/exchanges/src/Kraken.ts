@@ -33,6 +33,7 @@
 import { Heartbeat } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as KrakenAuth from "./internal/auth/kraken.ts"
 import { krakenField } from "./internal/book/checksum.ts"
 import { crc32 } from "./internal/crc32.ts"
 import { arr, isRecord, num, obj, parseObject, str } from "./internal/json.ts"
@@ -441,3 +442,14 @@ export const applyVerified = (
       ? Effect.void
       : Effect.fail(new ChecksumMismatch({ symbol: book.symbol, expected: data.checksum, actual }))
   })
+
+/**
+ * Kraken's authenticated WebSocket v2 (`ws-auth.kraken.com/v2`): a feed of
+ * it fetches a WebSocket token over REST for each session (signed with the
+ * feed's `credentials`: key and base64 secret; needs an `HttpClient` in the
+ * context) and puts it in every request. Topics: `executions`, `balances`.
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const authenticated: Venue.Profile = KrakenAuth.authenticated(spot)

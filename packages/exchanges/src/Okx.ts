@@ -32,6 +32,7 @@
 import { Heartbeat } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as OkxAuth from "./internal/auth/okx.ts"
 import { crc32 } from "./internal/crc32.ts"
 import { intAfter, isRecord, num, obj, parseObject, str, stringAfter } from "./internal/json.ts"
 import * as Venue from "./Venue.ts"
@@ -571,3 +572,22 @@ export const applyVerified = (
       ? Effect.void
       : Effect.fail(new ChecksumMismatch({ symbol: book.instId, expected: data.checksum, actual }))
   })
+
+/**
+ * OKX's private WebSocket (`/ws/v5/private`): a feed of it logs each session
+ * in (`login`, signed with the feed's `credentials`: key, secret,
+ * passphrase) before it subscribes `orders`, `positions` or `account`.
+ *
+ * @category profiles
+ * @since 0.1.0
+ */
+export const authenticated: Venue.Profile = OkxAuth.authenticated(publicProfile)
+
+/**
+ * Private topics: `orders(instType)` and `positions(instType)` (`SPOT`,
+ * `MARGIN`, `SWAP`, `FUTURES`, `OPTION`, `ANY`), and `account`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const { account, orders, positions } = OkxAuth

@@ -14,6 +14,7 @@ import type { Connection, ConnectionConfig } from "@kharbranth/core"
 import { Heartbeat } from "@kharbranth/core"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Auth from "./Auth.ts"
 
 /**
  * A venue's published limits. Every field is optional: a venue that does
@@ -152,6 +153,12 @@ export interface Profile {
    * separate shards per endpoint.
    */
   readonly route?: ((topic: string) => string | undefined) | undefined
+  /**
+   * How the venue authenticates this endpoint, for an authenticated
+   * (private) profile: a feed of such a profile needs `credentials` and logs
+   * every session in before its first subscribe (see `Auth`).
+   */
+  readonly auth?: Auth.Spec | undefined
 }
 
 /**

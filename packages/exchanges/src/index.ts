@@ -29,6 +29,13 @@ export * as Okx from "./Okx.ts"
 export * as Venue from "./Venue.ts"
 /** @since 0.1.0 */
 export * as Feed from "./Feed.ts"
+
+/**
+ * Authenticated (private) streams: credentials (`Redacted`) and how a venue profile logs in.
+ *
+ * @since 0.1.0
+ */
+export * as Auth from "./Auth.ts"
 /** @since 0.1.0 */
 export * as VenueBudgets from "./VenueBudgets.ts"
 /** @since 0.1.0 */

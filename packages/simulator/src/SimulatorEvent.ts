@@ -132,6 +132,27 @@ export interface RestAnswered {
 }
 
 /**
+ * A private endpoint checked a login (an OKX `login`, a Bybit `auth`, a Binance signed subscribe, a
+ * Coinbase signed subscribe, a Kraken token request or a subscribe with a token): the account's `apiKey`
+ * as sent, the `proof` the client sent (its signature, or the token), whether it was `accepted`, and the
+ * refusal's code or text when not. `connection` is 0 for a REST token request. A secrets test uses it as
+ * its positive control: the proof reached the venue, and must appear nowhere else.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LoginChecked {
+  readonly _tag: "LoginChecked"
+  readonly connection: number
+  readonly venue: VenueName
+  readonly apiKey: string
+  readonly proof: string
+  readonly accepted: boolean
+  readonly reason: string
+  readonly at: number
+}
+
+/**
  * Any simulator event.
  *
  * @category models
@@ -145,3 +166,4 @@ export type SimulatorEvent =
   | FaultEvent
   | BookFaultInjected
   | RestAnswered
+  | LoginChecked

@@ -7,7 +7,7 @@
  * endpoint.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { createHmac } from "node:crypto"
 import { Simulator } from "../src/index.ts"
 import { type Client, connect, msg } from "./utils/client.ts"
@@ -95,6 +95,31 @@ describe("OKX private", () => {
       assert.strictEqual((yield* c.next(msg((j) => j.event === "login"))).json.code, "0")
       c.send(okxLogin())
       yield* okxError(c, "60031")
+    }))
+
+  it.live("reports each login check (LoginChecked) with the key, the signature sent and the outcome", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make(options)
+      const events = yield* sim.subscribe
+      const c = yield* connect(sim.endpoints.okxPrivate)
+      const bad = okxLogin({ passphrase: "wrong" })
+      c.send(bad)
+      yield* okxError(c, "60024")
+      const good = okxLogin()
+      c.send(good)
+      yield* c.next(msg((j) => j.event === "login"))
+      const checks = yield* events.pipe(
+        Stream.filter((e) => e._tag === "LoginChecked"),
+        Stream.take(2),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(
+        [...checks].map((e) => e._tag === "LoginChecked" && [e.venue, e.apiKey, e.proof, e.accepted, e.reason]),
+        [
+          ["okx", account.apiKey, bad.args[0]!.sign, false, "60024"],
+          ["okx", account.apiKey, good.args[0]!.sign, true, ""]
+        ]
+      )
     }))
 
   it.live("one seq line per account: a second connection continues it", () =>

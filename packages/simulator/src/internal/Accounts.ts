@@ -3,13 +3,14 @@
  * against the configured test accounts, the private order streams (one per account and channel, shared by
  * every connection of that account, each message one higher in `seq`, so a client can prove it missed
  * none), and the server-time REST endpoints a client reads to correct its clock:
- * `GET /binance/api/v3/time` (Binance `{"serverTime":<ms>}`), `GET /okx/api/v5/public/time` (OKX `{"code":"0","msg":"","data":[{"ts":"<ms>"}]}`) and
+ * `GET /binance/api/v3/time` (Binance `{"serverTime":<ms>}`), `GET /coinbase/time` (Coinbase `{"iso","epoch"}`), `GET /okx/api/v5/public/time` (OKX `{"code":"0","msg":"","data":[{"ts":"<ms>"}]}`) and
  * `GET /bybit/v5/market/time` (Bybit `{"retCode":0,"retMsg":"OK","result":{"timeSecond","timeNano"},
  * "retExtInfo":{},"time":<ms>}`).
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type * as Http from "node:http"
-import type { Account, Config } from "../Options.ts"
+import type { Account, Config, VenueName } from "../Options.ts"
+import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import type { Feed, Market } from "../venues/Venue.ts"
 import { paths } from "./Endpoints.ts"
 
@@ -70,10 +71,14 @@ export const order = (seq: number) => {
 /** Answers a server-time request; returns false for any other path. */
 export const handleTime = (config: Config, req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
   const path = new URL(req.url ?? "/", "http://localhost").pathname
-  if (path !== paths.okxTime && path !== paths.bybitTime && path !== paths.binanceTime) return false
+  if (path !== paths.okxTime && path !== paths.bybitTime && path !== paths.binanceTime && path !== paths.coinbaseTime) {
+    return false
+  }
   const ms = venueNow(config, Date.now())
   const body = path === paths.binanceTime
     ? { serverTime: ms }
+    : path === paths.coinbaseTime
+    ? { iso: new Date(ms).toISOString(), epoch: ms / 1000 }
     : path === paths.okxTime
     ? { code: "0", msg: "", data: [{ ts: String(ms) }] }
     : {
@@ -87,3 +92,23 @@ export const handleTime = (config: Config, req: Http.IncomingMessage, res: Http.
   res.end(JSON.stringify(body))
   return true
 }
+
+/** Reports a login check (`LoginChecked`) through `emit`. */
+export const checked = (
+  emit: (event: SimulatorEvent) => void,
+  connection: number,
+  venue: VenueName,
+  apiKey: unknown,
+  proof: unknown,
+  reason: string
+): void =>
+  emit({
+    _tag: "LoginChecked",
+    connection,
+    venue,
+    apiKey: typeof apiKey === "string" ? apiKey : "",
+    proof: typeof proof === "string" ? proof : "",
+    accepted: reason === "",
+    reason,
+    at: Date.now()
+  })

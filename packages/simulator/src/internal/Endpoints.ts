@@ -43,6 +43,8 @@ export interface Endpoints {
   readonly binanceUsdmDepth: string
   /** Binance spot REST server time: `http://host:port/binance/api/v3/time`. */
   readonly binanceTime: string
+  /** Coinbase Exchange REST server time: `http://host:port/coinbase/time`. */
+  readonly coinbaseTime: string
   /** Kraken REST WebSocket token (signed POST): `http://host:port/kraken/0/private/GetWebSocketsToken`. */
   readonly krakenToken: string
   /** OKX REST server time: `http://host:port/okx/api/v5/public/time`. */
@@ -73,6 +75,7 @@ export const paths: { readonly [K in keyof Endpoints]: string } = {
   binanceDepth: "/binance/api/v3/depth",
   binanceUsdmDepth: "/binance-usdm/fapi/v1/depth",
   binanceTime: "/binance/api/v3/time",
+  coinbaseTime: "/coinbase/time",
   krakenToken: "/kraken/0/private/GetWebSocketsToken",
   okxTime: "/okx/api/v5/public/time",
   bybitTime: "/bybit/v5/market/time"
@@ -83,6 +86,7 @@ const rest: ReadonlySet<string> = new Set([
   "binanceDepth",
   "binanceUsdmDepth",
   "binanceTime",
+  "coinbaseTime",
   "krakenToken",
   "okxTime",
   "bybitTime"

@@ -297,7 +297,7 @@ export const start = (options: Options = {}): Promise<Engine> => {
 
   const server = Http.createServer((req, res) => {
     if (restApi.handle(req, res) || Accounts.handleTime(config, req, res)) return
-    if (KrakenPrivate.handleToken(config, req, res)) return
+    if (KrakenPrivate.handleToken(config, emit, req, res)) return
     res.writeHead(426, { "Content-Type": "text/plain" })
     res.end(`This is a WebSocket server. Endpoints: ${Object.values(Endpoints.paths).join(", ")}\n`)
   })

@@ -53,15 +53,24 @@ export const venue: Venue = {
       conn.sendText(JSON.stringify({ id, status: error.code === -2015 ? 401 : 400, error }))
 
     const subscribe = (id: unknown, params: Record<string, unknown>, now: number) => {
+      const reason = check(id, params, now)
+      Accounts.checked(conn.host.emit, conn.id, "binance", params["apiKey"], params["signature"], reason)
+    }
+    const refuse = (id: unknown, error: { readonly code: number; readonly msg: string }): string => {
+      fail(id, error)
+      return String(error.code)
+    }
+    /** Checks a signed subscribe and answers it; returns the refusal's code, or "" when it subscribed. */
+    const check = (id: unknown, params: Record<string, unknown>, now: number): string => {
       for (const name of ["apiKey", "timestamp", "signature"]) {
-        if (params[name] === undefined || params[name] === "") return fail(id, errors.missing(name))
+        if (params[name] === undefined || params[name] === "") return refuse(id, errors.missing(name))
       }
       const account = Accounts.account(market.config, params["apiKey"])
-      if (account === undefined) return fail(id, errors.key)
+      if (account === undefined) return refuse(id, errors.key)
       const timestamp = Number(params["timestamp"])
       const recvWindow = params["recvWindow"] === undefined ? 5_000 : Math.min(Number(params["recvWindow"]), 60_000)
       const venueNow = Accounts.venueNow(market.config, now)
-      if (!(timestamp < venueNow + 1_000 && venueNow - timestamp <= recvWindow)) return fail(id, errors.timestamp)
+      if (!(timestamp < venueNow + 1_000 && venueNow - timestamp <= recvWindow)) return refuse(id, errors.timestamp)
       const payload = Object.keys(params).filter((k) => k !== "signature").sort().map((k) =>
         `${k}=${String(params[k])}`
       )
@@ -70,9 +79,12 @@ export const venue: Venue = {
       const valid = account.publicKey !== undefined
         ? verify(null, Buffer.from(payload), account.publicKey, Buffer.from(signature, "base64"))
         : Accounts.hmacMatches(account.secret, payload, "hex", signature)
-      if (!valid) return fail(id, errors.signature)
+      if (!valid) return refuse(id, errors.signature)
       const existing = subscriptions.get(account.apiKey)
-      if (existing !== undefined) return answer(id, { subscriptionId: existing })
+      if (existing !== undefined) {
+        answer(id, { subscriptionId: existing })
+        return ""
+      }
       const subscriptionId = nextId++
       subscriptions.set(account.apiKey, subscriptionId)
       const topic = `userData:${subscriptionId}`
@@ -84,6 +96,7 @@ export const venue: Venue = {
         (e: Emission) => conn.sendData(topic, `{"subscriptionId":${subscriptionId},"event":${e.text}}`)
       )
       conn.announce("Subscribed", [topic])
+      return ""
     }
 
     const end = (which: number | undefined, terminated: boolean, now: number): Array<string> => {

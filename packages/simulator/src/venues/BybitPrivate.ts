@@ -54,19 +54,30 @@ export const venue: Venue = {
       )
 
     const auth = (args: unknown, reqId: unknown, now: number) => {
-      if (authed !== undefined) return reply("auth", false, "Repeat auth", reqId)
+      const reason = check(args, reqId, now)
+      const list = Array.isArray(args) ? args : []
+      Accounts.checked(conn.host.emit, conn.id, "bybit", list[0], list[2], reason)
+    }
+    const refuse = (retMsg: string, reqId: unknown): string => {
+      reply("auth", false, retMsg, reqId)
+      return retMsg
+    }
+    /** Checks an auth and answers it; returns the refusal's text, or "" when it succeeded. */
+    const check = (args: unknown, reqId: unknown, now: number): string => {
+      if (authed !== undefined) return refuse("Repeat auth", reqId)
       if (!Array.isArray(args) || args.length !== 3 || typeof args[0] !== "string" || typeof args[2] !== "string") {
-        return reply("auth", false, "Params Error", reqId)
+        return refuse("Params Error", reqId)
       }
       const expires = Number(args[1])
-      if (!Number.isSafeInteger(expires)) return reply("auth", false, "Params Error", reqId)
-      if (expires <= Accounts.venueNow(market.config, now)) return reply("auth", false, "error:request expired", reqId)
+      if (!Number.isSafeInteger(expires)) return refuse("Params Error", reqId)
+      if (expires <= Accounts.venueNow(market.config, now)) return refuse("error:request expired", reqId)
       const account = Accounts.account(market.config, args[0])
       if (account === undefined || !Accounts.hmacMatches(account.secret, `GET/realtime${expires}`, "hex", args[2])) {
-        return reply("auth", false, "Request not authorized", reqId)
+        return refuse("Request not authorized", reqId)
       }
       authed = account.apiKey
       reply("auth", true, "", reqId)
+      return ""
     }
 
     return {

@@ -16,6 +16,7 @@
  * with `{"type":"error","message":"Failed to subscribe","reason":...}` while the request's other
  * subscriptions are made.
  */
+import * as Accounts from "../internal/Accounts.ts"
 import { Counts, SlidingLog, TokenBucket } from "../internal/Limits.ts"
 import { fixed, type Instrument, type Tape, type Trade } from "../internal/Market.ts"
 import type { LevelChange, OrderBook, Shape } from "../internal/OrderBook.ts"
@@ -165,6 +166,10 @@ export const venue: Venue = {
         const user = type === "subscribe" && wanted.some(([name]) => name === "user")
           ? CoinbaseUser.authenticate(market, msg, now)
           : undefined
+        if (user !== undefined) {
+          const reason = typeof user === "string" ? user : ""
+          Accounts.checked(conn.host.emit, conn.id, "coinbase", msg["key"], msg["signature"], reason)
+        }
         if (typeof user === "string") return error("Authentication Failed", user)
         const changed: Array<string> = []
         const initial: Array<readonly [topic: string, text: string]> = []

@@ -20,6 +20,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto"
 import type * as Http from "node:http"
 import * as Accounts from "../internal/Accounts.ts"
 import type { Config } from "../Options.ts"
+import type { SimulatorEvent } from "../SimulatorEvent.ts"
 import type { Session, Venue } from "./Venue.ts"
 import { isoMicros, parseObject } from "./Venue.ts"
 
@@ -57,12 +58,18 @@ const apiSign = (secret: string, nonce: string, body: string): Buffer => {
 export const expireTokens = (config: Config): void => stateOf(config).tokens.clear()
 
 /** Answers a token request; returns false for any other path. */
-export const handleToken = (config: Config, req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
+export const handleToken = (
+  config: Config,
+  emit: (event: SimulatorEvent) => void,
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse
+): boolean => {
   if (new URL(req.url ?? "/", "http://localhost").pathname !== tokenPath) return false
   const chunks: Array<Buffer> = []
   req.on("data", (chunk: Buffer) => chunks.push(chunk))
   req.on("end", () => {
-    const reply = (body: unknown) => {
+    const reply = (body: { readonly error: ReadonlyArray<string>; readonly result?: unknown }) => {
+      Accounts.checked(emit, 0, "kraken", req.headers["api-key"], req.headers["api-sign"], body.error.join(", "))
       res.writeHead(200, { "Content-Type": "application/json" })
       res.end(JSON.stringify(body))
     }
@@ -132,7 +139,13 @@ export const venue: Venue = {
         }
         const token = typeof params["token"] === "string" ? state.tokens.get(params["token"]) : undefined
         const venueNow = Accounts.venueNow(market.config, now)
-        if (token === undefined || (!token.used && venueNow - token.issuedAt > market.config.kraken.tokenLifetimeMs)) {
+        const valid = token !== undefined &&
+          (token.used || venueNow - token.issuedAt <= market.config.kraken.tokenLifetimeMs)
+        if (method === "subscribe") {
+          const reason = valid ? "" : "ESession:Invalid session"
+          Accounts.checked(conn.host.emit, conn.id, "kraken", token?.apiKey, params["token"], reason)
+        }
+        if (token === undefined || !valid) {
           return send({ error: "ESession:Invalid session", method, success: false, ...withReq, ...times })
         }
         if (method === "unsubscribe") {

@@ -62,29 +62,40 @@ export const venue: Venue = {
       const a = Array.isArray(args) && typeof args[0] === "object" && args[0] !== null
         ? (args[0] as Record<string, unknown>)
         : undefined
+      const code = check(id, a, now)
+      Accounts.checked(conn.host.emit, conn.id, "okx", a?.["apiKey"], a?.["sign"], code)
+    }
+
+    /** Checks a login and answers it; returns the refusal's code, or "" when it succeeded. */
+    const check = (id: string | undefined, a: Record<string, unknown> | undefined, now: number): string => {
       if (loggedIn !== undefined) {
-        return error(id, "60031", "The WebSocket endpoint does not allow multiple or repeated logins.")
+        return refuse(id, "60031", "The WebSocket endpoint does not allow multiple or repeated logins.")
       }
       const fields = ["apiKey", "passphrase", "timestamp", "sign"] as const
       const missing = fields.find((f) => typeof a?.[f] !== "string" || a[f] === "")
       if (a === undefined || missing !== undefined) {
-        return error(id, "60012", `Invalid request: login needs ${missing ?? "args"}`)
+        return refuse(id, "60012", `Invalid request: login needs ${missing ?? "args"}`)
       }
       const timestamp = a["timestamp"] as string
       const seconds = Number(timestamp)
-      if (!/^\d+(\.\d+)?$/.test(timestamp) || !Number.isFinite(seconds)) return error(id, "60004", "Invalid timestamp")
+      if (!/^\d+(\.\d+)?$/.test(timestamp) || !Number.isFinite(seconds)) return refuse(id, "60004", "Invalid timestamp")
       if (Math.abs(Accounts.venueNow(market.config, now) / 1000 - seconds) > 30) {
-        return error(id, "60006", "Timestamp request expired")
+        return refuse(id, "60006", "Timestamp request expired")
       }
       const account = Accounts.account(market.config, a["apiKey"])
-      if (account === undefined) return error(id, "60005", "Invalid apiKey")
-      if (a["passphrase"] !== account.passphrase) return error(id, "60024", "Wrong passphrase")
+      if (account === undefined) return refuse(id, "60005", "Invalid apiKey")
+      if (a["passphrase"] !== account.passphrase) return refuse(id, "60024", "Wrong passphrase")
       if (!Accounts.hmacMatches(account.secret, `${timestamp}GET/users/self/verify`, "base64", a["sign"] as string)) {
-        return error(id, "60007", "Invalid sign")
+        return refuse(id, "60007", "Invalid sign")
       }
       loggedIn = account.apiKey
       active = true
       conn.sendText(`{${idField(id)}"event":"login","code":"0","msg":"","connId":"${connId}"}`)
+      return ""
+    }
+    const refuse = (id: string | undefined, code: string, msg: string): string => {
+      error(id, code, msg)
+      return code
     }
 
     return {

@@ -85,7 +85,8 @@ export const make = (ctx: Context, shard: Shard, generation: number, phase: Shar
       hourly: hourlyWindow(ctx),
       slot: true,
       delivering: false,
-      drained: undefined
+      drained: undefined,
+      auth: undefined
     }
     const connection = yield* Connection.make(name, shard.config, {
       onOpen: (context) => Replay.onOpen(ctx, conn, context)

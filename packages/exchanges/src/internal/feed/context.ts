@@ -23,6 +23,7 @@ import type * as Scope from "effect/Scope"
 import type * as Semaphore from "effect/Semaphore"
 import type * as Venue from "../../Venue.ts"
 import type * as VenueBudgets from "../../VenueBudgets.ts"
+import type * as Auth from "./auth.ts"
 import * as Logs from "./logs.ts"
 import type { FeedMetrics } from "./metrics.ts"
 import { FeedEvent, type Gap, type GapAction } from "./model.ts"
@@ -119,6 +120,8 @@ export interface ShardConnection {
    */
   delivering: boolean
   drained: Deferred.Deferred<void> | undefined
+  /** A private feed: the login of the current core session (auth.ts). */
+  auth: Auth.SessionAuth | undefined
 }
 
 /** A shard: the topics one connection holds, its live connection and, during a rotation, a standby. */
@@ -239,6 +242,8 @@ export interface Context extends Settings {
   readerFailure: ReaderFailure | undefined
   /** Set once made when `Metrics.enabled` is true (metrics.ts); counts each event and each request's wait. */
   metrics: FeedMetrics | undefined
+  /** A private feed's login settings (auth.ts); undefined for a public feed. */
+  readonly auth: Auth.Settings | undefined
   /** The user's functions, each catching what it throws into `readerFailure`. */
   readonly topicCadence: (topic: string) => number | undefined
   readonly readSequence: ((text: string) => Venue.Sequence | undefined) | undefined

@@ -29,3 +29,31 @@ export class SubscriptionError extends Schema.TaggedError<SubscriptionError>()("
     return `feed "${this.feed}": ${this.op} ${this.topics.join(", ")} failed: ${this.reason}${outlook}`
   }
 }
+
+/**
+ * The venue refused a private feed's login for good: a bad API key, secret
+ * or passphrase, a missing permission, or a clock the venue still refused
+ * after one correction by its server time. `code` is the venue's own
+ * (`60005`, `-2015`, `EAPI:Invalid key`…), `reason` its text; neither ever
+ * holds a secret. The feed stops: its connections close, waiting calls fail
+ * with this error, and it is not retried.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AuthFailed extends Schema.TaggedError<AuthFailed>()("AuthFailed", {
+  feed: Schema.String,
+  venue: Schema.String,
+  code: Schema.String,
+  reason: Schema.String,
+  kind: Schema.Literals(["credentials", "clock", "config"])
+}) {
+  override get message(): string {
+    const what = this.kind === "config"
+      ? "cannot log in"
+      : this.kind === "clock"
+      ? "refused the login's timestamp even after correcting the clock by its server time"
+      : "refused the login"
+    return `feed "${this.feed}": ${this.venue} ${what}: ${this.code} ${this.reason} (the feed stopped; not retried)`
+  }
+}

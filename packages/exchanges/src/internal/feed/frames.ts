@@ -7,8 +7,10 @@
  */
 import type { Frame } from "@kharbranth/core"
 import * as Effect from "effect/Effect"
+import * as Auth from "./auth.ts"
 import { type Context, deliver, fork, type ShardConnection } from "./context.ts"
 import * as Gaps from "./gaps.ts"
+import * as Replay from "./replay.ts"
 import * as Requests from "./requests.ts"
 import * as Switchover from "./switchover.ts"
 
@@ -28,6 +30,20 @@ const onFrame = (
   }
   const text = frame.data
   const profile = ctx.profile
+  if (ctx.auth !== undefined) {
+    // A login's answer (only while one waits: an error then is the login's), or the venue ending it.
+    if (Auth.onText(ctx, conn, text)) {
+      if (conn.phase === "live") out.push(frame)
+      return
+    }
+    const refusal = Auth.signedRefusal(ctx, text)
+    if (refusal !== undefined) after.push(fork(ctx, Auth.onSignedRefusal(ctx, conn, refusal)))
+    if (ctx.auth.spec.ended?.(text) === true) {
+      if (conn.phase === "live") out.push(frame)
+      after.push(fork(ctx, Auth.ended(ctx, conn, Replay.resend(ctx, conn))))
+      return
+    }
+  }
   const confirmation = profile.confirmation(text)
   if (confirmation !== undefined) {
     Requests.settle(ctx, conn, confirmation, at, after)

@@ -1,9 +1,10 @@
 /**
  * The log line of each `FeedEvent`: its level, chosen for an operator
  * (warning: a sequence gap, a held stream, a rotation that failed, topics the
- * venue refused, a stale topic, a user function that threw; error: a resync
- * that failed; info: a rotation done, a venue's numbering reset; debug: the
- * rest), a short message with the figures that matter, and the annotations
+ * venue refused, a stale topic, a user function that threw, a login refused
+ * and retried, a corrected clock, an authorization the venue ended; error: a
+ * resync that failed, a login refused for good; info: a rotation done, a
+ * venue's numbering reset, a session logged in; debug: the rest), a short message with the figures that matter, and the annotations
  * `feed`, `event`, and `shard`, `stream` or `topic` where the event names
  * one. `Connection` events are not logged here: the core connection logs
  * each of its own events already. The feed's `emit` calls `logEvent` once
@@ -30,8 +31,14 @@ export const levelOf = (event: FeedEvent): LogLevel.Severity | undefined => {
       return "Warn"
     case "ResyncFailed":
       return "Error"
+    case "AuthRefused":
+      return event.action === "stop" ? "Error" : "Warn"
+    case "ClockAdjusted":
+    case "AuthEnded":
+      return "Warn"
     case "Rotated":
     case "SequenceReset":
+    case "Authenticated":
       return "Info"
     case "Subscribed":
     case "Unsubscribed":
@@ -93,6 +100,20 @@ export const messageOf = (event: FeedEvent): string => {
       return `${event.reader} function threw: ${errorMessage(event.error)}`
     case "ResyncFailed":
       return `resync failed: ${errorMessage(Cause.squash(event.cause))}`
+    case "Authenticated":
+      return `${event.connection}: session ${event.session} logged in in ${event.took} ms`
+    case "AuthRefused":
+      return `${event.connection}: login refused (${event.kind}): ${event.code} ${event.reason}: ${
+        event.action === "stop"
+          ? "feed stopped"
+          : event.action === "retry"
+          ? "clock corrected, logging in again"
+          : "restarting the session"
+      }`
+    case "ClockAdjusted":
+      return `venue clock is ${event.offset} ms from this machine's: signing with it`
+    case "AuthEnded":
+      return `${event.connection}: the venue ended the session's authorization: logging in again`
     case "Connection":
       return `${event.connection}: ${event.event._tag}`
   }

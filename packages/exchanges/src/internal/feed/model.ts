@@ -125,6 +125,35 @@ export type FeedEvent = Data.TaggedEnum<{
    * stream stays held until a run succeeds.
    */
   ResyncFailed: { readonly at: number; readonly stream: string; readonly cause: Cause.Cause<unknown> }
+  /** A private feed's session logged in (or got what its requests carry); its topics are sent now. */
+  Authenticated: {
+    readonly at: number
+    readonly shard: number
+    readonly connection: string
+    readonly session: number
+    readonly took: number
+  }
+  /**
+   * The venue refused a session's login. `action`: `"stop"` (credentials, or
+   * a clock still refused after a correction: the feed stopped, see
+   * `AuthFailed`), `"retry"` (a clock refusal: the clock was corrected and the
+   * login is sent once more), `"restart"` (the venue's own trouble, or no
+   * answer within `confirmTimeout`: the session restarts under the reconnect
+   * schedule).
+   */
+  AuthRefused: {
+    readonly at: number
+    readonly shard: number
+    readonly connection: string
+    readonly code: string
+    readonly reason: string
+    readonly kind: "credentials" | "clock" | "transient" | "config"
+    readonly action: "stop" | "retry" | "restart"
+  }
+  /** The venue's clock read `offset` ms from this machine's (its server time); logins are signed with it from now on. */
+  ClockAdjusted: { readonly at: number; readonly offset: number }
+  /** The venue ended a session's authorization (Binance `eventStreamTerminated`): it logs in again and resubscribes. */
+  AuthEnded: { readonly at: number; readonly shard: number; readonly connection: string }
   /** An event of one of the feed's connections. */
   Connection: {
     readonly at: number

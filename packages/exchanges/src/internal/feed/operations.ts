@@ -54,7 +54,7 @@ const awaitWaiters = (waiters: ReadonlyArray<Registry.Waiter>, into: Rejections)
       const found = Cause.findErrorOption(result.cause)
       if (found._tag === "None") continue
       const error = found.value
-      if (error._tag === "ConnectionStopped") return yield* Effect.fail(error)
+      if (error._tag === "ConnectionStopped" || error._tag === "AuthFailed") return yield* Effect.fail(error)
       into.failed.push(...error.topics)
       into.reason ??= error.reason
       into.permanent = (into.permanent ?? true) && error.permanent === true
@@ -102,8 +102,11 @@ export const checkTopics = (
     )
 }
 
+/** A closed feed's answer: the `AuthFailed` that stopped it, else `ConnectionStopped`. */
 const stopped = (ctx: Context) =>
-  Effect.fail(new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" }))
+  ctx.auth?.failure !== undefined
+    ? Effect.fail(ctx.auth.failure)
+    : Effect.fail(new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" }))
 
 export const subscribe = (ctx: Context, input: string | ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -222,22 +225,27 @@ export const resubscribe = (ctx: Context, input: string | ReadonlyArray<string>)
 /** Closes every connection gracefully, once; waiting calls fail with `ConnectionStopped`; streams end. */
 export const makeClose = (ctx: Context): Effect.Effect<void> => {
   const closeDone = Deferred.makeUnsafe<void>()
-  return Effect.suspend(() => {
-    if (ctx.closed) return Deferred.await(closeDone)
-    ctx.closed = true
-    const error = new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" })
-    for (const entry of ctx.registry.values()) {
-      Registry.settle(entry, Effect.fail(error))
-      Requests.release(entry)
-    }
-    return Effect.forEach(
-      ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
-      (conn) => Connections.close(ctx, conn),
-      { concurrency: "unbounded", discard: true }
-    ).pipe(
-      Effect.andThen(ctx.frames.end),
-      Effect.andThen(ctx.events.end),
-      Effect.andThen(Deferred.succeed(closeDone, undefined))
-    )
-  })
+  // Once begun, a close runs to its end (only waiting for another's is interruptible): a closer
+  // interrupted midway, its fiber's scope closing, would leave every later close waiting forever.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      if (ctx.closed) return restore(Deferred.await(closeDone))
+      ctx.closed = true
+      const error = ctx.auth?.failure ??
+        new ConnectionError.ConnectionStopped({ connection: ctx.name, reason: "the feed is closed" })
+      for (const entry of ctx.registry.values()) {
+        Registry.settle(entry, Effect.fail(error))
+        Requests.release(entry)
+      }
+      return Effect.forEach(
+        ctx.shards.flatMap((s) => [...connectionsOf(s), ...s.retired]),
+        (conn) => Connections.close(ctx, conn),
+        { concurrency: "unbounded", discard: true }
+      ).pipe(
+        Effect.andThen(ctx.frames.end),
+        Effect.andThen(ctx.events.end),
+        Effect.andThen(Deferred.succeed(closeDone, undefined))
+      )
+    })
+  )
 }

@@ -22,13 +22,13 @@
 import type { ConnectionError } from "@kharbranth/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { SubscriptionError } from "./errors.ts"
+import { type AuthFailed, SubscriptionError } from "./errors.ts"
 
 /** Where a topic stands. */
 export type State = "pending" | "confirmed" | "retrying" | "failed"
 
 /** What a `subscribe` caller waits on. */
-export type Waiter = Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped>
+export type Waiter = Deferred.Deferred<void, SubscriptionError | ConnectionError.ConnectionStopped | AuthFailed>
 
 /** First retry after a transient failure; doubles per failure in a row, up to `RETRY_MAX_MS`. */
 export const RETRY_BASE_MS = 1_000
@@ -151,7 +151,7 @@ export const wait = (entry: Entry<unknown>): Waiter => {
 /** Settles every waiter with `result`. */
 export const settle = (
   entry: Entry<unknown>,
-  result: Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped>
+  result: Effect.Effect<void, SubscriptionError | ConnectionError.ConnectionStopped | AuthFailed>
 ): void => {
   const waiters = entry.waiters
   if (waiters.length === 0) return

@@ -51,3 +51,31 @@ export const onOpen = (ctx: Context, conn: ShardConnection, context: Connection.
       )
     })
   })
+
+/**
+ * Sends every topic of `conn`'s shard again on its current session, as a
+ * replay: after the venue ended the session's authorization (auth.ts), the
+ * session logs in again on the first of these requests.
+ */
+export const resend = (ctx: Context, conn: ShardConnection): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (conn.phase === "retired" || !conn.open) return Effect.void
+    const topics = [...conn.shard.topics]
+    if (conn.phase === "live") {
+      for (const topic of topics) {
+        const entry = ctx.registry.get(topic)
+        if (entry !== undefined) Registry.replaying(entry)
+      }
+    }
+    conn.requested = new Set(topics)
+    if (topics.length === 0) return Effect.void
+    const replay: Replay = {
+      pending: 0,
+      confirmed: 0,
+      requests: 0,
+      failed: [],
+      startedAt: ctx.now(),
+      session: conn.session
+    }
+    return Effect.asVoid(Requests.sendPaced(ctx, conn, "subscribe", topics, replay))
+  })

@@ -7,11 +7,14 @@
  * the feed ask each topic on its own rather than guess. Answers move the
  * registry (a standby session's are kept for the switch); a request left
  * unanswered past `confirmTimeout` fails its topics for a retry; a request
- * whose session ended is settled as lost.
+ * whose session ended is settled as lost. A private feed's requests wait
+ * for their session's login, and are signed on the way out where the venue
+ * signs requests (auth.ts).
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Venue from "../../Venue.ts"
+import * as Auth from "./auth.ts"
 import {
   addTo,
   type Answer,
@@ -67,6 +70,20 @@ export const send = (
   requests: ReadonlyArray<Venue.Request>,
   replay: Replay | undefined
 ): Effect.Effect<ReadonlyArray<Inflight>> =>
+  ctx.auth === undefined
+    ? sendNow(ctx, conn, requests, replay)
+    : Effect.flatMap(
+      Auth.ensure(ctx, conn),
+      (ok): Effect.Effect<ReadonlyArray<Inflight>> => (ok ? sendNow(ctx, conn, requests, replay) : Effect.succeed([]))
+    )
+
+/** `send` once the session may send (a private feed's session is logged in). */
+const sendNow = (
+  ctx: Context,
+  conn: ShardConnection,
+  requests: ReadonlyArray<Venue.Request>,
+  replay: Replay | undefined
+): Effect.Effect<ReadonlyArray<Inflight>> =>
   Effect.suspend(() => {
     const sent: Array<Inflight> = []
     const sessionNo = conn.session
@@ -90,7 +107,16 @@ export const send = (
           }
           conn.inflight.push(inflight)
           ctx.counters.requests += 1
-          const sending = conn.connection === undefined ? Effect.void : conn.connection.send(request.text)
+          const connection = conn.connection
+          const sending: Effect.Effect<void, unknown> = connection === undefined
+            ? Effect.void
+            : ctx.auth?.spec.sign === undefined
+            ? connection.send(request.text)
+            : Effect.flatMap(
+              Auth.sign(ctx, conn, request.text),
+              (text): Effect.Effect<void, unknown> =>
+                text === undefined ? Effect.fail("not signed") : connection.send(text)
+            )
           return sending.pipe(
             Effect.as(true),
             Effect.catchCause(() =>
