@@ -17,7 +17,8 @@
  */
 import { Frame, WSManager } from "@kharbranth/core"
 import type { ConnectionEvent } from "@kharbranth/core"
-import { type Dashboard, NodeTransport } from "@kharbranth/node"
+import { NodeTransport } from "@kharbranth/node"
+import type * as Dashboard from "@kharbranth/node/Dashboard"
 import * as Observability from "@kharbranth/node/Observability"
 import { Simulator } from "@kharbranth/simulator"
 import { Deferred, Duration, Effect, Fiber, Layer, References, Result, Stream } from "effect"

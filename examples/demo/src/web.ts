@@ -5,7 +5,7 @@
  * injects, the sequence gaps it detects, and each recovery it judges.
  */
 import { WSManager } from "@kharbranth/core"
-import { Dashboard } from "@kharbranth/node"
+import * as Dashboard from "@kharbranth/node/Dashboard"
 import { Context, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 

@@ -243,7 +243,7 @@ const sse = (update: Update) =>
  *
  * @example
  * ```ts
- * import { Dashboard } from "@kharbranth/node"
+ * import * as Dashboard from "@kharbranth/node/Dashboard"
  * import { WSManager } from "@kharbranth/core"
  * import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
  * import { Layer } from "effect"
@@ -305,7 +305,8 @@ export const routes = (
  *
  * @example
  * ```ts
- * import { Dashboard, NodeTransport } from "@kharbranth/node"
+ * import { NodeTransport } from "@kharbranth/node"
+import * as Dashboard from "@kharbranth/node/Dashboard"
  * import { WSManager } from "@kharbranth/core"
  * import { Effect, Layer } from "effect"
  *
