@@ -2,7 +2,8 @@
  * A real Prometheus (Debian's `prometheus` package) scrapes the demo's
  * `--metrics` endpoint every second, and answers PromQL for the number of
  * open connections and the reconnect rate; the answers are compared with
- * what the demo itself prints. Both processes run on 127.0.0.1 and are
+ * what the demo itself prints and with the numbers its browser dashboard
+ * shows (`--web`: `/api/snapshot`), which must agree at one moment. Both processes run on 127.0.0.1 and are
  * killed by PID whatever the outcome. Prometheus missing is a failure that
  * says how to install it, not a skip.
  */
@@ -54,6 +55,14 @@ const query = async (prometheus: string, promql: string): Promise<number | undef
   return first === undefined ? undefined : Number(first.value[1])
 }
 
+interface Snapshot {
+  readonly totals: { readonly open: number; readonly reconnects: number }
+}
+
+/** The browser dashboard's JSON snapshot (`/api/snapshot`), or undefined while it is not up. */
+const snapshot = (port: number): Promise<Snapshot | undefined> =>
+  fetch(`http://127.0.0.1:${port}/api/snapshot`).then((r) => r.json() as Promise<Snapshot>).catch(() => undefined)
+
 /** Kills a child by its PID and waits for it to exit (at most 5 s). */
 const kill = (child: ChildProcess | undefined) =>
   new Promise<void>((resolve) => {
@@ -74,7 +83,7 @@ const lastProgress = (out: string) => {
 
 describe("pnpm demo --metrics with a real Prometheus", () => {
   it(
-    "Prometheus scrapes the demo: 9 open connections once recovered, a reconnect rate above zero, as the demo reports",
+    "Prometheus scrapes the demo: 9 open connections once recovered, a reconnect rate above zero, as the demo reports and its dashboard shows",
     async () => {
       const binary = prometheusBinary()
       if (binary === undefined) {
@@ -88,6 +97,7 @@ describe("pnpm demo --metrics with a real Prometheus", () => {
       let prometheus: ChildProcess | undefined
       try {
         const metricsPort = await freePort()
+        const dashboardPort = await freePort()
         const webPort = await freePort()
         const base = `http://127.0.0.1:${webPort}`
         writeFileSync(
@@ -104,7 +114,15 @@ describe("pnpm demo --metrics with a real Prometheus", () => {
           ].join("\n")
         )
         let demoOut = ""
-        demo = spawn(process.execPath, ["src/main.ts", "--duration", "25", "--metrics", String(metricsPort)], {
+        demo = spawn(process.execPath, [
+          "src/main.ts",
+          "--duration",
+          "25",
+          "--metrics",
+          String(metricsPort),
+          "--web",
+          String(dashboardPort)
+        ], {
           cwd: new URL("..", import.meta.url).pathname,
           stdio: ["ignore", "pipe", "pipe"]
         })
@@ -131,22 +149,27 @@ describe("pnpm demo --metrics with a real Prometheus", () => {
           await sleep(250)
         }
 
-        // Poll until the faults have made connections reconnect and all nine are open again.
+        // Poll until the faults have made connections reconnect, all nine are open again, and the browser
+        // dashboard shows the same open connections and reconnects as Prometheus.
         let open: number | undefined
         let rate: number | undefined
         let reconnects: number | undefined
+        let dashboard: Snapshot | undefined
         for (;;) {
           open = await query(base, 'sum(kharbranth_connections{state="Open"})')
           rate = await query(base, "sum(rate(kharbranth_reconnects_total[1m]))")
           reconnects = await query(base, "sum(kharbranth_reconnects_total)")
           const shown = lastProgress(demoOut)
+          dashboard = await snapshot(dashboardPort)
           if (
             open === 9 && shown?.open === 9 && rate !== undefined && rate > 0 && reconnects !== undefined &&
-            reconnects >= 5
+            reconnects >= 5 && dashboard?.totals.open === open && dashboard.totals.reconnects === reconnects
           ) break
           if (demo.exitCode !== null || performance.now() - started > 60_000) {
             throw new Error(
-              `open ${open}, reconnect rate ${rate}, reconnects ${reconnects}\n${demoOut.slice(-3000)}`
+              `open ${open}, reconnect rate ${rate}, reconnects ${reconnects}, dashboard ${
+                JSON.stringify(dashboard?.totals)
+              }\n${demoOut.slice(-3000)}`
             )
           }
           await sleep(500)
