@@ -55,6 +55,24 @@ describe("Hub", () => {
       yield* Fiber.join(b)
     }))
 
+  it.effect("a subscriber that joins while a publish wakes its predecessor does not get that batch again", () =>
+    Effect.gen(function*() {
+      const hub = new Hub.Hub<number>(16, "suspend", 0)
+      const firsts: Array<ReadonlyArray<number>> = []
+      // Each round subscribes, takes one pull and leaves; woken within a publish, the next round joins
+      // on that publish's stack, while it is still handing the batch out.
+      const rounds = yield* Effect.forkChild(Effect.gen(function*() {
+        for (let i = 0; i < 3; i++) firsts.push(yield* Effect.scoped(Effect.flatMap(hub.subscribe, (pull) => pull)))
+      }))
+      yield* Effect.yieldNow
+      for (let n = 1; n <= 3; n++) {
+        yield* hub.publish([n])
+        yield* Effect.yieldNow
+      }
+      yield* Fiber.join(rounds)
+      assert.deepStrictEqual(firsts, [[1], [2], [3]])
+    }))
+
   it.effect("suspend: a full subscriber holds the publisher until it reads, and nothing is lost", () =>
     Effect.gen(function*() {
       const hub = new Hub.Hub<number>(4, "suspend", 0)

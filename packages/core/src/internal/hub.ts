@@ -57,11 +57,14 @@ class Subscriber<A> {
   private ended = false
   /** Unsubscribed: takes nothing more and holds no publisher. */
   closed = false
+  /** The hub's publish count when it subscribed: a batch being published then is not its own. */
+  readonly joined: number
 
   private readonly capacity: number
 
-  constructor(capacity: number) {
+  constructor(capacity: number, joined: number) {
     this.capacity = capacity
+    this.joined = joined
   }
 
   /** Adds a batch that fits (the caller checked the strategy); wakes a parked reader. */
@@ -174,6 +177,8 @@ export class Hub<A> {
   private subscribers: Set<Subscriber<A>> | undefined
   private retained: Array<A> | undefined
   private ended = false
+  /** Publishes begun: a subscriber that joins during one (on the stack of a reader it woke) skips it. */
+  private published = 0
   /** Items a `sliding` or `dropping` subscriber lost. */
   dropped = 0
 
@@ -218,7 +223,12 @@ export class Hub<A> {
     }
     if (this.subscribers === undefined) return Effect.void
     let blocked: Array<Subscriber<A>> | undefined
+    const round = ++this.published
     for (const subscriber of this.subscribers) {
+      // A `put` may wake a reader on this stack; it may finish, unsubscribe and have a new subscriber
+      // join before this loop ends. A Set's iteration visits what is added meanwhile: without this the
+      // newcomer would get the batch its predecessor already took.
+      if (subscriber.joined === round) continue
       if (this.strategy === "suspend") {
         if (subscriber.fits(batch.length)) subscriber.put(batch)
         else (blocked ??= []).push(subscriber)
@@ -286,7 +296,7 @@ export class Hub<A> {
 
   private subscribeIn(scope: Scope.Scope): Effect.Effect<Pull<A>> {
     return Effect.suspend(() => {
-      const subscriber = new Subscriber<A>(this.capacity)
+      const subscriber = new Subscriber<A>(this.capacity, this.published)
       if (this.retained !== undefined) {
         if (this.retained.length > 0) subscriber.put(this.retained)
         this.retained = undefined
