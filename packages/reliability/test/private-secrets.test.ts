@@ -19,7 +19,7 @@ import { Simulator, type SimulatorEvent } from "@kharbranth/simulator"
 import { capture } from "@kharbranth/test-utils/logs"
 import { Cause, Effect, Exit, Schedule, Stream } from "effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
-import { inspect } from "node:util"
+import { exposed } from "./utils/exposed.ts"
 import { eventually } from "./utils/peers.ts"
 
 const b64 = (text: string) => Buffer.from(text).toString("base64")
@@ -75,18 +75,6 @@ const setups: ReadonlyArray<{
     expires: true
   }
 ]
-
-/** Everything a person could see of a value, as text: JSON and inspect(), and an error's message and stack. */
-const exposed = (items: ReadonlyArray<unknown>) =>
-  items.map((item) => {
-    let json = ""
-    try {
-      json = JSON.stringify(item)
-    } catch {
-      json = ""
-    }
-    return `${json}\n${inspect(item, { depth: 10 })}\n${item instanceof Error ? `${item.message}\n${item.stack}` : ""}`
-  }).join("\n")
 
 /** Collects what the process writes to stdout and stderr until `restore`. */
 const tapOutput = () => {

@@ -12,6 +12,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { inspect } from "node:util"
 import { WebSocketServer } from "ws"
+import { exposed } from "./utils/exposed.ts"
 import { eventually, listen } from "./utils/peers.ts"
 
 const TOKEN = "tok-9f3a1c77e2"
@@ -19,18 +20,6 @@ const PASSWORD = "pw-51d0b8"
 const API_KEY = "key-7c44aa09"
 const SIGNATURE = "sig-0e9b3d21"
 const secrets = [TOKEN, PASSWORD, API_KEY, SIGNATURE]
-
-/** Everything a person could see, as text: JSON and inspect() of each item. */
-const exposed = (items: ReadonlyArray<unknown>) =>
-  items.map((item) => {
-    let json = ""
-    try {
-      json = JSON.stringify(item)
-    } catch {
-      json = ""
-    }
-    return `${json}\n${inspect(item, { depth: 10 })}\n${item instanceof Error ? `${item.message}\n${item.stack}` : ""}`
-  }).join("\n")
 
 const assertClean = (text: string) => {
   for (const secret of secrets) assert.notInclude(text, secret, `a secret leaked: ${secret}`)
