@@ -10,8 +10,10 @@
  * the venue's server time and the login retried once.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Metrics } from "@kharbranth/core"
 import { NodeTransport } from "@kharbranth/node"
 import { Simulator } from "@kharbranth/simulator"
+import { Context, Layer, Metric } from "effect"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Auth from "../src/Auth.ts"
@@ -312,4 +314,45 @@ describe("a feed stopped by a refused login", () => {
       })).pipe(Effect.provide(NodeTransport.layer()), Effect.timeout("5 seconds"))
       assert.isBelow(performance.now() - started, 2_000)
     }))
+})
+
+describe("private feed metrics", () => {
+  it.live("count logins and refusals by kind and action (with Metrics on)", () => {
+    const registry: Metric.MetricRegistry = new Map()
+    return Effect.gen(function*() {
+      const value = (id: string, labels: Record<string, string>) =>
+        Metric.snapshotUnsafe(Context.make(Metric.MetricRegistry, registry)).filter((s) =>
+          s.id === id && Object.entries(labels).every(([k, v]) => s.attributes?.[k] === v)
+        ).reduce((sum, s) => sum + ((s.state as { readonly count?: number }).count ?? 0), 0)
+      const sim = yield* Simulator.make({ rate: 0, privateRate: 50, accounts: [okxAccount], clockOffset: "2 minutes" })
+      const options = (name: string, passphrase: string) =>
+        Feed.make(name, Okx.authenticated, {
+          url: sim.endpoints.okxPrivate,
+          urls: { time: sim.endpoints.okxTime },
+          credentials: Auth.credentials({ ...okxAccount, passphrase }),
+          topics: [Okx.orders("SPOT")]
+        })
+      const good = yield* options("okx-good", okxAccount.passphrase)
+      yield* good.subscribe(Okx.orders("SPOT"))
+      const wrong = yield* options("okx-wrong", "wrong")
+      yield* Effect.flip(wrong.subscribe(Okx.orders("SPOT")))
+      assert.strictEqual(value("kharbranth_feed_logins_total", { feed: "okx-good" }), 1)
+      assert.strictEqual(
+        value("kharbranth_feed_login_refusals_total", { feed: "okx-good", kind: "clock", action: "retry" }),
+        1
+      )
+      // The wrong feed's clock was corrected first (its own settings), then its key refused for good.
+      assert.strictEqual(
+        value("kharbranth_feed_login_refusals_total", { feed: "okx-wrong", kind: "credentials", action: "stop" }),
+        1
+      )
+    }).pipe(
+      Effect.provide([
+        NodeTransport.layer(),
+        FetchHttpClient.layer,
+        Layer.succeed(Metrics.enabled, true),
+        Layer.succeed(Metric.MetricRegistry, registry)
+      ])
+    )
+  })
 })

@@ -61,6 +61,16 @@ export const duplicates = Metric.counter("kharbranth_feed_duplicates_total", {
 export const requests = Metric.counter("kharbranth_feed_requests_total", {
   description: "Subscription requests sent, per feed, read at export"
 })
+/** A private feed's logins accepted (`Authenticated`). */
+export const logins = Metric.counter("kharbranth_feed_logins_total", {
+  description: "Sessions of a private feed logged in, per feed",
+  incremental: true
+})
+/** A private feed's logins refused, by kind (`credentials`, `clock`, `transient`) and action (`stop`, `retry`, `restart`). */
+export const loginRefusals = Metric.counter("kharbranth_feed_login_refusals_total", {
+  description: "Logins a venue refused, by kind and what the feed did (stop, retry, restart), per feed",
+  incremental: true
+})
 /** How long each request waited for the request budgets, in seconds (0: it did not wait). */
 export const requestWait = Metric.histogram("kharbranth_feed_request_wait_seconds", {
   description: "Seconds each subscription request waited for the venue's request budgets, per feed",
@@ -198,6 +208,12 @@ export class FeedMetrics {
         break
       case "GapDetected":
         this.bump(gaps, { topic_class: topicClass(event.stream), action: event.action })
+        break
+      case "Authenticated":
+        this.bump(logins, undefined)
+        break
+      case "AuthRefused":
+        this.bump(loginRefusals, { kind: event.kind, action: event.action })
         break
       default:
     }
