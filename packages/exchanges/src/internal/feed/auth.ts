@@ -11,8 +11,8 @@
  * A refusal is acted on by its kind: credentials stop the feed with one
  * `AuthFailed` (no second dial, no second login); a clock refusal is
  * retried once after correcting the clock by the venue's server time (and
- * reported: `ClockAdjusted`); anything else restarts the session under the
- * reconnect schedule. No secret is ever put in an error, an event or a log
+ * reported: `ClockAdjusted`); anything else restarts the session after a
+ * backoff (1 s, doubling to 60 s, per refusal in a row). No secret is ever put in an error, an event or a log
  * line: only the venue's code and text.
  */
 import { ConnectionError } from "@kharbranth/core"
@@ -25,6 +25,7 @@ import type * as AuthApi from "../../Auth.ts"
 import { type Context, emit, fork, restartConnection, type ShardConnection } from "./context.ts"
 import { AuthFailed } from "./errors.ts"
 import { FeedEvent } from "./model.ts"
+import * as Registry from "./registry.ts"
 
 /** A private feed's login settings, made once by `Feed.make`. */
 export interface Settings {
@@ -39,6 +40,8 @@ export interface Settings {
   failure: AuthFailed | undefined
   /** A signed request's clock refusal was answered by correcting the clock: the next one stops the feed. */
   clockCorrected: boolean
+  /** Transient refusals in a row: the next session waits 1 s, doubling to 60 s, per one. */
+  transientFailures: number
   /** Stops the feed (bound by `Feed.make`: its `close`, after the waiters were failed with `failure`). */
   stop: (error: AuthFailed) => Effect.Effect<void>
 }
@@ -222,6 +225,7 @@ const login = (
     }
     if (conn.session !== state.session || conn.phase === "retired") return false
     if (answer._tag === "Accepted") {
+      settings.transientFailures = 0
       yield* emit(
         ctx,
         FeedEvent.Authenticated({
@@ -289,7 +293,17 @@ const refused = (
         action
       })
     )
-    if (action === "restart") return yield* fork(ctx, restartConnection(conn, `login refused: ${refusal.code}`))
+    if (action === "restart") {
+      // Not at once: the venue's trouble would be met by a login as fast as the dial window allows.
+      settings.transientFailures += 1
+      const session = conn.session
+      const restart = Effect.suspend(() =>
+        conn.session === session && conn.phase !== "retired"
+          ? restartConnection(conn, `login refused: ${refusal.code}`)
+          : Effect.void
+      )
+      return yield* fork(ctx, Effect.andThen(Effect.sleep(Registry.retryDelay(settings.transientFailures)), restart))
+    }
     if (action !== "stop" || settings.failure !== undefined) return
     const error = new AuthFailed({
       feed: ctx.name,
@@ -355,6 +369,7 @@ export const make = (
       clockOffset: 0,
       failure: undefined,
       clockCorrected: false,
+      transientFailures: 0,
       stop: () => Effect.void
     }
   })

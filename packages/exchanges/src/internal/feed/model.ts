@@ -138,8 +138,8 @@ export type FeedEvent = Data.TaggedEnum<{
    * a clock still refused after a correction: the feed stopped, see
    * `AuthFailed`), `"retry"` (a clock refusal: the clock was corrected and the
    * login is sent once more), `"restart"` (the venue's own trouble, or no
-   * answer within `confirmTimeout`: the session restarts under the reconnect
-   * schedule).
+   * answer within `confirmTimeout`: the session restarts after a backoff of
+   * 1 s, doubling to 60 s, per refusal in a row).
    */
   AuthRefused: {
     readonly at: number
