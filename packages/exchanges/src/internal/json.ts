@@ -35,6 +35,12 @@ export const num = (o: Readonly<Record<string, unknown>> | undefined, key: strin
   return undefined
 }
 
+/** A finite number from a JSON number or numeric string (a server time, an epoch), or undefined. */
+export const finite = (v: unknown): number | undefined => {
+  const n = typeof v === "number" || typeof v === "string" ? Number(v) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
+}
+
 /** A nested object field, or undefined. */
 export const obj = (
   o: Readonly<Record<string, unknown>> | undefined,

@@ -17,9 +17,8 @@
 import * as Effect from "effect/Effect"
 import * as AuthApi from "../../Auth.ts"
 import * as Venue from "../../Venue.ts"
-import { num, obj, parseObject, str } from "../json.ts"
+import { finite, num, obj, parseObject, str } from "../json.ts"
 import * as Messages from "./messages.ts"
-import { signingRefusal } from "./okx.ts"
 
 /** The one topic of a user data feed: the account's events. */
 export const userDataTopic = "userData"
@@ -70,7 +69,7 @@ const sign = (text: string, input: AuthApi.LoginInput): Effect.Effect<string, Au
   const credentials = privateKey !== undefined ? { apiKey, privateKey } : { apiKey, secret: secret! }
   return Messages.binanceSigned(credentials, { timestamp: Math.floor(input.now) }).pipe(
     Effect.map((params) => JSON.stringify({ ...msg, params })),
-    Effect.mapError(signingRefusal)
+    Effect.mapError(Messages.signingRefusal)
   )
 }
 
@@ -101,10 +100,7 @@ export const userData = (spot: Venue.Profile): Venue.Profile => ({
     ended: (text) => text.startsWith('{"subscriptionId"') && text.includes('"eventStreamTerminated"'),
     serverTime: {
       url: "time",
-      read: (json) => {
-        const time = Number((json as { readonly serverTime?: unknown }).serverTime)
-        return Number.isFinite(time) ? time : undefined
-      }
+      read: (json) => finite((json as { readonly serverTime?: unknown }).serverTime)
     }
   }
 })

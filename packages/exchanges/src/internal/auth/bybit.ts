@@ -12,9 +12,8 @@
 import * as Effect from "effect/Effect"
 import * as AuthApi from "../../Auth.ts"
 import type * as Venue from "../../Venue.ts"
-import { parseObject, str } from "../json.ts"
+import { finite, parseObject, str } from "../json.ts"
 import * as Messages from "./messages.ts"
-import { signingRefusal } from "./okx.ts"
 
 const answer = (text: string): AuthApi.Answer | undefined => {
   if (!text.includes('"auth"')) return undefined
@@ -50,15 +49,12 @@ export const authenticated = (publicProfile: Venue.Profile): Venue.Profile => ({
         "auth"
       ).pipe(
         Effect.map((message) => ({ messages: [message] })),
-        Effect.mapError(signingRefusal)
+        Effect.mapError(Messages.signingRefusal)
       ),
     answer,
     serverTime: {
       url: "time",
-      read: (json) => {
-        const time = Number((json as { readonly time?: unknown }).time)
-        return Number.isFinite(time) ? time : undefined
-      }
+      read: (json) => finite((json as { readonly time?: unknown }).time)
     }
   }
 })

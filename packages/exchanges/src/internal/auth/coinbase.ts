@@ -15,9 +15,8 @@
 import * as Effect from "effect/Effect"
 import * as AuthApi from "../../Auth.ts"
 import type * as Venue from "../../Venue.ts"
-import { parseObject, str } from "../json.ts"
+import { finite, parseObject, str } from "../json.ts"
 import * as Messages from "./messages.ts"
-import { signingRefusal } from "./okx.ts"
 
 const answer = (text: string): AuthApi.Answer | undefined => {
   if (!text.startsWith('{"type":"error"')) return undefined
@@ -40,7 +39,7 @@ const sign = (text: string, input: AuthApi.LoginInput): Effect.Effect<string, Au
   return Messages.coinbaseSignature({ apiKey, secret: secret!, passphrase }, Number((input.now / 1000).toFixed(3)))
     .pipe(
       Effect.map((fields) => JSON.stringify({ ...msg, ...fields })),
-      Effect.mapError(signingRefusal)
+      Effect.mapError(Messages.signingRefusal)
     )
 }
 
@@ -66,8 +65,8 @@ export const authenticated = (publicProfile: Venue.Profile): Venue.Profile => ({
     serverTime: {
       url: "time",
       read: (json) => {
-        const epoch = Number((json as { readonly epoch?: unknown }).epoch)
-        return Number.isFinite(epoch) ? epoch * 1000 : undefined
+        const epoch = finite((json as { readonly epoch?: unknown }).epoch)
+        return epoch === undefined ? undefined : epoch * 1000
       }
     }
   }

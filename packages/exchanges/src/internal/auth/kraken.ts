@@ -16,7 +16,6 @@ import * as AuthApi from "../../Auth.ts"
 import * as Venue from "../../Venue.ts"
 import { num, obj, parseObject, str } from "../json.ts"
 import * as Messages from "./messages.ts"
-import { signingRefusal } from "./okx.ts"
 
 const TOKEN_PATH = "/0/private/GetWebSocketsToken"
 
@@ -65,7 +64,7 @@ const login = (input: AuthApi.LoginInput): Effect.Effect<AuthApi.Login, AuthApi.
     const nonce = String(Math.floor(input.now * 1000))
     const body = `nonce=${nonce}`
     const sign = yield* Messages.krakenApiSign(input.credentials.secret!, TOKEN_PATH, nonce, body).pipe(
-      Effect.mapError(signingRefusal)
+      Effect.mapError(Messages.signingRefusal)
     )
     const { apiKey } = input.credentials
     const json = yield* input.http(url, {

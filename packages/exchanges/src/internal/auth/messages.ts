@@ -8,7 +8,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as AuthApi from "../../Auth.ts"
 import * as Sign from "./sign.ts"
+
+/** Signing that cannot be done (a malformed key) refuses like a bad key: the feed stops with the reason. */
+export const signingRefusal = (error: Sign.SigningFailed): AuthApi.Refusal =>
+  AuthApi.refused("credentials", "signing", error.message)
 
 /** An API key, its secret, and the passphrase OKX and Coinbase Exchange also issue. */
 export interface KeyCredentials {

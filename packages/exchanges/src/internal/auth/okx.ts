@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect"
 import * as AuthApi from "../../Auth.ts"
 import type * as Venue from "../../Venue.ts"
-import { obj, parseObject, str } from "../json.ts"
+import { finite, obj, parseObject, str } from "../json.ts"
 import * as Messages from "./messages.ts"
 
 /** Login codes that say the clock is off (60004 "Invalid timestamp", 60006 "Timestamp request expired"). */
@@ -79,10 +79,6 @@ const answer = (text: string): AuthApi.Answer | undefined => {
   )
 }
 
-/** Signing that cannot be done (a malformed key) refuses like a bad key: the feed stops with the reason. */
-export const signingRefusal = (error: { readonly message: string }): AuthApi.Refusal =>
-  AuthApi.refused("credentials", "signing", error.message)
-
 /** The OKX private profile, from the public one (heartbeat, limits, notices, answers). */
 export const authenticated = (publicProfile: Venue.Profile): Venue.Profile => ({
   ...publicProfile,
@@ -110,16 +106,12 @@ export const authenticated = (publicProfile: Venue.Profile): Venue.Profile => ({
         input.now / 1000
       ).pipe(
         Effect.map((message) => ({ messages: [message] })),
-        Effect.mapError(signingRefusal)
+        Effect.mapError(Messages.signingRefusal)
       ),
     answer,
     serverTime: {
       url: "time",
-      read: (json) => {
-        const data = (json as { readonly data?: ReadonlyArray<{ readonly ts?: unknown }> }).data
-        const ts = Number(data?.[0]?.ts)
-        return Number.isFinite(ts) ? ts : undefined
-      }
+      read: (json) => finite((json as { readonly data?: ReadonlyArray<{ readonly ts?: unknown }> }).data?.[0]?.ts)
     }
   }
 })
