@@ -5,21 +5,11 @@
  * the recovery on session 2, and the final stop with typed errors, exit 0.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { runExample } from "@kharbranth/test-utils/example"
 
 describe("binance-trades", () => {
   it("decodes 60 trades across a refused reconnect, reports a decode failure, stops for good", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          process.execPath,
-          ["src/main.ts"],
-          { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 },
-          (error, stdout, stderr) =>
-            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-        )
-      }
-    )
+    const { code, stdout, stderr } = await runExample(import.meta.url, { timeout: 20_000 })
     const all = stdout + stderr
     assert.strictEqual(code, 0, all)
     assert.strictEqual(

@@ -4,20 +4,11 @@
  * and that `--live` with nothing reachable stops early with the reasons.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { runExample } from "@kharbranth/test-utils/example"
 import { createServer } from "node:net"
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ["src/main.ts", ...args],
-      { cwd: new URL("..", import.meta.url).pathname, timeout: 45_000, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-      }
-    )
-  })
+  runExample(import.meta.url, { args, env, timeout: 45_000 })
 
 /** A port on 127.0.0.1 where nothing listens (bound, then closed). */
 const closedPort = () =>

@@ -3,21 +3,11 @@
  * what it prints: the subscription ack, nine trades, and a clean close.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { runExample } from "@kharbranth/test-utils/example"
 
 describe("hello", () => {
   it("prints ten text frames from the simulator's Binance feed and closes", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          process.execPath,
-          ["src/main.ts"],
-          { cwd: new URL("..", import.meta.url).pathname, timeout: 15_000 },
-          (error, stdout, stderr) =>
-            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-        )
-      }
-    )
+    const { code, stdout, stderr } = await runExample(import.meta.url, { timeout: 15_000 })
     assert.strictEqual(code, 0, stdout + stderr)
     assert.match(stdout, /^simulator listening on ws:\/\/127\.0\.0\.1:\d+\/binance\/ws$/m)
     assert.strictEqual(stdout.match(/^session 1: /gm)?.length, 10)

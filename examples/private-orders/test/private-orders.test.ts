@@ -6,21 +6,11 @@
  * secret of the test key anywhere in what it printed.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { runExample } from "@kharbranth/test-utils/example"
 
 describe("private-orders", () => {
   it("logs in, streams orders, logs in again after a drop and an ended login, stops on a wrong key", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          process.execPath,
-          ["src/main.ts"],
-          { cwd: new URL("..", import.meta.url).pathname, timeout: 20_000 },
-          (error, stdout, stderr) =>
-            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-        )
-      }
-    )
+    const { code, stdout, stderr } = await runExample(import.meta.url, { timeout: 20_000 })
     const all = stdout + stderr
     assert.strictEqual(code, 0, all)
     assert.strictEqual(

@@ -9,21 +9,11 @@
  * at the end, exit code 0.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { runExample } from "@kharbranth/test-utils/example"
 
 describe("top-of-book", () => {
   it("keeps four books equal to the true book through gaps, checksum faults, a crossed message, restarts, a cut, rotations and REST faults", async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          process.execPath,
-          ["src/main.ts"],
-          { cwd: new URL("..", import.meta.url).pathname, timeout: 40_000 },
-          (error, stdout, stderr) =>
-            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-        )
-      }
-    )
+    const { code, stdout, stderr } = await runExample(import.meta.url, { timeout: 40_000 })
     const all = stdout + stderr
     assert.strictEqual(code, 0, all)
     for (const venue of ["okx", "bybit", "kraken", "binance"]) {
