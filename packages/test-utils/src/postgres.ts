@@ -212,11 +212,13 @@ export const startPostgres = async (options: { readonly port?: number } = {}): P
   const dataDir = path.join(dir, "data")
   const logFile = path.join(dir, "pg.log")
   let pid: number | undefined
-  const onExit = () => killSync(dir, pid)
+  // Before `pid` is known (still starting), the pid file is the one just written, never a stale one.
+  const onExit = () => killSync(dir, pid ?? postmasterPid(dataDir))
   const onSignal = (signal: NodeJS.Signals) => {
-    killSync(dir, pid)
+    onExit()
     unhook()
-    // Nobody else handles it: die of it as if we had not listened.
+    // Run first (prepended), so the other listeners are still counted: with none, die of the signal as if we had not
+    // listened; with some (vitest's), leave the exit to them.
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
   }
   const unhook = () => {
@@ -224,7 +226,7 @@ export const startPostgres = async (options: { readonly port?: number } = {}): P
     for (const signal of signals) process.off(signal, onSignal)
   }
   process.on("exit", onExit)
-  for (const signal of signals) process.on(signal, onSignal)
+  for (const signal of signals) process.prependListener(signal, onSignal)
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -247,9 +249,14 @@ export const startPostgres = async (options: { readonly port?: number } = {}): P
 
   try {
     if (isRoot()) {
-      const uid = Number((await run("id", ["-u", "postgres"])).stdout.trim())
-      const gid = Number((await run("id", ["-g", "postgres"])).stdout.trim())
-      await chown(dir, uid, gid)
+      const ids = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]).catch((error) => {
+        throw new Error(
+          "running as root, the server must run as user `postgres`, and there is none " +
+            "(Debian's postgresql package makes it): run as another user, or create it",
+          { cause: error }
+        )
+      })
+      await chown(dir, Number(ids[0].stdout.trim()), Number(ids[1].stdout.trim()))
     }
     await runPg(
       path.join(bin, "initdb"),
