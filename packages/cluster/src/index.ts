@@ -18,3 +18,10 @@ export * as FeedCluster from "./FeedCluster.ts"
  * @since 0.1.0
  */
 export * as FeedSlice from "./FeedSlice.ts"
+
+/**
+ * The `kharbranth-runner` program's settings (read from the environment) and layer.
+ *
+ * @since 0.1.0
+ */
+export * as Runner from "./Runner.ts"

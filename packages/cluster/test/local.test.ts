@@ -19,7 +19,10 @@ import * as FeedSlice from "../src/FeedSlice.ts"
 const topics = ["BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "ADA-USDT"].map((s) => Okx.topic("trades", s))
 
 const withCluster = <A, E>(
-  body: (cluster: FeedCluster.Shape, sim: Simulator.Simulator) => Effect.Effect<A, E, import("effect/cluster/Sharding").Sharding>
+  body: (
+    cluster: FeedCluster.Shape,
+    sim: Simulator.Simulator
+  ) => Effect.Effect<A, E, import("effect/cluster/Sharding").Sharding | import("effect/Scope").Scope>
 ) =>
   Effect.gen(function*() {
     const sim = yield* Simulator.make({ rate: 20 })
