@@ -22,14 +22,6 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as Transport from "@kharbranth/core/Transport"
 import { Binance, Bybit, Coinbase, Hyperliquid, Kraken, Okx } from "@kharbranth/exchanges"
 import { NodeTransport } from "@kharbranth/node"
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
@@ -40,6 +32,14 @@ import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as Singleton from "effect/cluster/Singleton"
 import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as FeedSlice from "./FeedSlice.ts"
 import * as DialLimiter from "./internal/dialLimiter.ts"
 import * as Frames from "./internal/frames.ts"
@@ -257,7 +257,9 @@ export const make = (options: RequestOptions = {}): Effect.Effect<
             )
         }),
         Effect.mapError((error) =>
-          error instanceof SliceUnavailable ? error : new SliceUnavailable({ feed, slice, operation, reason: String(error) })
+          error instanceof SliceUnavailable
+            ? error
+            : new SliceUnavailable({ feed, slice, operation, reason: String(error) })
         )
       )
 
@@ -273,7 +275,8 @@ export const make = (options: RequestOptions = {}): Effect.Effect<
 
     const addFeed = (spec: FeedSpec) =>
       Effect.gen(function*() {
-        const invalid = (field: string, reason: string) => Effect.fail(new InvalidFeed({ feed: spec.name, field, reason }))
+        const invalid = (field: string, reason: string) =>
+          Effect.fail(new InvalidFeed({ feed: spec.name, field, reason }))
         if (!namePattern.test(spec.name)) return yield* invalid("name", "use letters, digits, '.', '_' or '-'")
         const definition = definitions[spec.kind]
         if (definition === undefined) {
@@ -544,7 +547,9 @@ export const layerPg = (options: PgOptions): Layer.Layer<FeedCluster | Sharding.
     DialLimiter.layerSql({ prefix }),
     Layer.succeed(FeedSlice.Definitions, options.definitions ?? standardDefinitions)
   )
-  const members = runner === "client" ? serviceLayer(options) : Layer.merge(serviceLayer(options), entitiesLayer(options))
+  const members = runner === "client"
+    ? serviceLayer(options)
+    : Layer.merge(serviceLayer(options), entitiesLayer(options))
   return members.pipe(
     Layer.provideMerge(cluster),
     Layer.provide(shared),

@@ -16,12 +16,12 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Schema from "effect/Schema"
-import * as Entity from "effect/cluster/Entity"
-import * as Rpc from "effect/rpc/Rpc"
 import type { FeedOptions } from "@kharbranth/exchanges/Feed"
 import type * as Venue from "@kharbranth/exchanges/Venue"
+import * as Entity from "effect/cluster/Entity"
+import * as Context from "effect/Context"
+import * as Rpc from "effect/rpc/Rpc"
+import * as Schema from "effect/Schema"
 
 /**
  * One topic of a slice: its subscription state in the slice's `Feed`

@@ -50,7 +50,12 @@ export interface Config {
   readonly prefix: string | undefined
   readonly definitionsModule: string | undefined
   readonly reconcileInterval: Duration.Input | undefined
-  readonly sharding: Partial<Record<"shardLockExpiration" | "shardLockRefreshInterval" | "refreshAssignmentsInterval" | "entityTerminationTimeout", Duration.Input>>
+  readonly sharding: Partial<
+    Record<
+      "shardLockExpiration" | "shardLockRefreshInterval" | "refreshAssignmentsInterval" | "entityTerminationTimeout",
+      Duration.Input
+    >
+  >
 }
 
 const durations = {
@@ -72,7 +77,9 @@ export const configFromEnv = (
   Effect.gen(function*() {
     const fail = (variable: string, reason: string) => Effect.fail(new RunnerConfigError({ variable, reason }))
     const url = env.KHARBRANTH_PG_URL
-    if (url === undefined || url === "") return yield* fail("KHARBRANTH_PG_URL", "required: the cluster's PostgreSQL URL")
+    if (url === undefined || url === "") {
+      return yield* fail("KHARBRANTH_PG_URL", "required: the cluster's PostgreSQL URL")
+    }
     const port = (variable: string, required: boolean) => {
       const text = env[variable]
       if (text === undefined || text === "") {
@@ -116,7 +123,8 @@ const loadDefinitions = (module: string | undefined) =>
     ? Effect.succeed(FeedCluster.standardDefinitions)
     : Effect.tryPromise({
       try: () => import(pathToFileURL(module).href) as Promise<{ readonly definitions?: unknown }>,
-      catch: (error) => new RunnerConfigError({ variable: "KHARBRANTH_DEFINITIONS", reason: `cannot load: ${String(error)}` })
+      catch: (error) =>
+        new RunnerConfigError({ variable: "KHARBRANTH_DEFINITIONS", reason: `cannot load: ${String(error)}` })
     }).pipe(
       Effect.flatMap((loaded) =>
         typeof loaded.definitions === "object" && loaded.definitions !== null
@@ -125,7 +133,10 @@ const loadDefinitions = (module: string | undefined) =>
             ...(loaded.definitions as Readonly<Record<string, FeedSlice.Definition>>)
           })
           : Effect.fail(
-            new RunnerConfigError({ variable: "KHARBRANTH_DEFINITIONS", reason: `${module} has no "definitions" export` })
+            new RunnerConfigError({
+              variable: "KHARBRANTH_DEFINITIONS",
+              reason: `${module} has no "definitions" export`
+            })
           )
       )
     )

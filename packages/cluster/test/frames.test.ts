@@ -22,7 +22,9 @@ const frame = (activation: number, data: string): FeedSlice.SliceItem => ({
 const beat = (activation: number): FeedSlice.SliceItem => ({ _tag: "Beat", activation, at: 0 })
 
 const describeItem = (item: Frames.ClusterItem) =>
-  item._tag === "Frame" ? `${item.slice}:${item.activation}:${String(item.data)}` : `moved ${item.slice} ${item.from}→${item.to}`
+  item._tag === "Frame"
+    ? `${item.slice}:${item.activation}:${String(item.data)}`
+    : `moved ${item.slice} ${item.from}→${item.to}`
 
 describe("FeedCluster.frames (consumer side)", () => {
   it.effect("drops an older activation's items after a newer one, marks the move once, hands on no beat", () =>

@@ -58,31 +58,35 @@ describe("FeedCluster.layerLocal", () => {
       })
     ))
 
-  it.live("a slice stopped behind the registry's back is started again by the reconciler; its consumer's stream resumes", () =>
-    withCluster((cluster, sim) =>
-      Effect.gen(function*() {
-        yield* cluster.addFeed({ name: "okx", kind: "okx", url: sim.endpoints.okx, sliceSize: 5 })
-        yield* cluster.subscribe("okx", topics.slice(0, 2))
-        const seen: Array<FeedCluster.ClusterItem> = []
-        const consumer = yield* cluster.frames("okx").pipe(
-          Stream.runForEach((item) => Effect.sync(() => void seen.push(item))),
-          Effect.forkScoped
-        )
-        yield* Effect.sleep("1 second")
-        const clientFor = yield* FeedSlice.FeedSlice.client
-        const stopped = yield* clientFor(FeedSlice.entityId("okx", 0)).Stop()
-        assert.strictEqual(stopped.state, "idle")
-        assert.strictEqual((yield* sim.connections).filter((c) => c.venue === "okx").length, 0)
-        const before = seen.length
-        // The registry still holds its topics: the reconciler (every second here) starts it again.
-        yield* Effect.sleep("3 seconds")
-        const after = yield* cluster.status("okx")
-        assert.strictEqual(after[0]!.state, "live")
-        assert.deepStrictEqual(after[0]!.topics.map((t) => t.state), ["confirmed", "confirmed"])
-        assert.isAbove(seen.length, before, "frames flow to the same consumer again")
-        yield* Fiber.interrupt(consumer)
-      })
-    ), 20_000)
+  it.live(
+    "a slice stopped behind the registry's back is started again by the reconciler; its consumer's stream resumes",
+    () =>
+      withCluster((cluster, sim) =>
+        Effect.gen(function*() {
+          yield* cluster.addFeed({ name: "okx", kind: "okx", url: sim.endpoints.okx, sliceSize: 5 })
+          yield* cluster.subscribe("okx", topics.slice(0, 2))
+          const seen: Array<FeedCluster.ClusterItem> = []
+          const consumer = yield* cluster.frames("okx").pipe(
+            Stream.runForEach((item) => Effect.sync(() => void seen.push(item))),
+            Effect.forkScoped
+          )
+          yield* Effect.sleep("1 second")
+          const clientFor = yield* FeedSlice.FeedSlice.client
+          const stopped = yield* clientFor(FeedSlice.entityId("okx", 0)).Stop()
+          assert.strictEqual(stopped.state, "idle")
+          assert.strictEqual((yield* sim.connections).filter((c) => c.venue === "okx").length, 0)
+          const before = seen.length
+          // The registry still holds its topics: the reconciler (every second here) starts it again.
+          yield* Effect.sleep("3 seconds")
+          const after = yield* cluster.status("okx")
+          assert.strictEqual(after[0]!.state, "live")
+          assert.deepStrictEqual(after[0]!.topics.map((t) => t.state), ["confirmed", "confirmed"])
+          assert.isAbove(seen.length, before, "frames flow to the same consumer again")
+          yield* Fiber.interrupt(consumer)
+        })
+      ),
+    20_000
+  )
 
   it.live("unsubscribing a slice's last topic stops it; removing the feed stops every slice", () =>
     withCluster((cluster, sim) =>

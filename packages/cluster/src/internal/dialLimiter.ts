@@ -144,7 +144,12 @@ export const governed = (
     return `${definition.profile.venue}@${host}`
   }
   return {
-    open: (request): Effect.Effect<Transport.Session, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout, import("effect/Scope").Scope> =>
-      Effect.andThen(limiter.take(keyOf(request.url), limit), transport.open(request))
+    open: (
+      request
+    ): Effect.Effect<
+      Transport.Session,
+      ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout,
+      import("effect/Scope").Scope
+    > => Effect.andThen(limiter.take(keyOf(request.url), limit), transport.open(request))
   }
 }

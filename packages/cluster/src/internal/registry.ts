@@ -9,9 +9,9 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Semaphore from "effect/Semaphore"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
@@ -212,7 +212,10 @@ export const layerSql = (options: { readonly prefix?: string | undefined } = {})
   Layer.effect(Registry)(Effect.gen(function*() {
     const prefix = options.prefix ?? "kharbranth"
     if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
-      return yield* new StorageError({ operation: "start", reason: `table prefix "${prefix}" must match [a-z_][a-z0-9_]*` })
+      return yield* new StorageError({
+        operation: "start",
+        reason: `table prefix "${prefix}" must match [a-z_][a-z0-9_]*`
+      })
     }
     const sql = yield* SqlClient.SqlClient
     yield* Migrator.make({})({ loader: migrations(prefix), table: `${prefix}_migrations` })
@@ -225,8 +228,12 @@ export const layerSql = (options: { readonly prefix?: string | undefined } = {})
       guard(
         "slices",
         (feed === undefined
-          ? sql<{ feed: string; slice: number; n: number }>`SELECT feed, slice, count(*)::int AS n FROM ${topics} GROUP BY feed, slice ORDER BY feed, slice`
-          : sql<{ feed: string; slice: number; n: number }>`SELECT feed, slice, count(*)::int AS n FROM ${topics} WHERE feed = ${feed} GROUP BY feed, slice ORDER BY slice`)
+          ? sql<
+            { feed: string; slice: number; n: number }
+          >`SELECT feed, slice, count(*)::int AS n FROM ${topics} GROUP BY feed, slice ORDER BY feed, slice`
+          : sql<
+            { feed: string; slice: number; n: number }
+          >`SELECT feed, slice, count(*)::int AS n FROM ${topics} WHERE feed = ${feed} GROUP BY feed, slice ORDER BY slice`)
           .pipe(Effect.map((rows) => rows.map((r) => ({ feed: r.feed, slice: Number(r.slice), topics: Number(r.n) }))))
       )
     return Registry.of({
@@ -295,20 +302,26 @@ export const layerSql = (options: { readonly prefix?: string | undefined } = {})
       release: (feed, list) =>
         list.length === 0 ? Effect.succeed([]) : guard(
           "unsubscribe",
-          sql<{ slice: number }>`DELETE FROM ${topics} WHERE feed = ${feed} AND ${sql.in("topic", list)} RETURNING slice`
+          sql<{ slice: number }>`DELETE FROM ${topics} WHERE feed = ${feed} AND ${
+            sql.in("topic", list)
+          } RETURNING slice`
             .pipe(Effect.map((rows) => [...new Set(rows.map((r) => Number(r.slice)))].sort((a, b) => a - b)))
         ),
       topicsOf: (feed, slice) =>
         guard(
           "read topics",
-          sql<{ topic: string }>`SELECT topic FROM ${topics} WHERE feed = ${feed} AND slice = ${slice} ORDER BY added_at, topic`
+          sql<
+            { topic: string }
+          >`SELECT topic FROM ${topics} WHERE feed = ${feed} AND slice = ${slice} ORDER BY added_at, topic`
             .pipe(Effect.map((rows) => rows.map((r) => r.topic)))
         ),
       slices: sliceRows,
       activate: (feed, slice) =>
         guard(
           "activate",
-          sql<{ activation: string | number }>`INSERT INTO ${slicesTable} (feed, slice, activation) VALUES (${feed}, ${slice}, 1)
+          sql<
+            { activation: string | number }
+          >`INSERT INTO ${slicesTable} (feed, slice, activation) VALUES (${feed}, ${slice}, 1)
             ON CONFLICT (feed, slice) DO UPDATE SET activation = ${slicesTable}.activation + 1
             RETURNING activation`.pipe(Effect.map((rows) => Number(rows[0]!.activation)))
         )

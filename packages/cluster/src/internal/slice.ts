@@ -4,19 +4,19 @@
  * kept alive by the cluster (`Entity.keepAlive(true)`) while it holds
  * topics.
  */
-import { Feed } from "@kharbranth/exchanges"
 import * as Transport from "@kharbranth/core/Transport"
+import { Feed } from "@kharbranth/exchanges"
 import * as Clock from "effect/Clock"
+import * as Entity from "effect/cluster/Entity"
+import * as Sharding from "effect/cluster/Sharding"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Rpc from "effect/rpc/Rpc"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import * as Entity from "effect/cluster/Entity"
-import * as Sharding from "effect/cluster/Sharding"
-import * as Rpc from "effect/rpc/Rpc"
 import * as FeedSlice from "../FeedSlice.ts"
 import * as DialLimiter from "./dialLimiter.ts"
 import * as Registry from "./registry.ts"
@@ -105,7 +105,9 @@ export const layer = (options: Options = {}) =>
         const delivered = now === undefined ? 0 : (yield* now.feed.stats).delivered
         let lastDataAt: number | null = null
         for (const s of subscriptions) {
-          if (s.lastDataAt !== undefined && (lastDataAt === null || s.lastDataAt > lastDataAt)) lastDataAt = s.lastDataAt
+          if (s.lastDataAt !== undefined && (lastDataAt === null || s.lastDataAt > lastDataAt)) {
+            lastDataAt = s.lastDataAt
+          }
         }
         return {
           feed: feedName,
@@ -187,8 +189,7 @@ export const layer = (options: Options = {}) =>
         Resubscribe: ({ payload }) => Effect.andThen(withLive((l) => l.feed.resubscribe(payload.topics)), status),
         Restart: () => Effect.andThen(withLive((l) => l.feed.restart("FeedSlice.Restart")), status),
         Rotate: () => Effect.andThen(withLive((l) => l.feed.rotate("FeedSlice.Rotate")), status),
-        Stop: () =>
-          lock.withPermits(1)(Effect.andThen(close, keepAlive(false))).pipe(Effect.andThen(status)),
+        Stop: () => lock.withPermits(1)(Effect.andThen(close, keepAlive(false))).pipe(Effect.andThen(status)),
         Frames: () => Rpc.fork(frames)
       })
     }),

@@ -17,7 +17,9 @@ export interface Runner {
   readonly output: Array<string>
   readonly process: ChildProcess
   /** Resolves with the exit code or signal when the process ends. */
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }>
+  readonly exited: Promise<
+    { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }
+  >
   readonly signal: (signal: NodeJS.Signals) => void
 }
 
