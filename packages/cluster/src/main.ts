@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The entry point of `kharbranth-runner` (see `Runner.ts`).
  *

@@ -261,7 +261,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
           a.openedAt - b.openedAt
         )
         const newest = conns.at(-1)!
-        const previous = conns.filter((c) => c !== newest && c.openedAt < newest.openedAt).at(-1)
+        const previous = [...conns].reverse().find((c) => c !== newest && c.openedAt < newest.openedAt)
         if (previous === undefined || previous.closedAt === undefined || previous.closedAt < joinedAt) continue
         gaps.push((newest.subscribedAt ?? newest.openedAt) - previous.closedAt)
         overlapMax = Math.max(overlapMax, previous.closedAt - newest.openedAt)
