@@ -133,10 +133,24 @@ export const layer = (options: Options = {}) =>
         if ((yield* live) === undefined) yield* open
       }))
 
-      /** Subscribes and unsubscribes the difference between the registry and the live Feed. */
+      /**
+       * Waits until no topic of the live Feed is `pending` (each confirmed,
+       * refused or retrying), polling its registry; bounded by 20 s, past
+       * the Feed's own answer deadline, so a caller never waits forever.
+       */
+      const settled = Effect.gen(function*() {
+        for (let i = 0; i < 400; i++) {
+          const now = yield* live
+          if (now === undefined) return
+          if (!(yield* now.feed.subscriptions).some((s) => s.state === "pending")) return
+          yield* Effect.sleep("50 millis")
+        }
+      })
+
+      /** Subscribes and unsubscribes the difference between the registry and the live Feed, then waits for the venue. */
       const sync = lock.withPermits(1)(Effect.gen(function*() {
         const now = yield* live
-        if (now === undefined) return yield* open
+        if (now === undefined) return yield* Effect.andThen(open, settled)
         const wanted = yield* registry.topicsOf(feedName, slice).pipe(Effect.orDie)
         if (wanted.length === 0) {
           yield* close
@@ -150,6 +164,7 @@ export const layer = (options: Options = {}) =>
         // A refusal stays visible in the status (state and reason); Sync itself reports, not fails.
         if (removed.length > 0) yield* Effect.ignore(now.feed.unsubscribe(removed))
         if (added.length > 0) yield* Effect.ignore(now.feed.subscribe(added))
+        yield* settled
       }))
 
       const withLive = (f: (live: Live) => Effect.Effect<void, unknown>) =>
