@@ -185,6 +185,16 @@ export interface Shape {
   readonly status: (
     feed: string
   ) => Effect.Effect<ReadonlyArray<FeedSlice.SliceStatus>, UnknownFeed | Registry.StorageError | SliceUnavailable>
+  /**
+   * Unsubscribes and subscribes the feed's topics again on their live
+   * sessions (a fresh snapshot where the venue sends one), each on its
+   * slice: the repair for a book that lost its sync. Returns those slices'
+   * status.
+   */
+  readonly resubscribe: (
+    feed: string,
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<FeedSlice.SliceStatus>, UnknownFeed | Registry.StorageError | SliceUnavailable>
   /** Restarts the feed's sessions (one slice, or all): reconnect at once, replay. */
   readonly restart: (
     feed: string,
@@ -308,6 +318,17 @@ export const make = (options: RequestOptions = {}): Effect.Effect<
         return yield* syncSlices(feed, left)
       })
 
+    const resubscribe = (feed: string, topics: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        yield* feedRow(feed)
+        const located = yield* registry.locate(feed, topics)
+        return yield* Effect.forEach(
+          [...located.entries()],
+          ([slice, list]) => ask(feed, slice, "Resubscribe", syncTimeout, (c) => c.Resubscribe({ topics: list })),
+          { concurrency: "unbounded" }
+        )
+      })
+
     const status = (feed: string) =>
       Effect.gen(function*() {
         yield* feedRow(feed)
@@ -359,6 +380,7 @@ export const make = (options: RequestOptions = {}): Effect.Effect<
       feeds: registry.feeds,
       subscribe,
       unsubscribe,
+      resubscribe,
       status,
       restart: (feed, slice) => each(feed, slice, "Restart", "Restart"),
       rotate: (feed, slice) => each(feed, slice, "Rotate", "Rotate"),

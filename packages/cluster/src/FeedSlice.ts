@@ -45,11 +45,36 @@ export const TopicStatus = Schema.Struct({
 export type TopicStatus = typeof TopicStatus.Type
 
 /**
+ * A slice's `Feed` counters in this activation: frames delivered,
+ * duplicates dropped, sequence gaps, rotations, restarts, replays and
+ * resubscribes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const SliceStats = Schema.Struct({
+  delivered: Schema.Number,
+  duplicates: Schema.Number,
+  gaps: Schema.Number,
+  rotations: Schema.Number,
+  restarts: Schema.Number,
+  replays: Schema.Number,
+  resubscribes: Schema.Number
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type SliceStats = typeof SliceStats.Type
+
+/**
  * A slice as its runner sees it. `state` is `live` while its `Feed` runs,
  * `idle` when it holds no topics (stopped, or its feed was removed).
  * `runner` is the `host:port` of the runner holding it and `pid` that
  * process; `frames` counts the frames its `Feed` delivered in this
- * activation.
+ * activation and `lastFrameAt` is its topics' last data (epoch ms);
+ * `stats` are its `Feed`'s counters.
  *
  * @category models
  * @since 0.1.0
@@ -65,7 +90,8 @@ export const SliceStatus = Schema.Struct({
   state: Schema.Literals(["live", "idle"]),
   topics: Schema.Array(TopicStatus),
   frames: Schema.Number,
-  lastFrameAt: Schema.NullOr(Schema.Number)
+  lastFrameAt: Schema.NullOr(Schema.Number),
+  stats: SliceStats
 })
 
 /**

@@ -76,6 +76,8 @@ for (const [name, make] of registries) {
           assert.deepStrictEqual([...again.entries()], [[1, ["d"]]])
           assert.deepStrictEqual((yield* registry.slices("f")).map((s) => [s.slice, s.topics]), [[0, 2], [1, 2]])
           assert.deepStrictEqual([...(yield* registry.topicsOf("f", 1))].sort(), ["c", "d"])
+          const located = yield* registry.locate("f", ["d", "a", "nope"])
+          assert.deepStrictEqual([...located.entries()].sort(([a], [b]) => a - b), [[0, ["a"]], [1, ["d"]]])
           assert.deepStrictEqual(yield* registry.release("f", ["a", "zz"]), [0])
           const refill = yield* registry.assign(feed, ["e"], noRoute)
           assert.deepStrictEqual([...refill.entries()], [[0, ["e"]]])

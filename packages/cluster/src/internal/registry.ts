@@ -66,6 +66,11 @@ export interface Shape {
   /** Removes topics from the feed; returns the slices they left. */
   readonly release: (feed: string, topics: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<number>, StorageError>
   readonly topicsOf: (feed: string, slice: number) => Effect.Effect<ReadonlyArray<string>, StorageError>
+  /** Where the feed holds these topics, by slice; topics it does not hold are left out. */
+  readonly locate: (
+    feed: string,
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<number, ReadonlyArray<string>>, StorageError>
   /** The slices of one feed that hold topics, or of every feed. */
   readonly slices: (feed?: string) => Effect.Effect<ReadonlyArray<SliceRow>, StorageError>
   /** Bumps and returns the slice's activation number: 1 for its first activation, ever increasing. */
@@ -134,6 +139,16 @@ export const layerMemory: Layer.Layer<Registry> = Layer.effect(Registry)(Effect.
       })),
     topicsOf: (feed, slice) =>
       Effect.sync(() => [...(topics.get(feed)?.entries() ?? [])].filter(([, s]) => s === slice).map(([t]) => t)),
+    locate: (feed, list) =>
+      Effect.sync(() => {
+        const map = topics.get(feed)
+        const out = new Map<number, Array<string>>()
+        for (const topic of uniq(list)) {
+          const slice = map?.get(topic)
+          if (slice !== undefined) out.set(slice, [...(out.get(slice) ?? []), topic])
+        }
+        return out
+      }),
     slices: (feed) => Effect.sync(() => (feed === undefined ? [...topics.keys()] : [feed]).flatMap(slicesOf)),
     activate: (feed, slice) =>
       Effect.sync(() => {
@@ -314,6 +329,17 @@ export const layerSql = (options: { readonly prefix?: string | undefined } = {})
             { topic: string }
           >`SELECT topic FROM ${topics} WHERE feed = ${feed} AND slice = ${slice} ORDER BY added_at, topic`
             .pipe(Effect.map((rows) => rows.map((r) => r.topic)))
+        ),
+      locate: (feed, list) =>
+        list.length === 0 ? Effect.succeed(new Map()) : guard(
+          "locate topics",
+          sql<{ topic: string; slice: number }>`SELECT topic, slice FROM ${topics} WHERE feed = ${feed} AND ${
+            sql.in("topic", uniq(list))
+          }`.pipe(Effect.map((rows) => {
+            const out = new Map<number, Array<string>>()
+            for (const r of rows) out.set(Number(r.slice), [...(out.get(Number(r.slice)) ?? []), r.topic])
+            return out
+          }))
         ),
       slices: sliceRows,
       activate: (feed, slice) =>

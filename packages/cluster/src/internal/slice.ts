@@ -102,7 +102,8 @@ export const layer = (options: Options = {}) =>
       const status = Effect.gen(function*(): Effect.fn.Return<FeedSlice.SliceStatus> {
         const now = yield* live
         const subscriptions = now === undefined ? [] : yield* now.feed.subscriptions
-        const delivered = now === undefined ? 0 : (yield* now.feed.stats).delivered
+        const stats = now === undefined ? undefined : yield* now.feed.stats
+        const delivered = stats?.delivered ?? 0
         let lastDataAt: number | null = null
         for (const s of subscriptions) {
           if (s.lastDataAt !== undefined && (lastDataAt === null || s.lastDataAt > lastDataAt)) {
@@ -125,7 +126,16 @@ export const layer = (options: Options = {}) =>
             lastDataAt: s.lastDataAt ?? null
           })),
           frames: deliveredBefore + delivered,
-          lastFrameAt: lastDataAt
+          lastFrameAt: lastDataAt,
+          stats: {
+            delivered,
+            duplicates: stats?.duplicates ?? 0,
+            gaps: stats?.gaps ?? 0,
+            rotations: stats?.rotations ?? 0,
+            restarts: stats?.restarts ?? 0,
+            replays: stats?.replays ?? 0,
+            resubscribes: stats?.resubscribes ?? 0
+          }
         }
       })
 

@@ -63,6 +63,17 @@ export const behaviourSuite = (
           const slices = new Set(items.map((i) => i.slice))
           assert.deepStrictEqual([...slices].sort(), [0, 1, 2])
           assert.strictEqual((yield* sim.connections).filter((c) => c.venue === "okx").length, 3)
+          // A resubscribe goes to the topic's own slice (its connection gets unsubscribe + subscribe) and comes back confirmed.
+          const holder = () =>
+            Effect.map(
+              sim.connections,
+              (all) => all.find((c) => c.subscriptions.includes(topics[2]!))!.messagesReceived
+            )
+          const before = yield* holder()
+          const resubscribed = yield* cluster.resubscribe("okx-trades", [topics[2]!, "trades:ABSENT-USDT"])
+          assert.deepStrictEqual(resubscribed.map((s) => s.slice), [1])
+          assert.deepStrictEqual(resubscribed[0]!.topics.map((t) => t.state), ["confirmed", "confirmed"])
+          assert.isAtLeast((yield* holder()) - before, 2)
         })
       ))
 
