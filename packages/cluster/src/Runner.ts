@@ -39,6 +39,22 @@ export class RunnerConfigError extends Schema.TaggedError<RunnerConfigError>()("
 }
 
 /**
+ * The runner could not join its cluster or stopped on a failure (the
+ * database unreachable, its port taken): `reason` says what.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RunnerFailed extends Schema.TaggedError<RunnerFailed>()("RunnerFailed", {
+  runner: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `kharbranth-runner ${this.runner}: ${this.reason}`
+  }
+}
+
+/**
  * A runner's settings, as read from the environment.
  *
  * @category models
@@ -141,6 +157,18 @@ const loadDefinitions = (module: string | undefined) =>
       )
     )
 
+/** An error and its causes in one line, each message once (`PgConnection: Failed to connect: connect ECONNREFUSED …`). */
+const describe = (error: unknown): string => {
+  const parts: Array<string> = []
+  let at: unknown = error
+  for (let depth = 0; depth < 5 && at !== undefined && at !== null; depth++) {
+    const text = at instanceof Error ? at.message : String(at)
+    if (text !== "" && !parts.includes(text)) parts.push(text)
+    at = at instanceof Error ? at.cause : undefined
+  }
+  return parts.join(": ")
+}
+
 /**
  * The runner as a layer: `FeedCluster.layerPg` with the settings of `config`.
  *
@@ -172,5 +200,13 @@ export const program = (env: Readonly<Record<string, string | undefined>>) =>
     yield* Effect.logInfo(
       `kharbranth-runner ${config.runner.host}:${config.runner.port} pid ${process.pid}: joining the cluster`
     )
-    return yield* Layer.launch(layer(config))
+    const where = `${config.runner.host}:${config.runner.port}`
+    return yield* Layer.launch(layer(config)).pipe(
+      Effect.mapError((error) =>
+        new RunnerFailed({
+          runner: where,
+          reason: describe(error)
+        })
+      )
+    )
   })
