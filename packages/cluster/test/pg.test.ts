@@ -105,6 +105,18 @@ const healthy = (s: FeedSlice.SliceStatus | undefined, notOn?: string, since = 0
   s.topics.length > 0 && s.topics.every((t) => t.state === "confirmed") && s.frames > 0 &&
   (s.lastFrameAt ?? 0) > since
 
+/** A consumer of the whole feed in this process: what it received, and its fiber. */
+const consume = () => {
+  const seen: Array<FeedCluster.ClusterItem> = []
+  const consumer = runtime.runFork(
+    Effect.flatMap(
+      FeedCluster.FeedCluster,
+      (c) => c.frames(feed).pipe(Stream.runForEach((item) => Effect.sync(() => void seen.push(item))))
+    )
+  )
+  return { consumer, seen }
+}
+
 const startRunners = async (count: number) => {
   for (const port of ports.slice(0, count)) runners.push(startRunner({ url, port }))
   await waitFor(`${count} runners registered`, async () => (await liveRunners()) === count, 30_000)
@@ -197,13 +209,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
       const [victimAddress, moved] = [...spread.entries()].sort((a, b) => b[1].length - a[1].length)[0]!
       const victim = runners.find((r) => r.address === victimAddress)!
       // A consumer of the whole feed, from before the kill.
-      const seen: Array<FeedCluster.ClusterItem> = []
-      const consumer = runtime.runFork(
-        Effect.flatMap(
-          FeedCluster.FeedCluster,
-          (c) => c.frames(feed).pipe(Stream.runForEach((item) => Effect.sync(() => void seen.push(item))))
-        )
-      )
+      const { consumer, seen } = consume()
       await waitFor("frames before the kill", () => seen.length > 100, 10_000)
       const killedAt = Date.now()
       victim.signal("SIGKILL")
@@ -311,13 +317,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
       const spread = byRunner(all)
       const victim = runners.find((r) => (spread.get(r.address)?.length ?? 0) > 0)!
       const held = spread.get(victim.address)!
-      const seen: Array<FeedCluster.ClusterItem> = []
-      const consumer = runtime.runFork(
-        Effect.flatMap(
-          FeedCluster.FeedCluster,
-          (c) => c.frames(feed).pipe(Stream.runForEach((item) => Effect.sync(() => void seen.push(item))))
-        )
-      )
+      const { consumer, seen } = consume()
       await waitFor("frames before the freeze", () => seen.length > 100, 10_000)
       const openAtFreeze = new Set([...log.values()].filter((c) => c.closedAt === undefined).map((c) => c.id))
       const stoppedAt = Date.now()
