@@ -15,13 +15,13 @@ import { type SimulatorHandle, startSimulator } from "@kharbranth/simulator"
 import type { Options as SimulatorOptions } from "@kharbranth/simulator/Options"
 import { knownAssets } from "@kharbranth/simulator/Options"
 import { createDatabase, dropDatabase, type Postgres, psql, startPostgres } from "@kharbranth/test-utils/postgres"
+import type * as Sharding from "effect/cluster/Sharding"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
-import type * as Sharding from "effect/cluster/Sharding"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
@@ -35,7 +35,8 @@ import { type Runner, startRunner, stopAll } from "../test/utils/runners.ts"
 // Output
 
 const t0 = Date.now()
-const say = (line: string) => void process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+const say = (line: string) =>
+  void process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const median = (xs: ReadonlyArray<number>) => {
@@ -89,7 +90,23 @@ const binancePairs = (assets: ReadonlyArray<string>) =>
   assets.flatMap((a) => assets.filter((q) => q !== a).map((q) => `${a}${q}`.toLowerCase()))
 /** The 300 topics of pg.test.ts: trades of pairs over 15 assets, then their depth streams. */
 const topics300 = (() => {
-  const pairs = binancePairs(["btc", "eth", "sol", "xrp", "doge", "ada", "ltc", "bnb", "dot", "avax", "link", "trx", "ton", "bch", "xlm"])
+  const pairs = binancePairs([
+    "btc",
+    "eth",
+    "sol",
+    "xrp",
+    "doge",
+    "ada",
+    "ltc",
+    "bnb",
+    "dot",
+    "avax",
+    "link",
+    "trx",
+    "ton",
+    "bch",
+    "xlm"
+  ])
   return [...pairs.map((p) => Binance.trade(p)), ...pairs.map((p) => Binance.depth(p))].slice(0, 300)
 })()
 /** 1,000 distinct Binance streams: trades of the first 500 pairs over every known asset, and their depth streams. */
@@ -206,7 +223,13 @@ const openCluster = async (runnerCount: number, simOptions: SimulatorOptions): P
     if (event._tag === "Refused") refused.count++
     if (!("venue" in event) || event.venue !== "binance") return
     if (event._tag === "Connected") {
-      log.set(event.connection, { id: event.connection, topics: [], openedAt: event.at, subscribedAt: undefined, closedAt: undefined })
+      log.set(event.connection, {
+        id: event.connection,
+        topics: [],
+        openedAt: event.at,
+        subscribedAt: undefined,
+        closedAt: undefined
+      })
     } else if (event._tag === "Subscribed") {
       const entry = log.get(event.connection)
       if (entry !== undefined) {
@@ -236,7 +259,12 @@ const openCluster = async (runnerCount: number, simOptions: SimulatorOptions): P
   }
   openClusters.add(cluster)
   for (const port of ports.slice(0, runnerCount)) spawnRunner(partial, port)
-  await waitFor(`${runnerCount} runners registered`, async () => (await registeredRunners(url)) === runnerCount, 45_000, 250)
+  await waitFor(
+    `${runnerCount} runners registered`,
+    async () => (await registeredRunners(url)) === runnerCount,
+    45_000,
+    250
+  )
   return cluster
 }
 
@@ -248,10 +276,16 @@ const closeCluster = async (cluster: Cluster) => {
   await withTimeout("client runtime dispose", cluster.runtime.dispose(), 15_000).catch((error: unknown) =>
     say(`  (cleanup) ${String(error)}`)
   )
-  await withTimeout("runners exit", stopAll(cluster.runners), 15_000).catch((error: unknown) => say(`  (cleanup) ${String(error)}`))
-  await withTimeout("simulator close", cluster.sim.close(), 10_000).catch((error: unknown) => say(`  (cleanup) ${String(error)}`))
+  await withTimeout("runners exit", stopAll(cluster.runners), 15_000).catch((error: unknown) =>
+    say(`  (cleanup) ${String(error)}`)
+  )
+  await withTimeout("simulator close", cluster.sim.close(), 10_000).catch((error: unknown) =>
+    say(`  (cleanup) ${String(error)}`)
+  )
   if (postgres !== undefined) {
-    await dropDatabase(postgres.adminUrl, cluster.database).catch((error: unknown) => say(`  (cleanup) ${String(error)}`))
+    await dropDatabase(postgres.adminUrl, cluster.database).catch((error: unknown) =>
+      say(`  (cleanup) ${String(error)}`)
+    )
   }
 }
 
@@ -314,7 +348,9 @@ const makeSampler = (): Sampler => {
         [...watched].map(([name, w]) => [name, {
           maxRssMiB: round(w.maxRssKiB / 1024),
           cpuPercent: round(
-            w.lastAt > w.firstAt ? ((w.lastTicks - w.firstTicks) / clockTicks) / ((w.lastAt - w.firstAt) / 1000) * 100 : 0
+            w.lastAt > w.firstAt
+              ? ((w.lastTicks - w.firstTicks) / clockTicks) / ((w.lastAt - w.firstAt) / 1000) * 100
+              : 0
           )
         }])
       )
@@ -325,7 +361,12 @@ const makeSampler = (): Sampler => {
 // Slices
 
 /** Each slice's status, asked one by one with a short timeout: undefined where the slice does not answer. */
-const statuses = (cluster: Cluster, feed: string, slices: ReadonlyArray<number>, timeout: Duration.Input = "1 second") =>
+const statuses = (
+  cluster: Cluster,
+  feed: string,
+  slices: ReadonlyArray<number>,
+  timeout: Duration.Input = "1 second"
+) =>
   cluster.run(Effect.gen(function*() {
     const clientFor = yield* FeedSlice.FeedSlice.client
     return yield* Effect.forEach(
@@ -367,14 +408,24 @@ interface Loaded {
 /** Adds a feed, subscribes its topics (in batches), waits until every slice is live with data. */
 const loadFeed = async (
   cluster: Cluster,
-  spec: { readonly feed: string; readonly topics: ReadonlyArray<string>; readonly sliceSize: number; readonly batch: number },
+  spec: {
+    readonly feed: string
+    readonly topics: ReadonlyArray<string>
+    readonly sliceSize: number
+    readonly batch: number
+  },
   healthyTimeoutMs: number
 ): Promise<Loaded> => {
   const started = Date.now()
   const topicsOf = new Map<number, ReadonlyArray<string>>()
   await cluster.run(Effect.gen(function*() {
     const service = yield* FeedCluster.FeedCluster
-    yield* service.addFeed({ name: spec.feed, kind: "sim-binance", url: cluster.sim.endpoints.binance, sliceSize: spec.sliceSize })
+    yield* service.addFeed({
+      name: spec.feed,
+      kind: "sim-binance",
+      url: cluster.sim.endpoints.binance,
+      sliceSize: spec.sliceSize
+    })
     for (let i = 0; i < spec.topics.length; i += spec.batch) {
       const synced = yield* service.subscribe(spec.feed, spec.topics.slice(i, i + spec.batch))
       for (const s of synced) topicsOf.set(s.slice, s.topics.map((t) => t.topic))
@@ -382,10 +433,15 @@ const loadFeed = async (
   }))
   const subscribeMs = Date.now() - started
   const slices = [...topicsOf.keys()].sort((a, b) => a - b)
-  await waitFor(`${slices.length} slices live with data`, async () => {
-    const all = await statuses(cluster, spec.feed, slices, "2 seconds")
-    return all.every((s) => healthy(s))
-  }, healthyTimeoutMs, 500)
+  await waitFor(
+    `${slices.length} slices live with data`,
+    async () => {
+      const all = await statuses(cluster, spec.feed, slices, "2 seconds")
+      return all.every((s) => healthy(s))
+    },
+    healthyTimeoutMs,
+    500
+  )
   return { feed: spec.feed, slices, topicsOf, subscribeMs, healthyMs: Date.now() - started }
 }
 
@@ -420,10 +476,16 @@ const connectionsOfTopic = (log: Map<number, ConnectionLog>, topic: string) =>
  * connection of the topic opened after it. Gap: the old connection's close → the new one's subscribe (negative: an
  * overlap).
  */
-const handovers = (log: Map<number, ConnectionLog>, topicsOf: Map<number, ReadonlyArray<string>>, slices: ReadonlyArray<number>, at: number) =>
+const handovers = (
+  log: Map<number, ConnectionLog>,
+  topicsOf: Map<number, ReadonlyArray<string>>,
+  slices: ReadonlyArray<number>,
+  at: number
+) =>
   slices.map((slice) => {
     const conns = connectionsOfTopic(log, topicsOf.get(slice)![0]!)
-    const old = conns.filter((c) => c.openedAt <= at && (c.closedAt === undefined || c.closedAt >= at)).at(-1)
+    let old: ConnectionLog | undefined
+    for (const c of conns) if (c.openedAt <= at && (c.closedAt === undefined || c.closedAt >= at)) old = c
     const next = old === undefined ? undefined : conns.find((c) => c !== old && c.openedAt >= old.openedAt)
     const gap = old?.closedAt === undefined || next?.subscribedAt === undefined
       ? undefined
@@ -463,7 +525,8 @@ const overlapMax = (log: Map<number, ConnectionLog>, topics: ReadonlyArray<strin
   return { worst, topic: topicWorst }
 }
 
-const spreadText = (spread: Map<string, Array<number>>) => [...spread].map(([r, s]) => `${r.split(":")[1]}:${s.length}`).join(" ")
+const spreadText = (spread: Map<string, Array<number>>) =>
+  [...spread].map(([r, s]) => `${r.split(":")[1]}:${s.length}`).join(" ")
 
 const timeStatus = async (cluster: Cluster, feed: string, expected: number) => {
   const call = async () => {
@@ -509,7 +572,11 @@ const killScenario = async (cluster: Cluster): Promise<Numbers> => {
   await victim.exited
   const { back, missing } = await waitBack(cluster, loaded.feed, held, victim.address, killedAt, 30_000)
   const takeover = max([...back.values()])
-  say(`  kill -9 ${victim.address} (${held.length} slices): back ${back.size}/${held.length}, worst ${takeover} ms, median ${median([...back.values()])} ms`)
+  say(
+    `  kill -9 ${victim.address} (${held.length} slices): back ${back.size}/${held.length}, worst ${takeover} ms, median ${
+      median([...back.values()])
+    } ms`
+  )
   return {
     spread: Object.fromEntries([...spread].map(([r, s]) => [r, s.length])),
     minShare: round(Math.min(...shares) * 100),
@@ -539,7 +606,9 @@ const sigtermScenario = async (cluster: Cluster): Promise<Numbers> => {
   const gaps = hs.flatMap((h) => h.gap === undefined ? [] : [h.gap])
   say(
     `  SIGTERM ${victim.address} (${held.length} slices): exit ${exitMs} ms (code ${exit?.code}, signal ${exit?.signal}); ` +
-      `back ${back.size}/${held.length} worst ${max([...back.values()])} ms; gap max ${max(gaps)} ms median ${median(gaps)} ms (${gaps.length} measured)`
+      `back ${back.size}/${held.length} worst ${max([...back.values()])} ms; gap max ${max(gaps)} ms median ${
+        median(gaps)
+      } ms (${gaps.length} measured)`
   )
   return {
     victimSlices: held.length,
@@ -566,26 +635,35 @@ const joinScenario = async (cluster: Cluster): Promise<Numbers> => {
   let spread = new Map<string, Array<number>>()
   let stableSince = 0
   let lastKey = ""
-  await waitFor("the rebalance to settle", async () => {
-    const all = await statuses(cluster, loaded.feed, loaded.slices, "2 seconds")
-    spread = byRunner(all)
-    const key = spreadText(spread)
-    const ok = (spread.get(newcomer.address)?.length ?? 0) > 0 && all.every((s) => healthy(s))
-    if (!ok || key !== lastKey) {
-      lastKey = key
-      stableSince = Date.now()
-      return false
-    }
-    return Date.now() - stableSince >= 3000
-  }, 60_000, 500)
+  await waitFor(
+    "the rebalance to settle",
+    async () => {
+      const all = await statuses(cluster, loaded.feed, loaded.slices, "2 seconds")
+      spread = byRunner(all)
+      const key = spreadText(spread)
+      const ok = (spread.get(newcomer.address)?.length ?? 0) > 0 && all.every((s) => healthy(s))
+      if (!ok || key !== lastKey) {
+        lastKey = key
+        stableSince = Date.now()
+        return false
+      }
+      return Date.now() - stableSince >= 3000
+    },
+    60_000,
+    500
+  )
   const settledMs = stableSince - joinedAt
   const moved = spread.get(newcomer.address)!
   const hs = handovers(cluster.log, loaded.topicsOf, moved, joinedAt)
   const gaps = hs.flatMap((h) => h.gap === undefined ? [] : [h.gap])
   const overlap = overlapMax(cluster.log, topics300, joinedAt - 1000, Date.now())
   say(
-    `  join ${newcomer.address}: registered ${registeredMs} ms, settled ${settledMs} ms, spread ${spreadText(spread)}; ` +
-      `${moved.length} moved, gap max ${max(gaps)} ms median ${median(gaps)} ms (${gaps.length} measured); overlap max ${overlap.worst} ms ${overlap.topic}`
+    `  join ${newcomer.address}: registered ${registeredMs} ms, settled ${settledMs} ms, spread ${
+      spreadText(spread)
+    }; ` +
+      `${moved.length} moved, gap max ${max(gaps)} ms median ${
+        median(gaps)
+      } ms (${gaps.length} measured); overlap max ${overlap.worst} ms ${overlap.topic}`
   )
   return {
     registeredMs,
@@ -614,30 +692,37 @@ const startConsumer = (cluster: Cluster, feed: string) => {
     ended: undefined as string | undefined
   }
   const fiber = cluster.runtime.runFork(
-    Effect.flatMap(FeedCluster.FeedCluster, (c) =>
-      c.frames(feed).pipe(Stream.runForEachArray((items) =>
-        Effect.sync(() => {
-          const now = Date.now()
-          for (const item of items) {
-            const latest = state.latest.get(item.slice) ?? 0
-            const activation = item._tag === "Frame" ? item.activation : item.to
-            if (activation < latest) state.violations++
-            else state.latest.set(item.slice, activation)
-            if (item._tag === "SliceMoved") {
-              state.moved.push({ slice: item.slice, from: item.from, to: item.to, at: now })
-              continue
+    Effect.flatMap(
+      FeedCluster.FeedCluster,
+      (c) =>
+        c.frames(feed).pipe(Stream.runForEachArray((items) =>
+          Effect.sync(() => {
+            const now = Date.now()
+            for (const item of items) {
+              const latest = state.latest.get(item.slice) ?? 0
+              const activation = item._tag === "Frame" ? item.activation : item.to
+              if (activation < latest) state.violations++
+              else state.latest.set(item.slice, activation)
+              if (item._tag === "SliceMoved") {
+                state.moved.push({ slice: item.slice, from: item.from, to: item.to, at: now })
+                continue
+              }
+              state.frames++
+              state.lastFrameAt.set(item.slice, now)
+              const key = `${item.slice}/${item.activation}`
+              if (!state.firstFrameOfActivation.has(key)) state.firstFrameOfActivation.set(key, now)
+              if (state.recordLatency) state.latencies.push(now - item.receivedAt)
             }
-            state.frames++
-            state.lastFrameAt.set(item.slice, now)
-            const key = `${item.slice}/${item.activation}`
-            if (!state.firstFrameOfActivation.has(key)) state.firstFrameOfActivation.set(key, now)
-            if (state.recordLatency) state.latencies.push(now - item.receivedAt)
-          }
-        })
-      )))
+          })
+        ))
+    )
   )
   fiber.addObserver((exit) => {
-    state.ended = Exit.isSuccess(exit) ? "ended" : Exit.hasInterrupts(exit) ? "interrupted" : `failed: ${String(exit.cause)}`
+    state.ended = Exit.isSuccess(exit)
+      ? "ended"
+      : Exit.hasInterrupts(exit)
+      ? "interrupted"
+      : `failed: ${String(exit.cause)}`
   })
   return { state, stop: () => cluster.runtime.runPromise(Fiber.interrupt(fiber)) }
 }
@@ -659,7 +744,9 @@ const freezeScenario = async (cluster: Cluster): Promise<Numbers> => {
     )
     const { back, missing } = await waitBack(cluster, loaded.feed, held, victim.address, stoppedAt, 15_000)
     const takeover = missing.length > 0 ? null : max([...back.values()])
-    say(`  SIGSTOP ${victim.address} (${held.length} slices, ${oldConns.length} connections): back ${back.size}/${held.length}, worst ${takeover} ms`)
+    say(
+      `  SIGSTOP ${victim.address} (${held.length} slices, ${oldConns.length} connections): back ${back.size}/${held.length}, worst ${takeover} ms`
+    )
     await sleep(Math.max(0, stoppedAt + 15_000 - Date.now()))
     const contAt = Date.now()
     victim.signal("SIGCONT")
@@ -684,7 +771,9 @@ const freezeScenario = async (cluster: Cluster): Promise<Numbers> => {
     say(
       `  SIGCONT: old copies gone after ${closedWithin.worst} ms (${closedWithin.closedWhileFrozen} closed while frozen, ${closedWithin.stillOpen} still open); ` +
         `consumer ${consumer.state.frames} frames, ${moves.length} SliceMoved, ${consumer.state.violations} violations; ` +
-        `frozen runner ${victimExit === undefined ? "still running" : `exited (${victimExit.code ?? victimExit.signal})`}; stream ${consumer.state.ended ?? "running"}`
+        `frozen runner ${
+          victimExit === undefined ? "still running" : `exited (${victimExit.code ?? victimExit.signal})`
+        }; stream ${consumer.state.ended ?? "running"}`
     )
     return {
       victimSlices: held.length,
@@ -709,7 +798,11 @@ const freezeScenario = async (cluster: Cluster): Promise<Numbers> => {
 const framesScenario = async (cluster: Cluster): Promise<Numbers> => {
   const loaded = await loadFeed(cluster, { feed: "fast", topics: topicsFast, sliceSize: 2, batch: 100 }, 60_000)
   const spread = await spreadOf(cluster, loaded)
-  say(`  ${loaded.slices.length} slices × 2 topics at rate 250 live in ${loaded.healthyMs} ms; spread ${spreadText(spread)}`)
+  say(
+    `  ${loaded.slices.length} slices × 2 topics at rate 250 live in ${loaded.healthyMs} ms; spread ${
+      spreadText(spread)
+    }`
+  )
   const consumer = startConsumer(cluster, loaded.feed)
   try {
     await waitFor("frames flowing", () => consumer.state.frames > 5000, 15_000)
@@ -724,7 +817,11 @@ const framesScenario = async (cluster: Cluster): Promise<Numbers> => {
     const lat = consumer.state.latencies
     const p50 = quantile(lat, 0.5)
     const p99 = quantile(lat, 0.99)
-    say(`  delivered ${round(rate, 0)} msg/s over ${round(seconds)} s; added latency p50 ${p50} ms p99 ${p99} ms max ${max(lat)} ms`)
+    say(
+      `  delivered ${round(rate, 0)} msg/s over ${round(seconds)} s; added latency p50 ${p50} ms p99 ${p99} ms max ${
+        max(lat)
+      } ms`
+    )
     // kill -9 while consuming
     const { runner: victim, held } = mostLoaded(cluster, spread)
     const lastBefore = new Map(held.map((s) => [s, consumer.state.lastFrameAt.get(s) ?? 0]))
@@ -748,8 +845,12 @@ const framesScenario = async (cluster: Cluster): Promise<Numbers> => {
     const movedSlices = held.filter((s) => consumer.state.moved.some((m) => m.slice === s && m.at >= killedAt))
     say(
       `  kill -9 ${victim.address} (${held.length} slices): SliceMoved for ${movedSlices.length}/${held.length}; ` +
-        `pause (last frame → first frame of the new activation) max ${max(pauses)} ms, kill → resumed max ${max(fromKill)} ms; ` +
-        `${consumer.state.frames - framesAtKill} frames since the kill; stream ${consumer.state.ended ?? "running"}; violations ${consumer.state.violations}`
+        `pause (last frame → first frame of the new activation) max ${max(pauses)} ms, kill → resumed max ${
+          max(fromKill)
+        } ms; ` +
+        `${consumer.state.frames - framesAtKill} frames since the kill; stream ${
+          consumer.state.ended ?? "running"
+        }; violations ${consumer.state.violations}`
     )
     return {
       msgPerSec: round(rate, 0),
@@ -773,17 +874,29 @@ const framesScenario = async (cluster: Cluster): Promise<Numbers> => {
 const thousandScenario = async (cluster: Cluster): Promise<Numbers> => {
   const loaded = await loadFeed(cluster, { feed: "thousand", topics: topics1000, sliceSize: 1, batch: 100 }, 120_000)
   const spread = await spreadOf(cluster, loaded)
-  say(`  1000 slices: subscribe ${loaded.subscribeMs} ms, all live ${loaded.healthyMs} ms; spread ${spreadText(spread)}; refused ${cluster.refused.count}`)
+  say(
+    `  1000 slices: subscribe ${loaded.subscribeMs} ms, all live ${loaded.healthyMs} ms; spread ${
+      spreadText(spread)
+    }; refused ${cluster.refused.count}`
+  )
   const status = await timeStatus(cluster, loaded.feed, loaded.slices.length)
   const resources = cluster.sampler.report()
-  say(`  status(1000) median ${status.median} ms; ${Object.entries(resources).map(([n, r]) => `${n} ${r.maxRssMiB} MiB ${r.cpuPercent}%`).join(", ")}`)
+  say(
+    `  status(1000) median ${status.median} ms; ${
+      Object.entries(resources).map(([n, r]) => `${n} ${r.maxRssMiB} MiB ${r.cpuPercent}%`).join(", ")
+    }`
+  )
   const { runner: victim, held } = mostLoaded(cluster, spread)
   const killedAt = Date.now()
   victim.signal("SIGKILL")
   await victim.exited
   const { back, missing } = await waitBack(cluster, loaded.feed, held, victim.address, killedAt, 30_000)
   const takeover = missing.length > 0 ? null : max([...back.values()])
-  say(`  kill -9 ${victim.address} (${held.length} slices): back ${back.size}/${held.length}, worst ${max([...back.values()])} ms; refused ${cluster.refused.count}`)
+  say(
+    `  kill -9 ${victim.address} (${held.length} slices): back ${back.size}/${held.length}, worst ${
+      max([...back.values()])
+    } ms; refused ${cluster.refused.count}`
+  )
   return {
     slices: loaded.slices.length,
     subscribeMs: loaded.subscribeMs,
@@ -805,7 +918,14 @@ interface ScenarioSpec {
   readonly sim: SimulatorOptions
   readonly runners: number
   /** Summary rows: label, field, target check. */
-  readonly rows: ReadonlyArray<{ readonly label: string; readonly field: string; readonly target: string; readonly ok: (median: number, max: number, values: ReadonlyArray<number>) => boolean }>
+  readonly rows: ReadonlyArray<
+    {
+      readonly label: string
+      readonly field: string
+      readonly target: string
+      readonly ok: (median: number, max: number, values: ReadonlyArray<number>) => boolean
+    }
+  >
 }
 
 const specs: Record<Scenario, ScenarioSpec> = {
@@ -875,7 +995,9 @@ const specs: Record<Scenario, ScenarioSpec> = {
 // Main
 
 interface ScenarioResult {
-  readonly runs: Array<Numbers & { readonly run: number; readonly wallMs: number; readonly error?: string; readonly resources?: unknown }>
+  readonly runs: Array<
+    Numbers & { readonly run: number; readonly wallMs: number; readonly error?: string; readonly resources?: unknown }
+  >
   wallMs: number
   summary: Record<string, { median: number; max: number; target: string; met: boolean | null }>
 }
@@ -885,7 +1007,8 @@ const results: Partial<Record<Scenario, ScenarioResult>> = {}
 const writeResults = () =>
   writeFileSync(
     outFile,
-    JSON.stringify({ startedAt: new Date(t0).toISOString(), runsPerScenario, scenarios: selected, results }, null, 2) + "\n"
+    JSON.stringify({ startedAt: new Date(t0).toISOString(), runsPerScenario, scenarios: selected, results }, null, 2) +
+      "\n"
   )
 
 const summarize = (name: Scenario, result: ScenarioResult) => {
@@ -907,7 +1030,10 @@ const summarize = (name: Scenario, result: ScenarioResult) => {
 }
 
 const printTable = () => {
-  const lines = ["", "scenario  | measure                    | per run                                  | median   | max      | target       | met"]
+  const lines = [
+    "",
+    "scenario  | measure                    | per run                                  | median   | max      | target       | met"
+  ]
   lines.push("-".repeat(lines[1]!.length))
   for (const name of selected) {
     const result = results[name]
@@ -921,7 +1047,11 @@ const printTable = () => {
         } | ${row.target.padEnd(12)} | ${s?.met === null || s === undefined ? "n/a" : s.met ? "yes" : "NO"}`
       )
     }
-    lines.push(`${name.padEnd(9)} | wall time ${round(result.wallMs / 1000)} s, ${result.runs.filter((r) => r.error !== undefined).length} failed run(s)`)
+    lines.push(
+      `${name.padEnd(9)} | wall time ${round(result.wallMs / 1000)} s, ${
+        result.runs.filter((r) => r.error !== undefined).length
+      } failed run(s)`
+    )
   }
   process.stdout.write(lines.join("\n") + "\n")
 }
