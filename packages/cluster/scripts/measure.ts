@@ -2,7 +2,7 @@
  * Measurements of `FeedCluster.layerPg` with real runner processes:
  *
  *   pnpm --filter @kharbranth/cluster measure [--runs 5] [--only kill,sigterm,join,freeze,frames,thousand] [--out FILE]
- *     [--frames-tick MS]
+ *     [--frames-tick MS] [--frames-sim child|inprocess]
  *
  * Starts its own throwaway PostgreSQL and, per run, a fresh database, a
  * simulator and `kharbranth-runner` processes (test/utils/runners.ts);
@@ -23,6 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
@@ -66,7 +67,8 @@ const args = parseArgs({
     runs: { type: "string", default: "5" },
     only: { type: "string" },
     out: { type: "string" },
-    "frames-tick": { type: "string" }
+    "frames-tick": { type: "string" },
+    "frames-sim": { type: "string", default: "child" }
   }
 })
 const runsPerScenario = Number(args.values.runs)
@@ -86,6 +88,11 @@ const selected: ReadonlyArray<Scenario> = args.values.only === undefined ? scena
 const framesTick = args.values["frames-tick"] === undefined ? undefined : Number(args.values["frames-tick"])
 if (framesTick !== undefined && !(Number.isInteger(framesTick) && framesTick >= 1 && framesTick <= 1000)) {
   throw new Error(`--frames-tick: an integer 1..1000 (ms), not ${args.values["frames-tick"]}`)
+}
+/** Where the frames scenario's simulator runs: a child process (default), or this process (it then shares the consumer's event loop). */
+const framesSim = args.values["frames-sim"]
+if (framesSim !== "child" && framesSim !== "inprocess") {
+  throw new Error(`--frames-sim: child or inprocess, not ${framesSim}`)
 }
 const outFile = args.values.out ?? fileURLToPath(new URL("../measure-results.json", import.meta.url))
 
@@ -133,6 +140,7 @@ const topicsFast = (() => {
 let postgres: Postgres | undefined
 const liveRunners = new Set<Runner>()
 process.on("exit", () => {
+  for (const child of simChildren) child.kill("SIGKILL")
   for (const r of liveRunners) {
     r.signal("SIGCONT")
     r.signal("SIGKILL")
@@ -172,7 +180,7 @@ type Client = FeedCluster.FeedCluster | Sharding.Sharding
 interface Cluster {
   readonly url: string
   readonly database: string
-  readonly sim: SimulatorHandle
+  readonly sim: Sim
   readonly log: Map<number, ConnectionLog>
   readonly refused: { count: number }
   readonly runners: Array<Runner>
@@ -219,37 +227,95 @@ const spawnRunner = (cluster: { url: string; runners: Array<Runner>; sampler: Sa
   return runner
 }
 
-const openCluster = async (runnerCount: number, simOptions: SimulatorOptions): Promise<Cluster> => {
+/** The simulator a run's feeds dial: in this process (with its event log) or in a child process (no log). */
+interface Sim {
+  readonly binanceUrl: string
+  readonly pid: number
+  readonly close: () => Promise<void>
+}
+
+const simChildren = new Set<ChildProcess>()
+const simulatorChild = fileURLToPath(new URL("./simulator-child.ts", import.meta.url))
+
+const startSimulatorChild = async (options: SimulatorOptions): Promise<Sim> => {
+  const child = spawn(process.execPath, [simulatorChild, JSON.stringify(options)], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  simChildren.add(child)
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  void exited.then(() => simChildren.delete(child))
+  const line = await withTimeout(
+    "simulator child start",
+    new Promise<string>((resolve, reject) => {
+      let text = ""
+      child.stdout!.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8")
+        const end = text.indexOf("\n")
+        if (end >= 0) resolve(text.slice(0, end))
+      })
+      child.once("exit", (code) => reject(new Error(`simulator child exited (${code})`)))
+    }),
+    15_000
+  ).catch((error: unknown) => {
+    child.kill("SIGKILL")
+    throw error
+  })
+  const { endpoints } = JSON.parse(line) as { readonly endpoints: SimulatorHandle["endpoints"] }
+  return {
+    binanceUrl: endpoints.binance,
+    pid: child.pid!,
+    close: async () => {
+      child.kill("SIGTERM")
+      await withTimeout("simulator child exit", exited, 5000).catch(() => {
+        child.kill("SIGKILL")
+        return exited
+      })
+    }
+  }
+}
+
+const openCluster = async (
+  runnerCount: number,
+  simOptions: SimulatorOptions,
+  simInChild: boolean
+): Promise<Cluster> => {
   if (postgres === undefined) throw new Error("postgres not started")
   const database = `kh_measure_${process.pid}_${++databaseSeq}`
   const url = await createDatabase(postgres.adminUrl, database)
-  const sim = await startSimulator(simOptions)
   const log = new Map<number, ConnectionLog>()
   const refused = { count: 0 }
-  sim.onEvent((event) => {
-    if (event._tag === "Refused") refused.count++
-    if (!("venue" in event) || event.venue !== "binance") return
-    if (event._tag === "Connected") {
-      log.set(event.connection, {
-        id: event.connection,
-        topics: [],
-        openedAt: event.at,
-        subscribedAt: undefined,
-        closedAt: undefined
-      })
-    } else if (event._tag === "Subscribed") {
-      const entry = log.get(event.connection)
-      if (entry !== undefined) {
-        entry.topics.push(...event.topics)
-        entry.subscribedAt ??= event.at
-      }
-    } else if (event._tag === "Closed") {
-      const entry = log.get(event.connection)
-      if (entry !== undefined) entry.closedAt = event.at
-    }
-  })
-  const ports = await pickPorts()
   const sampler = makeSampler()
+  let sim: Sim
+  if (simInChild) {
+    sim = await startSimulatorChild(simOptions)
+    sampler.watch("simulator", sim.pid)
+  } else {
+    const handle = await startSimulator(simOptions)
+    sim = { binanceUrl: handle.endpoints.binance, pid: process.pid, close: handle.close }
+    handle.onEvent((event) => {
+      if (event._tag === "Refused") refused.count++
+      if (!("venue" in event) || event.venue !== "binance") return
+      if (event._tag === "Connected") {
+        log.set(event.connection, {
+          id: event.connection,
+          topics: [],
+          openedAt: event.at,
+          subscribedAt: undefined,
+          closedAt: undefined
+        })
+      } else if (event._tag === "Subscribed") {
+        const entry = log.get(event.connection)
+        if (entry !== undefined) {
+          entry.topics.push(...event.topics)
+          entry.subscribedAt ??= event.at
+        }
+      } else if (event._tag === "Closed") {
+        const entry = log.get(event.connection)
+        if (entry !== undefined) entry.closedAt = event.at
+      }
+    })
+  }
+  const ports = await pickPorts()
   const partial = { url, runners: [] as Array<Runner>, sampler }
   const runtime = ManagedRuntime.make(FeedCluster.layerPg({ url, runner: "client", definitions }))
   const cluster: Cluster = {
@@ -430,7 +496,7 @@ const loadFeed = async (
     yield* service.addFeed({
       name: spec.feed,
       kind: "sim-binance",
-      url: cluster.sim.endpoints.binance,
+      url: cluster.sim.binanceUrl,
       sliceSize: spec.sliceSize
     })
     for (let i = 0; i < spec.topics.length; i += spec.batch) {
@@ -923,6 +989,8 @@ const thousandScenario = async (cluster: Cluster): Promise<Numbers> => {
 interface ScenarioSpec {
   readonly run: (cluster: Cluster) => Promise<Numbers>
   readonly sim: SimulatorOptions
+  /** Run the simulator in a child process (no connection log: the scenario must not need it). */
+  readonly simInChild?: boolean
   readonly runners: number
   /** Summary rows: label, field, target check. */
   readonly rows: ReadonlyArray<
@@ -978,6 +1046,7 @@ const specs: Record<Scenario, ScenarioSpec> = {
   frames: {
     run: framesScenario,
     sim: { rate: 250, ...(framesTick === undefined ? {} : { tickInterval: framesTick }) },
+    simInChild: framesSim === "child",
     runners: 3,
     rows: [
       {
@@ -1024,6 +1093,7 @@ const writeResults = () =>
         startedAt: new Date(t0).toISOString(),
         runsPerScenario,
         framesTick: framesTick ?? null,
+        framesSim,
         scenarios: selected,
         results
       },
@@ -1092,7 +1162,7 @@ const main = async () => {
       const runStarted = Date.now()
       let cluster: Cluster | undefined
       try {
-        cluster = await openCluster(spec.runners, spec.sim)
+        cluster = await openCluster(spec.runners, spec.sim, spec.simInChild ?? false)
         const numbers = await withTimeout(`${name} run ${run}`, spec.run(cluster), 240_000)
         result.runs.push({ run, wallMs: Date.now() - runStarted, ...numbers, resources: cluster.sampler.report() })
       } catch (error) {
