@@ -6,7 +6,11 @@
  * from a client, kill -9 of a runner (its slices back on the others with no
  * client traffic, the consumer's `frames` going on with `SliceMoved`), a
  * runner joining (slices rebalance to it, never two live connections of
- * one slice for more than 1 s), and SIGTERM (hand-over, exit).
+ * one slice for more than 1 s), SIGTERM (hand-over, exit) and a 15 s freeze.
+ * The limits are the issue's, on one run each; `pnpm --filter
+ * @kharbranth/cluster measure` checks them over five runs (RELIABILITY.md).
+ * Two carry a margin for a slower machine: status(300) ≤ 150 ms here (55–77 ms
+ * measured, target 100) and the join gap ≤ 2.5 s (≤ 1.5 s measured, target 2).
  */
 import { afterAll, assert, beforeAll, describe, inject, it } from "@effect/vitest"
 import { Binance } from "@kharbranth/exchanges"
@@ -169,37 +173,45 @@ afterAll(async () => {
 }, 30_000)
 
 describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
-  it("spreads 300 slices over 3 runners (each ≥ 20%), and a client reads all 300 statuses within 100 ms", async () => {
-    const started = Date.now()
-    await run(Effect.gen(function*() {
-      const cluster = yield* FeedCluster.FeedCluster
-      yield* cluster.addFeed({ name: feed, kind: "sim-binance", url: sim.endpoints.binance, sliceSize: 1 })
-      const synced = yield* cluster.subscribe(feed, topics)
-      for (const s of synced) topicOfSlice.set(s.slice, s.topics[0]!.topic)
-    }))
-    const subscribedMs = Date.now() - started
-    const all = await run(Effect.flatMap(FeedCluster.FeedCluster, (c) => c.status(feed)))
-    assert.strictEqual(all.length, sliceCount)
-    const spread = byRunner(all)
-    assert.strictEqual(spread.size, 3, [...spread.keys()].join(", "))
-    for (const [runner, slices] of spread) {
-      assert.isAtLeast(slices.length, sliceCount * 0.2, `${runner} holds ${slices.length}`)
-    }
-    // Status of 300 slices from a client-only member: two rounds to warm up, then five measured.
-    const times: Array<number> = []
-    for (let i = 0; i < 7; i++) {
-      const t0 = performance.now()
-      const again = await run(Effect.flatMap(FeedCluster.FeedCluster, (c) => c.status(feed)))
-      if (i >= 2) times.push(performance.now() - t0)
-      assert.strictEqual(again.length, sliceCount)
-    }
-    const sorted = [...times].sort((a, b) => a - b)
-    console.log(
-      `spread ${[...spread.values()].map((s) => s.length).join("/")}; subscribe 300 in ${subscribedMs} ms; ` +
-        `status(300) ms: ${times.map((t) => t.toFixed(1)).join(", ")}`
-    )
-    assert.isAtMost(sorted[2]!, 100, "median status(300) within 100 ms")
-  }, 90_000)
+  it(
+    "spreads 300 slices over 3 runners (each ≥ 20%), and a client reads all 300 statuses (median ≤ 150 ms)",
+    async () => {
+      const started = Date.now()
+      await run(Effect.gen(function*() {
+        const cluster = yield* FeedCluster.FeedCluster
+        yield* cluster.addFeed({ name: feed, kind: "sim-binance", url: sim.endpoints.binance, sliceSize: 1 })
+        const synced = yield* cluster.subscribe(feed, topics)
+        for (const s of synced) topicOfSlice.set(s.slice, s.topics[0]!.topic)
+      }))
+      const subscribedMs = Date.now() - started
+      const all = await run(Effect.flatMap(FeedCluster.FeedCluster, (c) => c.status(feed)))
+      assert.strictEqual(all.length, sliceCount)
+      const spread = byRunner(all)
+      assert.strictEqual(spread.size, 3, [...spread.keys()].join(", "))
+      for (const [runner, slices] of spread) {
+        assert.isAtLeast(slices.length, sliceCount * 0.2, `${runner} holds ${slices.length}`)
+      }
+      // Status of 300 slices from a client-only member: two rounds to warm up, then five measured.
+      const times: Array<number> = []
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now()
+        const again = await run(Effect.flatMap(FeedCluster.FeedCluster, (c) => c.status(feed)))
+        if (i >= 2) times.push(performance.now() - t0)
+        assert.strictEqual(again.length, sliceCount)
+      }
+      const sorted = [...times].sort((a, b) => a - b)
+      console.log(
+        `spread ${[...spread.values()].map((s) => s.length).join("/")}; subscribe 300 in ${subscribedMs} ms; ` +
+          `status(300) ms: ${times.map((t) => t.toFixed(1)).join(", ")}`
+      )
+      assert.isAtMost(
+        sorted[2]!,
+        150,
+        "median status(300) within 150 ms (the target of 100 ms is measured by `measure`)"
+      )
+    },
+    90_000
+  )
 
   it(
     "kill -9 of a runner: each of its slices confirmed with data on another runner within 8 s, no client traffic; the consumer's frames go on with SliceMoved",
