@@ -69,13 +69,19 @@ const runners = async () => {
     }
     child.stdout.on("data", print)
     child.stderr.on("data", print)
-    child.once("exit", (code, signal) => console.log(`${prefix}exited (${signal ?? code})`))
-    return child
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", (code, signal) => {
+        console.log(`${prefix}exited (${signal ?? code})`)
+        resolve()
+      })
+    )
+    return { child, exited }
   })
   console.log(`${count} runners on ${url} (Ctrl-C stops them gracefully: each hands its slices over)`)
   await untilSignal()
-  for (const child of children) child.kill("SIGTERM")
-  await Promise.all(children.map((c) => c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined))
+  for (const { child } of children) child.kill("SIGTERM")
+  // A runner killed by hand before Ctrl-C has already exited: its promise is settled.
+  await Promise.all(children.map((c) => c.exited))
 }
 
 const demo = async () => {
