@@ -207,7 +207,12 @@ export interface Shape {
   ) => Effect.Effect<void, UnknownFeed | Registry.StorageError | SliceUnavailable>
   /** Starts every slice the registry holds that is not running (what the reconciler does periodically). */
   readonly ensureAll: Effect.Effect<number, Registry.StorageError>
-  /** The feed's frames, merged over its slices, with `SliceMoved` markers (see `ClusterItem`). */
+  /**
+   * The feed's frames, merged over its slices, with `SliceMoved` markers
+   * (see `ClusterItem`). It never fails: a slice's stream that ends, fails
+   * or stalls is asked again, and a feed not (yet) in the registry yields
+   * nothing until it has slices.
+   */
   readonly frames: (feed: string, options?: Frames.FramesOptions) => Stream.Stream<Frames.ClusterItem>
 }
 
