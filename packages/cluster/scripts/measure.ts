@@ -15,7 +15,7 @@ import { Binance } from "@kharbranth/exchanges"
 import { type SimulatorHandle, startSimulator } from "@kharbranth/simulator"
 import type { Options as SimulatorOptions } from "@kharbranth/simulator/Options"
 import { knownAssets } from "@kharbranth/simulator/Options"
-import { createDatabase, dropDatabase, type Postgres, psql, startPostgres } from "@kharbranth/test-utils/postgres"
+import { createDatabase, dropDatabase, type Postgres, startPostgres } from "@kharbranth/test-utils/postgres"
 import type * as Sharding from "effect/cluster/Sharding"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,7 +29,18 @@ import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import * as FeedCluster from "../src/FeedCluster.ts"
-import * as FeedSlice from "../src/FeedSlice.ts"
+import {
+  binancePairs,
+  byRunner,
+  type ConnectionLog,
+  connectionsOfTopic,
+  healthy,
+  recordConnections,
+  registeredRunners,
+  sliceStatuses,
+  topics300,
+  waitFor
+} from "../test/utils/cluster.ts"
 import { definitions } from "../test/utils/definitions.ts"
 import { type Runner, startRunner, stopAll } from "../test/utils/runners.ts"
 
@@ -99,30 +110,6 @@ const outFile = args.values.out ?? fileURLToPath(new URL("../measure-results.jso
 // ---------------------------------------------------------------------------------------------------------------------
 // Topics
 
-/** Binance pairs over the simulator's known assets (lower case, as Binance names streams). */
-const binancePairs = (assets: ReadonlyArray<string>) =>
-  assets.flatMap((a) => assets.filter((q) => q !== a).map((q) => `${a}${q}`.toLowerCase()))
-/** The 300 topics of pg.test.ts: trades of pairs over 15 assets, then their depth streams. */
-const topics300 = (() => {
-  const pairs = binancePairs([
-    "btc",
-    "eth",
-    "sol",
-    "xrp",
-    "doge",
-    "ada",
-    "ltc",
-    "bnb",
-    "dot",
-    "avax",
-    "link",
-    "trx",
-    "ton",
-    "bch",
-    "xlm"
-  ])
-  return [...pairs.map((p) => Binance.trade(p)), ...pairs.map((p) => Binance.depth(p))].slice(0, 300)
-})()
 /** 1,000 distinct Binance streams: trades of the first 500 pairs over every known asset, and their depth streams. */
 const topics1000 = (() => {
   const pairs = binancePairs(knownAssets).slice(0, 500)
@@ -167,14 +154,6 @@ const pickPorts = async (): Promise<ReadonlyArray<number>> => {
 // ---------------------------------------------------------------------------------------------------------------------
 // One run's cluster: database, simulator with its connection log, runners, a client-only member
 
-interface ConnectionLog {
-  readonly id: number
-  topics: Array<string>
-  readonly openedAt: number
-  subscribedAt: number | undefined
-  closedAt: number | undefined
-}
-
 type Client = FeedCluster.FeedCluster | Sharding.Sharding
 
 interface Cluster {
@@ -191,20 +170,6 @@ interface Cluster {
 }
 
 let databaseSeq = 0
-
-const registeredRunners = async (url: string) => {
-  const exists = (await psql(url, `SELECT to_regclass('kharbranth_cluster_runners') IS NOT NULL`)).trim()
-  if (exists !== "t") return 0
-  return Number((await psql(url, `SELECT count(*) FROM kharbranth_cluster_runners WHERE healthy`)).trim())
-}
-
-const waitFor = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, every = 100) => {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(every)
-  }
-}
 
 const withTimeout = <A>(what: string, promise: Promise<A>, ms: number): Promise<A> =>
   new Promise<A>((resolve, reject) => {
@@ -282,8 +247,8 @@ const openCluster = async (
   if (postgres === undefined) throw new Error("postgres not started")
   const database = `kh_measure_${process.pid}_${++databaseSeq}`
   const url = await createDatabase(postgres.adminUrl, database)
-  const log = new Map<number, ConnectionLog>()
-  const refused = { count: 0 }
+  let log = new Map<number, ConnectionLog>()
+  let refused = { count: 0 }
   const sampler = makeSampler()
   let sim: Sim
   if (simInChild) {
@@ -292,28 +257,9 @@ const openCluster = async (
   } else {
     const handle = await startSimulator(simOptions)
     sim = { binanceUrl: handle.endpoints.binance, pid: process.pid, close: handle.close }
-    handle.onEvent((event) => {
-      if (event._tag === "Refused") refused.count++
-      if (!("venue" in event) || event.venue !== "binance") return
-      if (event._tag === "Connected") {
-        log.set(event.connection, {
-          id: event.connection,
-          topics: [],
-          openedAt: event.at,
-          subscribedAt: undefined,
-          closedAt: undefined
-        })
-      } else if (event._tag === "Subscribed") {
-        const entry = log.get(event.connection)
-        if (entry !== undefined) {
-          entry.topics.push(...event.topics)
-          entry.subscribedAt ??= event.at
-        }
-      } else if (event._tag === "Closed") {
-        const entry = log.get(event.connection)
-        if (entry !== undefined) entry.closedAt = event.at
-      }
-    })
+    const recorded = recordConnections(handle)
+    log = recorded.log
+    refused = recorded.refused
   }
   const ports = await pickPorts()
   const partial = { url, runners: [] as Array<Runner>, sampler }
@@ -438,36 +384,8 @@ const statuses = (
   cluster: Cluster,
   feed: string,
   slices: ReadonlyArray<number>,
-  timeout: Duration.Input = "1 second"
-) =>
-  cluster.run(Effect.gen(function*() {
-    const clientFor = yield* FeedSlice.FeedSlice.client
-    return yield* Effect.forEach(
-      slices,
-      (slice) =>
-        clientFor(FeedSlice.entityId(feed, slice)).Status().pipe(
-          Effect.timeout(timeout),
-          Effect.orElseSucceed(() => undefined)
-        ),
-      { concurrency: "unbounded" }
-    )
-  }))
-
-const healthy = (s: FeedSlice.SliceStatus | undefined, notOn?: string, since = 0): s is FeedSlice.SliceStatus =>
-  s !== undefined && s.state === "live" && (notOn === undefined || s.runner !== notOn) &&
-  s.topics.length > 0 && s.topics.every((t) => t.state === "confirmed") && s.frames > 0 &&
-  (s.lastFrameAt ?? 0) > since
-
-const byRunner = (all: ReadonlyArray<FeedSlice.SliceStatus | undefined>) => {
-  const counts = new Map<string, Array<number>>()
-  for (const s of all) {
-    if (s === undefined) continue
-    const list = counts.get(s.runner) ?? []
-    list.push(s.slice)
-    counts.set(s.runner, list)
-  }
-  return counts
-}
+  timeout?: Duration.Input
+) => sliceStatuses(cluster.run, feed, slices, timeout)
 
 interface Loaded {
   readonly feed: string
@@ -540,9 +458,6 @@ const waitBack = async (
   }
   return { back, missing: slices.filter((s) => !back.has(s)) }
 }
-
-const connectionsOfTopic = (log: Map<number, ConnectionLog>, topic: string) =>
-  [...log.values()].filter((c) => c.topics.includes(topic)).sort((a, b) => a.openedAt - b.openedAt)
 
 /**
  * For each slice (its first topic): the connection live at `at` (opened before, not closed by then), and the next

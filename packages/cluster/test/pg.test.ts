@@ -13,15 +13,24 @@
  * measured, target 100) and the join gap ≤ 2.5 s (≤ 1.5 s measured, target 2).
  */
 import { afterAll, assert, beforeAll, describe, inject, it } from "@effect/vitest"
-import { Binance } from "@kharbranth/exchanges"
 import { type SimulatorHandle, startSimulator } from "@kharbranth/simulator"
-import { createDatabase, dropDatabase, psql } from "@kharbranth/test-utils/postgres"
+import { createDatabase, dropDatabase } from "@kharbranth/test-utils/postgres"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import * as FeedCluster from "../src/FeedCluster.ts"
-import * as FeedSlice from "../src/FeedSlice.ts"
+import {
+  byRunner,
+  type ConnectionLog,
+  connectionsOfTopic,
+  healthy,
+  recordConnections,
+  registeredRunners,
+  sliceStatuses,
+  topics300,
+  waitFor
+} from "./utils/cluster.ts"
 import { definitions } from "./utils/definitions.ts"
 import { type Runner, startRunner, stopAll } from "./utils/runners.ts"
 
@@ -30,34 +39,7 @@ const feed = "spread"
 const sliceCount = 300
 const ports = [25101, 25102, 25103, 25104]
 
-/** 300 Binance streams the simulator serves: trades of BASE/QUOTE pairs, then their depth streams. */
-const assets = [
-  "btc",
-  "eth",
-  "sol",
-  "xrp",
-  "doge",
-  "ada",
-  "ltc",
-  "bnb",
-  "dot",
-  "avax",
-  "link",
-  "trx",
-  "ton",
-  "bch",
-  "xlm"
-]
-const pairs = assets.flatMap((a) => assets.filter((q) => q !== a).map((q) => `${a}${q}`))
-const topics = [...pairs.map((p) => Binance.trade(p)), ...pairs.map((p) => Binance.depth(p))].slice(0, sliceCount)
-
-interface ConnectionLog {
-  readonly id: number
-  topics: ReadonlyArray<string>
-  readonly openedAt: number
-  subscribedAt: number | undefined
-  closedAt: number | undefined
-}
+const topics = topics300
 
 let url = ""
 let sim: SimulatorHandle
@@ -66,49 +48,16 @@ let runtime: ManagedRuntime.ManagedRuntime<
   FeedCluster.FeedCluster | import("effect/cluster/Sharding").Sharding,
   unknown
 >
-const log = new Map<number, ConnectionLog>()
+let log = new Map<number, ConnectionLog>()
 
 const run = <A, E>(effect: Effect.Effect<A, E, FeedCluster.FeedCluster | import("effect/cluster/Sharding").Sharding>) =>
   runtime.runPromise(effect)
 
-/** Runners registered and healthy (0 until the first runner created the cluster's tables). */
-const liveRunners = async () => {
-  const exists = (await psql(url, `SELECT to_regclass('kharbranth_cluster_runners') IS NOT NULL`)).trim()
-  if (exists !== "t") return 0
-  return Number((await psql(url, `SELECT count(*) FROM kharbranth_cluster_runners WHERE healthy`)).trim())
-}
-
-const waitFor = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) => {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 /** Each slice's status, asked one by one with a short timeout: undefined where the slice does not answer. */
-const statuses = (slices: ReadonlyArray<number>, timeout: import("effect/Duration").Input = "1 second") =>
-  run(Effect.gen(function*() {
-    const clientFor = yield* FeedSlice.FeedSlice.client
-    return yield* Effect.forEach(
-      slices,
-      (slice) =>
-        clientFor(FeedSlice.entityId(feed, slice)).Status().pipe(
-          Effect.timeout(timeout),
-          Effect.orElseSucceed(() => undefined)
-        ),
-      { concurrency: "unbounded" }
-    )
-  }))
+const statuses = (slices: ReadonlyArray<number>, timeout?: import("effect/Duration").Input) =>
+  sliceStatuses(run, feed, slices, timeout)
 
 const topicOfSlice = new Map<number, string>()
-const connectionsOfTopic = (topic: string) => [...log.values()].filter((c) => c.topics.includes(topic))
-
-const healthy = (s: FeedSlice.SliceStatus | undefined, notOn?: string, since = 0) =>
-  s !== undefined && s.state === "live" && (notOn === undefined || s.runner !== notOn) &&
-  s.topics.length > 0 && s.topics.every((t) => t.state === "confirmed") && s.frames > 0 &&
-  (s.lastFrameAt ?? 0) > since
-
 /** A consumer of the whole feed in this process: what it received, and its fiber. */
 const consume = () => {
   const seen: Array<FeedCluster.ClusterItem> = []
@@ -123,44 +72,13 @@ const consume = () => {
 
 const startRunners = async (count: number) => {
   for (const port of ports.slice(0, count)) runners.push(startRunner({ url, port }))
-  await waitFor(`${count} runners registered`, async () => (await liveRunners()) === count, 30_000)
-}
-
-const byRunner = (all: ReadonlyArray<FeedSlice.SliceStatus | undefined>) => {
-  const counts = new Map<string, Array<number>>()
-  for (const s of all) {
-    if (s === undefined) continue
-    const list = counts.get(s.runner) ?? []
-    list.push(s.slice)
-    counts.set(s.runner, list)
-  }
-  return counts
+  await waitFor(`${count} runners registered`, async () => (await registeredRunners(url)) === count, 30_000)
 }
 
 beforeAll(async () => {
   url = await createDatabase(inject("pgAdminUrl"), database)
   sim = await startSimulator({ rate: 2 })
-  sim.onEvent((event) => {
-    if (!("venue" in event) || event.venue !== "binance") return
-    if (event._tag === "Connected") {
-      log.set(event.connection, {
-        id: event.connection,
-        topics: [],
-        openedAt: event.at,
-        subscribedAt: undefined,
-        closedAt: undefined
-      })
-    } else if (event._tag === "Subscribed") {
-      const entry = log.get(event.connection)
-      if (entry !== undefined) {
-        entry.topics = [...entry.topics, ...event.topics]
-        entry.subscribedAt ??= event.at
-      }
-    } else if (event._tag === "Closed") {
-      const entry = log.get(event.connection)
-      if (entry !== undefined) entry.closedAt = event.at
-    }
-  })
+  log = recordConnections(sim).log
   await startRunners(3)
   runtime = ManagedRuntime.make(FeedCluster.layerPg({ url, runner: "client", definitions }))
 }, 60_000)
@@ -261,7 +179,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
     async () => {
       const joinedAt = Date.now()
       runners.push(startRunner({ url, port: ports[3]! }))
-      await waitFor("3 runners registered", async () => (await liveRunners()) === 3, 30_000)
+      await waitFor("3 runners registered", async () => (await registeredRunners(url)) === 3, 30_000)
       // Let the rebalance finish: the newcomer holds slices and every slice is healthy again.
       let spread = new Map<string, Array<number>>()
       await waitFor("slices on the new runner, all healthy", async () => {
@@ -275,7 +193,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
       let overlapMax = 0
       for (const slice of joined) {
         const topic = topicOfSlice.get(slice)!
-        const conns = connectionsOfTopic(topic).filter((c) => c.openedAt >= joinedAt - 60_000).sort((a, b) =>
+        const conns = connectionsOfTopic(log, topic).filter((c) => c.openedAt >= joinedAt - 60_000).sort((a, b) =>
           a.openedAt - b.openedAt
         )
         const newest = conns.at(-1)!
@@ -309,7 +227,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
       return now.every((s) => healthy(s, victim.address))
     }, 20_000)
     const gaps = held.map((slice) => {
-      const conns = connectionsOfTopic(topicOfSlice.get(slice)!).sort((a, b) => a.openedAt - b.openedAt)
+      const conns = connectionsOfTopic(log, topicOfSlice.get(slice)!)
       const newest = conns.at(-1)!
       const previous = conns.at(-2)
       return previous?.closedAt === undefined ? 0 : (newest.subscribedAt ?? newest.openedAt) - previous.closedAt
