@@ -29,7 +29,6 @@ export interface Options {
 interface Live {
   readonly feed: Feed.Feed
   readonly scope: Scope.Closeable
-  readonly topics: ReadonlyArray<string>
 }
 
 export const layer = (options: Options = {}) =>
@@ -95,7 +94,7 @@ export const layer = (options: Options = {}) =>
           Effect.provideService(Transport.Transport, DialLimiter.governed(transport, limiter, definition)),
           Effect.orDie
         )
-        yield* SubscriptionRef.set(current, Option.some({ feed, scope, topics }))
+        yield* SubscriptionRef.set(current, Option.some({ feed, scope }))
         yield* keepAlive(true)
       })
 
