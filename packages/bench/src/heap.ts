@@ -61,6 +61,14 @@ const census = (file: string): Map<string, { bytes: number; count: number }> => 
         label = `closure (context: ${vars.join(", ")})`
       }
     }
+    if (t === "object" && strings[nodes[k * w + name!]!] === "Object") {
+      // A plain object is named by its first properties, the only name it has.
+      const props = [...edgesOf(k)].filter((e) => e.type === "property").map((e) => strings[e.name]).slice(0, 5)
+      label = `object {${props.join(", ")}}`
+    } else if (t === "object" && strings[nodes[k * w + name!]!] === "system / Context") {
+      const vars = [...edgesOf(k)].filter((e) => e.type === "context").map((e) => strings[e.name]).slice(0, 5)
+      label = `context (${vars.join(", ")})`
+    }
     const entry = out.get(label) ?? { bytes: 0, count: 0 }
     entry.bytes += nodes[k * w + size!]!
     entry.count += 1

@@ -4,6 +4,7 @@
  * node src/profile.ts flood|paced <client> <connections>` runs one flood or
  * fixed-rate measurement, prints it, and leaves the client's `.cpuprofile`
  * in `prof/` (open it in Chrome DevTools, or sum self time per function).
+ * With `BENCH_NO_PARSE=1` the flood runs without `JSON.parse` (the no-parse set).
  */
 import { isClientKind } from "./protocol.ts"
 import { measurePaced } from "./scenarios/fixedRate.ts"
@@ -17,7 +18,7 @@ if (!isClientKind(kind) || (what !== "flood" && what !== "paced")) {
 const connections = Number(count ?? 1)
 console.log(
   what === "flood"
-    ? await measureFlood(kind, connections, true, 500, 3000)
+    ? await measureFlood(kind, connections, process.env.BENCH_NO_PARSE === undefined, 500, 3000)
     : await measurePaced(kind, connections, 500, 3000)
 )
 process.exit(0)
