@@ -29,7 +29,7 @@ import * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
-import { makeObserved } from "./internal/connection.ts"
+import { makeObserved, shutdown } from "./internal/connection.ts"
 import { currentState } from "./internal/currentState.ts"
 import { governed } from "./internal/governor.ts"
 import { Hub, RETAINED_FRAMES } from "./internal/hub.ts"
@@ -250,10 +250,8 @@ export interface WSManagerShape {
  */
 export class WSManager extends Context.Service<WSManager, WSManagerShape>()("@kharbranth/core/WSManager") {}
 
-interface Entry {
-  readonly connection: Connection.ConnectionShape
-  readonly scope: Scope.Closeable
-}
+/** A live connection: ended with `shutdown` (no scope of its own, see `add`). */
+type Entry = Connection.ConnectionShape
 
 /**
  * What a manager holds, in one `Ref`. While open: the live connections by
@@ -379,24 +377,23 @@ export const make = (
 
     /**
      * Ends a reservation with what making the connection gave: the connection
-     * goes live, or, if making it failed or the manager has closed meanwhile
-     * (its finalizer did not see this one), its scope is closed here.
+     * goes live, or, if the manager has closed meanwhile (its finalizer did
+     * not see this one), it is shut down here. A failed make made nothing.
      */
     const settle = (
       name: string,
-      scope: Scope.Closeable,
       made: Exit.Exit<Connection.ConnectionShape, Errors.InvalidConfig>
     ): Effect.Effect<Connection.ConnectionShape, Errors.InvalidConfig | Errors.ConnectionStopped> =>
       Effect.flatMap(
         Ref.modify(registry, (current) => {
           if (current._tag === "Closed") return [false, current] as const
           current.adding.delete(name)
-          if (Exit.isSuccess(made)) current.entries.set(name, { connection: made.value, scope })
+          if (Exit.isSuccess(made)) current.entries.set(name, made.value)
           return [true, current] as const
         }),
         (open): Effect.Effect<Connection.ConnectionShape, Errors.InvalidConfig | Errors.ConnectionStopped> => {
-          if (Exit.isFailure(made)) return Effect.andThen(Scope.close(scope, Exit.void), made)
-          return open ? made : Effect.andThen(Scope.close(scope, Exit.void), Effect.fail(stopped(name)))
+          if (Exit.isFailure(made) || open) return made
+          return Effect.andThen(shutdown(made.value), Effect.fail(stopped(name)))
         }
       )
 
@@ -418,15 +415,15 @@ export const make = (
           R
         > => {
           if (refused !== undefined) return Effect.fail(refused)
-          // Not a child of the manager's scope: the manager's finalizer closes
-          // all connection scopes in parallel, rather than one after another.
-          const scope = Scope.makeUnsafe()
+          // No scope of its own: the manager ends it with `shutdown`, from
+          // `remove` or from its finalizer, which ends all connections in
+          // parallel rather than one after another.
           // Making the connection validates its config and forks its dial loop;
           // the dial itself happens outside, after add returns. Meanwhile the
           // name is reserved: `get` and `remove` of it fail at once.
           return Effect.flatMap(
-            Effect.exit(restore(makeObserved(name, config, hooks, transport, clock, observer, scope))),
-            (made) => settle(name, scope, made)
+            Effect.exit(restore(makeObserved(name, config, hooks, transport, clock, observer, undefined))),
+            (made) => settle(name, made)
           )
         })
       )
@@ -440,7 +437,7 @@ export const make = (
           return [entry, current] as const
         })
         if (entry === undefined) return yield* new Errors.ConnectionNotFound({ name })
-        yield* Scope.close(entry.scope, Exit.void)
+        yield* shutdown(entry)
       })
 
     const all = Effect.sync(() => Array.from(liveEntries(registry).values()))
@@ -454,7 +451,7 @@ export const make = (
           registry,
           (current) => [current._tag === "Open" ? Array.from(current.entries.values()) : [], Closed] as const
         )
-        yield* Effect.forEach(closing, (entry) => Scope.close(entry.scope, Exit.void), {
+        yield* Effect.forEach(closing, shutdown, {
           concurrency: "unbounded",
           discard: true
         })
@@ -466,19 +463,19 @@ export const make = (
 
     return {
       add,
-      get: (name) => Effect.map(lookup(name), (entry) => entry.connection),
+      get: (name) => Effect.map(lookup(name), (entry) => entry),
       remove,
-      restart: (name, reason) => Effect.flatMap(lookup(name), (entry) => entry.connection.restart(reason)),
+      restart: (name, reason) => Effect.flatMap(lookup(name), (entry) => entry.restart(reason)),
       restartAll: (reason) =>
         Effect.flatMap(all, (list) =>
-          Effect.forEach(list, (entry) => Effect.ignore(entry.connection.restart(reason)), {
+          Effect.forEach(list, (entry) => Effect.ignore(entry.restart(reason)), {
             concurrency: "unbounded",
             discard: true
           })),
-      send: (name, data) => Effect.flatMap(lookup(name), (entry) => entry.connection.send(data)),
+      send: (name, data) => Effect.flatMap(lookup(name), (entry) => entry.send(data)),
       names: Effect.sync(() => Array.from(liveEntries(registry).keys())),
       states: Effect.sync(() =>
-        new Map(Array.from(liveEntries(registry), ([name, entry]) => [name, currentState(entry.connection)] as const))
+        new Map(Array.from(liveEntries(registry), ([name, entry]) => [name, currentState(entry)] as const))
       ),
       stateChanges: states.stream,
       frames: frames.stream,
@@ -498,9 +495,9 @@ export const make = (
           failedDials: 0
         }
         for (const [name, entry] of list) {
-          const s = yield* entry.connection.stats
+          const s = yield* entry.stats
           connections[name] = s
-          if (currentState(entry.connection)._tag === "Open") totals.open++
+          if (currentState(entry)._tag === "Open") totals.open++
           totals.framesIn += s.framesIn
           totals.bytesIn += s.bytesIn
           totals.framesOut += s.framesOut

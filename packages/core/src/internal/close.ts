@@ -1,7 +1,8 @@
 /**
- * A connection's lifetime: `start` forks the dial loop tied to the
- * connection's scope, `close` ends it gracefully, and `finish` runs once
- * when the loop ends however it ends. Also how a session is ended, once,
+ * A connection's lifetime: `start` forks the dial loop, `shutdown` ends the
+ * connection for good (its scope's finalizer, or its manager's call),
+ * `close` ends it gracefully, and `finish` runs once when the loop ends
+ * however it ends. Also how a session is ended, once,
  * by whoever ends it first (close, restart, heartbeat, idle timer).
  *
  * `close`: the read loop drains the close handshake. Past `closeTimeout`
@@ -63,12 +64,16 @@ export const endSession = (
   })
 
 /**
- * Forks the dial loop, tied to the connection's scope by one finalizer;
- * uninterruptible, so no fiber is forked without it. The loop runs in the
+ * Forks the dial loop; uninterruptible, so no fiber is forked without its
+ * `self.loop` being set. With a scope, `shutdown` is that scope's one
+ * finalizer (a connection of its own); without one, whoever made the
+ * connection runs `shutdown` itself (a manager's: a scope per connection
+ * would hold a scope, its finalizer and two closures, ~380 B, for nothing
+ * the manager's registry does not already know). The loop runs in the
  * context of the fiber that made the connection, as is: a context per
  * connection would cost more than an idle connection's fiber.
  */
-export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Effect<void, never, R> => {
+export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope | undefined): Effect.Effect<void, never, R> => {
   // One frame for every way out: the loop's end, an interruption, or a
   // defect (a throwing schedule, a bug), which closes the connection with
   // its message rather than leaving it silently stuck. The loop is built
@@ -93,17 +98,30 @@ export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope): Effect.Ef
       }))
   return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
     self.loop = main
-    // One finalizer, in the order two would run (the last added first):
-    // close gracefully, then make sure the dial loop's fiber is gone. It
-    // runs on the connection's clock, whichever fiber closes the scope.
-    return Scope.addFinalizer(
-      scope,
-      Effect.suspend(() =>
-        Effect.provideService(Effect.andThen(close(self), Fiber.interrupt(main)), Clock.Clock, self.clock)
-      )
-    )
+    return scope === undefined ? Effect.void : Scope.addFinalizer(scope, shutdown(self))
   }))
 }
+
+/**
+ * Ends a connection for good, as closing its scope does: closes it
+ * gracefully, makes sure the dial loop's fiber is gone, then removes its
+ * metrics' series. Runs on the connection's clock, whichever fiber runs it;
+ * uninterruptible, as a scope's close is. Run it once (a second run finds
+ * the connection finished and the loop gone, and only waits for nothing).
+ */
+export const shutdown = (self: ConnectionImpl<any>): Effect.Effect<void> =>
+  Effect.uninterruptible(Effect.suspend(() => {
+    const main = self.loop
+    const closed = Effect.andThen(close(self), main === undefined ? Effect.void : Fiber.interrupt(main))
+    return Effect.provideService(
+      Effect.andThen(
+        closed,
+        Effect.sync(() => self.metrics?.remove())
+      ),
+      Clock.Clock,
+      self.clock
+    )
+  }))
 
 /**
  * Runs once, at the end of the dial loop or when the loop is interrupted

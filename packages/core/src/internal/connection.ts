@@ -558,9 +558,10 @@ const isStateRef = (
 
 /**
  * Makes a connection observed by `observer` (a manager's) and starts its
- * dial loop, closed with `scope`. The services come as arguments rather than
- * from the context: `WSManager.add` runs this once per connection. Fails
- * with `InvalidConfig` for a bad config.
+ * dial loop. The services come as arguments rather than from the context:
+ * `WSManager.add` runs this once per connection. With a scope, closing it
+ * ends the connection; without one (a manager's), the caller ends it with
+ * `shutdown`. Fails with `InvalidConfig` for a bad config.
  */
 export const makeObserved = <R>(
   name: string,
@@ -569,12 +570,23 @@ export const makeObserved = <R>(
   transport: Transport.Transport["Service"],
   clock: Clock.Clock,
   observer: Observer | undefined,
-  scope: Scope.Scope
+  scope: Scope.Scope | undefined
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R> =>
   Effect.flatMap(Config.resolve(name, config), (cfg) => {
     const connection = new ConnectionImpl<R>(name, cfg, transport, clock, observer, hooks)
-    return Effect.as(Effect.andThen(Metrics.attach(connection, scope), Close.start(connection, scope)), connection)
+    // One uninterruptible step: a connection given metrics is always started, so `shutdown` removes them.
+    return Effect.as(
+      Effect.uninterruptible(Effect.andThen(Metrics.attach(connection), Close.start(connection, scope))),
+      connection
+    )
   })
+
+/**
+ * Ends a connection `makeObserved` made without a scope, for good (see
+ * `shutdown` in internal/close.ts). Run it once per connection.
+ */
+export const shutdown = (connection: ConnectionShape): Effect.Effect<void> =>
+  Close.shutdown(connection as ConnectionImpl<unknown>)
 
 /** Makes a connection of its own (no observer) from the context's transport, clock and scope. */
 export const make = <R>(

@@ -18,7 +18,6 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
-import * as Scope from "effect/Scope"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Tracer from "effect/Tracer"
 import type { ConnectionStats } from "../Connection.ts"
@@ -337,17 +336,14 @@ export const setupOf = (get: <A>(reference: Context.Reference<A>) => A): Setup |
 
 /**
  * Gives `connection` its metrics if `Metrics.enabled` is true in the
- * calling fiber (reading the registry and tracer there), and removes them
- * when `scope` closes. Run before the connection's own finalizer is added,
- * so that its series go after its last event.
+ * calling fiber (reading the registry and tracer there). They are removed
+ * by the connection's `shutdown` (internal/close.ts), after its last event.
  */
 export const attach = (
-  connection: Measured & { metrics: ConnectionMetrics | undefined },
-  scope: Scope.Scope
+  connection: Measured & { metrics: ConnectionMetrics | undefined }
 ): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
     const setup = setupOf((reference) => fiber.getRef(reference))
-    if (setup === undefined) return Effect.void
-    const metrics = connection.metrics = new ConnectionMetrics(connection, setup)
-    return Scope.addFinalizer(scope, Effect.sync(() => metrics.remove()))
+    if (setup !== undefined) connection.metrics = new ConnectionMetrics(connection, setup)
+    return Effect.void
   })
