@@ -28,6 +28,7 @@ import { ConnectionState } from "../ConnectionState.ts"
 import type { ConnectionImpl } from "./connection.ts"
 import { CurrentState } from "./currentState.ts"
 import * as Dial from "./dial.ts"
+import * as Direct from "./direct.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Send from "./send.ts"
 
@@ -125,11 +126,17 @@ export const shutdown = (self: ConnectionImpl<any>): Effect.Effect<void> =>
 
 /**
  * Runs once, at the end of the dial loop or when the loop is interrupted
- * (the interruption may land while the first run is finishing): closes what
+ * (the interruption may land while the first run is finishing): detaches
+ * a read loop interrupted while parked from its session, closes what
  * an interruption left open, fails waiting sends, reports `Closed`, ends
  * the hubs, and wakes the `close` calls waiting.
  */
 const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Lifecycle.Final) {
+  // A read loop interrupted while parked left its take on the session's
+  // inbox (internal/direct.ts): detached here, before anything can yield,
+  // so no frame read from now on reaches it.
+  const phase = self.phase
+  if (phase._tag === "Open") Direct.sourceOf(phase.socket)?.[Direct.AttachDirect](undefined)
   const { first, scope } = Lifecycle.finish(self)
   if (!first) return
   // An interrupted dial or session leaves its scope open: closed here, first.

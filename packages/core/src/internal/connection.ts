@@ -474,8 +474,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /**
    * Reads until the session ends; every frame taken is delivered. Then it
    * settles the session's end and goes on with the dial loop, as a tail
-   * call. The direct reader is detached there; an interrupted loop leaves
-   * it on an inbox that no longer has a reader waiting, which never calls it.
+   * call. The direct reader is detached there; an interrupted loop, parked
+   * in the take, is detached by the connection's `finish` (close.ts).
    */
   readLoop(current: Lifecycle.Open): Effect.Effect<Lifecycle.Final, never, R> {
     const source = Direct.sourceOf<Transport.SessionEnd>(current.socket)

@@ -56,7 +56,13 @@ export interface DirectReader {
 /** The method a source of direct reads implements (an `Inbox`). */
 export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal/AttachDirect")
 
-/** A source's `take` that never fails: the end comes as `END`, its error from `EndedWith`. */
+/**
+ * A source's `take` that never fails: the end comes as `END`, its error
+ * from `EndedWith`. It registers no cleanup for an interrupted take (one
+ * more closure and stack frame per park, held by every idle connection's
+ * fiber): a reader interrupted while parked in it detaches itself with
+ * `AttachDirect(undefined)`, which also drops its parked take.
+ */
 export const TakeOrEnd: unique symbol = Symbol.for("@kharbranth/core/internal/TakeOrEnd")
 
 /** The terminal error of a source that gave `END`. */
@@ -69,7 +75,11 @@ export const EndedWith: unique symbol = Symbol.for("@kharbranth/core/internal/En
  */
 export const END: ReadonlyArray<never> = Object.freeze([])
 
-/** What can be read directly: attaches a reader to a session's inbox (`undefined` detaches). */
+/**
+ * What can be read directly: attaches a reader to a session's inbox
+ * (`undefined` detaches it, and drops a take of `TakeOrEnd` left parked by
+ * an interrupted reader).
+ */
 export interface Source<E = unknown> {
   readonly [AttachDirect]: (reader: DirectReader | undefined) => void
   readonly [TakeOrEnd]: Effect.Effect<ReadonlyArray<Frame.Frame>>

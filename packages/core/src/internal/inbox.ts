@@ -98,6 +98,10 @@ export class InboxImpl<E> implements Direct.Source<E> {
   /** Attaches the direct reader of the session's connection (internal/direct.ts). */
   [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
     this.inboxDirect = reader
+    // A detach may come from a reader interrupted while parked in
+    // `TakeOrEnd`, which registers no cleanup: its resume would be a no-op
+    // (the interrupted fiber has moved on), and frames flushed to it lost.
+    if (reader === undefined) this.inboxWaiter = undefined
   }
 
   /**
@@ -195,8 +199,16 @@ export class InboxImpl<E> implements Direct.Source<E> {
    */
   get take(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> {
     if (this.inboxTakeValue === undefined) {
+      // Unlike `TakeOrEnd`, an interrupted take drops its parked resume, so
+      // that frames pushed later wait for the next take.
+      const takeOrEnd = Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
+        const ready = this.inboxPoll()
+        if (ready !== undefined) return resume(ready)
+        this.inboxWaiter = resume
+        return this.inboxCancelTake()
+      })
       this.inboxTakeValue = Effect.flatMap(
-        this[Direct.TakeOrEnd],
+        takeOrEnd,
         (batch) => batch === Direct.END ? Effect.fail(this.inboxEndedError()) : Effect.succeed(batch)
       )
       Direct.register(this.inboxTakeValue, this)
@@ -204,7 +216,10 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return this.inboxTakeValue
   }
 
-  /** As `take`, but the end is `Direct.END` rather than a failure (internal/direct.ts). */
+  /**
+   * As `take`, but the end is `Direct.END` rather than a failure, and no
+   * cleanup is registered for an interrupted take (internal/direct.ts).
+   */
   get [Direct.TakeOrEnd](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
     return this.inboxTakeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
       // A take that finds frames (or the end) resumes at once; otherwise the
@@ -212,11 +227,10 @@ export class InboxImpl<E> implements Direct.Source<E> {
       const ready = this.inboxPoll()
       if (ready !== undefined) return resume(ready)
       this.inboxWaiter = resume
-      return this.inboxCancelTake()
     })
   }
 
-  /** Drops a parked reader that was interrupted; built once. */
+  /** Drops a parked reader of `take` that was interrupted; built once. */
   private inboxCancelTake(): Effect.Effect<void> {
     return this.inboxCancelTakeValue ??= Effect.sync(() => {
       this.inboxWaiter = undefined
