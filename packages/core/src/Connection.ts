@@ -24,7 +24,7 @@ import type * as Errors from "./ConnectionError.ts"
 import type { ConnectionEvent } from "./ConnectionEvent.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type * as Frame from "./Frame.ts"
-import * as Internal from "./internal/connection.ts"
+import * as Internal from "./internal/make.ts"
 import * as Transport from "./Transport.ts"
 
 /**

@@ -6,21 +6,19 @@
  * loop and backoff (dial.ts), sends (send.ts), pings and heartbeats
  * (heartbeat.ts), the idle timer (idle.ts), start and close (close.ts); the
  * loop's phase is one union with guarded transitions (lifecycle.ts).
- * `Connection.make` builds one with `make`; a `WSManager` builds its
- * connections with `makeObserved`, handing the transport, clock, observer
- * and scope over directly, so that adding a connection extends no context.
+ * make.ts makes them: `Connection.make` with `make`, a `WSManager` with
+ * `makeObserved`, handing the transport, clock and observer over directly,
+ * so that adding a connection extends no context.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { ConnectionShape, ConnectionStats, ReadHooks } from "../Connection.ts"
 import * as Config from "../ConnectionConfig.ts"
-import type * as Errors from "../ConnectionError.ts"
 import { ConnectionEvent } from "../ConnectionEvent.ts"
 import { ConnectionState } from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
@@ -555,53 +553,3 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 const isStateRef = (
   cell: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
 ): cell is SubscriptionRef.SubscriptionRef<ConnectionState> => SubscriptionRef.isSubscriptionRef(cell)
-
-/**
- * Makes a connection observed by `observer` (a manager's) and starts its
- * dial loop. The services come as arguments rather than from the context:
- * `WSManager.add` runs this once per connection. With a scope, closing it
- * ends the connection; without one (a manager's), the caller ends it with
- * `shutdown`. Fails with `InvalidConfig` for a bad config.
- */
-export const makeObserved = <R>(
-  name: string,
-  config: Config.ConnectionConfig,
-  hooks: ReadHooks<R>,
-  transport: Transport.Transport["Service"],
-  clock: Clock.Clock,
-  observer: Observer | undefined,
-  scope: Scope.Scope | undefined
-): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R> =>
-  Effect.flatMap(Config.resolve(name, config), (cfg) => {
-    const connection = new ConnectionImpl<R>(name, cfg, transport, clock, observer, hooks)
-    // One uninterruptible step: a connection given metrics is always started, so `shutdown` removes them.
-    return Effect.as(
-      Effect.uninterruptible(Effect.andThen(Metrics.attach(connection), Close.start(connection, scope))),
-      connection
-    )
-  })
-
-/**
- * Ends a connection `makeObserved` made without a scope, for good (see
- * `shutdown` in internal/close.ts). Run it once per connection.
- */
-export const shutdown = (connection: ConnectionShape): Effect.Effect<void> =>
-  Close.shutdown(connection as ConnectionImpl<unknown>)
-
-/** Makes a connection of its own (no observer) from the context's transport, clock and scope. */
-export const make = <R>(
-  name: string,
-  config: Config.ConnectionConfig,
-  hooks: ReadHooks<R>
-): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R | Transport.Transport | Scope.Scope> =>
-  Effect.gen(function*() {
-    return yield* makeObserved(
-      name,
-      config,
-      hooks,
-      yield* Transport.Transport,
-      yield* Clock.Clock,
-      undefined,
-      yield* Scope.Scope
-    )
-  })
