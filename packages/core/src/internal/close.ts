@@ -65,43 +65,90 @@ export const endSession = (
   })
 
 /**
+ * How a loop fiber's exit ends the connection: a detached reader's fiber
+ * ends with nothing to do; any other end runs `finish`, once. One frame
+ * for every way out: the loop's end, an interruption, or a defect (a
+ * throwing schedule, a bug), which closes the connection with its message
+ * rather than leaving it silently stuck.
+ */
+const onLoopExit = (self: ConnectionImpl<any>, exit: Exit.Exit<Lifecycle.Final>): Effect.Effect<void> =>
+  Exit.isSuccess(exit)
+    ? exit.value === Lifecycle.DETACHED ? Effect.void : finish(self, exit.value)
+    : Cause.hasInterrupts(exit.cause)
+    ? finish(
+      self,
+      self.closeRequest !== undefined
+        ? Lifecycle.CLOSED_BY_CALLER
+        : { reason: "connection scope closed", error: undefined }
+    )
+    : finish(self, {
+      reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`,
+      error: undefined
+    })
+
+/**
+ * A loop fiber's body: it records itself as the connection's loop when it
+ * starts (a detach clears it, internal/direct.ts), and its exit is handled
+ * by `onLoopExit`. The body is built when the fiber runs it: the OnExit
+ * frame keeps its effect for the fiber's whole life, and `Dial.run(self)`
+ * built beforehand would keep the first dial's flatMap, its continuation
+ * and the suspended `dial(self)` call with it, ~250 B per connection.
+ */
+const loopFiber = <R>(
+  self: ConnectionImpl<R>,
+  body: () => Effect.Effect<Lifecycle.Final, never, R>
+): Effect.Effect<Lifecycle.Final, never, R> =>
+  Effect.onExit(
+    Effect.withFiber((fiber) => {
+      self.loop = fiber as Fiber.Fiber<Lifecycle.Final>
+      return body()
+    }),
+    (exit) => onLoopExit(self, exit)
+  )
+
+/**
  * Forks the dial loop; uninterruptible, so no fiber is forked without its
  * `self.loop` being set. With a scope, `shutdown` is that scope's one
  * finalizer (a connection of its own); without one, whoever made the
  * connection runs `shutdown` itself (a manager's: a scope per connection
  * would hold a scope, its finalizer and two closures, ~380 B, for nothing
  * the manager's registry does not already know). The loop runs in the
- * context of the fiber that made the connection, as is: a context per
- * connection would cost more than an idle connection's fiber.
+ * context of the fiber that made the connection, as is (a context per
+ * connection would cost more than the connection); the context is kept
+ * for the fibers that `wake` forks later.
  */
-export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope | undefined): Effect.Effect<void, never, R> => {
-  // One frame for every way out: the loop's end, an interruption, or a
-  // defect (a throwing schedule, a bug), which closes the connection with
-  // its message rather than leaving it silently stuck. The loop is built
-  // when the fiber runs it: the OnExit frame keeps its effect for the
-  // fiber's whole life, and `Dial.run(self)` built here would keep the first
-  // dial's flatMap, its continuation and the suspended `dial(self)` call
-  // (closure, context, `arguments`) with it, ~250 B per connection. This
-  // closure shares `start`'s context with the one below.
-  const loop = Effect.onExit(Effect.suspend(() => Dial.run(self)), (exit) =>
-    Exit.isSuccess(exit)
-      ? finish(self, exit.value)
-      : Cause.hasInterrupts(exit.cause)
-      ? finish(
-        self,
-        self.closeRequest !== undefined
-          ? Lifecycle.CLOSED_BY_CALLER
-          : { reason: "connection scope closed", error: undefined }
-      )
-      : finish(self, {
-        reason: `defect in the dial loop: ${defectMessage(Cause.squash(exit.cause))}`,
-        error: undefined
-      }))
-  return Effect.uninterruptible(Effect.flatMap(Effect.forkDetach(loop), (main) => {
-    self.loop = main
-    return scope === undefined ? Effect.void : Scope.addFinalizer(scope, shutdown(self))
+export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope | undefined): Effect.Effect<void, never, R> =>
+  Effect.uninterruptible(Effect.flatMap(Effect.context<R>(), (services) => {
+    self.services = services
+    return Effect.flatMap(Effect.forkDetach(loopFiber(self, () => Dial.run(self))), (main) => {
+      self.loop = main
+      return scope === undefined ? Effect.void : Scope.addFinalizer(scope, shutdown(self))
+    })
   }))
-}
+
+/**
+ * Goes on with a detached read loop (internal/direct.ts) on a new fiber,
+ * run at once on the caller's stack (as a parked fiber's resume would be),
+ * in the context the connection was made in. The fiber runs until the
+ * reader detaches again, or the loop ends (the session's end, a reconnect,
+ * a close); it is the connection's loop meanwhile.
+ */
+export const wake = <R>(
+  self: ConnectionImpl<R>,
+  body: Effect.Effect<Lifecycle.Final, never, R>
+): Fiber.Fiber<Lifecycle.Final> => Effect.runForkWith(self.services!)(loopFiber(self, () => body))
+
+/**
+ * Interrupts the dial loop's fiber; for a detached reader (no fiber), a
+ * fiber interrupted at once, which finishes the connection as the parked
+ * loop's interruption did.
+ */
+const interruptLoop = (self: ConnectionImpl<any>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const main = self.loop
+    if (main !== undefined) return Fiber.interrupt(main)
+    return self.phase._tag === "Open" ? Fiber.interrupt(wake(self, Effect.interrupt)) : Effect.void
+  })
 
 /**
  * Ends a connection for good, as closing its scope does: closes it
@@ -111,30 +158,29 @@ export const start = <R>(self: ConnectionImpl<R>, scope: Scope.Scope | undefined
  * the connection finished and the loop gone, and only waits for nothing).
  */
 export const shutdown = (self: ConnectionImpl<any>): Effect.Effect<void> =>
-  Effect.uninterruptible(Effect.suspend(() => {
-    const main = self.loop
-    const closed = Effect.andThen(close(self), main === undefined ? Effect.void : Fiber.interrupt(main))
-    return Effect.provideService(
+  Effect.uninterruptible(
+    Effect.provideService(
       Effect.andThen(
-        closed,
+        Effect.andThen(close(self), interruptLoop(self)),
         Effect.sync(() => self.metrics?.remove())
       ),
       Clock.Clock,
       self.clock
     )
-  }))
+  )
 
 /**
  * Runs once, at the end of the dial loop or when the loop is interrupted
  * (the interruption may land while the first run is finishing): detaches
- * a read loop interrupted while parked from its session, closes what
+ * the reader of a session still open from it, closes what
  * an interruption left open, fails waiting sends, reports `Closed`, ends
  * the hubs, and wakes the `close` calls waiting.
  */
 const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Lifecycle.Final) {
-  // A read loop interrupted while parked left its take on the session's
-  // inbox (internal/direct.ts): detached here, before anything can yield,
-  // so no frame read from now on reaches it.
+  // A session still open (its loop was interrupted, or its reader detached
+  // had no fiber to interrupt) keeps its reader attached: detached here for
+  // good, before anything can yield, so no frame read from now on reaches
+  // it or wakes it (internal/direct.ts).
   const phase = self.phase
   if (phase._tag === "Open") Direct.sourceOf(phase.socket)?.[Direct.AttachDirect](undefined)
   const { first, scope } = Lifecycle.finish(self)
@@ -199,7 +245,7 @@ export const close = Effect.fnUntraced(
             awaitFinished(self, request).pipe(
               Effect.timeoutOrElse({
                 duration: Duration.times(closeTimeout, 2),
-                orElse: () => self.loop === undefined ? Effect.void : Fiber.interrupt(self.loop)
+                orElse: () => interruptLoop(self)
               })
             )
           )

@@ -12,6 +12,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -63,10 +64,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
   readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
   /**
-   * Work the direct path (`ReadDirect`) could not finish synchronously and
-   * left for the read loop's fiber, which it then wakes; the fiber runs it
-   * before the next batch it takes (`takeLeftover`). Only ever set while the
-   * fiber is parked in this session's take, so the two paths never overlap.
+   * Work the direct path (`ReadDirect`, `ReadOne`) could not finish
+   * synchronously and left for the read loop's fiber, which the session
+   * then wakes (`Wake`); the fiber runs it before the next batch it takes
+   * (`takeLeftover`). Only ever set while the reader is detached (no loop
+   * fiber runs), so the two paths never overlap.
    */
   leftover: Effect.Effect<void, never, R> | undefined = undefined
   // Counters are plain fields of the connection itself, updated once per
@@ -119,8 +121,15 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   step: Dial.ReconnectStep | undefined = undefined
   /** Set once by `close`; every phase honours it at its next step. */
   closeRequest: Lifecycle.CloseRequest | undefined = undefined
-  /** The dial loop's fiber, from `start` on. */
+  /**
+   * The dial loop's fiber, from `start` on; `undefined` while the session's
+   * reader is detached (internal/direct.ts), until a fiber is woken.
+   */
   loop: Fiber.Fiber<Lifecycle.Final> | undefined = undefined
+  /** The context the connection was made in, for the fibers `wake` forks (close.ts). */
+  services: Context.Context<R> | undefined = undefined
+  /** What the open session's read loop does with a take (`readLoop`), for `Wake`. */
+  readOn: ((raw: ReadonlyArray<Frame.Frame>) => Effect.Effect<Lifecycle.Final, never, R>) | undefined = undefined
   sendBound: ConnectionShape["send"] | undefined = undefined
   restartBound: ConnectionShape["restart"] | undefined = undefined
   closeBound: ConnectionShape["close"] | undefined = undefined
@@ -386,12 +395,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   /**
-   * Delivers a batch while the read loop is parked, with no fiber wake-up:
+   * Delivers a batch while the reader is detached, with no fiber:
    * plain-function hooks, then subscribers that have room. From the first
    * step that needs the fiber on, the rest is left in `leftover`.
    */
   [Direct.ReadDirect](raw: ReadonlyArray<Frame.Frame>): boolean {
-    // Called only while the read loop is parked in this session's take,
+    // Called only while the reader is detached from this session's take,
     // between `Lifecycle.open` and `Lifecycle.end`, so the phase is `Open`:
     // the same delivery as the fiber's, run here up to the first step that needs it.
     const work = this.deliver(this.phase as Lifecycle.Open, raw)
@@ -401,8 +410,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   /**
-   * Delivers one frame as the transport reads it, while the read loop is
-   * parked and nothing is buffered ahead of it (internal/direct.ts), so a
+   * Delivers one frame as the transport reads it, while the reader is
+   * detached and nothing is buffered ahead of it (internal/direct.ts), so a
    * plain-function hook or a waiting subscriber has it before the rest of
    * its socket read is parsed. Declined, for the batch, once a hook has
    * returned an effect (that hook's work is the fiber's); for subscribers
@@ -472,27 +481,40 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /**
    * Reads until the session ends; every frame taken is delivered. Then it
    * settles the session's end and goes on with the dial loop, as a tail
-   * call. The direct reader is detached there; an interrupted loop, parked
-   * in the take, is detached by the connection's `finish` (close.ts).
+   * call. With nothing to take, the reader detaches and the loop's fiber
+   * ends: an idle open connection holds no fiber; the session wakes it
+   * through `Wake`, which goes on with this loop on a new fiber
+   * (internal/direct.ts). The reader is detached for good at the end of
+   * the session, or by `finish` (close.ts) if the loop never got there.
    */
   readLoop(current: Lifecycle.Open): Effect.Effect<Lifecycle.Final, never, R> {
     const source = Direct.sourceOf<Transport.SessionEnd>(current.socket)
     if (source === undefined) return this.readLoopOf(current)
     // A loop of flatMaps rather than a generator, over a take that never
-    // fails: while the session is open the fiber waits in that take holding
-    // this one continuation, with no suspended generator and no failure
-    // handler below it.
-    const loop: Effect.Effect<Lifecycle.Final, never, R> = Effect.flatMap(source[Direct.TakeOrEnd], (raw) => {
+    // fails or waits: no suspended generator and no failure handler.
+    const taken = (raw: ReadonlyArray<Frame.Frame>): Effect.Effect<Lifecycle.Final, never, R> => {
+      if (raw === Direct.DETACHED) return DETACHED
       if (raw !== Direct.END) return this.deliverThen(current, raw, loop)
       source[Direct.AttachDirect](undefined)
+      this.readOn = undefined
       // The end's error is made only if the session ended unasked (see `Dial.sessionEnded`).
       return Dial.sessionEnded(this, current, () => source[Direct.EndedWith]())
-    })
+    }
+    const loop: Effect.Effect<Lifecycle.Final, never, R> = Effect.flatMap(source[Direct.TakeOrDetach], taken)
     return Effect.suspend(() => {
       this.takeLeftover()
+      this.readOn = taken
       source[Direct.AttachDirect](this)
       return loop
     })
+  }
+
+  [Direct.Detached](): void {
+    this.loop = undefined
+  }
+
+  [Direct.Wake](frames: Effect.Effect<ReadonlyArray<Frame.Frame>>): void {
+    Close.wake(this, Effect.flatMap(frames, this.readOn!))
   }
 
   /** The read loop over any other transport's session, whose `take` fails at the end. */
@@ -548,6 +570,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     }
   }
 }
+
+/** A loop fiber's end when its reader detached (see `readLoop`). */
+const DETACHED: Effect.Effect<Lifecycle.Final> = Effect.succeed(Lifecycle.DETACHED)
 
 /** Whether the state's one store is already the `SubscriptionRef`. */
 const isStateRef = (

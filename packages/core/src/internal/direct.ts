@@ -1,18 +1,23 @@
 /**
- * A synchronous way for a connection to read an `Inbox` without waking its
- * fiber. While the connection's read loop is parked in `take`, the inbox's
- * flush hands each batch to the connection's direct reader instead; the
- * reader returns `true` when it delivered the whole batch synchronously, or
- * `false` when it needs its fiber (an Effect-returning or failing hook, a
- * full `suspend` subscriber), in which case the inbox wakes the parked
- * `take` with an empty batch and the reader has left the rest of the work
- * for the fiber. Transports built on `Inbox` get this for free; any other
- * session is read through its fiber as before.
+ * A synchronous way for a connection to read an `Inbox`, with no fiber of
+ * its own while nothing needs one. The connection's read loop takes with
+ * `TakeOrDetach`: when the inbox is empty, the take *detaches* the reader
+ * instead of parking a fiber, and the loop's fiber ends. From then on the
+ * inbox's flush hands each batch to the reader's `ReadDirect`, which
+ * returns `true` when it delivered the whole batch synchronously, or
+ * `false` when it needs a fiber (an Effect-returning or failing hook, a
+ * full `suspend` subscriber), having left the rest of the work for it; the
+ * inbox then calls the reader's `Wake` with an empty batch, and the reader
+ * forks a fiber that goes on with its read loop. The session's end, and a
+ * batch with no direct reader to take it, wake it the same way. So an idle
+ * open connection holds no fiber, no parked continuation and no async
+ * context. Transports built on `Inbox` get this for free; any other
+ * session is read through a fiber parked in its `take`.
  *
- * A frame that arrives while the reader is parked and nothing is buffered
- * is first offered alone (`ReadOne`): a frame is then in its consumer's
- * hands as the transport emits it, not after the rest of its read was
- * parsed. A reader that declines gets it in the read's batch.
+ * A frame that arrives while the reader is detached and nothing is
+ * buffered is first offered alone (`ReadOne`): a frame is then in its
+ * consumer's hands as the transport emits it, not after the rest of its
+ * read was parsed. A reader that declines gets it in the read's batch.
  */
 import type * as Effect from "effect/Effect"
 import type * as Frame from "../Frame.ts"
@@ -44,45 +49,60 @@ export interface DirectReader {
   readonly [ReadDirect]: (batch: ReadonlyArray<Frame.Frame>) => boolean
   /**
    * Offered a frame the moment the transport reads it, while the reader is
-   * parked and nothing is buffered ahead of it: a frame whose consumers are
+   * detached and nothing is buffered ahead of it: a frame whose consumers are
    * plain functions or waiting subscribers is delivered at once, without
    * waiting for the rest of its socket read. `smallReads` says whether the
    * source's recent socket reads held few frames: handing frames over one
    * by one is worth it only then.
    */
   readonly [ReadOne]: (frame: Frame.Frame, smallReads: boolean) => Took
+  /** Called by `TakeOrDetach` in the step that detaches the reader (its fiber is about to end). */
+  readonly [Detached]: () => void
+  /**
+   * Called once per detach when the reader must go on with a fiber: with
+   * the frames to deliver, an empty batch (work `ReadDirect` or `ReadOne`
+   * left), or `END`.
+   */
+  readonly [Wake]: (frames: Effect.Effect<ReadonlyArray<Frame.Frame>>) => void
 }
 
 /** The method a source of direct reads implements (an `Inbox`). */
 export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal/AttachDirect")
 
 /**
- * A source's `take` that never fails: the end comes as `END`, its error
- * from `EndedWith`. It registers no cleanup for an interrupted take (one
- * more closure and stack frame per park, held by every idle connection's
- * fiber): a reader interrupted while parked in it detaches itself with
- * `AttachDirect(undefined)`, which also drops its parked take.
+ * A source's take that never waits and never fails: the buffered frames;
+ * `END` once the source has ended and is empty; or `DETACHED` when there
+ * is nothing to take, having detached the attached reader (its `Detached`
+ * called in the same step) until it is woken by `Wake`.
  */
-export const TakeOrEnd: unique symbol = Symbol.for("@kharbranth/core/internal/TakeOrEnd")
+export const TakeOrDetach: unique symbol = Symbol.for("@kharbranth/core/internal/TakeOrDetach")
+
+/** The reader's method `TakeOrDetach` calls as it detaches it. */
+export const Detached: unique symbol = Symbol.for("@kharbranth/core/internal/Detached")
+
+/** The reader's method a source calls to wake it after a detach. */
+export const Wake: unique symbol = Symbol.for("@kharbranth/core/internal/Wake")
 
 /** The terminal error of a source that gave `END`. */
 export const EndedWith: unique symbol = Symbol.for("@kharbranth/core/internal/EndedWith")
 
 /**
- * What `TakeOrEnd` gives once the source has ended and is empty. A read
- * loop over it needs no failure handler, which would be one more frame
- * (and closures) held by every idle connection's parked fiber.
+ * What `TakeOrDetach` gives once the source has ended and is empty. A read
+ * loop over it needs no failure handler.
  */
 export const END: ReadonlyArray<never> = Object.freeze([])
 
+/** What `TakeOrDetach` gives when there is nothing to take: the reader has been detached. */
+export const DETACHED: ReadonlyArray<never> = Object.freeze([])
+
 /**
- * What can be read directly: attaches a reader to a session's inbox
- * (`undefined` detaches it, and drops a take of `TakeOrEnd` left parked by
- * an interrupted reader).
+ * What can be read directly: attaches a reader to a session's inbox;
+ * `undefined` detaches it for good (a reader detached by `TakeOrDetach` is
+ * then never woken).
  */
 export interface Source<E = unknown> {
   readonly [AttachDirect]: (reader: DirectReader | undefined) => void
-  readonly [TakeOrEnd]: Effect.Effect<ReadonlyArray<Frame.Frame>>
+  readonly [TakeOrDetach]: Effect.Effect<ReadonlyArray<Frame.Frame>>
   readonly [EndedWith]: () => E
 }
 

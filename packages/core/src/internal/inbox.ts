@@ -53,6 +53,12 @@ const LARGE_READ = 64
 /** The weight of the latest read in the moving average of frames per read. */
 const READ_AVERAGE_WEIGHT = 1 / 8
 
+/**
+ * The waiter of a reader detached by `TakeOrDetach`: never called as a
+ * function; the inbox wakes the reader through its `Wake` instead.
+ */
+const DETACHED_WAITER: Resume = () => {}
+
 /** Wakes a reader whose direct path left it work: nothing more to take. */
 const NOTHING: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed([])
 const ENDED: Effect.Effect<ReadonlyArray<Frame.Frame>> = Effect.succeed(Direct.END)
@@ -98,10 +104,8 @@ export class InboxImpl<E> implements Direct.Source<E> {
   /** Attaches the direct reader of the session's connection (internal/direct.ts). */
   [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
     this.inboxDirect = reader
-    // A detach may come from a reader interrupted while parked in
-    // `TakeOrEnd`, which registers no cleanup: its resume would be a no-op
-    // (the interrupted fiber has moved on), and frames flushed to it lost.
-    if (reader === undefined) this.inboxWaiter = undefined
+    // Detached for good: a reader that `TakeOrDetach` left waiting is not woken again.
+    if (reader === undefined && this.inboxWaiter === DETACHED_WAITER) this.inboxWaiter = undefined
   }
 
   /**
@@ -119,7 +123,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
 
   /**
    * Adds one frame to the current batch, or hands it over at once when the
-   * reader is parked with nothing buffered ahead of it and takes it
+   * reader is detached with nothing buffered ahead of it and takes it
    * (internal/direct.ts). Frames after the end are ignored.
    */
   push(frame: Frame.Frame): void {
@@ -139,7 +143,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
           const waiter = this.inboxWaiter
           if (waiter !== undefined) {
             this.inboxWaiter = undefined
-            waiter(NOTHING)
+            this.inboxResume(waiter, NOTHING)
           }
           return
         }
@@ -188,9 +192,9 @@ export class InboxImpl<E> implements Direct.Source<E> {
   }
 
   // Both takes are built on first use, once: a connection reads through
-  // `TakeOrEnd` and never makes `take`.
+  // `TakeOrDetach` and never makes `take`.
   private inboxTakeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
-  private inboxTakeOrEndValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
+  private inboxTakeOrDetachValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
   private inboxCancelTakeValue: Effect.Effect<void> | undefined = undefined
 
   /**
@@ -199,8 +203,8 @@ export class InboxImpl<E> implements Direct.Source<E> {
    */
   get take(): Effect.Effect<ReadonlyArray<Frame.Frame>, E> {
     if (this.inboxTakeValue === undefined) {
-      // Unlike `TakeOrEnd`, an interrupted take drops its parked resume, so
-      // that frames pushed later wait for the next take.
+      // An interrupted take drops its parked resume, so that frames pushed
+      // later wait for the next take.
       const takeOrEnd = Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
         const ready = this.inboxPoll()
         if (ready !== undefined) return resume(ready)
@@ -217,16 +221,17 @@ export class InboxImpl<E> implements Direct.Source<E> {
   }
 
   /**
-   * As `take`, but the end is `Direct.END` rather than a failure, and no
-   * cleanup is registered for an interrupted take (internal/direct.ts).
+   * The connection's take (internal/direct.ts): what is buffered, or `END`,
+   * or, with nothing to take, `DETACHED` after detaching the reader, which
+   * the flush then wakes through its `Wake` rather than a parked fiber.
    */
-  get [Direct.TakeOrEnd](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
-    return this.inboxTakeOrEndValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
-      // A take that finds frames (or the end) resumes at once; otherwise the
-      // reader parks until the next flush.
-      const ready = this.inboxPoll()
-      if (ready !== undefined) return resume(ready)
-      this.inboxWaiter = resume
+  get [Direct.TakeOrDetach](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
+    return this.inboxTakeOrDetachValue ??= Effect.sync(() => {
+      if (this.inboxBuffer !== undefined) return this.inboxDrain()
+      if (this.done) return Direct.END
+      this.inboxWaiter = DETACHED_WAITER
+      this.inboxDirect![Direct.Detached]()
+      return Direct.DETACHED
     })
   }
 
@@ -237,7 +242,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     })
   }
 
-  /** The terminal error, once `TakeOrEnd` has given `Direct.END`. */
+  /** The terminal error, once `TakeOrDetach` has given `Direct.END`. */
   [Direct.EndedWith](): E {
     return this.inboxEndedError()
   }
@@ -271,7 +276,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
     scheduleDue()
   }
 
-  /** Hands the read over: to the direct reader, or by waking the parked `take`. The shared flush calls it, once per socket read. */
+  /** Hands the read over: to the detached direct reader, or by waking the parked `take`. The shared flush calls it, once per socket read. */
   [Flush](): void {
     this.inboxFlushScheduled = false
     this.inboxStamp = undefined
@@ -279,13 +284,13 @@ export class InboxImpl<E> implements Direct.Source<E> {
     this.inboxReadFrames = 0
     const waiter = this.inboxWaiter
     if (waiter === undefined) return
-    // The reader is parked: a direct reader delivers the batch without waking it.
+    // The reader waits: a detached direct reader delivers the batch without waking it.
     const direct = this.inboxDirect
     if (direct !== undefined && this.inboxBuffer !== undefined) {
       if (!direct[Direct.ReadDirect](this.inboxDrain())) {
         if (this.inboxWaiter === waiter) {
           this.inboxWaiter = undefined
-          waiter(NOTHING)
+          this.inboxResume(waiter, NOTHING)
         }
         return
       }
@@ -294,6 +299,12 @@ export class InboxImpl<E> implements Direct.Source<E> {
     const ready = this.inboxPoll()
     if (ready === undefined) return
     this.inboxWaiter = undefined
-    waiter(ready)
+    this.inboxResume(waiter, ready)
+  }
+
+  /** Resumes a parked `take`, or wakes a reader detached by `TakeOrDetach`. */
+  private inboxResume(waiter: Resume, frames: Effect.Effect<ReadonlyArray<Frame.Frame>>): void {
+    if (waiter === DETACHED_WAITER) this.inboxDirect![Direct.Wake](frames)
+    else waiter(frames)
   }
 }

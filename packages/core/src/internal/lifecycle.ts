@@ -32,6 +32,12 @@ export interface Final {
   readonly error: Errors.SessionError | Errors.InvalidConfig | undefined
 }
 export const CLOSED_BY_CALLER: Final = { reason: "closed by the caller", error: undefined }
+/**
+ * Not an end: what a loop fiber ends with when its session's reader
+ * detached (internal/direct.ts). The connection goes on, with no fiber
+ * until the session wakes it; `finish` is not run.
+ */
+export const DETACHED: Final = { reason: "read loop detached", error: undefined }
 
 /** A `close` call's request, recorded once; `ended` is made only while a `close` waits for the end. */
 export interface CloseRequest {
@@ -54,7 +60,10 @@ export interface Dialing {
   giveUp: Fiber.Fiber<void> | undefined
 }
 
-/** A session is open and read by the dial loop's fiber. */
+/**
+ * A session is open and read: by the dial loop's fiber while frames need
+ * one, with no fiber while the reader is detached (internal/direct.ts).
+ */
 export interface Open {
   readonly _tag: "Open"
   readonly scope: Scope.Closeable
