@@ -109,9 +109,10 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
       for (const [runner, slices] of spread) {
         assert.isAtLeast(slices.length, sliceCount * 0.2, `${runner} holds ${slices.length}`)
       }
-      // Status of 300 slices from a client-only member: two rounds to warm up, then five measured.
+      // Status of 300 slices from a client-only member: two rounds to warm up, then nine measured (a
+      // median of nine, so that a second of load from elsewhere on a shared machine does not decide it).
       const times: Array<number> = []
-      for (let i = 0; i < 7; i++) {
+      for (let i = 0; i < 11; i++) {
         const t0 = performance.now()
         const again = await run(Effect.flatMap(FeedCluster.FeedCluster, (c) => c.status(feed)))
         if (i >= 2) times.push(performance.now() - t0)
@@ -123,7 +124,7 @@ describe("FeedCluster.layerPg: three runner processes over PostgreSQL", () => {
           `status(300) ms: ${times.map((t) => t.toFixed(1)).join(", ")}`
       )
       assert.isAtMost(
-        sorted[2]!,
+        sorted[times.length >> 1]!,
         150,
         "median status(300) within 150 ms (the target of 100 ms is measured by `measure`)"
       )
