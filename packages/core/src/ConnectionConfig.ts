@@ -316,6 +316,8 @@ const urlProblem = (url: string): string | undefined => {
 
 /** One empty list for every connection that asks for no subprotocol. */
 const NO_PROTOCOLS: ReadonlyArray<string> = []
+/** Shared by every connection that gives no headers: an empty object each would be ~56 B per connection. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /**
  * Validates a config and fills in the defaults.
@@ -410,7 +412,7 @@ const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
       throw invalid("protocols", `not a valid subprotocol token: ${JSON.stringify(protocol)}`)
     }
   }
-  const headers = config.headers ?? {}
+  const headers = config.headers ?? NO_HEADERS
   if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
     throw invalid("headers", "must be an object of header name to value")
   }
