@@ -37,52 +37,59 @@ describe("Connection", () => {
         assert.isTrue(got.items.every((f) => f.session === 1))
       }).pipe(Effect.provide(MemoryTransport.layer())))
 
-    it.effect("a read loop interrupted while it waits for frames is detached: later frames reach no hook", () =>
-      Effect.gen(function*() {
-        // A session on Inbox that never ends, whatever the client asks: close()
-        // gives up on it after closeTimeout, terminates, and after two more
-        // interrupts the read loop parked in its take.
-        const sessions: Array<Inbox.Inbox<Transport.SessionEnd>> = []
-        const transport = Transport.Transport.of({
-          open: (request) =>
-            Effect.sync(() => {
-              const inbox = Inbox.make<Transport.SessionEnd>({
-                highWaterMark: 16,
-                onPause: () => {},
-                onResume: () => {},
-                clock: () => 0
-              })
-              sessions.push(inbox)
-              return {
-                session: request.session,
-                protocol: "",
-                take: inbox.take,
-                send: () => Effect.void,
-                ping: () => Effect.void,
-                close: () => Effect.void,
-                terminate: Effect.void,
-                bufferedAmount: () => 0
-              }
+    // A session on Inbox that never ends, whatever the client asks: close()
+    // gives up on it after closeTimeout, terminates, and after two more
+    // interrupts the read loop, which is waiting for frames: detached (plain
+    // hooks) or parked (hooks that return effects).
+    const stuckTransport = (sessions: Array<Inbox.Inbox<Transport.SessionEnd>>) =>
+      Transport.Transport.of({
+        open: (request) =>
+          Effect.sync(() => {
+            const inbox = Inbox.make<Transport.SessionEnd>({
+              highWaterMark: 16,
+              onPause: () => {},
+              onResume: () => {},
+              clock: () => 0
             })
-        })
-        const seen: Array<string> = []
-        const conn = yield* Connection.make("stuck", { ...noHeartbeat, closeTimeout: "1 second" }, {
-          onText: (frame) => {
-            seen.push(frame.data)
-          }
-        }).pipe(Effect.provide(Layer.succeed(Transport.Transport, transport)))
-        yield* awaitState(conn, "Open")
-        sessions[0]!.push(Frame.text("a", 1, 0))
-        yield* settle
-        assert.deepStrictEqual(seen, ["a"])
-        const closing = yield* Effect.forkChild(conn.close())
-        yield* advance(3_000)
-        yield* Fiber.join(closing)
-        assert.strictEqual(conn.state.value._tag, "Closed")
-        sessions[0]!.push(Frame.text("b", 1, 0))
-        yield* settle
-        assert.deepStrictEqual(seen, ["a"], "a frame read after the loop was interrupted reached the hook")
-      }))
+            sessions.push(inbox)
+            return {
+              session: request.session,
+              protocol: "",
+              take: inbox.take,
+              send: () => Effect.void,
+              ping: () => Effect.void,
+              close: () => Effect.void,
+              terminate: Effect.void,
+              bufferedAmount: () => 0
+            }
+          })
+      })
+    for (const effectful of [false, true]) {
+      it.effect(
+        `a read loop interrupted while it waits for frames (${
+          effectful ? "parked: hooks return effects" : "detached: plain hooks"
+        }) is detached for good: later frames reach no hook`,
+        () =>
+          Effect.gen(function*() {
+            const sessions: Array<Inbox.Inbox<Transport.SessionEnd>> = []
+            const seen: Array<string> = []
+            const conn = yield* Connection.make("stuck", { ...noHeartbeat, closeTimeout: "1 second" }, {
+              onText: (frame) => effectful ? Effect.sync(() => void seen.push(frame.data)) : void seen.push(frame.data)
+            }).pipe(Effect.provide(Layer.succeed(Transport.Transport, stuckTransport(sessions))))
+            yield* awaitState(conn, "Open")
+            sessions[0]!.push(Frame.text("a", 1, 0))
+            yield* settle
+            assert.deepStrictEqual(seen, ["a"])
+            const closing = yield* Effect.forkChild(conn.close())
+            yield* advance(3_000)
+            yield* Fiber.join(closing)
+            assert.strictEqual(conn.state.value._tag, "Closed")
+            sessions[0]!.push(Frame.text("b", 1, 0))
+            yield* settle
+            assert.deepStrictEqual(seen, ["a"], "a frame read after the loop was interrupted reached the hook")
+          })
+      )
+    }
 
     it.effect("a transport whose sessions are not built on Inbox is read through its take, end and all", () =>
       Effect.gen(function*() {

@@ -492,8 +492,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     if (source === undefined) return this.readLoopOf(current)
     // A loop of flatMaps rather than a generator, over a take that never
     // fails or waits: no suspended generator and no failure handler.
+    // A reader whose hooks return effects needs a fiber for every read: it
+    // parks in `Park` rather than detach, and is resumed, not forked anew.
+    let parked: Effect.Effect<Lifecycle.Final, never, R> | undefined
     const taken = (raw: ReadonlyArray<Frame.Frame>): Effect.Effect<Lifecycle.Final, never, R> => {
       if (raw === Direct.DETACHED) return DETACHED
+      if (raw === Direct.PARK) return parked ??= Effect.flatMap(source[Direct.Park], taken)
       if (raw !== Direct.END) return this.deliverThen(current, raw, loop)
       source[Direct.AttachDirect](undefined)
       this.readOn = undefined
@@ -507,6 +511,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       source[Direct.AttachDirect](this)
       return loop
     })
+  }
+
+  get [Direct.KeepsFiber](): boolean {
+    return this.hooksReturnEffects
   }
 
   [Direct.Detached](): void {

@@ -56,6 +56,12 @@ export interface DirectReader {
    * by one is worth it only then.
    */
   readonly [ReadOne]: (frame: Frame.Frame, smallReads: boolean) => Took
+  /**
+   * Whether the reader keeps its fiber parked rather than detach: a reader
+   * that needs a fiber for every read anyway (its hooks return effects)
+   * would otherwise fork one per read.
+   */
+  readonly [KeepsFiber]: boolean
   /** Called by `TakeOrDetach` in the step that detaches the reader (its fiber is about to end). */
   readonly [Detached]: () => void
   /**
@@ -71,11 +77,18 @@ export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal
 
 /**
  * A source's take that never waits and never fails: the buffered frames;
- * `END` once the source has ended and is empty; or `DETACHED` when there
- * is nothing to take, having detached the attached reader (its `Detached`
- * called in the same step) until it is woken by `Wake`.
+ * `END` once the source has ended and is empty; or, when there is nothing
+ * to take, `DETACHED`, having detached the attached reader (its `Detached`
+ * called in the same step) until it is woken by `Wake`, or `PARK` for a
+ * reader that keeps its fiber.
  */
 export const TakeOrDetach: unique symbol = Symbol.for("@kharbranth/core/internal/TakeOrDetach")
+
+/** The source's take that parks the reader's fiber until there is something to take (see `PARK`). */
+export const Park: unique symbol = Symbol.for("@kharbranth/core/internal/Park")
+
+/** Whether a reader keeps its fiber parked rather than detach (see `DirectReader`). */
+export const KeepsFiber: unique symbol = Symbol.for("@kharbranth/core/internal/KeepsFiber")
 
 /** The reader's method `TakeOrDetach` calls as it detaches it. */
 export const Detached: unique symbol = Symbol.for("@kharbranth/core/internal/Detached")
@@ -96,13 +109,22 @@ export const END: ReadonlyArray<never> = Object.freeze([])
 export const DETACHED: ReadonlyArray<never> = Object.freeze([])
 
 /**
+ * What `TakeOrDetach` gives when there is nothing to take and the reader
+ * keeps its fiber (`KeepsFiber`): it then waits in `Park`, which registers
+ * no cleanup for an interrupted take (the reader detaches itself with
+ * `AttachDirect(undefined)`).
+ */
+export const PARK: ReadonlyArray<never> = Object.freeze([])
+
+/**
  * What can be read directly: attaches a reader to a session's inbox;
  * `undefined` detaches it for good (a reader detached by `TakeOrDetach` is
- * then never woken).
+ * then never woken, and one parked in `Park` never resumed).
  */
 export interface Source<E = unknown> {
   readonly [AttachDirect]: (reader: DirectReader | undefined) => void
   readonly [TakeOrDetach]: Effect.Effect<ReadonlyArray<Frame.Frame>>
+  readonly [Park]: Effect.Effect<ReadonlyArray<Frame.Frame>>
   readonly [EndedWith]: () => E
 }
 

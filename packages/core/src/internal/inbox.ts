@@ -104,8 +104,10 @@ export class InboxImpl<E> implements Direct.Source<E> {
   /** Attaches the direct reader of the session's connection (internal/direct.ts). */
   [Direct.AttachDirect](reader: Direct.DirectReader | undefined): void {
     this.inboxDirect = reader
-    // Detached for good: a reader that `TakeOrDetach` left waiting is not woken again.
-    if (reader === undefined && this.inboxWaiter === DETACHED_WAITER) this.inboxWaiter = undefined
+    // Detached for good: a reader that `TakeOrDetach` detached, or one
+    // parked in `Park` whose fiber was interrupted (`Park` registers no
+    // cleanup), is not woken again.
+    if (reader === undefined) this.inboxWaiter = undefined
   }
 
   /**
@@ -195,6 +197,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
   // `TakeOrDetach` and never makes `take`.
   private inboxTakeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
   private inboxTakeOrDetachValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
+  private inboxParkValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
   private inboxCancelTakeValue: Effect.Effect<void> | undefined = undefined
 
   /**
@@ -229,9 +232,20 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return this.inboxTakeOrDetachValue ??= Effect.sync(() => {
       if (this.inboxBuffer !== undefined) return this.inboxDrain()
       if (this.done) return Direct.END
+      const direct = this.inboxDirect!
+      if (direct[Direct.KeepsFiber]) return Direct.PARK
       this.inboxWaiter = DETACHED_WAITER
-      this.inboxDirect![Direct.Detached]()
+      direct[Direct.Detached]()
       return Direct.DETACHED
+    })
+  }
+
+  /** Parks the reader's fiber until there is something to take (`Direct.PARK`); built once. */
+  get [Direct.Park](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
+    return this.inboxParkValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
+      const ready = this.inboxPoll()
+      if (ready !== undefined) return resume(ready)
+      this.inboxWaiter = resume
     })
   }
 
