@@ -67,8 +67,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    * Work the direct path (`ReadDirect`, `ReadOne`) could not finish
    * synchronously and left for the read loop's fiber, which the session
    * then wakes (`Wake`); the fiber runs it before the next batch it takes
-   * (`takeLeftover`). Only ever set while the reader is detached (no loop
-   * fiber runs), so the two paths never overlap.
+   * (`takeLeftover`). Only ever set while the reader waits for a take
+   * (detached, or its fiber parked in `Park`), so the two paths never
+   * overlap.
    */
   leftover: Effect.Effect<void, never, R> | undefined = undefined
   // Counters are plain fields of the connection itself, updated once per
@@ -395,12 +396,13 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   /**
-   * Delivers a batch while the reader is detached, with no fiber:
-   * plain-function hooks, then subscribers that have room. From the first
-   * step that needs the fiber on, the rest is left in `leftover`.
+   * Delivers a batch while the reader waits (detached, or parked), with no
+   * fiber wake-up: plain-function hooks, then subscribers that have room.
+   * From the first step that needs the fiber on, the rest is left in
+   * `leftover`.
    */
   [Direct.ReadDirect](raw: ReadonlyArray<Frame.Frame>): boolean {
-    // Called only while the reader is detached from this session's take,
+    // Called only while the reader waits for this session's take,
     // between `Lifecycle.open` and `Lifecycle.end`, so the phase is `Open`:
     // the same delivery as the fiber's, run here up to the first step that needs it.
     const work = this.deliver(this.phase as Lifecycle.Open, raw)
@@ -410,8 +412,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   /**
-   * Delivers one frame as the transport reads it, while the reader is
-   * detached and nothing is buffered ahead of it (internal/direct.ts), so a
+   * Delivers one frame as the transport reads it, while the reader waits
+   * and nothing is buffered ahead of it (internal/direct.ts), so a
    * plain-function hook or a waiting subscriber has it before the rest of
    * its socket read is parsed. Declined, for the batch, once a hook has
    * returned an effect (that hook's work is the fiber's); for subscribers
