@@ -14,7 +14,7 @@
  * context. Transports built on `Inbox` get this for free; any other
  * session is read through a fiber parked in its `take`.
  *
- * A frame that arrives while the reader is detached and nothing is
+ * A frame that arrives while the reader waits (detached, or parked) and nothing is
  * buffered is first offered alone (`ReadOne`): a frame is then in its
  * consumer's hands as the transport emits it, not after the rest of its
  * read was parsed. A reader that declines gets it in the read's batch.
@@ -48,8 +48,8 @@ export const LEFT_WORK = 2
 export interface DirectReader {
   readonly [ReadDirect]: (batch: ReadonlyArray<Frame.Frame>) => boolean
   /**
-   * Offered a frame the moment the transport reads it, while the reader is
-   * detached and nothing is buffered ahead of it: a frame whose consumers are
+   * Offered a frame the moment the transport reads it, while the reader waits
+   * (detached, or parked) and nothing is buffered ahead of it: a frame whose consumers are
    * plain functions or waiting subscribers is delivered at once, without
    * waiting for the rest of its socket read. `smallReads` says whether the
    * source's recent socket reads held few frames: handing frames over one

@@ -125,7 +125,7 @@ export class InboxImpl<E> implements Direct.Source<E> {
 
   /**
    * Adds one frame to the current batch, or hands it over at once when the
-   * reader is detached with nothing buffered ahead of it and takes it
+   * reader waits (detached, or parked) with nothing buffered ahead of it and takes it
    * (internal/direct.ts). Frames after the end are ignored.
    */
   push(frame: Frame.Frame): void {
