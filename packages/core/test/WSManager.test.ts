@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Clock, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { MemoryServer } from "../src/MemoryTransport.ts"
@@ -563,6 +563,42 @@ describe("WSManager", () => {
   })
 
   describe("lifetime", () => {
+    it.effect("an idle open connection holds no fiber; one whose hooks return effects keeps one, parked", () => {
+      // Live fibers, counted through the runtime's fiber metrics hook.
+      let live = 0
+      const counter: Metric.FiberRuntimeMetricsService = {
+        recordFiberStart: () => void live++,
+        recordFiberEnd: () => void live--
+      }
+      return Effect.gen(function*() {
+        const m = yield* manager({ dialsPerSecond: 1000 })
+        let plain = 0
+        let effectful = 0
+        const openPlain = (from: number) =>
+          Effect.gen(function*() {
+            for (let i = from; i < from + 10; i++) {
+              yield* m.add(`p${i}`, config(`p${i}`), { onText: () => void plain++ })
+            }
+            const peers = yield* acceptAll(10)
+            for (const peer of peers.values()) yield* peer.send("x")
+            yield* settle
+          })
+        yield* openPlain(0)
+        const tenOpen = live
+        yield* openPlain(10)
+        assert.strictEqual(plain, 20)
+        assert.strictEqual(live, tenOpen, "ten more idle open connections added a fiber")
+        yield* m.add("e", config("e"), { onText: () => Effect.sync(() => void effectful++) })
+        const peer = (yield* acceptAll(1)).get("e")!
+        yield* peer.send("x")
+        yield* settle
+        yield* peer.send("y")
+        yield* settle
+        assert.strictEqual(effectful, 2)
+        assert.strictEqual(live, tenOpen + 1, "its fiber waits for the next read")
+      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+    })
+
     it.effect("closing the manager closes every connection with 1000 and ends the merged streams", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer
