@@ -129,8 +129,6 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   loop: Fiber.Fiber<Lifecycle.Final> | undefined = undefined
   /** The context the connection was made in, for the fibers `wake` forks (close.ts). */
   services: Context.Context<R> | undefined = undefined
-  /** What the open session's read loop does with a take (`readLoop`), for `Wake`. */
-  readOn: ((raw: ReadonlyArray<Frame.Frame>) => Effect.Effect<Lifecycle.Final, never, R>) | undefined = undefined
   sendBound: ConnectionShape["send"] | undefined = undefined
   restartBound: ConnectionShape["restart"] | undefined = undefined
   closeBound: ConnectionShape["close"] | undefined = undefined
@@ -492,6 +490,23 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   readLoop(current: Lifecycle.Open): Effect.Effect<Lifecycle.Final, never, R> {
     const source = Direct.sourceOf<Transport.SessionEnd>(current.socket)
     if (source === undefined) return this.readLoopOf(current)
+    const taken = this.readSteps(current, source)
+    return Effect.suspend(() => {
+      this.takeLeftover()
+      source[Direct.AttachDirect](this)
+      return Effect.flatMap(source[Direct.TakeOrDetach], taken)
+    })
+  }
+
+  /**
+   * The read loop's step over `source`: what it does with each take. Built
+   * for each fiber that runs the loop (the first, then each `Wake`), and
+   * held by that fiber only: a detached reader holds none of it.
+   */
+  private readSteps(
+    current: Lifecycle.Open,
+    source: Direct.Source<Transport.SessionEnd>
+  ): (raw: ReadonlyArray<Frame.Frame>) => Effect.Effect<Lifecycle.Final, never, R> {
     // A loop of flatMaps rather than a generator, over a take that never
     // fails or waits: no suspended generator and no failure handler.
     // A reader whose hooks return effects needs a fiber for every read: it
@@ -502,17 +517,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       if (raw === Direct.PARK) return parked ??= Effect.flatMap(source[Direct.Park], taken)
       if (raw !== Direct.END) return this.deliverThen(current, raw, loop)
       source[Direct.AttachDirect](undefined)
-      this.readOn = undefined
       // The end's error is made only if the session ended unasked (see `Dial.sessionEnded`).
       return Dial.sessionEnded(this, current, () => source[Direct.EndedWith]())
     }
     const loop: Effect.Effect<Lifecycle.Final, never, R> = Effect.flatMap(source[Direct.TakeOrDetach], taken)
-    return Effect.suspend(() => {
-      this.takeLeftover()
-      this.readOn = taken
-      source[Direct.AttachDirect](this)
-      return loop
-    })
+    return taken
   }
 
   get [Direct.KeepsFiber](): boolean {
@@ -524,7 +533,11 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   [Direct.Wake](frames: Effect.Effect<ReadonlyArray<Frame.Frame>>): void {
-    Close.wake(this, Effect.flatMap(frames, this.readOn!))
+    // Only an attached reader is woken, between `readLoop` and the session's
+    // end (or `finish`): the phase is the session's `Open`.
+    const current = this.phase as Lifecycle.Open
+    const source = Direct.sourceOf<Transport.SessionEnd>(current.socket)!
+    Close.wake(this, Effect.flatMap(frames, this.readSteps(current, source)))
   }
 
   /** The read loop over any other transport's session, whose `take` fails at the end. */
