@@ -494,7 +494,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return Effect.suspend(() => {
       this.takeLeftover()
       source[Direct.AttachDirect](this)
-      return Effect.flatMap(source[Direct.TakeOrDetach], taken)
+      // Nothing to deliver yet: straight to the first take.
+      return taken(NO_FRAMES)
     })
   }
 
@@ -520,7 +521,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
       // The end's error is made only if the session ended unasked (see `Dial.sessionEnded`).
       return Dial.sessionEnded(this, current, () => source[Direct.EndedWith]())
     }
-    const loop: Effect.Effect<Lifecycle.Final, never, R> = Effect.flatMap(source[Direct.TakeOrDetach], taken)
+    const loop: Effect.Effect<Lifecycle.Final, never, R> = Effect.flatMap(
+      Effect.sync(() => source[Direct.TakeOrDetach]()),
+      taken
+    )
     return taken
   }
 
@@ -593,6 +597,9 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     }
   }
 }
+
+/** An empty batch: delivers nothing, and the read loop goes on to its next take. */
+const NO_FRAMES: ReadonlyArray<Frame.Frame> = []
 
 /** A loop fiber's end when its reader detached (see `readLoop`). */
 const DETACHED: Effect.Effect<Lifecycle.Final> = Effect.succeed(Lifecycle.DETACHED)

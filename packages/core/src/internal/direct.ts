@@ -76,7 +76,8 @@ export interface DirectReader {
 export const AttachDirect: unique symbol = Symbol.for("@kharbranth/core/internal/AttachDirect")
 
 /**
- * A source's take that never waits and never fails: the buffered frames;
+ * A source's take, a synchronous method (the reader makes the effect that
+ * calls it, held by its fiber only): the buffered frames;
  * `END` once the source has ended and is empty; or, when there is nothing
  * to take, `DETACHED`, having detached the attached reader (its `Detached`
  * called in the same step) until it is woken by `Wake`, or `PARK` for a
@@ -123,7 +124,7 @@ export const PARK: ReadonlyArray<never> = Object.freeze([])
  */
 export interface Source<E = unknown> {
   readonly [AttachDirect]: (reader: DirectReader | undefined) => void
-  readonly [TakeOrDetach]: Effect.Effect<ReadonlyArray<Frame.Frame>>
+  readonly [TakeOrDetach]: () => ReadonlyArray<Frame.Frame>
   readonly [Park]: Effect.Effect<ReadonlyArray<Frame.Frame>>
   readonly [EndedWith]: () => E
 }

@@ -193,10 +193,9 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return this.inboxBuffer?.length ?? 0
   }
 
-  // Both takes are built on first use, once: a connection reads through
-  // `TakeOrDetach` and never makes `take`.
+  // Built on first use, once: a connection reads through `TakeOrDetach`
+  // (a method: the reader makes its effect) and never makes `take`.
   private inboxTakeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
-  private inboxTakeOrDetachValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
   private inboxParkValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
   private inboxCancelTakeValue: Effect.Effect<void> | undefined = undefined
 
@@ -228,16 +227,14 @@ export class InboxImpl<E> implements Direct.Source<E> {
    * or, with nothing to take, `DETACHED` after detaching the reader, which
    * the flush then wakes through its `Wake` rather than a parked fiber.
    */
-  get [Direct.TakeOrDetach](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
-    return this.inboxTakeOrDetachValue ??= Effect.sync(() => {
-      if (this.inboxBuffer !== undefined) return this.inboxDrain()
-      if (this.done) return Direct.END
-      const direct = this.inboxDirect!
-      if (direct[Direct.KeepsFiber]) return Direct.PARK
-      this.inboxWaiter = DETACHED_WAITER
-      direct[Direct.Detached]()
-      return Direct.DETACHED
-    })
+  [Direct.TakeOrDetach](): ReadonlyArray<Frame.Frame> {
+    if (this.inboxBuffer !== undefined) return this.inboxDrain()
+    if (this.done) return Direct.END
+    const direct = this.inboxDirect!
+    if (direct[Direct.KeepsFiber]) return Direct.PARK
+    this.inboxWaiter = DETACHED_WAITER
+    direct[Direct.Detached]()
+    return Direct.DETACHED
   }
 
   /** Parks the reader's fiber until there is something to take (`Direct.PARK`); built once. */
