@@ -50,25 +50,44 @@ const census = (file: string): Map<string, { bytes: number; count: number }> => 
       yield { type: edge_types[0][edges[j + edgeType!]!]!, name: edges[j + edgeName!]!, to: edges[j + edgeTo!]! / w }
     }
   }
-  const out = new Map<string, { bytes: number; count: number }>()
+  // Out-of-object property stores have no name of their own: each is named
+  // by the object that holds it (its owner's label), so they can be traced.
+  const owner = new Map<number, number>()
   for (let k = 0; k < firstEdge.length; k++) {
+    for (const e of edgesOf(k)) {
+      if (e.type === "internal" && strings[e.name] === "properties") owner.set(e.to, k)
+    }
+  }
+  const labelOf = (k: number): string => {
     const t = node_types[0][nodes[k * w + type!]!]!
-    let label = t.includes("string") || t === "code" || t === "number" ? t : `${t} ${strings[nodes[k * w + name!]!]}`
-    if (t === "closure" && strings[nodes[k * w + name!]!] === "") {
+    const named = strings[nodes[k * w + name!]!]!
+    if (t.includes("string") || t === "code" || t === "number") return t
+    const held = owner.get(k)
+    if (held !== undefined) return `properties of ${labelOf(held)}`
+    if (t === "closure" && named === "") {
       for (const e of edgesOf(k)) {
         if (e.type !== "internal" || strings[e.name] !== "context") continue
         const vars = [...edgesOf(e.to)].filter((c) => c.type === "context").map((c) => strings[c.name]).slice(0, 6)
-        label = `closure (context: ${vars.join(", ")})`
+        return `closure (context: ${vars.join(", ")})`
       }
     }
-    if (t === "object" && strings[nodes[k * w + name!]!] === "Object") {
-      // A plain object is named by its first properties, the only name it has.
-      const props = [...edgesOf(k)].filter((e) => e.type === "property").map((e) => strings[e.name]).slice(0, 5)
-      label = `object {${props.join(", ")}}`
-    } else if (t === "object" && strings[nodes[k * w + name!]!] === "system / Context") {
-      const vars = [...edgesOf(k)].filter((e) => e.type === "context").map((e) => strings[e.name]).slice(0, 5)
-      label = `context (${vars.join(", ")})`
+    if (t === "object" && named === "Object") {
+      // A plain object is named by its properties (the first five, sorted so
+      // that the order they were added in does not split a kind), the only
+      // name it has.
+      const props = [...edgesOf(k)].filter((e) => e.type === "property" && strings[e.name] !== "__proto__")
+        .map((e) => strings[e.name]!).sort().slice(0, 5)
+      return `object {${props.join(", ")}}`
     }
+    if (t === "object" && named === "system / Context") {
+      const vars = [...edgesOf(k)].filter((e) => e.type === "context").map((e) => strings[e.name]).slice(0, 5)
+      return `context (${vars.join(", ")})`
+    }
+    return `${t} ${named}`
+  }
+  const out = new Map<string, { bytes: number; count: number }>()
+  for (let k = 0; k < firstEdge.length; k++) {
+    const label = labelOf(k)
     const entry = out.get(label) ?? { bytes: 0, count: 0 }
     entry.bytes += nodes[k * w + size!]!
     entry.count += 1
