@@ -20,6 +20,7 @@ import * as Config from "../ConnectionConfig.ts"
 import * as Errors from "../ConnectionError.ts"
 import { ConnectionEvent } from "../ConnectionEvent.ts"
 import { ConnectionState } from "../ConnectionState.ts"
+import type * as States from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
 import * as ReconnectPolicy from "../ReconnectPolicy.ts"
 import type * as Transport from "../Transport.ts"
@@ -56,17 +57,22 @@ export const run = <R>(self: ConnectionImpl<R>): Effect.Effect<Lifecycle.Final, 
     }
   })
 
+// The states a dial sets are object literals, not `ConnectionState`'s
+// constructors: those copy their argument and add `_tag` after it, which
+// moves the fields out of the object into a second one (40 B more, for a
+// state every open connection holds). Same fields, same order.
+
 /** Reports that dial `attempt` waits for a dial slot. */
 const reportQueued = (self: ConnectionImpl<any>, attempt: number, url: string): Effect.Effect<void> =>
   Effect.andThen(
-    self.setState(ConnectionState.Queued({ attempt, url })),
+    self.setState({ attempt, url, _tag: "Queued" } satisfies States.Queued),
     Effect.suspend(() => self.emit(ConnectionEvent.Queued({ at: self.now(), attempt, url })))
   )
 
 /** Reports that dial `attempt` starts. */
 const reportConnecting = (self: ConnectionImpl<any>, attempt: number, url: string): Effect.Effect<void> =>
   Effect.andThen(
-    self.setState(ConnectionState.Connecting({ attempt, url })),
+    self.setState({ attempt, url, _tag: "Connecting" } satisfies States.Connecting),
     Effect.suspend(() => self.emit(ConnectionEvent.Connecting({ at: self.now(), attempt, url })))
   )
 
@@ -151,7 +157,9 @@ const handshake = Effect.fnUntraced(function*<R>(
   const closing = self.closeRequest
   if (closing !== undefined) yield* Close.endSession(current, "stop", "close", closing.code, closing.reason)
   yield* Effect.andThen(
-    self.setState(ConnectionState.Open({ session: current.number, since, protocol: socket.protocol })),
+    self.setState(
+      { session: current.number, since, protocol: socket.protocol, _tag: "Open" } satisfies States.Open
+    ),
     Effect.suspend(() =>
       self.emit(
         ConnectionEvent.Opened({ at: since, session: current.number, attempt: self.attempt, protocol: socket.protocol })
