@@ -36,6 +36,15 @@ import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
 
+/** The functions and effects of a connection's handle, each made once. */
+interface Handle {
+  send?: ConnectionShape["send"]
+  restart?: ConnectionShape["restart"]
+  close?: ConnectionShape["close"]
+  ping?: ConnectionShape["ping"]
+  stats?: ConnectionShape["stats"]
+}
+
 /**
  * One connection: its handle (what callers get) and its state in one
  * object. Everything lives in fields and prototype methods, so an idle
@@ -129,11 +138,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   loop: Fiber.Fiber<Lifecycle.Final> | undefined = undefined
   /** The context the connection was made in, for the fibers `wake` forks (close.ts). */
   services: Context.Context<R> | undefined = undefined
-  sendBound: ConnectionShape["send"] | undefined = undefined
-  restartBound: ConnectionShape["restart"] | undefined = undefined
-  closeBound: ConnectionShape["close"] | undefined = undefined
-  pingEffect: ConnectionShape["ping"] | undefined = undefined
-  statsEffect: ConnectionShape["stats"] | undefined = undefined
+  /** The handle's functions and effects, made on first access (most manager connections are never asked). */
+  handle: Handle | undefined = undefined
   /** The URL of the last dial, redacted, for log lines (internal/logs.ts). */
   shownUrl: string | undefined = undefined
   /** The session whose first failed hook was logged as a warning (internal/logs.ts). */
@@ -198,19 +204,19 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return hub
   }
   get send(): ConnectionShape["send"] {
-    return this.sendBound ??= (data) => Send.send(this, data)
+    return (this.handle ??= {}).send ??= (data) => Send.send(this, data)
   }
   get restart(): ConnectionShape["restart"] {
-    return this.restartBound ??= (reason) => Dial.restart(this, reason)
+    return (this.handle ??= {}).restart ??= (reason) => Dial.restart(this, reason)
   }
   get close(): ConnectionShape["close"] {
-    return this.closeBound ??= (code, reason) => Close.close(this, code, reason)
+    return (this.handle ??= {}).close ??= (code, reason) => Close.close(this, code, reason)
   }
   get ping(): ConnectionShape["ping"] {
-    return this.pingEffect ??= Effect.suspend(() => Heartbeat.ping(this))
+    return (this.handle ??= {}).ping ??= Effect.suspend(() => Heartbeat.ping(this))
   }
   get stats(): ConnectionShape["stats"] {
-    return this.statsEffect ??= Effect.sync(() => this.statsNow())
+    return (this.handle ??= {}).stats ??= Effect.sync(() => this.statsNow())
   }
 
   now(): number {
