@@ -25,7 +25,7 @@ import { ConnectionState } from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
 import * as Transport from "../Transport.ts"
 import * as Close from "./close.ts"
-import { CurrentState, type StateCell } from "./currentState.ts"
+import { CurrentState, isStateRef, type StateCell } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
@@ -35,6 +35,7 @@ import * as Logs from "./logs.ts"
 import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
 import * as Send from "./send.ts"
+import * as Stats from "./stats.ts"
 
 /** The functions and effects of a connection's handle, each made once. */
 interface Handle {
@@ -587,20 +588,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   }
 
   statsNow(): ConnectionStats {
-    const open = this.phase._tag === "Open" ? this.phase : undefined
-    return {
-      framesIn: this.framesIn,
-      bytesIn: this.bytesIn,
-      framesOut: this.framesOut,
-      bytesOut: this.bytesOut,
-      sessions: this.sessions,
-      failedDials: this.failedDials,
-      lastFrameAt: this.lastFrameAt,
-      lastRtt: this.lastRtt,
-      dropped: this.framesHubValue?.dropped ?? 0,
-      reconnects: Math.max(0, this.sessions - 1),
-      uptime: open === undefined ? 0 : this.now() - open.since
-    }
+    return Stats.of(this)
   }
 }
 
@@ -609,8 +597,3 @@ const NO_FRAMES: ReadonlyArray<Frame.Frame> = []
 
 /** A loop fiber's end when its reader detached (see `readLoop`). */
 const DETACHED: Effect.Effect<Lifecycle.Final> = Effect.succeed(Lifecycle.DETACHED)
-
-/** Whether the state's one store is already the `SubscriptionRef`. */
-const isStateRef = (
-  cell: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
-): cell is SubscriptionRef.SubscriptionRef<ConnectionState> => SubscriptionRef.isSubscriptionRef(cell)
