@@ -229,14 +229,8 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
   /** The dial's phases, when the request asked for them (see `measureDial`). */
   timings: DialPhases | undefined = undefined
 
-  /** What the dial needs, dropped once the socket is made. */
-  private request: Transport.OpenRequest | undefined
-  private dialOptions: Options | undefined
-
-  constructor(request: Transport.OpenRequest, options: Options, settings: Settings, clock: Clock.Clock) {
+  constructor(request: Transport.OpenRequest, settings: Settings, clock: Clock.Clock) {
     super()
-    this.request = request
-    this.dialOptions = options
     this.session = request.session
     this.connection = request.connection
     this.url = request.url
@@ -288,12 +282,8 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
 
   // ---- the socket's events -----------------------------------------------
 
-  /** Makes the socket; once. */
-  connect(): WebSocket {
-    const request = this.request!
-    const options = this.dialOptions!
-    this.request = undefined
-    this.dialOptions = undefined
+  /** Makes the socket; once. What it needs is passed in, not kept: the session holds none of it after the dial. */
+  connect(request: Transport.OpenRequest, options: Options): WebSocket {
     const tlsOptions = this.settings.tls.optionsFor(request.tls)
     if (request.timings === true) this.timings = { start: this.clock() }
     const ws = this.attach(
@@ -540,9 +530,13 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
 }
 
 // Closures that hold the session alone, not the dial's request and options.
-const connectOf = (session: NodeSession): Effect.Effect<WebSocket, ConnectionError.ConnectFailed> =>
+const connectOf = (
+  session: NodeSession,
+  request: Transport.OpenRequest,
+  options: Options
+): Effect.Effect<WebSocket, ConnectionError.ConnectFailed> =>
   Effect.try({
-    try: () => session.connect(),
+    try: () => session.connect(request, options),
     catch: (cause) => session.connectFailed(`invalid request: ${errorDetail(cause)}`, cause)
   })
 // A bound method (48 B) rather than an arrow over the session (a closure
@@ -566,14 +560,15 @@ export const make = (options: Options = {}): Transport.Transport["Service"] => {
       // Plain effects, not a generator: this runs for every dial.
       Effect.clockWith((clock) =>
         Effect.flatMap(Effect.scope, (scope) => {
-          const session = new NodeSession(request, options, settings, clock)
+          const session = new NodeSession(request, settings, clock)
           // As `Effect.acquireRelease` (the socket is made and its release
           // registered uninterruptibly; the release runs on this clock), but
           // the scope keeps one function that holds the session alone, not
           // acquireRelease's chain of closures and the acquire effect.
           return Effect.andThen(
             Effect.uninterruptible(
-              Effect.flatMap(connectOf(session), () => Scope.addFinalizerExit(scope, releaseOf(session)))
+              Effect.flatMap(connectOf(session, request, options), () =>
+                Scope.addFinalizerExit(scope, releaseOf(session)))
             ),
             Effect.as(session.awaitOpen(request.connectTimeout), session)
           )
