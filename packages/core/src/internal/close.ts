@@ -226,7 +226,7 @@ export const close = Effect.fnUntraced(
           const main = self.loop
           if (main === undefined) break
           // A dial still waiting for its slot has no handshake to finish: it is given up at once.
-          const grace = self[CurrentState].value._tag === "Queued"
+          const grace = self[CurrentState]()._tag === "Queued"
             ? Effect.void
             : Effect.sleep(Duration.millis(self.cfg.closeTimeout))
           phase.giveUp = yield* Effect.forkDetach(

@@ -25,7 +25,7 @@ import { ConnectionState } from "../ConnectionState.ts"
 import type * as Frame from "../Frame.ts"
 import * as Transport from "../Transport.ts"
 import * as Close from "./close.ts"
-import { CurrentState, isStateRef, type StateCell } from "./currentState.ts"
+import { CurrentState, isStateRef } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
@@ -103,13 +103,13 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   pendingPings: Array<Heartbeat.PendingPing> | undefined = undefined
 
   /**
-   * The public state, stored once: a plain cell until someone reads `state`,
-   * then the `SubscriptionRef` itself (its `value` is the cell from then on).
-   * A connection nobody observes so holds no PubSub, replay buffer or
-   * semaphore (about 1.9 KB each). The manager reads it through
-   * internal/currentState.ts.
+   * The public state, stored once: the state itself until someone reads
+   * `state`, then the `SubscriptionRef` (its `value` is the state from then
+   * on). A connection nobody observes so holds no PubSub, replay buffer or
+   * semaphore (about 1.9 KB each), nor a cell around the state. Read through
+   * `[CurrentState]`, as the manager does (internal/currentState.ts).
    */
-  public [CurrentState]: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
+  stateStore: ConnectionState | SubscriptionRef.SubscriptionRef<ConnectionState>
   /** As `framesHubValue`, for events. */
   eventsHubValue: Hub<ConnectionEvent> | undefined
 
@@ -168,7 +168,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     this.tap = tap
     this.hooks = hooks
     this.onText = hooks.onText
-    this[CurrentState] = { value: ConnectionState.Idle() }
+    this.stateStore = ConnectionState.Idle()
     this.framesHubValue = tap === undefined || tap.retainFrames
       ? new Hub<Frame.Frame>(cfg.capacity, cfg.strategy, Math.min(cfg.capacity, RETAINED_FRAMES))
       : undefined
@@ -183,13 +183,18 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   // ---- the handle ------------------------------------------------------
 
   get state(): SubscriptionRef.SubscriptionRef<ConnectionState> {
-    const cell = this[CurrentState]
-    if (isStateRef(cell)) return cell
+    const store = this.stateStore
+    if (isStateRef(store)) return store
     // `SubscriptionRef` has no synchronous constructor; making it is pure
     // (no fiber, no wait). From here on the ref is the only store.
-    const ref = Effect.runSync(SubscriptionRef.make(cell.value))
-    this[CurrentState] = ref
+    const ref = Effect.runSync(SubscriptionRef.make(store))
+    this.stateStore = ref
     return ref
+  }
+  /** The state now, without making the `SubscriptionRef`. */
+  [CurrentState](): ConnectionState {
+    const store = this.stateStore
+    return isStateRef(store) ? store.value : store
   }
   get frames(): Stream.Stream<Frame.Frame> {
     return (this.framesHubValue ??= this.lateHub(new Hub<Frame.Frame>(this.cfg.capacity, this.cfg.strategy, 0))).stream
@@ -232,12 +237,12 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.tap === undefined ? published : Effect.andThen(published, this.tap.event(this.name, event))
   }
 
-  /** The one writer of the public state (its one store, see `[CurrentState]`) and the observer. */
+  /** The one writer of the public state (its one store, see `stateStore`) and the observer. */
   setState(next: ConnectionState): Effect.Effect<void> {
     const set = Effect.suspend(() => {
-      const cell = this[CurrentState]
-      if (isStateRef(cell)) return SubscriptionRef.set(cell, next)
-      cell.value = next
+      const store = this.stateStore
+      if (isStateRef(store)) return SubscriptionRef.set(store, next)
+      this.stateStore = next
       return Effect.void
     })
     return this.tap === undefined ? set : Effect.andThen(set, this.tap.state(this.name, next))

@@ -286,7 +286,7 @@ const backoff = Effect.fnUntraced(function*(self: ConnectionImpl<any>, error: Er
 
 /** The handle's `restart`: ends the open session at once, or cuts a backoff short; the loop then dials. */
 export const restart = Effect.fnUntraced(function*(self: ConnectionImpl<any>, reason = "restart requested") {
-  if (self[CurrentState].value._tag === "Closed" || self.closeRequest !== undefined) {
+  if (self[CurrentState]()._tag === "Closed" || self.closeRequest !== undefined) {
     return yield* new Errors.ConnectionStopped({ connection: self.name, reason: "restart after close" })
   }
   const phase = self.phase

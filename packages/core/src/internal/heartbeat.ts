@@ -103,7 +103,7 @@ export const failPending = (self: ConnectionImpl<any>): void => {
 export const ping = (self: ConnectionImpl<any>): ConnectionShape["ping"] => {
   const current = Lifecycle.usable(self)
   if (current === undefined) {
-    return Effect.fail(new Errors.NotConnected({ connection: self.name, state: self[CurrentState].value._tag }))
+    return Effect.fail(new Errors.NotConnected({ connection: self.name, state: self[CurrentState]()._tag }))
   }
   const hb = self.cfg.heartbeat
   const timeout = hb._tag === "None" ? self.cfg.connectTimeout : hb.timeout

@@ -18,20 +18,19 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
-import type * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Tracer from "effect/Tracer"
 import type { ConnectionStats } from "../Connection.ts"
 import type { ConnectionEvent } from "../ConnectionEvent.ts"
 import type { ConnectionState } from "../ConnectionState.ts"
 import * as Metrics from "../Metrics.ts"
 import type * as Transport from "../Transport.ts"
-import { CurrentState, type StateCell } from "./currentState.ts"
+import { CurrentState } from "./currentState.ts"
 import type * as Lifecycle from "./lifecycle.ts"
 
 /** What the metrics read of their connection: its name, its state and its counters. */
 export interface Measured {
   readonly name: string
-  readonly [CurrentState]: StateCell | SubscriptionRef.SubscriptionRef<ConnectionState>
+  [CurrentState](): ConnectionState
   readonly cfg: { readonly strategy: string }
   readonly phase: Lifecycle.Phase
   statsNow(): ConnectionStats
@@ -66,7 +65,7 @@ class Collector {
 
   count(state: ConnectionState["_tag"]): number {
     let n = 0
-    for (const member of this.members) if (member[CurrentState].value._tag === state) n++
+    for (const member of this.members) if (member[CurrentState]()._tag === state) n++
     return n
   }
 

@@ -42,7 +42,7 @@ export const send = (
   Effect.suspend((): Effect.Effect<void, Errors.SendFailed | Errors.NotConnected | Errors.ConnectionStopped> => {
     const open = Lifecycle.usable(self)
     if (open !== undefined) return sendOn(self, open, data)
-    const current = self[CurrentState].value
+    const current = self[CurrentState]()
     if (current._tag === "Closed") {
       return Effect.fail(new Errors.ConnectionStopped({ connection: self.name, reason: current.reason }))
     }
