@@ -196,8 +196,6 @@ export class InboxImpl<E> implements Direct.Source<E> {
   // Built on first use, once: a connection reads through `TakeOrDetach`
   // (a method: the reader makes its effect) and never makes `take`.
   private inboxTakeValue: Effect.Effect<ReadonlyArray<Frame.Frame>, E> | undefined = undefined
-  private inboxParkValue: Effect.Effect<ReadonlyArray<Frame.Frame>> | undefined = undefined
-  private inboxCancelTakeValue: Effect.Effect<void> | undefined = undefined
 
   /**
    * Takes every buffered frame at once, waiting if there is none; fails with
@@ -207,11 +205,14 @@ export class InboxImpl<E> implements Direct.Source<E> {
     if (this.inboxTakeValue === undefined) {
       // An interrupted take drops its parked resume, so that frames pushed
       // later wait for the next take.
+      const cancel = Effect.sync(() => {
+        this.inboxWaiter = undefined
+      })
       const takeOrEnd = Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
         const ready = this.inboxPoll()
         if (ready !== undefined) return resume(ready)
         this.inboxWaiter = resume
-        return this.inboxCancelTake()
+        return cancel
       })
       this.inboxTakeValue = Effect.flatMap(
         takeOrEnd,
@@ -237,19 +238,16 @@ export class InboxImpl<E> implements Direct.Source<E> {
     return Direct.DETACHED
   }
 
-  /** Parks the reader's fiber until there is something to take (`Direct.PARK`); built once. */
+  /**
+   * Parks the reader's fiber until there is something to take
+   * (`Direct.PARK`). Made for each call, not kept: the reader makes it once
+   * per fiber and holds it (internal/connection.ts).
+   */
   get [Direct.Park](): Effect.Effect<ReadonlyArray<Frame.Frame>> {
-    return this.inboxParkValue ??= Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
+    return Effect.callback<ReadonlyArray<Frame.Frame>>((resume) => {
       const ready = this.inboxPoll()
       if (ready !== undefined) return resume(ready)
       this.inboxWaiter = resume
-    })
-  }
-
-  /** Drops a parked reader of `take` that was interrupted; built once. */
-  private inboxCancelTake(): Effect.Effect<void> {
-    return this.inboxCancelTakeValue ??= Effect.sync(() => {
-      this.inboxWaiter = undefined
     })
   }
 
