@@ -195,13 +195,14 @@ export const clientConfig = (
 /**
  * Opens `connections` idle connections with `adapter` in this process (the
  * by-hand tools' setup, `src/alloc.ts` and `src/open.ts`) to the feed server
- * on `port`; resolves once every one has opened.
+ * on `port`, each with `heartbeat` if given; resolves once every one has opened.
  */
 export const openIdle = async (
   adapter: Adapter,
   kind: ClientConfig["kind"],
   connections: number,
-  port: number
+  port: number,
+  heartbeat?: ClientConfig["heartbeat"]
 ): Promise<Running> => {
   let opened = 0
   let allOpened = () => {}
@@ -209,7 +210,7 @@ export const openIdle = async (
     allOpened = resolve
   })
   const running = await adapter.start(
-    clientConfig({ kind, connections, port }),
+    clientConfig({ kind, connections, port, heartbeat }),
     (index) => `ws://127.0.0.1:${port}/c/${index}`,
     {
       onMessage: () => {},

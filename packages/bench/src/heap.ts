@@ -7,7 +7,8 @@
  * constructor name (closures by the variables of their context, the only
  * name an anonymous function has), largest first. The fixed costs (code,
  * module sources, the runtime) cancel out. Run it for `ws` and for a
- * Kharbranth client to see what a connection costs beyond the socket.
+ * Kharbranth client to see what a connection costs beyond the socket. With
+ * `BENCH_HEARTBEAT=1` every connection keeps a protocol heartbeat.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -107,7 +108,10 @@ if (child !== undefined) {
   // One process: open, settle, collect, snapshot.
   const adapter = await loadAdapter(kind)
   const server = await startServer()
-  const running = await openIdle(adapter, kind, n, server.port)
+  // With BENCH_HEARTBEAT=1, each connection keeps a protocol heartbeat (a ping every 30 s, none of
+  // which is due while the snapshot is taken): what the heartbeat's timers hold while idle.
+  const heartbeat = process.env.BENCH_HEARTBEAT === "1" ? { intervalMs: 30_000, timeoutMs: 10_000 } : undefined
+  const running = await openIdle(adapter, kind, n, server.port, heartbeat)
   await new Promise((resolve) => setTimeout(resolve, 1000))
   for (let i = 0; i < 4; i++) (globalThis as unknown as { gc: () => void }).gc()
   v8.writeHeapSnapshot(child)
