@@ -599,6 +599,49 @@ describe("WSManager", () => {
       }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
     })
 
+    it.effect("a heartbeat waits between rounds on the clock's shared timers, with no fiber per connection", () => {
+      let live = 0
+      const counter: Metric.FiberRuntimeMetricsService = {
+        recordFiberStart: () => void live++,
+        recordFiberEnd: () => void live--
+      }
+      const beating = (name: string) => ({
+        ...config(name),
+        heartbeat: Heartbeat.protocol({ interval: "10 seconds", timeout: "2 seconds" })
+      })
+      return Effect.gen(function*() {
+        const m = yield* manager({ dialsPerSecond: 1000 })
+        const peers = new Map<string, ServerConnection>()
+        const open = (from: number) =>
+          Effect.gen(function*() {
+            for (let i = from; i < from + 10; i++) yield* m.add(`h${i}`, beating(`h${i}`))
+            for (const [name, peer] of yield* acceptAll(10)) peers.set(name, peer)
+            yield* settle
+          })
+        yield* open(0)
+        const tenOpen = live
+        yield* open(10)
+        assert.strictEqual(live, tenOpen, "ten more idle connections with a heartbeat added a fiber")
+        // Two rounds: every peer is pinged and answers; each round's fiber ends with it.
+        for (let round = 1; round <= 2; round++) {
+          yield* advance(10_000, 100)
+          for (const peer of peers.values()) {
+            const pings = (yield* peer.received).filter((message) => message._tag === "Ping")
+            assert.strictEqual(pings.length, round)
+          }
+          assert.strictEqual(live, tenOpen, "a round's fiber outlived its round")
+        }
+        const states = yield* m.states
+        assert.deepStrictEqual([...states.values()].filter((s) => s._tag !== "Open"), [])
+        // A peer that stops answering is still caught, after interval + timeout.
+        const silent = peers.get("h3")!
+        yield* silent.setAutoPong(false)
+        yield* advance(12_000, 100)
+        assert.notStrictEqual((yield* m.states).get("h3")!._tag, "Open")
+        assert.isTrue([...(yield* m.states)].every(([name, s]) => name === "h3" || s._tag === "Open"))
+      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+    })
+
     it.effect("closing the manager closes every connection with 1000 and ends the merged streams", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

@@ -29,6 +29,7 @@ import type { ConnectionImpl } from "./connection.ts"
 import { CurrentState } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
+import * as Heartbeat from "./heartbeat.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Send from "./send.ts"
 
@@ -185,7 +186,8 @@ const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Li
   if (phase._tag === "Open") Direct.sourceOf(phase.socket)?.[Direct.AttachDirect](undefined)
   const { first, scope } = Lifecycle.finish(self)
   if (!first) return
-  // An interrupted dial or session leaves its scope open: closed here, first.
+  // An interrupted dial or session leaves its scope open (and its heartbeat): closed here, first.
+  Heartbeat.stop(self)
   if (scope !== undefined) yield* Scope.close(scope, Exit.void)
   Send.failQueued(self, result.reason)
   yield* self.setState(ConnectionState.Closed(result))

@@ -101,6 +101,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   messagePong: Deferred.Deferred<bigint> | undefined = undefined
   /** Pings waiting for their pong; made with the first ping. */
   pendingPings: Array<Heartbeat.PendingPing> | undefined = undefined
+  /** The open session's heartbeat (internal/heartbeat.ts), if it has one. */
+  beat: Heartbeat.Beat | undefined = undefined
 
   /**
    * The public state, stored once: the state itself until someone reads

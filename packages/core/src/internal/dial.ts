@@ -182,8 +182,7 @@ const handshake = Effect.fnUntraced(function*<R>(
   }
   // Most sessions open with nothing queued: no generator for them.
   if (self.sendQueue !== undefined && self.sendQueue.length > 0) yield* Send.flushQueue(self, current)
-  const heartbeat = Heartbeat.loop(self, current)
-  if (heartbeat !== undefined) yield* Effect.forkScoped(heartbeat)
+  yield* Heartbeat.start(self, current)
   const idle = self.cfg.idleTimeout
   if (idle !== undefined) yield* Effect.forkScoped(Idle.loop(self, current, idle))
   return current
@@ -219,6 +218,7 @@ const settle = Effect.fnUntraced(function*(
 
 /** Closes the dial's scope (the session's release, its timers), then what `outcome` calls for. */
 const next = <R>(self: ConnectionImpl<R>, outcome: Lifecycle.Outcome): Effect.Effect<Lifecycle.Final, never, R> => {
+  Heartbeat.stop(self)
   const scope = Lifecycle.release(self)
   return scope === undefined
     ? decide(self, outcome)

@@ -1,14 +1,16 @@
 /**
  * Pings and heartbeats of an open session: `ping` on the handle, the pong
  * bookkeeping the read path calls per pong, and the session's heartbeat
- * loop (protocol pings or an application message), which ends the session
- * with `HeartbeatTimeout` when an answer is late and the reader was not to
- * blame.
+ * (protocol pings or an application message), which ends the session with
+ * `HeartbeatTimeout` when an answer is late and the reader was not to
+ * blame. Between rounds a heartbeat is a timer in its clock's shared
+ * `Timers`; a round runs on a fiber of its own.
  */
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type { ConnectionShape } from "../Connection.ts"
 import * as Errors from "../ConnectionError.ts"
 import { ConnectionEvent } from "../ConnectionEvent.ts"
@@ -19,6 +21,7 @@ import { CurrentState } from "./currentState.ts"
 import * as Idle from "./idle.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Send from "./send.ts"
+import * as Timers from "./timers.ts"
 
 export interface PendingPing {
   readonly key: string
@@ -126,52 +129,102 @@ const missed = Effect.fnUntraced(function*(self: ConnectionImpl<any>, current: L
   )
 })
 
-const protocolLoop = Effect.fnUntraced(function*(
+/**
+ * One protocol heartbeat round: the ping, and the wait for its pong. `true`
+ * to go on (answered, or late while the reader was blocked), `false` when
+ * the session ended or the round ended it.
+ */
+const protocolRound = (
   self: ConnectionImpl<any>,
   current: Lifecycle.Open,
   hb: Extract<ConnectionImpl<any>["cfg"]["heartbeat"], { readonly _tag: "Protocol" }>
-) {
-  while (current.endReason === undefined) {
-    yield* Effect.sleep(Duration.millis(hb.interval))
-    const rtt = yield* pingOnce(self, current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null))
-    if (rtt === null) return
-    if (rtt === undefined && !(yield* excused(self))) return yield* missed(self, current, hb.timeout)
-  }
-})
+): Effect.Effect<boolean> =>
+  Effect.flatMap(pingOnce(self, current, hb.timeout, hb.payload).pipe(Effect.orElseSucceed(() => null)), (rtt) => {
+    if (rtt === null) return Effect.succeed(false)
+    if (rtt !== undefined) return Effect.succeed(true)
+    return Effect.flatMap(
+      excused(self),
+      (ok) => ok ? Effect.succeed(true) : Effect.as(missed(self, current, hb.timeout), false)
+    )
+  })
 
-const messageLoop = Effect.fnUntraced(function*(
+/** One message heartbeat round: the message, and the wait for its pong; as `protocolRound`. */
+const messageRound = Effect.fnUntraced(function*(
   self: ConnectionImpl<any>,
   current: Lifecycle.Open,
   hb: Extract<ConnectionImpl<any>["cfg"]["heartbeat"], { readonly _tag: "Message" }>
 ) {
-  while (current.endReason === undefined) {
-    yield* Effect.sleep(Duration.millis(hb.interval))
-    const pong = Deferred.makeUnsafe<bigint>()
-    self.messagePong = pong
-    const sentAt = self.clock.monotonicTimeNanosUnsafe()
-    const sent = yield* Effect.exit(Send.sendOn(self, current, hb.message()))
-    if (Exit.isFailure(sent)) return
-    const answered = yield* Deferred.await(pong).pipe(
-      Effect.map((readAt) => {
-        self.lastRtt = Number(readAt - sentAt) / NANOS_PER_MILLI
-        self.metrics?.rtt(self.lastRtt)
-        return true
-      }),
-      Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
-    )
-    if (!answered && !(yield* excused(self))) return yield* missed(self, current, hb.timeout)
-  }
+  const pong = Deferred.makeUnsafe<bigint>()
+  self.messagePong = pong
+  const sentAt = self.clock.monotonicTimeNanosUnsafe()
+  const sent = yield* Effect.exit(Send.sendOn(self, current, hb.message()))
+  if (Exit.isFailure(sent)) return false
+  const answered = yield* Deferred.await(pong).pipe(
+    Effect.map((readAt) => {
+      self.lastRtt = Number(readAt - sentAt) / NANOS_PER_MILLI
+      self.metrics?.rtt(self.lastRtt)
+      return true
+    }),
+    Effect.timeoutOrElse({ duration: Duration.millis(hb.timeout), orElse: () => Effect.succeed(false) })
+  )
+  if (answered || (yield* excused(self))) return true
+  yield* missed(self, current, hb.timeout)
+  return false
 })
 
-/** The session's heartbeat, forked in the session's scope; `undefined` for `Heartbeat.none`. */
-export const loop = (self: ConnectionImpl<any>, current: Lifecycle.Open): Effect.Effect<void> | undefined => {
+/**
+ * A session's heartbeat between rounds: its timer in the clock's shared
+ * `Timers` (no fiber while it waits), and the fiber of the round under way,
+ * if one is. Ended by `stop` when the session's scope closes.
+ */
+export interface Beat {
+  readonly current: Lifecycle.Open
+  timer: Timers.Timer | undefined
+  round: Fiber.Fiber<void> | undefined
+}
+
+/** The next round `interval` ms from now, on the clock's shared timers. */
+const schedule = (self: ConnectionImpl<any>, beat: Beat, interval: number): Effect.Effect<void> =>
+  Effect.map(Timers.timersOf(self.clock).add(interval, () => runRound(self, beat)), (timer) => {
+    beat.timer = timer
+  })
+
+/** A round is due: run on a fiber of its own, which schedules the next round if the session goes on. */
+const runRound = (self: ConnectionImpl<any>, beat: Beat): void => {
+  beat.timer = undefined
+  if (self.beat !== beat || beat.current.endReason !== undefined) return
   const hb = self.cfg.heartbeat
-  switch (hb._tag) {
-    case "None":
-      return undefined
-    case "Protocol":
-      return protocolLoop(self, current, hb)
-    case "Message":
-      return messageLoop(self, current, hb)
-  }
+  if (hb._tag === "None") return
+  const round = hb._tag === "Protocol" ? protocolRound(self, beat.current, hb) : messageRound(self, beat.current, hb)
+  beat.round = Effect.runForkWith(self.services!)(
+    Effect.flatMap(round, (goOn) => {
+      beat.round = undefined
+      return goOn && self.beat === beat && beat.current.endReason === undefined
+        ? schedule(self, beat, hb.interval)
+        : Effect.void
+    })
+  )
+}
+
+/**
+ * Starts the session's heartbeat (nothing for `Heartbeat.none`): its first
+ * round `interval` ms from now. Runs on a fiber with the connection's clock.
+ */
+export const start = (self: ConnectionImpl<any>, current: Lifecycle.Open): Effect.Effect<void> => {
+  const hb = self.cfg.heartbeat
+  if (hb._tag === "None") return Effect.void
+  const beat: Beat = { current, timer: undefined, round: undefined }
+  self.beat = beat
+  return schedule(self, beat, hb.interval)
+}
+
+/** Ends the session's heartbeat: its timer, and the round under way (interrupted). */
+export const stop = (self: ConnectionImpl<any>): void => {
+  const beat = self.beat
+  if (beat === undefined) return
+  self.beat = undefined
+  if (beat.timer !== undefined) Timers.timersOf(self.clock).cancel(beat.timer)
+  beat.timer = undefined
+  beat.round?.interruptUnsafe()
+  beat.round = undefined
 }

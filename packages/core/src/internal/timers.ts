@@ -1,0 +1,127 @@
+/**
+ * Timers shared by every connection on one `Clock`: a session's heartbeat
+ * waits for its next ping here, as an entry, not as a sleeping fiber of its
+ * own (a fiber, its stack, its sleep and its finalizer in the session's
+ * scope: about 2.5 KB per idle connection).
+ */
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+
+/** One timer: `run` is called once at `at` (the clock's ms), unless cancelled first. */
+export interface Timer {
+  readonly at: number
+  /** Cleared when the timer fires or is cancelled. */
+  run: (() => void) | undefined
+}
+
+/**
+ * The timers of one clock, kept by one sleeping fiber for all of them. The
+ * keeper sleeps until the earliest timer, runs those that are due, and ends,
+ * interrupted, as soon as none waits, so it never keeps a process alive.
+ * Timers that share one delay arrive in order, so adding one is almost
+ * always a push.
+ */
+export class Timers {
+  /** In `at` order from `head` on; cancelled entries are skipped. */
+  private queue: Array<Timer> = []
+  private head = 0
+  /** Entries neither cancelled nor fired. */
+  private waiting = 0
+  private sleeper: Fiber.Fiber<void> | undefined = undefined
+  /** When the sleeper wakes. */
+  private wakeAt = Number.POSITIVE_INFINITY
+  private readonly clock: Clock.Clock
+
+  constructor(clock: Clock.Clock) {
+    this.clock = clock
+  }
+
+  /**
+   * Calls `run` `delay` ms from now. Runs on a fiber with this clock: when
+   * the timer is the earliest, the keeper is forked from it (detached).
+   */
+  add(delay: number, run: () => void): Effect.Effect<Timer> {
+    return Effect.suspend(() => {
+      const timer: Timer = { at: this.clock.currentTimeMillisUnsafe() + delay, run }
+      const queue = this.queue
+      let i = queue.length
+      while (i > this.head && queue[i - 1]!.at > timer.at) i--
+      if (i === queue.length) queue.push(timer)
+      else queue.splice(i, 0, timer)
+      this.waiting++
+      if (timer.at >= this.wakeAt) return Effect.succeed(timer)
+      this.sleeper?.interruptUnsafe()
+      this.wakeAt = timer.at
+      return Effect.map(
+        Effect.forkDetach(this.sleep(delay), { startImmediately: true }),
+        (fiber) => {
+          this.sleeper = fiber
+          return timer
+        }
+      )
+    })
+  }
+
+  /** Forgets `timer` if it has not fired; the last one waiting stops the keeper. */
+  cancel(timer: Timer): void {
+    if (timer.run === undefined) return
+    timer.run = undefined
+    if (--this.waiting === 0) this.reset()
+  }
+
+  private reset(): void {
+    const sleeper = this.sleeper
+    this.sleeper = undefined
+    this.queue = []
+    this.head = 0
+    this.wakeAt = Number.POSITIVE_INFINITY
+    sleeper?.interruptUnsafe()
+  }
+
+  private sleep(ms: number): Effect.Effect<void> {
+    return Effect.andThen(Effect.sleep(Duration.millis(Math.max(0, ms))), Effect.suspend(() => this.fire()))
+  }
+
+  /** Runs every timer that is due, then sleeps until the next one, or ends. */
+  private fire(): Effect.Effect<void> {
+    const now = this.clock.currentTimeMillisUnsafe()
+    const queue = this.queue
+    while (this.head < queue.length) {
+      const timer = queue[this.head]!
+      if (timer.run !== undefined && timer.at > now) break
+      this.head++
+      const run = timer.run
+      if (run === undefined) continue
+      timer.run = undefined
+      this.waiting--
+      run()
+      // What ran may have cancelled the last timer: `reset` then ended this keeper's round.
+      if (this.queue !== queue) return Effect.void
+    }
+    if (this.waiting === 0) {
+      this.sleeper = undefined
+      this.reset()
+      return Effect.void
+    }
+    if (this.head > 1024 && this.head * 2 > queue.length) {
+      this.queue = queue.slice(this.head)
+      this.head = 0
+    }
+    // Timers added while these ran (a push, in order) are in `this.queue`.
+    const next = this.queue[this.head]!
+    this.wakeAt = next.at
+    return this.sleep(next.at - now)
+  }
+}
+
+/** One keeper per clock (tests run connections on their own `TestClock`s). */
+const keepers = new WeakMap<Clock.Clock, Timers>()
+
+/** The timers of `clock`. */
+export const timersOf = (clock: Clock.Clock): Timers => {
+  let keeper = keepers.get(clock)
+  if (keeper === undefined) keepers.set(clock, keeper = new Timers(clock))
+  return keeper
+}
