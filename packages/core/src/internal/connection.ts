@@ -29,6 +29,7 @@ import { CurrentState, isStateRef } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
+import * as Hooks from "./hooks.ts"
 import { Hub, NO_READERS, READERS_WAITING, RETAINED_FRAMES } from "./hub.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Logs from "./logs.ts"
@@ -252,7 +253,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   // ---- hooks -----------------------------------------------------------
 
-  private hookFor(frame: Frame.Frame): Effect.Effect<void, unknown, R> | void {
+  hookFor(frame: Frame.Frame): Effect.Effect<void, unknown, R> | void {
     const hooks = this.hooks
     switch (frame._tag) {
       case "Text":
@@ -272,10 +273,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
    * Runs the hooks of `batch[from…]` in receive order. Hooks that are plain
    * functions run right here, with no effect per frame (the hot path); from
    * the first hook that returns an effect on, the rest of the batch runs as
-   * one effect under one guard. A hook that throws or fails is reported as
-   * `HookFailed` and the rest of the batch still runs.
+   * one effect under one guard (internal/hooks.ts). A hook that throws or
+   * fails is reported as `HookFailed` and the rest of the batch still runs.
    */
-  private runHooks(
+  runHooks(
     current: Lifecycle.Open,
     batch: ReadonlyArray<Frame.Frame>,
     from: number
@@ -286,50 +287,14 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         result = this.hookFor(batch[i]!)
       } catch (defect) {
         // The boundary with a user's synchronous code: a throw is a defect of that hook.
-        return this.hookFailed(current, batch, i, Cause.die(defect))
+        return Hooks.failed(this, current, batch, i, Cause.die(defect))
       }
       if (result !== undefined && Effect.isEffect(result)) {
         this.hooksReturnEffects = true
-        return this.effectfulHooks(current, batch, i, result)
+        return Hooks.effectful(this, current, batch, i, result)
       }
     }
     return Effect.void
-  }
-
-  private effectfulHooks(
-    current: Lifecycle.Open,
-    batch: ReadonlyArray<Frame.Frame>,
-    start: number,
-    first: Effect.Effect<void, unknown, R>
-  ): Effect.Effect<void, never, R> {
-    let index = start
-    return Effect.catchCause(
-      Effect.gen({ self: this }, function*() {
-        yield* first
-        for (index = start + 1; index < batch.length; index++) {
-          const result = this.hookFor(batch[index]!)
-          if (result !== undefined && Effect.isEffect(result)) yield* result
-        }
-      }),
-      (cause) =>
-        Cause.hasInterruptsOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : this.hookFailed(current, batch, index, cause)
-    )
-  }
-
-  private hookFailed(
-    current: Lifecycle.Open,
-    batch: ReadonlyArray<Frame.Frame>,
-    index: number,
-    cause: Cause.Cause<unknown>
-  ): Effect.Effect<void, never, R> {
-    return Effect.andThen(
-      this.emit(
-        ConnectionEvent.HookFailed({ at: this.now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })
-      ),
-      Effect.suspend(() => this.runHooks(current, batch, index + 1))
-    )
   }
 
   // ---- the read path ---------------------------------------------------
@@ -451,10 +416,10 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
         const result = this.hookFor(frame)
         if (result !== undefined && Effect.isEffect(result)) {
           this.hooksReturnEffects = true
-          hooked = this.effectfulHooks(current, [frame], 0, result)
+          hooked = Hooks.effectful(this, current, [frame], 0, result)
         }
       } catch (defect) {
-        hooked = this.hookFailed(current, [frame], 0, Cause.die(defect))
+        hooked = Hooks.failed(this, current, [frame], 0, Cause.die(defect))
       }
       // The rest of this frame's delivery, as the batch path would run it.
       if (hooked !== undefined) work = Effect.andThen(hooked, Effect.suspend(() => this.publishBatch([frame])))
