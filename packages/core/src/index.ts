@@ -34,6 +34,8 @@ export * as RateWindow from "./RateWindow.ts"
 /** @since 0.1.0 */
 export * as ReconnectPolicy from "./ReconnectPolicy.ts"
 /** @since 0.1.0 */
+export * as Timers from "./Timers.ts"
+/** @since 0.1.0 */
 export * as Transport from "./Transport.ts"
 /** @since 0.1.0 */
 export * as WSManager from "./WSManager.ts"

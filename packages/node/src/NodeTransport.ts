@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { ConnectionError, Frame, Inbox, Transport } from "@kharbranth/core"
+import { ConnectionError, Frame, Inbox, Timers, Transport } from "@kharbranth/core"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -21,7 +21,6 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import type * as http from "node:http"
 import WebSocket from "ws"
-import { deadlinesOf } from "./internal/deadlines.ts"
 import { type DialPhases, measureDial } from "./internal/dialTimings.ts"
 import { TlsMerge } from "./internal/tls.ts"
 import { violationCodeOf } from "./internal/violations.ts"
@@ -193,7 +192,6 @@ class SessionSocket extends WebSocket {
   }
 }
 
-/** A dial waiting for its handshake, in its clock's `Deadlines`. */
 /**
  * One session over one socket: the socket's state lives in fields and its
  * handlers on the prototype, so an open idle session holds no closures. The
@@ -397,20 +395,20 @@ class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Transport.
 
   /**
    * Waits for the handshake, at most `timeout` ms on the Effect clock, then
-   * forgets it: an idle session keeps nothing of it. The deadline is kept by
-   * the clock's `Deadlines`, which fails the handshake when it comes, rather
-   * than by a race of the dial against a sleep (two more fibers per dial,
-   * and an interruption).
+   * forgets it: an idle session keeps nothing of it. The deadline is a timer
+   * in the clock's shared `Timers` (one sleeping fiber for every dial), which
+   * fails the handshake when it comes, rather than a race of the dial
+   * against a sleep (two more fibers per dial, and an interruption).
    */
   awaitOpen(timeout: number): Effect.Effect<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout> {
-    const keeper = deadlinesOf(this.clockService)
-    return Effect.flatMap(keeper.add(this, timeout), (pending) =>
+    const timers = Timers.forClock(this.clockService)
+    return Effect.flatMap(timers.add(timeout, () => this.timedOut(timeout)), (deadline) =>
       Effect.ensuring(
         Effect.map(Deferred.await(this.opened!), () => {
           this.opened = undefined
           this.protocol = this.socket!.protocol
         }),
-        Effect.sync(() => keeper.cancel(pending))
+        Effect.sync(() => timers.cancel(deadline))
       ))
   }
 

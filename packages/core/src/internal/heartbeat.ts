@@ -185,7 +185,7 @@ export interface Beat {
 
 /** The next round `interval` ms from now, on the clock's shared timers. */
 const schedule = (self: ConnectionImpl<any>, beat: Beat, interval: number): Effect.Effect<void> =>
-  Effect.map(Timers.timersOf(self.clock).add(interval, () => runRound(self, beat)), (timer) => {
+  Effect.map(Timers.forClock(self.clock).add(interval, () => runRound(self, beat)), (timer) => {
     beat.timer = timer
   })
 
@@ -223,7 +223,7 @@ export const stop = (self: ConnectionImpl<any>): void => {
   const beat = self.beat
   if (beat === undefined) return
   self.beat = undefined
-  if (beat.timer !== undefined) Timers.timersOf(self.clock).cancel(beat.timer)
+  if (beat.timer !== undefined) Timers.forClock(self.clock).cancel(beat.timer)
   beat.timer = undefined
   beat.round?.interruptUnsafe()
   beat.round = undefined

@@ -1,17 +1,18 @@
 /**
- * Timers shared by every connection on one `Clock`: a session's heartbeat
- * waits for its next ping here, as an entry, not as a sleeping fiber of its
- * own (a fiber, its stack, its sleep and its finalizer in the session's
- * scope: about 2.5 KB per idle connection).
+ * The implementation of `Timers` (src/Timers.ts): one sleeping fiber per
+ * clock keeps every timer on it.
  */
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 
-/** One timer: `run` is called once at `at` (the clock's ms), unless cancelled first. */
+/** A timer: its callback runs once at `at` (the clock's milliseconds), unless it is cancelled first. */
 export interface Timer {
   readonly at: number
+}
+
+interface Entry extends Timer {
   /** Cleared when the timer fires or is cancelled. */
   run: (() => void) | undefined
 }
@@ -25,7 +26,7 @@ export interface Timer {
  */
 export class Timers {
   /** In `at` order from `head` on; cancelled entries are skipped. */
-  private queue: Array<Timer> = []
+  private queue: Array<Entry> = []
   private head = 0
   /** Entries neither cancelled nor fired. */
   private waiting = 0
@@ -39,12 +40,12 @@ export class Timers {
   }
 
   /**
-   * Calls `run` `delay` ms from now. Runs on a fiber with this clock: when
+   * Calls `run` `delay` ms from now. Run it on a fiber with this clock: when
    * the timer is the earliest, the keeper is forked from it (detached).
    */
   add(delay: number, run: () => void): Effect.Effect<Timer> {
     return Effect.suspend(() => {
-      const timer: Timer = { at: this.clock.currentTimeMillisUnsafe() + delay, run }
+      const timer: Entry = { at: this.clock.currentTimeMillisUnsafe() + delay, run }
       const queue = this.queue
       let i = queue.length
       while (i > this.head && queue[i - 1]!.at > timer.at) i--
@@ -64,10 +65,11 @@ export class Timers {
     })
   }
 
-  /** Forgets `timer` if it has not fired; the last one waiting stops the keeper. */
+  /** Forgets `timer` if it has not run; the last one waiting stops the keeper. */
   cancel(timer: Timer): void {
-    if (timer.run === undefined) return
-    timer.run = undefined
+    const entry = timer as Entry
+    if (entry.run === undefined) return
+    entry.run = undefined
     if (--this.waiting === 0) this.reset()
   }
 
@@ -119,8 +121,8 @@ export class Timers {
 /** One keeper per clock (tests run connections on their own `TestClock`s). */
 const keepers = new WeakMap<Clock.Clock, Timers>()
 
-/** The timers of `clock`. */
-export const timersOf = (clock: Clock.Clock): Timers => {
+/** The timers of `clock`: one `Timers` per clock, made on first use. */
+export const forClock = (clock: Clock.Clock): Timers => {
   let keeper = keepers.get(clock)
   if (keeper === undefined) keepers.set(clock, keeper = new Timers(clock))
   return keeper
