@@ -196,7 +196,7 @@ const runRound = (self: ConnectionImpl<any>, beat: Beat): void => {
   const hb = self.cfg.heartbeat
   if (hb._tag === "None") return
   const round = hb._tag === "Protocol" ? protocolRound(self, beat.current, hb) : messageRound(self, beat.current, hb)
-  beat.round = Effect.runForkWith(self.services!)(
+  const fiber = Effect.runForkWith(self.services!)(
     Effect.flatMap(round, (goOn) => {
       beat.round = undefined
       return goOn && self.beat === beat && beat.current.endReason === undefined
@@ -204,6 +204,8 @@ const runRound = (self: ConnectionImpl<any>, beat: Beat): void => {
         : Effect.void
     })
   )
+  // A round that ended at once (its ping could not be sent) is not kept.
+  beat.round = fiber.pollUnsafe() === undefined ? fiber : undefined
 }
 
 /**
