@@ -642,6 +642,50 @@ describe("WSManager", () => {
       }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
     })
 
+    it.effect("an idle timer waits on the shared timers while data comes, with no fiber; a quiet session still ends", () => {
+      let live = 0
+      const counter: Metric.FiberRuntimeMetricsService = {
+        recordFiberStart: () => void live++,
+        recordFiberEnd: () => void live--
+      }
+      return Effect.gen(function*() {
+        const m = yield* manager({ dialsPerSecond: 1000 })
+        const events = yield* collect(m.events)
+        const peers = new Map<string, ServerConnection>()
+        const open = (from: number) =>
+          Effect.gen(function*() {
+            for (let i = from; i < from + 10; i++) {
+              yield* m.add(`q${i}`, { ...config(`q${i}`), idleTimeout: "5 seconds" })
+            }
+            for (const [name, peer] of yield* acceptAll(10)) peers.set(name, peer)
+            yield* settle
+          })
+        yield* open(0)
+        const tenOpen = live
+        yield* open(10)
+        assert.strictEqual(live, tenOpen, "ten more connections with an idle timer added a fiber")
+        // Data every 3 s keeps every session open, past several idle periods, with no fiber left behind.
+        for (let round = 0; round < 4; round++) {
+          yield* advance(3000, 100)
+          for (const peer of peers.values()) yield* peer.send("x")
+          yield* settle
+          assert.strictEqual(live, tenOpen, "a look at the idle timer left a fiber")
+        }
+        assert.isTrue([...(yield* m.states).values()].every((s) => s._tag === "Open"))
+        // One peer goes quiet: its session ends after 5 s; the others stay open.
+        for (let round = 0; round < 2; round++) {
+          yield* advance(3000, 100)
+          for (const [name, peer] of peers) if (name !== "q7") yield* peer.send("x")
+          yield* settle
+        }
+        const ended = events.items.filter((e) => e.event._tag === "Disconnected")
+        assert.deepStrictEqual(
+          ended.map((e) => [e.connection, e.event._tag === "Disconnected" && e.event.error._tag]),
+          [["q7", "IdleTimeout"]]
+        )
+      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+    })
+
     it.effect("closing the manager closes every connection with 1000 and ends the merged streams", () =>
       Effect.gen(function*() {
         const server = yield* MemoryServer

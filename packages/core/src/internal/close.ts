@@ -30,6 +30,7 @@ import { CurrentState } from "./currentState.ts"
 import * as Dial from "./dial.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
+import * as Idle from "./idle.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Send from "./send.ts"
 
@@ -188,6 +189,7 @@ const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Li
   if (!first) return
   // An interrupted dial or session leaves its scope open (and its heartbeat): closed here, first.
   Heartbeat.stop(self)
+  Idle.stop(self)
   if (scope !== undefined) yield* Scope.close(scope, Exit.void)
   Send.failQueued(self, result.reason)
   yield* self.setState(ConnectionState.Closed(result))

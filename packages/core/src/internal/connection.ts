@@ -31,6 +31,7 @@ import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
 import * as Hooks from "./hooks.ts"
 import { Hub, NO_READERS, READERS_WAITING, RETAINED_FRAMES } from "./hub.ts"
+import * as Idle from "./idle.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Logs from "./logs.ts"
 import * as Metrics from "./metrics.ts"
@@ -104,6 +105,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   pendingPings: Array<Heartbeat.PendingPing> | undefined = undefined
   /** The open session's heartbeat (internal/heartbeat.ts), if it has one. */
   beat: Heartbeat.Beat | undefined = undefined
+  /** The open session's idle timer (internal/idle.ts), if `idleTimeout` is set. */
+  idleWatch: Idle.Watch | undefined = undefined
 
   /**
    * The public state, stored once: the state itself until someone reads

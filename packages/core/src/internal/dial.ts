@@ -184,7 +184,7 @@ const handshake = Effect.fnUntraced(function*<R>(
   if (self.sendQueue !== undefined && self.sendQueue.length > 0) yield* Send.flushQueue(self, current)
   yield* Heartbeat.start(self, current)
   const idle = self.cfg.idleTimeout
-  if (idle !== undefined) yield* Effect.forkScoped(Idle.loop(self, current, idle))
+  if (idle !== undefined) yield* Idle.start(self, current, idle)
   return current
 })
 
@@ -219,6 +219,7 @@ const settle = Effect.fnUntraced(function*(
 /** Closes the dial's scope (the session's release, its timers), then what `outcome` calls for. */
 const next = <R>(self: ConnectionImpl<R>, outcome: Lifecycle.Outcome): Effect.Effect<Lifecycle.Final, never, R> => {
   Heartbeat.stop(self)
+  Idle.stop(self)
   const scope = Lifecycle.release(self)
   return scope === undefined
     ? decide(self, outcome)
