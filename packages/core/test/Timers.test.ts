@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Metric } from "effect"
 import { TestClock } from "effect/testing"
+import * as Internal from "../src/internal/timers.ts"
 import * as Timers from "../src/Timers.ts"
 import { settle } from "./utils/harness.ts"
 
@@ -71,4 +72,35 @@ describe("Timers", () => {
       yield* settle
       assert.deepStrictEqual(ran, ["first", "third"])
     }))
+})
+
+describe("Timers, from a timer's callback", () => {
+  it.effect("a callback adds the next timer with no effect and no fork; the one keeper runs it in time", () => {
+    let live = 0
+    const counter: Metric.FiberRuntimeMetricsService = {
+      recordFiberStart: () => void live++,
+      recordFiberEnd: () => void live--
+    }
+    return Effect.gen(function*() {
+      const timers = Internal.forClock(yield* Clock.Clock)
+      const ran: Array<number> = []
+      const every = (n: number) => () => {
+        ran.push(n)
+        if (n < 3) timers.addFromCallback(1000, every(n + 1))
+      }
+      const before = live
+      yield* timers.add(1000, every(1))
+      for (let second = 1; second <= 3; second++) {
+        yield* TestClock.adjust(999)
+        yield* settle
+        assert.strictEqual(ran.length, second - 1)
+        yield* TestClock.adjust(1)
+        yield* settle
+        assert.deepStrictEqual(ran.length, second)
+        assert.isAtMost(live, before + 1, "one keeper at most")
+      }
+      assert.deepStrictEqual(ran, [1, 2, 3])
+      assert.strictEqual(live, before, "nothing waits: the keeper ended")
+    }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter))
+  })
 })

@@ -45,15 +45,21 @@ const arm = (self: ConnectionImpl<any>, watch: Watch, delay: number): Effect.Eff
     watch.timer = timer
   })
 
-/** The timer came: look again later if data came meanwhile, wait out a blocked reader, or end the session. */
+/**
+ * The timer came (a callback of the clock's `Timers`): look again later if
+ * data came meanwhile, wait out a blocked reader, or end the session.
+ */
 const look = (self: ConnectionImpl<any>, watch: Watch): void => {
   watch.timer = undefined
   const current = watch.current
   if (self.idleWatch !== watch || current.endReason !== undefined) return
   const remaining = self.lastDataAt! + watch.idle - self.now()
-  const next = remaining > 0
-    ? arm(self, watch, remaining)
-    : self.readerBlocked
+  if (remaining > 0) {
+    // Data came meanwhile: look again when the session would next be idle, with no fiber.
+    watch.timer = Timers.forClock(self.clock).addFromCallback(remaining, () => look(self, watch))
+    return
+  }
+  const next = self.readerBlocked
     // Time spent waiting on a slow subscriber does not count: the socket was paused.
     ? Effect.andThen(
       awaitReader(self),
@@ -69,7 +75,7 @@ const look = (self: ConnectionImpl<any>, watch: Watch): void => {
       watch.fiber = undefined
     })
   ))
-  // Kept only while it runs (re-arming the timer ends at once): a watch holds no finished fiber.
+  // Kept only while it runs: a watch holds no finished fiber.
   watch.fiber = fiber.pollUnsafe() === undefined ? fiber : undefined
 }
 

@@ -45,13 +45,7 @@ export class Timers {
    */
   add(delay: number, run: () => void): Effect.Effect<Timer> {
     return Effect.suspend(() => {
-      const timer: Entry = { at: this.clock.currentTimeMillisUnsafe() + delay, run }
-      const queue = this.queue
-      let i = queue.length
-      while (i > this.head && queue[i - 1]!.at > timer.at) i--
-      if (i === queue.length) queue.push(timer)
-      else queue.splice(i, 0, timer)
-      this.waiting++
+      const timer = this.insert(delay, run)
       if (timer.at >= this.wakeAt) return Effect.succeed(timer)
       this.sleeper?.interruptUnsafe()
       this.wakeAt = timer.at
@@ -63,6 +57,26 @@ export class Timers {
         }
       )
     })
+  }
+
+  /**
+   * As `add`, from the callback of a timer of these `Timers` only: the
+   * keeper is running then and sleeps next until its earliest timer, this
+   * one included, so nothing is forked and no effect is needed.
+   */
+  addFromCallback(delay: number, run: () => void): Timer {
+    return this.insert(delay, run)
+  }
+
+  private insert(delay: number, run: () => void): Entry {
+    const timer: Entry = { at: this.clock.currentTimeMillisUnsafe() + delay, run }
+    const queue = this.queue
+    let i = queue.length
+    while (i > this.head && queue[i - 1]!.at > timer.at) i--
+    if (i === queue.length) queue.push(timer)
+    else queue.splice(i, 0, timer)
+    this.waiting++
+    return timer
   }
 
   /** Forgets `timer` if it has not run; the last one waiting stops the keeper. */
