@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Metric } from "effect"
+import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import * as Internal from "../src/internal/timers.ts"
 import * as Timers from "../src/Timers.ts"
-import { settle } from "./utils/harness.ts"
+import { countFibers, settle } from "./utils/harness.ts"
 
 describe("Timers", () => {
   it.effect("runs each timer once at its time, in time order, added in any order; a cancelled one never runs", () =>
@@ -31,30 +31,26 @@ describe("Timers", () => {
     }))
 
   it.effect("one clock, one keeper; it ends as soon as no timer waits, and starts again for the next", () => {
-    let live = 0
-    const counter: Metric.FiberRuntimeMetricsService = {
-      recordFiberStart: () => void live++,
-      recordFiberEnd: () => void live--
-    }
+    const fibers = countFibers()
     return Effect.gen(function*() {
       const clock = yield* Clock.Clock
       assert.strictEqual(Timers.forClock(clock), Timers.forClock(clock))
       const timers = Timers.forClock(clock)
-      const before = live
+      const before = fibers.live()
       const many = []
       for (let i = 0; i < 100; i++) many.push(yield* timers.add(1000 + i, () => {}))
       yield* settle
-      assert.strictEqual(live, before + 1, "a hundred timers, one sleeping fiber")
+      assert.strictEqual(fibers.live(), before + 1, "a hundred timers, one sleeping fiber")
       for (const timer of many) timers.cancel(timer)
       yield* settle
-      assert.strictEqual(live, before, "no timer waits: the keeper ended")
+      assert.strictEqual(fibers.live(), before, "no timer waits: the keeper ended")
       let fired = 0
       yield* timers.add(50, () => void fired++)
       yield* TestClock.adjust(50)
       yield* settle
       assert.strictEqual(fired, 1)
-      assert.strictEqual(live, before, "the last timer ran: the keeper ended")
-    }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter))
+      assert.strictEqual(fibers.live(), before, "the last timer ran: the keeper ended")
+    }).pipe(fibers.counting)
   })
 
   it.effect("a timer added while others run goes in order, and what runs may cancel what waits", () =>
@@ -76,11 +72,7 @@ describe("Timers", () => {
 
 describe("Timers, from a timer's callback", () => {
   it.effect("a callback adds the next timer with no effect and no fork; the one keeper runs it in time", () => {
-    let live = 0
-    const counter: Metric.FiberRuntimeMetricsService = {
-      recordFiberStart: () => void live++,
-      recordFiberEnd: () => void live--
-    }
+    const fibers = countFibers()
     return Effect.gen(function*() {
       const timers = Internal.forClock(yield* Clock.Clock)
       const ran: Array<number> = []
@@ -88,7 +80,7 @@ describe("Timers, from a timer's callback", () => {
         ran.push(n)
         if (n < 3) timers.addFromCallback(1000, every(n + 1))
       }
-      const before = live
+      const before = fibers.live()
       yield* timers.add(1000, every(1))
       for (let second = 1; second <= 3; second++) {
         yield* TestClock.adjust(999)
@@ -97,10 +89,10 @@ describe("Timers, from a timer's callback", () => {
         yield* TestClock.adjust(1)
         yield* settle
         assert.deepStrictEqual(ran.length, second)
-        assert.isAtMost(live, before + 1, "one keeper at most")
+        assert.isAtMost(fibers.live(), before + 1, "one keeper at most")
       }
       assert.deepStrictEqual(ran, [1, 2, 3])
-      assert.strictEqual(live, before, "nothing waits: the keeper ended")
-    }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter))
+      assert.strictEqual(fibers.live(), before, "nothing waits: the keeper ended")
+    }).pipe(fibers.counting)
   })
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
+import { Clock, ConfigProvider, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import type * as Frame from "../src/Frame.ts"
 import * as Heartbeat from "../src/Heartbeat.ts"
 import { MemoryServer } from "../src/MemoryTransport.ts"
@@ -7,7 +7,7 @@ import * as MemoryTransport from "../src/MemoryTransport.ts"
 import type { ServerConnection } from "../src/MemoryTransport.ts"
 import * as ReconnectPolicy from "../src/ReconnectPolicy.ts"
 import * as WSManager from "../src/WSManager.ts"
-import { advance, collect, settle } from "./utils/harness.ts"
+import { advance, collect, countFibers, settle } from "./utils/harness.ts"
 
 const config = (name: string) => ({ url: `ws://venue.test/${name}`, heartbeat: Heartbeat.none })
 const steady = ReconnectPolicy.exponential({ jitter: false })
@@ -565,11 +565,7 @@ describe("WSManager", () => {
   describe("lifetime", () => {
     it.effect("an idle open connection holds no fiber; one whose hooks return effects keeps one, parked", () => {
       // Live fibers, counted through the runtime's fiber metrics hook.
-      let live = 0
-      const counter: Metric.FiberRuntimeMetricsService = {
-        recordFiberStart: () => void live++,
-        recordFiberEnd: () => void live--
-      }
+      const fibers = countFibers()
       return Effect.gen(function*() {
         const m = yield* manager({ dialsPerSecond: 1000 })
         let plain = 0
@@ -584,10 +580,10 @@ describe("WSManager", () => {
             yield* settle
           })
         yield* openPlain(0)
-        const tenOpen = live
+        const tenOpen = fibers.live()
         yield* openPlain(10)
         assert.strictEqual(plain, 20)
-        assert.strictEqual(live, tenOpen, "ten more idle open connections added a fiber")
+        assert.strictEqual(fibers.live(), tenOpen, "ten more idle open connections added a fiber")
         yield* m.add("e", config("e"), { onText: () => Effect.sync(() => void effectful++) })
         const peer = (yield* acceptAll(1)).get("e")!
         yield* peer.send("x")
@@ -595,16 +591,12 @@ describe("WSManager", () => {
         yield* peer.send("y")
         yield* settle
         assert.strictEqual(effectful, 2)
-        assert.strictEqual(live, tenOpen + 1, "its fiber waits for the next read")
-      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+        assert.strictEqual(fibers.live(), tenOpen + 1, "its fiber waits for the next read")
+      }).pipe(fibers.counting, Effect.provide(memory()))
     })
 
     it.effect("a heartbeat waits between rounds on the clock's shared timers, with no fiber per connection", () => {
-      let live = 0
-      const counter: Metric.FiberRuntimeMetricsService = {
-        recordFiberStart: () => void live++,
-        recordFiberEnd: () => void live--
-      }
+      const fibers = countFibers()
       const beating = (name: string) => ({
         ...config(name),
         heartbeat: Heartbeat.protocol({ interval: "10 seconds", timeout: "2 seconds" })
@@ -619,9 +611,9 @@ describe("WSManager", () => {
             yield* settle
           })
         yield* open(0)
-        const tenOpen = live
+        const tenOpen = fibers.live()
         yield* open(10)
-        assert.strictEqual(live, tenOpen, "ten more idle connections with a heartbeat added a fiber")
+        assert.strictEqual(fibers.live(), tenOpen, "ten more idle connections with a heartbeat added a fiber")
         // Two rounds: every peer is pinged and answers; each round's fiber ends with it.
         for (let round = 1; round <= 2; round++) {
           yield* advance(10_000, 100)
@@ -629,7 +621,7 @@ describe("WSManager", () => {
             const pings = (yield* peer.received).filter((message) => message._tag === "Ping")
             assert.strictEqual(pings.length, round)
           }
-          assert.strictEqual(live, tenOpen, "a round's fiber outlived its round")
+          assert.strictEqual(fibers.live(), tenOpen, "a round's fiber outlived its round")
         }
         const states = yield* m.states
         assert.deepStrictEqual([...states.values()].filter((s) => s._tag !== "Open"), [])
@@ -639,15 +631,11 @@ describe("WSManager", () => {
         yield* advance(12_000, 100)
         assert.notStrictEqual((yield* m.states).get("h3")!._tag, "Open")
         assert.isTrue([...(yield* m.states)].every(([name, s]) => name === "h3" || s._tag === "Open"))
-      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+      }).pipe(fibers.counting, Effect.provide(memory()))
     })
 
     it.effect("an idle timer waits on the shared timers while data comes, with no fiber; a quiet session still ends", () => {
-      let live = 0
-      const counter: Metric.FiberRuntimeMetricsService = {
-        recordFiberStart: () => void live++,
-        recordFiberEnd: () => void live--
-      }
+      const fibers = countFibers()
       return Effect.gen(function*() {
         const m = yield* manager({ dialsPerSecond: 1000 })
         const events = yield* collect(m.events)
@@ -661,15 +649,15 @@ describe("WSManager", () => {
             yield* settle
           })
         yield* open(0)
-        const tenOpen = live
+        const tenOpen = fibers.live()
         yield* open(10)
-        assert.strictEqual(live, tenOpen, "ten more connections with an idle timer added a fiber")
+        assert.strictEqual(fibers.live(), tenOpen, "ten more connections with an idle timer added a fiber")
         // Data every 3 s keeps every session open, past several idle periods, with no fiber left behind.
         for (let round = 0; round < 4; round++) {
           yield* advance(3000, 100)
           for (const peer of peers.values()) yield* peer.send("x")
           yield* settle
-          assert.strictEqual(live, tenOpen, "a look at the idle timer left a fiber")
+          assert.strictEqual(fibers.live(), tenOpen, "a look at the idle timer left a fiber")
         }
         assert.isTrue([...(yield* m.states).values()].every((s) => s._tag === "Open"))
         // One peer goes quiet: its session ends after 5 s; the others stay open.
@@ -683,7 +671,7 @@ describe("WSManager", () => {
           ended.map((e) => [e.connection, e.event._tag === "Disconnected" && e.event.error._tag]),
           [["q7", "IdleTimeout"]]
         )
-      }).pipe(Effect.provideService(Metric.FiberRuntimeMetrics, counter), Effect.provide(memory()))
+      }).pipe(fibers.counting, Effect.provide(memory()))
     })
 
     it.effect("closing the manager closes every connection with 1000 and ends the merged streams", () =>

@@ -4,7 +4,7 @@
  * from the shared test utilities.
  */
 import { settle } from "@kharbranth/test-utils/clock"
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber, Metric, Stream } from "effect"
 import type { Scope } from "effect"
 import type * as Connection from "../../src/Connection.ts"
 import type { ConnectionState } from "../../src/ConnectionState.ts"
@@ -35,3 +35,20 @@ export const collect = <A, E>(stream: Stream.Stream<A, E>): Effect.Effect<
     const fiber = yield* Effect.forkScoped(Stream.runForEach(stream, (a) => Effect.sync(() => void items.push(a))))
     return { items, fiber }
   })
+
+/**
+ * Live fibers, counted through the runtime's fiber metrics hook: run the
+ * program `.pipe(fibers.counting)` and read `fibers.live()` as it goes.
+ */
+export const countFibers = () => {
+  let live = 0
+  const counter: Metric.FiberRuntimeMetricsService = {
+    recordFiberStart: () => void live++,
+    recordFiberEnd: () => void live--
+  }
+  return {
+    live: () => live,
+    counting: <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.provideService(self, Metric.FiberRuntimeMetrics, counter)
+  }
+}
