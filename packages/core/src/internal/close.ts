@@ -187,7 +187,7 @@ const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Li
   if (phase._tag === "Open") Direct.sourceOf(phase.socket)?.[Direct.AttachDirect](undefined)
   const { first, scope } = Lifecycle.finish(self)
   if (!first) return
-  // An interrupted dial or session leaves its scope open (and its heartbeat): closed here, first.
+  // An interrupted dial or session leaves its timers and its scope open: stopped and closed here, first.
   Heartbeat.stop(self)
   Idle.stop(self)
   if (scope !== undefined) yield* Scope.close(scope, Exit.void)

@@ -132,8 +132,9 @@ const openRequest = (self: ConnectionImpl<any>, url: string): Transport.OpenRequ
  * The transport's dial, in the dial's scope, and on success everything
  * between the handshake and the first read, done before reading so that
  * nothing of it waits on the fiber: the `Open` state and event, the
- * `onOpen` hook, the sends queued meanwhile, the session's timers (forked
- * in the dial's scope). A failed dial is reported as `DialFailed`.
+ * `onOpen` hook, the sends queued meanwhile, the session's heartbeat and
+ * idle timer (timers on the clock's shared `Timers`, stopped by `next` and by
+ * `finish`). A failed dial is reported as `DialFailed`.
  */
 const handshake = Effect.fnUntraced(function*<R>(
   self: ConnectionImpl<R>,
@@ -216,7 +217,7 @@ const settle = Effect.fnUntraced(function*(
   return { _tag: "Failed", error, uptime } satisfies Lifecycle.Outcome as Lifecycle.Outcome
 })
 
-/** Closes the dial's scope (the session's release, its timers), then what `outcome` calls for. */
+/** Stops the session's timers, closes the dial's scope (the session's release), then what `outcome` calls for. */
 const next = <R>(self: ConnectionImpl<R>, outcome: Lifecycle.Outcome): Effect.Effect<Lifecycle.Final, never, R> => {
   Heartbeat.stop(self)
   Idle.stop(self)
