@@ -10,7 +10,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import type { ConnectionShape } from "../Connection.ts"
 import * as Errors from "../ConnectionError.ts"
 import { ConnectionEvent } from "../ConnectionEvent.ts"
@@ -177,11 +176,13 @@ const messageRound = Effect.fnUntraced(function*(
  * `Timers` (no fiber while it waits), and the fiber of the round under way,
  * if one is. Ended by `stop` when the session's scope closes.
  */
-export interface Beat {
+export interface Beat extends Timers.Duty {
   readonly current: Lifecycle.Open
-  timer: Timers.Timer | undefined
-  round: Fiber.Fiber<void> | undefined
 }
+
+/** Whether `beat` is still the heartbeat of a session going on. */
+const beating = (self: ConnectionImpl<any>, beat: Beat): boolean =>
+  self.beat === beat && beat.current.endReason === undefined
 
 /** The next round `interval` ms from now, on the clock's shared timers. */
 const schedule = (self: ConnectionImpl<any>, beat: Beat, interval: number): Effect.Effect<void> =>
@@ -192,20 +193,14 @@ const schedule = (self: ConnectionImpl<any>, beat: Beat, interval: number): Effe
 /** A round is due: run on a fiber of its own, which schedules the next round if the session goes on. */
 const runRound = (self: ConnectionImpl<any>, beat: Beat): void => {
   beat.timer = undefined
-  if (self.beat !== beat || beat.current.endReason !== undefined) return
   const hb = self.cfg.heartbeat
-  if (hb._tag === "None") return
+  if (hb._tag === "None" || !beating(self, beat)) return
   const round = hb._tag === "Protocol" ? protocolRound(self, beat.current, hb) : messageRound(self, beat.current, hb)
-  const fiber = Effect.runForkWith(self.services!)(
-    Effect.flatMap(round, (goOn) => {
-      beat.round = undefined
-      return goOn && self.beat === beat && beat.current.endReason === undefined
-        ? schedule(self, beat, hb.interval)
-        : Effect.void
-    })
+  Timers.runDuty(
+    self.services!,
+    beat,
+    Effect.flatMap(round, (goOn) => goOn && beating(self, beat) ? schedule(self, beat, hb.interval) : Effect.void)
   )
-  // A round that ended at once (its ping could not be sent) is not kept.
-  beat.round = fiber.pollUnsafe() === undefined ? fiber : undefined
 }
 
 /**
@@ -215,7 +210,7 @@ const runRound = (self: ConnectionImpl<any>, beat: Beat): void => {
 export const start = (self: ConnectionImpl<any>, current: Lifecycle.Open): Effect.Effect<void> => {
   const hb = self.cfg.heartbeat
   if (hb._tag === "None") return Effect.void
-  const beat: Beat = { current, timer: undefined, round: undefined }
+  const beat: Beat = { current, timer: undefined, fiber: undefined }
   self.beat = beat
   return schedule(self, beat, hb.interval)
 }
@@ -225,8 +220,5 @@ export const stop = (self: ConnectionImpl<any>): void => {
   const beat = self.beat
   if (beat === undefined) return
   self.beat = undefined
-  if (beat.timer !== undefined) Timers.forClock(self.clock).cancel(beat.timer)
-  beat.timer = undefined
-  beat.round?.interruptUnsafe()
-  beat.round = undefined
+  Timers.endDuty(self.clock, beat)
 }

@@ -8,7 +8,6 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Errors from "../ConnectionError.ts"
 import { endSession } from "./close.ts"
 import type { ConnectionImpl } from "./connection.ts"
@@ -26,11 +25,9 @@ export const awaitReader = Effect.fnUntraced(function*(self: ConnectionImpl<any>
  * that ends the session once it went quiet, if it has come to that. Ended
  * by `stop` when the session's scope closes.
  */
-export interface Watch {
+export interface Watch extends Timers.Duty {
   readonly current: Lifecycle.Open
   readonly idle: number
-  timer: Timers.Timer | undefined
-  fiber: Fiber.Fiber<void> | undefined
 }
 
 /** Starts the session's idle timer: it first looks `idle` ms after the session's last data. */
@@ -69,14 +66,7 @@ const look = (self: ConnectionImpl<any>, watch: Watch): void => {
       })
     )
     : quiet(self, current, watch.idle)
-  const fiber = Effect.runForkWith(self.services!)(Effect.ensuring(
-    next,
-    Effect.sync(() => {
-      watch.fiber = undefined
-    })
-  ))
-  // Kept only while it runs: a watch holds no finished fiber.
-  watch.fiber = fiber.pollUnsafe() === undefined ? fiber : undefined
+  Timers.runDuty(self.services!, watch, next)
 }
 
 /** The session went quiet: closed with `IdleTimeout`, and cut after `closeTimeout` if the peer does not answer. */
@@ -94,8 +84,5 @@ export const stop = (self: ConnectionImpl<any>): void => {
   const watch = self.idleWatch
   if (watch === undefined) return
   self.idleWatch = undefined
-  if (watch.timer !== undefined) Timers.forClock(self.clock).cancel(watch.timer)
-  watch.timer = undefined
-  watch.fiber?.interruptUnsafe()
-  watch.fiber = undefined
+  Timers.endDuty(self.clock, watch)
 }

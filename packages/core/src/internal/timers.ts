@@ -3,6 +3,7 @@
  * clock keeps every timer on it.
  */
 import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -140,4 +141,37 @@ export const forClock = (clock: Clock.Clock): Timers => {
   let keeper = keepers.get(clock)
   if (keeper === undefined) keepers.set(clock, keeper = new Timers(clock))
   return keeper
+}
+
+/**
+ * What a session keeps of one of its timed duties (the heartbeat, the idle
+ * timer): the timer while it waits, the fiber while its work runs. Ended
+ * with `end` when the session's scope closes.
+ */
+export interface Duty {
+  timer: Timer | undefined
+  fiber: Fiber.Fiber<void> | undefined
+}
+
+/**
+ * Runs a duty's work on a fiber of its own, in `services`, kept by the duty
+ * only while it runs (work that ends at once is not kept): an idle duty
+ * holds no finished fiber.
+ */
+export const runDuty = <R>(services: Context.Context<R>, duty: Duty, work: Effect.Effect<void, never, R>): void => {
+  const fiber = Effect.runForkWith(services)(Effect.ensuring(
+    work,
+    Effect.sync(() => {
+      duty.fiber = undefined
+    })
+  ))
+  duty.fiber = fiber.pollUnsafe() === undefined ? fiber : undefined
+}
+
+/** Ends a duty: cancels its timer on `clock`'s timers and interrupts its work, if any. */
+export const endDuty = (clock: Clock.Clock, duty: Duty): void => {
+  if (duty.timer !== undefined) forClock(clock).cancel(duty.timer)
+  duty.timer = undefined
+  duty.fiber?.interruptUnsafe()
+  duty.fiber = undefined
 }
