@@ -47,6 +47,23 @@ const acceptAll = (count: number) =>
     return byName
   })
 
+/**
+ * Adds ten connections, `${prefix}${from}` on, each with `configOf` its name, accepts them, records
+ * their server side in `peers`, and lets everything settle.
+ */
+const openTen = (
+  m: Effect.Success<ReturnType<typeof manager>>,
+  peers: Map<string, ServerConnection>,
+  prefix: string,
+  from: number,
+  configOf: (name: string) => Parameters<typeof m.add>[1]
+) =>
+  Effect.gen(function*() {
+    for (let i = from; i < from + 10; i++) yield* m.add(`${prefix}${i}`, configOf(`${prefix}${i}`))
+    for (const [name, peer] of yield* acceptAll(10)) peers.set(name, peer)
+    yield* settle
+  })
+
 describe("WSManager", () => {
   describe("names", () => {
     it.effect("add returns the connection; get finds it; names lists live names in order", () =>
@@ -604,12 +621,7 @@ describe("WSManager", () => {
       return Effect.gen(function*() {
         const m = yield* manager({ dialsPerSecond: 1000 })
         const peers = new Map<string, ServerConnection>()
-        const open = (from: number) =>
-          Effect.gen(function*() {
-            for (let i = from; i < from + 10; i++) yield* m.add(`h${i}`, beating(`h${i}`))
-            for (const [name, peer] of yield* acceptAll(10)) peers.set(name, peer)
-            yield* settle
-          })
+        const open = (from: number) => openTen(m, peers, "h", from, beating)
         yield* open(0)
         const tenOpen = fibers.live()
         yield* open(10)
@@ -641,13 +653,7 @@ describe("WSManager", () => {
         const events = yield* collect(m.events)
         const peers = new Map<string, ServerConnection>()
         const open = (from: number) =>
-          Effect.gen(function*() {
-            for (let i = from; i < from + 10; i++) {
-              yield* m.add(`q${i}`, { ...config(`q${i}`), idleTimeout: "5 seconds" })
-            }
-            for (const [name, peer] of yield* acceptAll(10)) peers.set(name, peer)
-            yield* settle
-          })
+          openTen(m, peers, "q", from, (name) => ({ ...config(name), idleTimeout: "5 seconds" }))
         yield* open(0)
         const tenOpen = fibers.live()
         yield* open(10)
