@@ -31,8 +31,15 @@ interface Snapshot {
   readonly strings: ReadonlyArray<string>
 }
 
-/** Bytes and count per `type name` of a heap snapshot file. */
-const census = (file: string): Map<string, { bytes: number; count: number }> => {
+/**
+ * Bytes and count per `type name` of a heap snapshot file; with `traced`,
+ * also who holds each node of those labels (the holder's label and the
+ * edge's name), counted, so that an object can be traced to its owner.
+ */
+const census = (
+  file: string,
+  traced: ReadonlySet<string> = new Set()
+): { sizes: Map<string, { bytes: number; count: number }>; holders: Map<string, Map<string, Set<number>>> } => {
   const snap = JSON.parse(fs.readFileSync(file, "utf8")) as Snapshot
   const { edge_fields, edge_types, node_fields, node_types } = snap.snapshot.meta
   const { edges, nodes, strings } = snap
@@ -87,14 +94,28 @@ const census = (file: string): Map<string, { bytes: number; count: number }> => 
     return `${t} ${named}`
   }
   const out = new Map<string, { bytes: number; count: number }>()
+  const holders = new Map<string, Map<string, Set<number>>>()
   for (let k = 0; k < firstEdge.length; k++) {
     const label = labelOf(k)
     const entry = out.get(label) ?? { bytes: 0, count: 0 }
     entry.bytes += nodes[k * w + size!]!
     entry.count += 1
     out.set(label, entry)
+    if (traced.size === 0) continue
+    for (const e of edgesOf(k)) {
+      const held = labelOf(e.to)
+      if (!traced.has(held) || e.type === "weak") continue
+      const by = holders.get(held) ?? new Map<string, Set<number>>()
+      const edge = e.type === "element" || e.type === "hidden" ? `[${e.name}]` : `.${strings[e.name]}`
+      const key = `${label} ${edge}`
+      // Distinct nodes held so: one shared object held by a thousand counts once.
+      const distinct = by.get(key) ?? new Set<number>()
+      distinct.add(e.to)
+      by.set(key, distinct)
+      holders.set(held, by)
+    }
   }
-  return out
+  return { sizes: out, holders }
 }
 
 const [kind, count = "1000", child] = process.argv.slice(2)
@@ -125,15 +146,23 @@ const files = [n, 2 * n].map((c) => {
   execFileSync(process.execPath, ["--expose-gc", import.meta.filename, kind, String(c), file], { stdio: "inherit" })
   return file
 })
-const [small, large] = files.map(census) as [ReturnType<typeof census>, ReturnType<typeof census>]
-const rows = [...new Set([...small.keys(), ...large.keys()])].map((label) => {
+// BENCH_TRACE="label;label": who holds the nodes of those labels in the larger snapshot.
+const traced = new Set((process.env.BENCH_TRACE ?? "").split(";").filter((l) => l !== ""))
+const [small, large] = [census(files[0]!).sizes, census(files[1]!, traced)] as const
+const rows = [...new Set([...small.keys(), ...large.sizes.keys()])].map((label) => {
   const a = small.get(label) ?? { bytes: 0, count: 0 }
-  const b = large.get(label) ?? { bytes: 0, count: 0 }
+  const b = large.sizes.get(label) ?? { bytes: 0, count: 0 }
   return { label, bytes: (b.bytes - a.bytes) / n, count: (b.count - a.count) / n }
 }).sort((x, y) => y.bytes - x.bytes)
 const total = rows.reduce((sum, r) => sum + r.bytes, 0)
 console.log(`${kind}: ${total.toFixed(0)} B of heap per idle connection (the ${n} more of ${2 * n} over ${n})`)
-for (const r of rows.filter((r) => Math.abs(r.bytes) >= 16)) {
+for (const r of rows.filter((r) => Math.abs(r.bytes) >= (process.env.BENCH_ALL === "1" ? 1 : 16))) {
   console.log(`${r.bytes.toFixed(0).padStart(7)} B ${r.count.toFixed(2).padStart(6)} × ${r.label}`)
+}
+for (const [label, by] of large.holders) {
+  console.log(`held: ${label}`)
+  for (const [holder, nodes] of [...by].sort((x, y) => y[1].size - x[1].size).slice(0, 6)) {
+    console.log(`${String(nodes.size).padStart(7)} × ${holder}`)
+  }
 }
 for (const file of files) fs.rmSync(file)
