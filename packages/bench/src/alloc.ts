@@ -6,7 +6,8 @@
  * included, then prints the KB allocated per connection opened and the
  * functions that allocated most. Short-lived garbage counts: allocation
  * while connections open sets how far V8 grows its young generation, which
- * idle RSS at 10,000 connections follows (FINDINGS.md).
+ * idle RSS at 10,000 connections follows (FINDINGS.md). `BENCH_TOP=N` prints
+ * the N sites that allocated most (20 by default).
  */
 import * as inspector from "node:inspector/promises"
 import { loadAdapter } from "./clients/load.ts"
@@ -55,7 +56,7 @@ walk(profile.head as Node)
 console.log(
   `${kind}: ${(total / connections / 1024).toFixed(1)} KB allocated per connection opened (${connections} connections)`
 )
-for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_TOP ?? 20))) {
   console.log(`${(bytes / connections).toFixed(0).padStart(7)} B  ${site}`)
 }
 process.exit(0)
