@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Scope from "effect/Scope"
+import * as DialScope from "../src/internal/dialScope.ts"
 import * as Lifecycle from "../src/internal/lifecycle.ts"
 import type * as Transport from "../src/Transport.ts"
 
@@ -16,7 +16,7 @@ describe("Lifecycle", () => {
   it.effect("a dial goes Idle → Dialing → Open → Ended → Idle, handing its scope back once", () =>
     Effect.gen(function*() {
       const self: Lifecycle.Holder = { phase: Lifecycle.IDLE }
-      const scope = yield* Scope.make()
+      const scope = DialScope.make()
       assert.isTrue(Lifecycle.dial(self, scope))
       assert.isFalse(Lifecycle.dial(self, scope), "a second dial while dialing is refused")
       assert.isUndefined(Lifecycle.usable(self))
@@ -29,7 +29,7 @@ describe("Lifecycle", () => {
       assert.strictEqual(Lifecycle.release(self), scope)
       assert.isUndefined(Lifecycle.release(self), "the scope is handed back once")
       assert.strictEqual(self.phase._tag, "Idle")
-      yield* Scope.close(scope, Exit.void)
+      yield* DialScope.close(scope, Exit.void)
     }))
 
   it.effect("waiting is only from Idle; finishing is final and hands back an open scope", () =>
@@ -38,9 +38,9 @@ describe("Lifecycle", () => {
       const wake = yield* Deferred.make<Lifecycle.Outcome>()
       assert.isTrue(Lifecycle.wait(self, wake))
       assert.isFalse(Lifecycle.wait(self, wake))
-      assert.isFalse(Lifecycle.dial(self, yield* Scope.make()), "no dial while waiting")
+      assert.isFalse(Lifecycle.dial(self, DialScope.make()), "no dial while waiting")
       Lifecycle.waited(self)
-      const scope = yield* Scope.make()
+      const scope = DialScope.make()
       Lifecycle.dial(self, scope)
       Lifecycle.open(self, socket, 0)
       const first = Lifecycle.finish(self)
@@ -53,6 +53,6 @@ describe("Lifecycle", () => {
       Lifecycle.finished(self)
       assert.isTrue(Lifecycle.isFinished(self))
       assert.isUndefined(Lifecycle.usable(self))
-      yield* Scope.close(scope, Exit.void)
+      yield* DialScope.close(scope, Exit.void)
     }))
 })

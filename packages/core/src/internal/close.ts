@@ -28,6 +28,7 @@ import { ConnectionState } from "../ConnectionState.ts"
 import type { ConnectionImpl } from "./connection.ts"
 import { CurrentState } from "./currentState.ts"
 import * as Dial from "./dial.ts"
+import * as DialScope from "./dialScope.ts"
 import * as Direct from "./direct.ts"
 import * as Heartbeat from "./heartbeat.ts"
 import * as Idle from "./idle.ts"
@@ -190,7 +191,7 @@ const finish = Effect.fnUntraced(function*(self: ConnectionImpl<any>, result: Li
   // An interrupted dial or session leaves its timers and its scope open: stopped and closed here, first.
   Heartbeat.stop(self)
   Idle.stop(self)
-  if (scope !== undefined) yield* Scope.close(scope, Exit.void)
+  if (scope !== undefined) yield* DialScope.close(scope, Exit.void)
   Send.failQueued(self, result.reason)
   yield* self.setState(ConnectionState.Closed(result))
   yield* self.emit(ConnectionEvent.Closed({ at: self.now(), ...result }))

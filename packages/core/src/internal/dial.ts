@@ -27,6 +27,7 @@ import type * as Transport from "../Transport.ts"
 import * as Close from "./close.ts"
 import type { ConnectionImpl } from "./connection.ts"
 import { CurrentState } from "./currentState.ts"
+import * as DialScope from "./dialScope.ts"
 import * as Heartbeat from "./heartbeat.ts"
 import * as Idle from "./idle.ts"
 import * as Lifecycle from "./lifecycle.ts"
@@ -98,7 +99,7 @@ const dial = Effect.fnUntraced(function*<R>(self: ConnectionImpl<R>) {
   if (openQueued === undefined) yield* reportConnecting(self, attempt, shown)
   // close() came before the dial began (while the Connecting event waited on a slow subscriber): no dial.
   if (self.closeRequest !== undefined) return Lifecycle.STOPPED
-  const scope = Scope.makeUnsafe()
+  const scope = DialScope.make()
   if (!Lifecycle.dial(self, scope)) return Lifecycle.STOPPED
   const request = openRequest(self, url.success)
   const opening = openQueued === undefined ? self.transport.open(request) : openQueued(request, {
@@ -152,6 +153,7 @@ const handshake = Effect.fnUntraced(function*<R>(
   const current = Lifecycle.open(self, socket, since)
   // Not dialing any more: the loop is being interrupted, and finishes.
   if (current === undefined) return Lifecycle.STOPPED
+  DialScope.keepSole(current.scope)
   self.sessions++
   self.lastDataAt = since
   // close() may have come while this session was dialing: it ends at once, gracefully.
@@ -224,7 +226,7 @@ const next = <R>(self: ConnectionImpl<R>, outcome: Lifecycle.Outcome): Effect.Ef
   const scope = Lifecycle.release(self)
   return scope === undefined
     ? decide(self, outcome)
-    : Effect.andThen(Scope.close(scope, Exit.void), Effect.suspend(() => decide(self, outcome)))
+    : Effect.andThen(DialScope.close(scope, Exit.void), Effect.suspend(() => decide(self, outcome)))
 }
 
 /** After a dial or session: end the loop, dial again at once (a restart), or back off and dial again. */

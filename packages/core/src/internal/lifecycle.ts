@@ -10,9 +10,9 @@
  */
 import type * as Deferred from "effect/Deferred"
 import type * as Fiber from "effect/Fiber"
-import type * as Scope from "effect/Scope"
 import type * as Errors from "../ConnectionError.ts"
 import type * as Transport from "../Transport.ts"
+import type { DialScope } from "./dialScope.ts"
 
 /** Why an open session is being ended, set once by whoever ends it first. */
 export type EndReason = Errors.HeartbeatTimeout | Errors.IdleTimeout | "restart" | "stop"
@@ -55,7 +55,7 @@ export interface Idle {
 export interface Dialing {
   readonly _tag: "Dialing"
   /** The scope of this dial and of the session it opens. */
-  readonly scope: Scope.Closeable
+  readonly scope: DialScope
   /** Forked by a `close` during the dial: gives the dial up at `closeTimeout`; interrupted when the dial ends. */
   giveUp: Fiber.Fiber<void> | undefined
 }
@@ -66,7 +66,7 @@ export interface Dialing {
  */
 export interface Open {
   readonly _tag: "Open"
-  readonly scope: Scope.Closeable
+  readonly scope: DialScope
   /** The transport's session: the socket. */
   readonly socket: Transport.Session
   /** The session's number (1 for a connection's first). */
@@ -79,7 +79,7 @@ export interface Open {
 /** The dial or session is over; its scope is not closed yet. */
 export interface Ended {
   readonly _tag: "Ended"
-  readonly scope: Scope.Closeable
+  readonly scope: DialScope
 }
 
 /** The backoff between two dials; `wake` ends it early, with `RESTART` (a restart) or `STOPPED` (a close). */
@@ -115,7 +115,7 @@ const dialOver = (dialing: Dialing): void => {
 }
 
 /** `Idle` → `Dialing`, with the dial's new scope. Refused once finishing. */
-export const dial = (self: Holder, scope: Scope.Closeable): boolean => {
+export const dial = (self: Holder, scope: DialScope): boolean => {
   if (self.phase._tag !== "Idle") return false
   self.phase = { _tag: "Dialing", scope, giveUp: undefined }
   return true
@@ -147,7 +147,7 @@ export const end = (self: Holder): void => {
 }
 
 /** `Ended` → `Idle`: gives the scope to close, once. */
-export const release = (self: Holder): Scope.Closeable | undefined => {
+export const release = (self: Holder): DialScope | undefined => {
   const phase = self.phase
   if (phase._tag !== "Ended") return undefined
   self.phase = IDLE
@@ -171,7 +171,7 @@ export const waited = (self: Holder): void => {
  * open (an interrupted dial or session), if any, to close first. `false` if
  * finishing had already begun.
  */
-export const finish = (self: Holder): { readonly first: boolean; readonly scope: Scope.Closeable | undefined } => {
+export const finish = (self: Holder): { readonly first: boolean; readonly scope: DialScope | undefined } => {
   const phase = self.phase
   if (phase._tag === "Finishing" || phase._tag === "Finished") return { first: false, scope: undefined }
   if (phase._tag === "Dialing") dialOver(phase)
