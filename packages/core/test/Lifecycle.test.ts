@@ -11,6 +11,7 @@ import * as Lifecycle from "../src/internal/lifecycle.ts"
 import type * as Transport from "../src/Transport.ts"
 
 const socket = { session: 7 } as unknown as Transport.Session
+const opened = (since: number) => ({ _tag: "Open" as const, session: 7, since, protocol: "" })
 
 describe("Lifecycle", () => {
   it.effect("a dial goes Idle → Dialing → Open → Ended → Idle, handing its scope back once", () =>
@@ -20,10 +21,10 @@ describe("Lifecycle", () => {
       assert.isTrue(Lifecycle.dial(self, scope))
       assert.isFalse(Lifecycle.dial(self, scope), "a second dial while dialing is refused")
       assert.isUndefined(Lifecycle.usable(self))
-      const opened = Lifecycle.open(self, socket, 100)
-      assert.strictEqual(opened?.number, 7)
-      assert.strictEqual(Lifecycle.usable(self), opened)
-      assert.isUndefined(Lifecycle.open(self, socket, 200), "open is refused unless dialing")
+      const open = Lifecycle.open(self, socket, opened(100))
+      assert.strictEqual(open?.state.session, 7)
+      assert.strictEqual(Lifecycle.usable(self), open)
+      assert.isUndefined(Lifecycle.open(self, socket, opened(200)), "open is refused unless dialing")
       Lifecycle.end(self)
       assert.strictEqual(self.phase._tag, "Ended")
       assert.strictEqual(Lifecycle.release(self), scope)
@@ -42,7 +43,7 @@ describe("Lifecycle", () => {
       Lifecycle.waited(self)
       const scope = DialScope.make()
       Lifecycle.dial(self, scope)
-      Lifecycle.open(self, socket, 0)
+      Lifecycle.open(self, socket, opened(0))
       const first = Lifecycle.finish(self)
       assert.isTrue(first.first)
       assert.strictEqual(first.scope, scope)

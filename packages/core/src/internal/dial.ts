@@ -150,7 +150,8 @@ const handshake = Effect.fnUntraced(function*<R>(
   }
   const socket = result.success
   const since = self.now()
-  const current = Lifecycle.open(self, socket, since)
+  const state: States.Open = { session: socket.session, since, protocol: socket.protocol, _tag: "Open" }
+  const current = Lifecycle.open(self, socket, state)
   // Not dialing any more: the loop is being interrupted, and finishes.
   if (current === undefined) return Lifecycle.STOPPED
   DialScope.keepSole(current.scope)
@@ -160,12 +161,15 @@ const handshake = Effect.fnUntraced(function*<R>(
   const closing = self.closeRequest
   if (closing !== undefined) yield* Close.endSession(current, "stop", "close", closing.code, closing.reason)
   yield* Effect.andThen(
-    self.setState(
-      { session: current.number, since, protocol: socket.protocol, _tag: "Open" } satisfies States.Open
-    ),
+    self.setState(state),
     Effect.suspend(() =>
       self.emit(
-        ConnectionEvent.Opened({ at: since, session: current.number, attempt: self.attempt, protocol: socket.protocol })
+        ConnectionEvent.Opened({
+          at: since,
+          session: current.state.session,
+          attempt: self.attempt,
+          protocol: socket.protocol
+        })
       )
     )
   )
@@ -174,13 +178,15 @@ const handshake = Effect.fnUntraced(function*<R>(
     yield* Effect.catchCause(
       onOpen({
         connection: self.name,
-        session: current.number,
+        session: current.state.session,
         send: (data: Frame.Outbound) => Send.sendOn(self, current, data)
       }),
       (cause) =>
         Cause.hasInterruptsOnly(cause)
           ? Effect.failCause(cause as Cause.Cause<never>)
-          : self.emit(ConnectionEvent.HookFailed({ at: self.now(), session: current.number, hook: "onOpen", cause }))
+          : self.emit(
+            ConnectionEvent.HookFailed({ at: self.now(), session: current.state.session, hook: "onOpen", cause })
+          )
     )
   }
   // Most sessions open with nothing queued: no generator for them.
@@ -210,12 +216,12 @@ const settle = Effect.fnUntraced(function*(
 ) {
   Lifecycle.end(self)
   Heartbeat.failPending(self)
-  const uptime = self.now() - current.since
+  const uptime = self.now() - current.state.since
   const reason = current.endReason
   if (reason === "stop") return Lifecycle.STOPPED
   if (reason === "restart") return Lifecycle.RESTART
   const error: Errors.DisconnectError = reason ?? end()
-  yield* self.emit(ConnectionEvent.Disconnected({ at: self.now(), session: current.number, error }))
+  yield* self.emit(ConnectionEvent.Disconnected({ at: self.now(), session: current.state.session, error }))
   return { _tag: "Failed", error, uptime } satisfies Lifecycle.Outcome as Lifecycle.Outcome
 })
 
@@ -295,7 +301,7 @@ export const restart = Effect.fnUntraced(function*(self: ConnectionImpl<any>, re
   }
   const phase = self.phase
   if (phase._tag === "Open") {
-    yield* self.emit(ConnectionEvent.RestartRequested({ at: self.now(), session: phase.number, reason }))
+    yield* self.emit(ConnectionEvent.RestartRequested({ at: self.now(), session: phase.state.session, reason }))
     yield* Close.endSession(phase, "restart", "close", 1000, Close.truncateUtf8(reason, 123))
     yield* phase.socket.terminate
   } else if (phase._tag === "Waiting") {

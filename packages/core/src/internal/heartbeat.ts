@@ -111,7 +111,7 @@ export const ping = (self: ConnectionImpl<any>): ConnectionShape["ping"] => {
   const timeout = hb._tag === "None" ? self.cfg.connectTimeout : hb.timeout
   return Effect.flatMap(pingOnce(self, current, timeout), (rtt) =>
     rtt === undefined
-      ? Effect.fail(new Errors.HeartbeatTimeout({ connection: self.name, session: current.number, timeout }))
+      ? Effect.fail(new Errors.HeartbeatTimeout({ connection: self.name, session: current.state.session, timeout }))
       : Effect.succeed(Duration.nanos(rtt)))
 }
 
@@ -120,10 +120,10 @@ const excused = (self: ConnectionImpl<any>): Effect.Effect<boolean> =>
   Effect.suspend(() => self.readerBlocked ? Effect.as(Idle.awaitReader(self), true) : Effect.succeed(false))
 
 const missed = Effect.fnUntraced(function*(self: ConnectionImpl<any>, current: Lifecycle.Open, timeout: number) {
-  yield* self.emit(ConnectionEvent.HeartbeatMissed({ at: self.now(), session: current.number, timeout }))
+  yield* self.emit(ConnectionEvent.HeartbeatMissed({ at: self.now(), session: current.state.session, timeout }))
   yield* Close.endSession(
     current,
-    new Errors.HeartbeatTimeout({ connection: self.name, session: current.number, timeout }),
+    new Errors.HeartbeatTimeout({ connection: self.name, session: current.state.session, timeout }),
     "terminate"
   )
 })

@@ -46,7 +46,12 @@ export const failed = <R>(
 ): Effect.Effect<void, never, R> =>
   Effect.andThen(
     self.emit(
-      ConnectionEvent.HookFailed({ at: self.now(), session: current.number, hook: `on${batch[index]!._tag}`, cause })
+      ConnectionEvent.HookFailed({
+        at: self.now(),
+        session: current.state.session,
+        hook: `on${batch[index]!._tag}`,
+        cause
+      })
     ),
     Effect.suspend(() => self.runHooks(current, batch, index + 1))
   )

@@ -71,7 +71,7 @@ const look = (self: ConnectionImpl<any>, watch: Watch): void => {
 
 /** The session went quiet: closed with `IdleTimeout`, and cut after `closeTimeout` if the peer does not answer. */
 const quiet = Effect.fnUntraced(function*(self: ConnectionImpl<any>, current: Lifecycle.Open, idle: number) {
-  const error = new Errors.IdleTimeout({ connection: self.name, session: current.number, idleTimeout: idle })
+  const error = new Errors.IdleTimeout({ connection: self.name, session: current.state.session, idleTimeout: idle })
   yield* endSession(current, error, "close", 4000, "idle timeout")
   // A peer that does not answer the close frame is cut after closeTimeout
   // (this fiber is interrupted first if the session ends sooner).

@@ -11,6 +11,7 @@
 import type * as Deferred from "effect/Deferred"
 import type * as Fiber from "effect/Fiber"
 import type * as Errors from "../ConnectionError.ts"
+import type * as States from "../ConnectionState.ts"
 import type * as Transport from "../Transport.ts"
 import type { DialScope } from "./dialScope.ts"
 
@@ -69,9 +70,12 @@ export interface Open {
   readonly scope: DialScope
   /** The transport's session: the socket. */
   readonly socket: Transport.Session
-  /** The session's number (1 for a connection's first). */
-  readonly number: number
-  readonly since: number
+  /**
+   * The public state this session set: its number (1 for a connection's
+   * first) and since when it is open. Held rather than copied: a copy of
+   * `since` would be a number of its own on the heap, per open connection.
+   */
+  readonly state: States.Open
   /** Set once, by whoever ends the session first; sends and timers stop at it. */
   endReason: EndReason | undefined
 }
@@ -122,7 +126,7 @@ export const dial = (self: Holder, scope: DialScope): boolean => {
 }
 
 /** `Dialing` → `Open`: the handshake succeeded. Refused unless dialing. */
-export const open = (self: Holder, socket: Transport.Session, since: number): Open | undefined => {
+export const open = (self: Holder, socket: Transport.Session, state: States.Open): Open | undefined => {
   const dialing = self.phase
   if (dialing._tag !== "Dialing") return undefined
   dialOver(dialing)
@@ -130,8 +134,7 @@ export const open = (self: Holder, socket: Transport.Session, since: number): Op
     _tag: "Open",
     scope: dialing.scope,
     socket,
-    number: socket.session,
-    since,
+    state,
     endReason: undefined
   }
   self.phase = opened

@@ -30,7 +30,7 @@ export const sendOn = (
       self.bytesOut += typeof data === "string" ? data.length : data.byteLength
     })).pipe(
       Effect.tapError((error) =>
-        self.emit(ConnectionEvent.SendFailed({ at: self.now(), session: current.number, error }))
+        self.emit(ConnectionEvent.SendFailed({ at: self.now(), session: current.state.session, error }))
       )
     )
 

@@ -19,6 +19,6 @@ export const of = <R>(self: ConnectionImpl<R>): ConnectionStats => {
     lastRtt: self.lastRtt,
     dropped: self.framesHubValue?.dropped ?? 0,
     reconnects: Math.max(0, self.sessions - 1),
-    uptime: open === undefined ? 0 : self.now() - open.since
+    uptime: open === undefined ? 0 : self.now() - open.state.since
   }
 }
