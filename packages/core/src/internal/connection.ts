@@ -36,6 +36,7 @@ import * as Lifecycle from "./lifecycle.ts"
 import * as Logs from "./logs.ts"
 import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
+import { Seldom } from "./seldom.ts"
 import * as Send from "./send.ts"
 import * as Stats from "./stats.ts"
 
@@ -75,15 +76,6 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   readonly hasFrameHooks: boolean
   /** The message heartbeat, if that is the kind: read per frame, so kept here rather than behind `cfg`. */
   readonly messageHeartbeat: Extract<Config.Resolved["heartbeat"], { readonly _tag: "Message" }> | undefined
-  /**
-   * Work the direct path (`ReadDirect`, `ReadOne`) could not finish
-   * synchronously and left for the read loop's fiber, which the session
-   * then wakes (`Wake`); the fiber runs it before the next batch it takes
-   * (`takeLeftover`). Only ever set while the reader waits for a take
-   * (detached, or its fiber parked in `Park`), so the two paths never
-   * overlap.
-   */
-  leftover: Effect.Effect<void, never, R> | undefined = undefined
   // Counters are plain fields of the connection itself, updated once per
   // batch by the one read loop: a Ref per frame would cost more than the
   // frame, and a separate object is one more cache line per socket read.
@@ -131,14 +123,6 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   /** Dials since the last reset (a restart, or a session that lasted `minUptime`). */
   attempt = 0
   /**
-   * The reconnect schedule, stepped with each failure; `undefined` after a
-   * reset until the next failure makes a fresh one, so an open connection
-   * holds none.
-   */
-  step: Dial.ReconnectStep | undefined = undefined
-  /** Set once by `close`; every phase honours it at its next step. */
-  closeRequest: Lifecycle.CloseRequest | undefined = undefined
-  /**
    * The dial loop's fiber, from `start` on; `undefined` while the session's
    * reader is detached (internal/direct.ts), until a fiber is woken.
    */
@@ -149,10 +133,37 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
   handle: Handle | undefined = undefined
   /** The URL of the last dial, redacted, for log lines (internal/logs.ts). */
   shownUrl: string | undefined = undefined
-  /** The session whose first failed hook was logged as a warning (internal/logs.ts). */
-  hookFailureWarned: number | undefined = undefined
   /** Set at construction when `Metrics.enabled` is true (internal/metrics.ts); called once per event. */
   metrics: Metrics.ConnectionMetrics | undefined = undefined
+  /** The fields set only now and then (see `Seldom`), behind the accessors below. */
+  seldom: Seldom<R> | undefined = undefined
+
+  get leftover(): Effect.Effect<void, never, R> | undefined {
+    return this.seldom?.leftover
+  }
+  set leftover(work: Effect.Effect<void, never, R> | undefined) {
+    if (work !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).leftover = work
+  }
+  get step(): Dial.ReconnectStep | undefined {
+    return this.seldom?.step
+  }
+  set step(step: Dial.ReconnectStep | undefined) {
+    if (step !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).step = step
+  }
+  get closeRequest(): Lifecycle.CloseRequest | undefined {
+    return this.seldom?.closeRequest
+  }
+  set closeRequest(request: Lifecycle.CloseRequest | undefined) {
+    if (request !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).closeRequest = request
+  }
+  get hookFailureWarned(): number | undefined {
+    return this.seldom?.hookFailureWarned
+  }
+  set hookFailureWarned(session: number | undefined) {
+    if (session !== undefined || this.seldom !== undefined) {
+      ;(this.seldom ??= new Seldom<R>()).hookFailureWarned = session
+    }
+  }
 
   readonly cfg: Config.Resolved
   readonly transport: Transport.Transport["Service"]
