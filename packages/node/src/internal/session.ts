@@ -132,6 +132,21 @@ class SessionSocket extends WebSocket {
 }
 
 /**
+ * What a session sets only when something goes wrong or waits, made by the
+ * first of them: an idle healthy session holds none of it (three fields
+ * less per open connection).
+ */
+class Trouble {
+  /** Made only while the release waits for the close handshake. */
+  closedWaiter: Deferred.Deferred<void> | undefined = undefined
+  lastError: Error | undefined = undefined
+  /** More pongs waited to be written than `maxPendingPongs`: the peer pings faster than it reads. */
+  pingFlood = false
+  /** Sends waiting for the socket's buffer to drain; made with the first. */
+  drainWaiters: Array<() => void> | undefined = undefined
+}
+
+/**
  * One session over one socket: the socket's state lives in fields and its
  * handlers on the prototype, so an open idle session holds no closures. The
  * session is its own inbox (and the inbox's options): a socket read touches
@@ -151,17 +166,13 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
   /** Settled by the handshake; dropped once the session is open. */
   private opened: Deferred.Deferred<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout> | undefined
   private closed = false
-  /** Made only while the release waits for the close handshake. */
-  private closedWaiter: Deferred.Deferred<void> | undefined = undefined
-  private lastError: Error | undefined = undefined
   // Pongs written to the socket but not yet flushed: a peer that pings
   // faster than it reads is flooding us.
   private pendingPongs = 0
-  private pingFlood = false
   private pongWritten: (() => void) | undefined = undefined
   private pendingBytes = 0
-  /** Sends waiting for the socket's buffer to drain; made with the first. */
-  private drainWaiters: Array<() => void> | undefined = undefined
+  /** What goes wrong or waits, made when it first does (see `Trouble`): an idle healthy session holds none. */
+  private trouble: Trouble | undefined = undefined
 
   /** The dial's phases, when the request asked for them (see `measureDial`). */
   timings: DialPhases | undefined = undefined
@@ -247,7 +258,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
   }
 
   onError(ws: WebSocket, error: Error): void {
-    this.lastError = error
+    ;(this.trouble ??= new Trouble()).lastError = error
     if (this.opened !== undefined) {
       Deferred.doneUnsafe(this.opened, Effect.fail(this.connectFailed(errorDetail(error), error)))
     }
@@ -278,7 +289,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
     this.push(Frame.ping(data, this.session, this.now()))
     if (ws.readyState !== WebSocket.OPEN) return
     if (this.pendingPongs >= this.settings.maxPendingPongs) {
-      this.pingFlood = true
+      ;(this.trouble ??= new Trouble()).pingFlood = true
       ws.terminate()
       return
     }
@@ -295,10 +306,11 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
   onClose(code: number, reasonBytes: Buffer): void {
     const reason = reasonBytes.toString()
     const session = this.session
-    const lastError = this.lastError
+    const trouble = this.trouble
+    const lastError = trouble?.lastError
     this.push(Frame.close(code, reason, session, this.now()))
     const status = lastError === undefined ? undefined : violationCodeOf(lastError)
-    const pingFlood = this.pingFlood
+    const pingFlood = trouble?.pingFlood === true
     // Made only if the connection reads it: not for a session it closed itself.
     this.endWith(() =>
       pingFlood
@@ -326,7 +338,9 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
       )
     }
     this.closed = true
-    if (this.closedWaiter !== undefined) Deferred.doneUnsafe(this.closedWaiter, Effect.void)
+    // Read again: a hook the close frame reached may have begun the release.
+    const closedWaiter = this.trouble?.closedWaiter
+    if (closedWaiter !== undefined) Deferred.doneUnsafe(closedWaiter, Effect.void)
     this.wakeDrainWaiters()
   }
 
@@ -375,7 +389,9 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
       if (ws.readyState === WebSocket.CONNECTING) return Effect.sync(() => ws.terminate())
       if (ws.readyState === WebSocket.OPEN) ws.close(1000)
       return Effect.suspend(() =>
-        this.closed ? Effect.void : Deferred.await(this.closedWaiter ??= Deferred.makeUnsafe<void>())
+        this.closed
+          ? Effect.void
+          : Deferred.await((this.trouble ??= new Trouble()).closedWaiter ??= Deferred.makeUnsafe<void>())
       ).pipe(
         Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
       )
@@ -386,9 +402,10 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
   // ---- sending -------------------------------------------------------------
 
   private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters
+    const trouble = this.trouble
+    const waiters = trouble?.drainWaiters
     if (waiters === undefined || waiters.length === 0) return
-    this.drainWaiters = undefined
+    trouble!.drainWaiters = undefined
     for (const wake of waiters) wake()
   }
 
@@ -398,10 +415,10 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
         return resume(Effect.void)
       }
       const wake = () => resume(Effect.void)
-      const waiters = this.drainWaiters ??= []
-      waiters.push(wake)
+      const trouble = this.trouble ??= new Trouble()
+      ;(trouble.drainWaiters ??= []).push(wake)
       return Effect.sync(() => {
-        this.drainWaiters = this.drainWaiters?.filter((w) => w !== wake)
+        trouble.drainWaiters = trouble.drainWaiters?.filter((w) => w !== wake)
       })
     })
   }
