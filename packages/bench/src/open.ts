@@ -16,8 +16,11 @@
  * last open, after four `gc()`s; meaningful in the first run, in a fresh
  * process), so Node flags can be tried on it: at 10,000 connections RSS
  * is mostly V8's young generation, grown while the connections open, and
- * `--max-semi-space-size` caps it (FINDINGS.md).
+ * `--max-semi-space-size` caps it (FINDINGS.md). It also prints what each
+ * V8 heap space has committed, before and after, to tell the young
+ * generation's pages from the old space's.
  */
+import * as v8 from "node:v8"
 import type { Running } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
 import { openIdle, startServer } from "./harness.ts"
@@ -43,6 +46,10 @@ const measure = async (work: () => Promise<void>): Promise<{ readonly seconds: n
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Each V8 heap space's committed size (what RSS holds of it), in MB. */
+const spaces = (): Map<string, number> =>
+  new Map(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.physical_space_size / 1048576]))
+
 /** Memory as the memory scenario takes it; nothing without `--expose-gc`. */
 const memory = () => canCollect ? settledMemory() : Promise.resolve(undefined)
 
@@ -51,6 +58,7 @@ const server = await startServer()
 for (let run = 1; run <= runs; run++) {
   let running: Running | undefined
   const base = await memory()
+  const spacesBefore = spaces()
   const open = await measure(async () => {
     running = await openIdle(adapter, kind, connections, server.port)
   })
@@ -62,6 +70,11 @@ for (let run = 1; run <= runs; run++) {
     idle = `; idle: RSS ${perConnection(after.rss - base.rss)} KB, heap ${
       perConnection(after.heapUsed - base.heapUsed)
     } KB each`
+    // Where the RSS went: each heap space's committed MB, before → after.
+    const grown = [...spaces()].map(([name, mb]) =>
+      `${name} ${(spacesBefore.get(name) ?? 0).toFixed(1)}→${mb.toFixed(1)}`
+    )
+    idle += `\n  committed MB: ${grown.join(", ")}`
   }
   const stop = await measure(() => running!.stop())
   console.log(
