@@ -7,15 +7,19 @@
  * connection saw its first frame after a reconnect, when each noticed a dead
  * peer. Only this file measures; the adapters in `clients/` only adapt.
  *
- * The latency probe wraps `ws`'s `WebSocket.prototype.emit` (every client
- * here, Kharbranth included, reads through `ws`): on each `message` event it
- * notes the time and the message's send stamp, and the handler pairs its own
- * time with it, and with the time of the first `message` event of the same
- * socket read. It is installed for the cold window (from the first message,
+ * The latency probe wraps the `emit` of `ws`'s `Receiver` (every client
+ * here, Kharbranth included, reads through `ws`, whose frame parser emits
+ * each message there first, then its socket's `message` event): on each
+ * message it notes the time and the message's send stamp, and the handler
+ * pairs its own time with it, and with the time of the first message of the
+ * same socket read. (A socket class may answer its own events without
+ * `WebSocket.prototype.emit`, as Kharbranth's does since 2026-12-04: a
+ * probe there saw none of its messages.) It is installed for the cold window (from the first message,
  * end-to-end only) and the latency window, never while CPU is measured.
  */
 import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks"
 import WebSocket from "ws"
+import * as wsModule from "ws"
 import type { Running } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
 import { settledMemory as memory } from "./memory.ts"
@@ -51,9 +55,16 @@ const addedRead: Array<number> = []
 const endToEnd: Array<number> = []
 /** Server send → handler over the cold window (from the first message, no warm-up). */
 let coldEndToEnd: Array<number> | undefined
-type Emit = (this: WebSocket, event: string | symbol, a?: unknown, b?: unknown) => boolean
-const prototype = WebSocket.prototype as unknown as { emit: Emit }
+type Emit = (this: object, event: string | symbol, a?: unknown, b?: unknown) => boolean
+// `ws` exports its `Receiver` (a named export, untyped in @types/ws).
+const prototype = (wsModule as unknown as { Receiver: { prototype: { emit: Emit } } }).Receiver.prototype
 const originalEmit = prototype.emit
+/** The key under which a `Receiver` keeps its socket (`ws`'s own `kWebSocket` symbol), found on the first. */
+let socketKey: symbol | undefined
+const socketOf = (receiver: object): WebSocket => {
+  socketKey ??= Object.getOwnPropertySymbols(receiver).find((key) => key.description === "websocket")
+  return (receiver as Record<symbol, WebSocket>)[socketKey!]!
+}
 
 /**
  * The time of the first `message` event of the current socket read: `ws`
@@ -81,7 +92,8 @@ const probedEmit: Emit = function(event, a, b) {
   if (event === "message" && b === false && coldEndToEnd === undefined) {
     let index = indexOf.get(this)
     if (index === undefined) {
-      index = Number(this.url.slice(this.url.lastIndexOf("/") + 1))
+      const url = socketOf(this).url
+      index = Number(url.slice(url.lastIndexOf("/") + 1))
       indexOf.set(this, index)
     }
     const queue = pending[index] ??= { sent: [], at: [], readAt: [], head: 0 }
@@ -275,7 +287,7 @@ const handle = async (command: ClientCommand): Promise<void> => {
       const cold = coldEndToEnd
       coldEndToEnd = undefined
       probing = false
-      delete (WebSocket.prototype as unknown as { emit?: Emit }).emit
+      delete (prototype as { emit?: Emit }).emit
       const coldPauses = coldGc()
       // CPU without the probe, then latency (and GC) with it.
       const w = await window(command.warmupMs, command.windowMs)
@@ -284,7 +296,7 @@ const handle = async (command: ClientCommand): Promise<void> => {
       const warmGc = recordGc()
       await sleep(command.windowMs)
       probing = false
-      delete (WebSocket.prototype as unknown as { emit?: Emit }).emit
+      delete (prototype as { emit?: Emit }).emit
       const warmPauses = warmGc()
       return void send({
         type: "paced-result",

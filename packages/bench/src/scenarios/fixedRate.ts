@@ -65,9 +65,10 @@ export const scenario: Scenario = {
   method: `The server sends ${RATE.toLocaleString("en-US")} msg/s in total from a 1 ms timer, round-robin over the ` +
     "connections, each message stamped with its send time (monotonic clock, µs). Each client `JSON.parse`s every " +
     "message. CPU per message is user+system CPU over the first window divided by messages handled, with nothing " +
-    "instrumented. Latency is taken over a second window with a probe on `ws`'s `WebSocket.prototype.emit` " +
-    "(every client here reads through `ws`): *added* = socket `message` event → the user's handler; " +
-    "*end-to-end* = server send → handler; *from read* = the first `message` event of the same socket read → handler. " +
+    "instrumented. Latency is taken over a second window with a probe on the `emit` of `ws`'s frame parser " +
+    "(`Receiver`; every client here reads through `ws`): *added* = the parser's `message` event, which `ws` " +
+    "turns into the socket's → the user's handler; *end-to-end* = server send → handler; *from read* = the " +
+    "first `message` event of the same socket read → handler. " +
     "Before both, a *cold* window of the same length from the first message, with no warm-up: end-to-end " +
     "percentiles and GC pauses (`PerformanceObserver` on `gc`; minor = scavenge, major = mark-compact). " +
     "`ws-batched` is raw `ws` handing each read's frames to the handler in one microtask after the read: " +
