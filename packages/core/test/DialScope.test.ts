@@ -82,6 +82,18 @@ describe("DialScope", () => {
       assert.isTrue(Exit.hasInterrupts(exit))
     }))
 
+  it.effect("the kept release runs even when a finalizer added later dies, and the close is that defect", () =>
+    Effect.gen(function*() {
+      const scope = DialScope.make()
+      const ran: Array<string> = []
+      yield* Scope.addFinalizer(scope, Effect.sync(() => ran.push("released")))
+      DialScope.keepSole(scope)
+      yield* Scope.addFinalizer(scope, Effect.die(new Error("later died")))
+      const exit = yield* Effect.exit(DialScope.close(scope, Exit.void))
+      assert.deepStrictEqual(ran, ["released"])
+      assert.isTrue(Exit.hasDies(exit))
+    }))
+
   it.effect("a finalizer that throws is a defect of the close, after the later ones ran", () =>
     Effect.gen(function*() {
       const scope = DialScope.make()

@@ -65,13 +65,17 @@ export const keepSole = (scope: DialScope): void => {
   scope.state = EMPTY
 }
 
-/** Closes the scope, as `Scope.close` does, then runs the finalizer `keepSole` took, if any. */
+/**
+ * Closes the scope, as `Scope.close` does, then runs the finalizer
+ * `keepSole` took, if any, even when a later one died (a scope runs every
+ * finalizer, whatever the others did).
+ */
 export const close = (scope: DialScope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
   const sole = scope.sole
   if (sole === undefined) return Scope.close(scope, exit)
   scope.sole = undefined
   return Effect.uninterruptible(
-    Effect.andThen(
+    Effect.ensuring(
       Scope.close(scope, exit),
       Effect.suspend(() => {
         try {
