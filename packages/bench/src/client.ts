@@ -14,8 +14,9 @@
  * pairs its own time with it, and with the time of the first message of the
  * same socket read. (A socket class may answer its own events without
  * `WebSocket.prototype.emit`, as Kharbranth's does since 2026-12-04: a
- * probe there saw none of its messages.) It is installed for the cold window (from the first message,
- * end-to-end only) and the latency window, never while CPU is measured.
+ * probe there saw none of its messages.) It is installed for the cold
+ * window (from the first message, end-to-end only) and the latency window,
+ * never while CPU is measured.
  */
 import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks"
 import WebSocket from "ws"

@@ -142,27 +142,29 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     return this.seldom?.leftover
   }
   set leftover(work: Effect.Effect<void, never, R> | undefined) {
-    if (work !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).leftover = work
+    this.setSeldom("leftover", work)
   }
   get step(): Dial.ReconnectStep | undefined {
     return this.seldom?.step
   }
   set step(step: Dial.ReconnectStep | undefined) {
-    if (step !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).step = step
+    this.setSeldom("step", step)
   }
   get closeRequest(): Lifecycle.CloseRequest | undefined {
     return this.seldom?.closeRequest
   }
   set closeRequest(request: Lifecycle.CloseRequest | undefined) {
-    if (request !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>()).closeRequest = request
+    this.setSeldom("closeRequest", request)
   }
   get hookFailureWarned(): number | undefined {
     return this.seldom?.hookFailureWarned
   }
   set hookFailureWarned(session: number | undefined) {
-    if (session !== undefined || this.seldom !== undefined) {
-      ;(this.seldom ??= new Seldom<R>()).hookFailureWarned = session
-    }
+    this.setSeldom("hookFailureWarned", session)
+  }
+  /** Sets a seldom field, making their object only to hold something (clearing one needs none). */
+  private setSeldom<K extends keyof Seldom<R>>(key: K, value: Seldom<R>[K]): void {
+    if (value !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>())[key] = value
   }
 
   readonly cfg: Config.Resolved

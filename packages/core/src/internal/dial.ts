@@ -164,12 +164,7 @@ const handshake = Effect.fnUntraced(function*<R>(
     self.setState(state),
     Effect.suspend(() =>
       self.emit(
-        ConnectionEvent.Opened({
-          at: since,
-          session: current.state.session,
-          attempt: self.attempt,
-          protocol: socket.protocol
-        })
+        ConnectionEvent.Opened({ at: since, session: state.session, attempt: self.attempt, protocol: socket.protocol })
       )
     )
   )
@@ -178,15 +173,13 @@ const handshake = Effect.fnUntraced(function*<R>(
     yield* Effect.catchCause(
       onOpen({
         connection: self.name,
-        session: current.state.session,
+        session: state.session,
         send: (data: Frame.Outbound) => Send.sendOn(self, current, data)
       }),
       (cause) =>
         Cause.hasInterruptsOnly(cause)
           ? Effect.failCause(cause as Cause.Cause<never>)
-          : self.emit(
-            ConnectionEvent.HookFailed({ at: self.now(), session: current.state.session, hook: "onOpen", cause })
-          )
+          : self.emit(ConnectionEvent.HookFailed({ at: self.now(), session: state.session, hook: "onOpen", cause }))
     )
   }
   // Most sessions open with nothing queued: no generator for them.

@@ -1,7 +1,7 @@
 /**
  * The scope of one dial and the session it opens: a `Scope.Closeable` that
- * `Scope.provide`, `Scope.addFinalizer` and `Scope.close` treat as any other
- * (they read and set its `state`), but an instance of a class whose
+ * `Scope.provide`, `Scope.addFinalizer` and `Scope.close` take like every
+ * other scope (they read and set its `state`), but an instance of a class whose
  * constant parts (the type marks, `strategy`, `parent`) live on its
  * prototype, so that each holds only its `state`. `Scope.makeUnsafe()`
  * makes an object literal of five properties, two of them keyed by marks a

@@ -189,6 +189,11 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
     this.opened = Deferred.makeUnsafe<void, ConnectionError.ConnectFailed | ConnectionError.ConnectTimeout>()
   }
 
+  /** The session's `Trouble`, made on first need. */
+  private troubled(): Trouble {
+    return this.trouble ??= new Trouble()
+  }
+
   // ---- the inbox's side ------------------------------------------------
 
   onPause(): void {
@@ -258,7 +263,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
   }
 
   onError(ws: WebSocket, error: Error): void {
-    ;(this.trouble ??= new Trouble()).lastError = error
+    this.troubled().lastError = error
     if (this.opened !== undefined) {
       Deferred.doneUnsafe(this.opened, Effect.fail(this.connectFailed(errorDetail(error), error)))
     }
@@ -289,7 +294,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
     this.push(Frame.ping(data, this.session, this.now()))
     if (ws.readyState !== WebSocket.OPEN) return
     if (this.pendingPongs >= this.settings.maxPendingPongs) {
-      ;(this.trouble ??= new Trouble()).pingFlood = true
+      this.troubled().pingFlood = true
       ws.terminate()
       return
     }
@@ -338,7 +343,6 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
       )
     }
     this.closed = true
-    // Read again: a hook the close frame reached may have begun the release.
     const closedWaiter = this.trouble?.closedWaiter
     if (closedWaiter !== undefined) Deferred.doneUnsafe(closedWaiter, Effect.void)
     this.wakeDrainWaiters()
@@ -391,7 +395,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
       return Effect.suspend(() =>
         this.closed
           ? Effect.void
-          : Deferred.await((this.trouble ??= new Trouble()).closedWaiter ??= Deferred.makeUnsafe<void>())
+          : Deferred.await(this.troubled().closedWaiter ??= Deferred.makeUnsafe<void>())
       ).pipe(
         Effect.timeoutOrElse({ duration: this.settings.closeTimeout, orElse: () => Effect.sync(() => ws.terminate()) })
       )
@@ -415,7 +419,7 @@ export class NodeSession extends Inbox.Base<Transport.SessionEnd> implements Tra
         return resume(Effect.void)
       }
       const wake = () => resume(Effect.void)
-      const trouble = this.trouble ??= new Trouble()
+      const trouble = this.troubled()
       ;(trouble.drainWaiters ??= []).push(wake)
       return Effect.sync(() => {
         trouble.drainWaiters = trouble.drainWaiters?.filter((w) => w !== wake)
