@@ -11,6 +11,7 @@ import type { Percentiles } from "./stats.ts"
 export const CLIENT_KINDS = [
   "ws",
   "ws-batched",
+  "ws+kharbranth-import",
   "kharbranth-stream",
   "kharbranth-arrays",
   "kharbranth-hooks",
@@ -29,13 +30,26 @@ export const CLIENT_KINDS = [
 export const METRICS_CLIENTS = ["kharbranth-stream+metrics", "kharbranth-hooks+metrics"] as const
 
 /**
+ * Raw `ws` clients that tell apart where a difference from `ws` comes from,
+ * run in the fixed-rate scenario: `ws-batched` hands each socket read's
+ * frames over in one microtask (the latency of batching, with no library;
+ * it also runs in the throughput scenario); `ws+kharbranth-import` is raw
+ * `ws` in a process that has imported `@kharbranth/core` and
+ * `@kharbranth/node` and never uses them (what loading the library and
+ * `effect` does to garbage collection, with none of the library's work per
+ * frame).
+ */
+export const CONTROL_CLIENTS = ["ws-batched", "ws+kharbranth-import"] as const
+
+/**
  * The clients of the scenarios where how frames are consumed does not matter
  * (idle memory, reconnects, storms): `kharbranth-arrays` differs from
  * `kharbranth-stream` only in its consumer, so it runs in the throughput
  * scenario alone; so do the metrics variants (and fixed-rate).
  */
 export const CONNECTION_CLIENTS: ReadonlyArray<ClientKind> = CLIENT_KINDS.filter((kind) =>
-  kind !== "kharbranth-arrays" && kind !== "ws-batched" && !(METRICS_CLIENTS as ReadonlyArray<string>).includes(kind)
+  kind !== "kharbranth-arrays" && !(CONTROL_CLIENTS as ReadonlyArray<string>).includes(kind) &&
+  !(METRICS_CLIENTS as ReadonlyArray<string>).includes(kind)
 )
 
 /** One of `CLIENT_KINDS`. */

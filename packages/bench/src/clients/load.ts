@@ -11,6 +11,11 @@ export const loadAdapter = async (kind: ClientKind): Promise<Adapter> => {
       return (await import("./ws.ts")).adapter
     case "ws-batched":
       return (await import("./ws.ts")).batchedAdapter
+    case "ws+kharbranth-import":
+      // Loaded and never used: what the library's modules (and effect's) do to the process alone.
+      await import("@kharbranth/core")
+      await import("@kharbranth/node")
+      return (await import("./ws.ts")).adapter
     case "kharbranth-stream":
       return (await import("./kharbranth.ts")).streamAdapter
     case "kharbranth-arrays":

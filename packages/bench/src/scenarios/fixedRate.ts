@@ -11,7 +11,7 @@
  * pauses (a `PerformanceObserver` on `gc`) of a process that just started.
  */
 import { clientConfig, withClient, withServer } from "../harness.ts"
-import { type ClientKind, CONNECTION_CLIENTS, METRICS_CLIENTS } from "../protocol.ts"
+import { type ClientKind, CONNECTION_CLIENTS, CONTROL_CLIENTS, METRICS_CLIENTS } from "../protocol.ts"
 import type { Case, Plan, Scenario } from "../scenario.ts"
 
 /** The paced rate, messages per second over all connections. */
@@ -72,7 +72,9 @@ export const scenario: Scenario = {
     "Before both, a *cold* window of the same length from the first message, with no warm-up: end-to-end " +
     "percentiles and GC pauses (`PerformanceObserver` on `gc`; minor = scavenge, major = mark-compact). " +
     "`ws-batched` is raw `ws` handing each read's frames to the handler in one microtask after the read: " +
-    "the latency of batching per read, with no library.",
+    "the latency of batching per read, with no library. `ws+kharbranth-import` is raw `ws` in a process that " +
+    "has imported `@kharbranth/core` and `@kharbranth/node` and never uses them: what loading the library and " +
+    "`effect` does to GC pauses and the cold window, with none of the library's work per frame.",
   metrics: [
     { key: "cpuPerMsg", label: "CPU/msg", unit: "µs", better: "lower", headline: "cpu", digits: 2 },
     { key: "e2eP99", label: "e2e p99", unit: "µs", better: "lower", headline: "latency-p99", digits: 0 },
@@ -98,8 +100,8 @@ export const scenario: Scenario = {
       config: String(count),
       label: `${count.toLocaleString("en-US")} conn`,
       clients: plan.quick
-        ? ["ws", "ws-batched", "kharbranth-stream", "kharbranth-hooks", ...METRICS_CLIENTS]
-        : ["ws", "ws-batched", ...CONNECTION_CLIENTS.filter((kind) => kind !== "ws"), ...METRICS_CLIENTS],
+        ? ["ws", ...CONTROL_CLIENTS, "kharbranth-stream", "kharbranth-hooks", ...METRICS_CLIENTS]
+        : ["ws", ...CONTROL_CLIENTS, ...CONNECTION_CLIENTS.filter((kind) => kind !== "ws"), ...METRICS_CLIENTS],
       measure: (client: ClientKind) => measurePaced(client, count, plan.warmupMs, plan.windowMs)
     }))
 }
