@@ -8,13 +8,18 @@
  * name an anonymous function has), largest first. The fixed costs (code,
  * module sources, the runtime) cancel out. Run it for `ws` and for a
  * Kharbranth client to see what a connection costs beyond the socket. With
- * `BENCH_HEARTBEAT=1` every connection keeps a protocol heartbeat.
+ * `BENCH_HEARTBEAT=1` every connection keeps a protocol heartbeat. With
+ * `BENCH_IN_FLIGHT=1` the connections dial a server that accepts and never
+ * answers the upgrade, all at once: what a dial in flight holds (while
+ * thousands of connections open, the dials in flight at each young
+ * collection are what survives it, beside the connections just opened).
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as v8 from "node:v8"
 import { loadAdapter } from "./clients/load.ts"
-import { openIdle, startServer } from "./harness.ts"
+import { clientConfig, openIdle, startServer } from "./harness.ts"
 import { isClientKind } from "./protocol.ts"
 
 interface Snapshot {
@@ -124,10 +129,29 @@ if (!isClientKind(kind)) {
   process.exit(2)
 }
 const n = Number(count)
+// BENCH_IN_FLIGHT=1: what a dial in flight holds, rather than an open idle connection.
+const inFlight = process.env.BENCH_IN_FLIGHT === "1"
 
 if (child !== undefined) {
   // One process: open, settle, collect, snapshot.
   const adapter = await loadAdapter(kind)
+  if (inFlight) {
+    // A TCP server that accepts and never answers the upgrade: every dial stays in flight
+    // (the clients' connect timeout, 10 s, is far off when the snapshot is taken).
+    const held: Array<net.Socket> = []
+    const silent = net.createServer((socket) => void held.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    const port = (silent.address() as net.AddressInfo).port
+    await adapter.start(
+      { ...clientConfig({ kind, connections: n, port }), dialConcurrency: n },
+      () => `ws://127.0.0.1:${port}/`,
+      { onMessage: () => {}, onOpen: () => {}, onClose: () => {} }
+    )
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    for (let i = 0; i < 4; i++) (globalThis as unknown as { gc: () => void }).gc()
+    v8.writeHeapSnapshot(child)
+    process.exit(0)
+  }
   const server = await startServer()
   // With BENCH_HEARTBEAT=1, each connection keeps a protocol heartbeat (a ping every 30 s, none of
   // which is due while the snapshot is taken): what the heartbeat's timers hold while idle.
@@ -155,7 +179,10 @@ const rows = [...new Set([...small.keys(), ...large.sizes.keys()])].map((label) 
   return { label, bytes: (b.bytes - a.bytes) / n, count: (b.count - a.count) / n }
 }).sort((x, y) => y.bytes - x.bytes)
 const total = rows.reduce((sum, r) => sum + r.bytes, 0)
-console.log(`${kind}: ${total.toFixed(0)} B of heap per idle connection (the ${n} more of ${2 * n} over ${n})`)
+console.log(
+  `${kind}: ${total.toFixed(0)} B of heap per ${inFlight ? "dial in flight" : "idle connection"} ` +
+    `(the ${n} more of ${2 * n} over ${n})`
+)
 for (const r of rows.filter((r) => Math.abs(r.bytes) >= (process.env.BENCH_ALL === "1" ? 1 : 16))) {
   console.log(`${r.bytes.toFixed(0).padStart(7)} B ${r.count.toFixed(2).padStart(6)} × ${r.label}`)
 }
