@@ -5,10 +5,12 @@
  * after each of three starts of the client in this process: one connection
  * (the first run of the library's code), one connection again (what a start
  * costs once its code has run), and `connections` (1,000 by default). The
- * memory scenario divides everything after the import by the connections,
- * so the first two steps, and the code V8 compiles and optimizes as the
- * connections open, count per connection there; `src/heap.ts` (N against
- * 2N connections) leaves them out. Connections are left open to the end.
+ * memory scenario opens its connections in one start and divides
+ * everything after the import by them, so what a first start costs once
+ * (the first run of the library's code) and the code V8 compiles and
+ * optimizes as the connections open count per connection there;
+ * `src/heap.ts` (N against 2N connections) leaves them out. Connections are
+ * left open to the end (the harness stops the feed server on exit).
  */
 import { loadAdapter } from "./clients/load.ts"
 import { openIdle, startServer } from "./harness.ts"
