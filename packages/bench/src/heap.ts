@@ -18,6 +18,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as v8 from "node:v8"
+import type { Adapter } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
 import { clientConfig, openIdle, startServer } from "./harness.ts"
 import { isClientKind } from "./protocol.ts"
@@ -132,36 +133,45 @@ const n = Number(count)
 // BENCH_IN_FLIGHT=1: what a dial in flight holds, rather than an open idle connection.
 const inFlight = process.env.BENCH_IN_FLIGHT === "1"
 
-if (child !== undefined) {
-  // One process: open, settle, collect, snapshot.
-  const adapter = await loadAdapter(kind)
-  if (inFlight) {
-    // A TCP server that accepts and never answers the upgrade: every dial stays in flight
-    // (the clients' connect timeout, 10 s, is far off when the snapshot is taken).
-    const held: Array<net.Socket> = []
-    const silent = net.createServer((socket) => void held.push(socket))
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
-    const port = (silent.address() as net.AddressInfo).port
-    await adapter.start(
-      { ...clientConfig({ kind, connections: n, port }), dialConcurrency: n },
-      () => `ws://127.0.0.1:${port}/`,
-      { onMessage: () => {}, onOpen: () => {}, onClose: () => {} }
-    )
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    for (let i = 0; i < 4; i++) (globalThis as unknown as { gc: () => void }).gc()
-    v8.writeHeapSnapshot(child)
-    process.exit(0)
-  }
+/**
+ * Starts `n` dials that stay in flight: to a TCP server that accepts and
+ * never answers the upgrade (the clients' connect timeout, 10 s, is far off
+ * when the snapshot is taken). Ended with the process.
+ */
+const startInFlight = async (adapter: Adapter): Promise<() => Promise<void>> => {
+  const held: Array<net.Socket> = []
+  const silent = net.createServer((socket) => void held.push(socket))
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+  const port = (silent.address() as net.AddressInfo).port
+  await adapter.start(
+    { ...clientConfig({ kind, connections: n, port }), dialConcurrency: n },
+    () => `ws://127.0.0.1:${port}/`,
+    { onMessage: () => {}, onOpen: () => {}, onClose: () => {} }
+  )
+  return () => Promise.resolve()
+}
+
+/** Opens `n` idle connections to the feed server; the returned function stops them and the server. */
+const startIdle = async (adapter: Adapter): Promise<() => Promise<void>> => {
   const server = await startServer()
   // With BENCH_HEARTBEAT=1, each connection keeps a protocol heartbeat (a ping every 30 s, none of
   // which is due while the snapshot is taken): what the heartbeat's timers hold while idle.
   const heartbeat = process.env.BENCH_HEARTBEAT === "1" ? { intervalMs: 30_000, timeoutMs: 10_000 } : undefined
   const running = await openIdle(adapter, kind, n, server.port, heartbeat)
+  return async () => {
+    await running.stop()
+    server.child.kill()
+  }
+}
+
+if (child !== undefined) {
+  // One process: open (or dial), settle, collect, snapshot.
+  const adapter = await loadAdapter(kind)
+  const stop = await (inFlight ? startInFlight(adapter) : startIdle(adapter))
   await new Promise((resolve) => setTimeout(resolve, 1000))
   for (let i = 0; i < 4; i++) (globalThis as unknown as { gc: () => void }).gc()
   v8.writeHeapSnapshot(child)
-  await running.stop()
-  server.child.kill()
+  await stop()
   process.exit(0)
 }
 

@@ -7,18 +7,18 @@
  * costs once its code has run), and `connections` (1,000 by default). The
  * memory scenario opens its connections in one start and divides
  * everything after the import by them, so what a first start costs once
- * (the first run of the library's code) and the code V8 compiles and
- * optimizes as the connections open count per connection there;
+ * and the code V8 compiles and optimizes as the connections open count per
+ * connection there;
  * `src/heap.ts` (N against 2N connections) leaves them out. Connections are
  * left open to the end (the harness stops the feed server on exit).
  */
 import { loadAdapter } from "./clients/load.ts"
 import { openIdle, startServer } from "./harness.ts"
+import { canCollect, settledMemory } from "./memory.ts"
 import { isClientKind } from "./protocol.ts"
 
 const [kind, count] = process.argv.slice(2)
-const gc = (globalThis as { gc?: () => void }).gc
-if (!isClientKind(kind) || gc === undefined) {
+if (!isClientKind(kind) || !canCollect) {
   console.error("usage: node --expose-gc src/steps.ts <client> [connections]")
   process.exit(2)
 }
@@ -26,14 +26,10 @@ const connections = Number(count ?? 1000)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Heap in use once the last start has settled, after four full collections. */
+/** Heap in use once the last start has settled, taken as the memory scenario takes it. */
 const settled = async (): Promise<number> => {
   await sleep(300)
-  for (let i = 0; i < 4; i++) {
-    gc()
-    await sleep(20)
-  }
-  return process.memoryUsage().heapUsed
+  return (await settledMemory()).heapUsed
 }
 
 const adapter = await loadAdapter(kind)
