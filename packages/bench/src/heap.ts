@@ -14,9 +14,9 @@
  * thousands of connections open, the dials in flight at each young
  * collection are what survives it, beside the connections just opened).
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import { once } from "node:events"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as v8 from "node:v8"
 import type { Adapter } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
@@ -134,21 +134,37 @@ const n = Number(count)
 const inFlight = process.env.BENCH_IN_FLIGHT === "1"
 
 /**
+ * A TCP server that accepts and never answers, in a process of its own so
+ * that its sockets are not counted here, with a backlog as deep as the
+ * kernel allows (net.core.somaxconn): with Node's default of 511, a client
+ * that starts thousands of connects in one turn (raw `ws`) would have most
+ * of its SYNs dropped and its dials counted while they wait to connect.
+ */
+const SILENT_SERVER = `
+const server = require("node:net").createServer((socket) => held.push(socket))
+const held = []
+server.listen({ port: 0, host: "127.0.0.1", backlog: 65535 }, () => console.log(server.address().port))
+`
+
+/**
  * Starts `n` dials that stay in flight: to a TCP server that accepts and
  * never answers the upgrade (the clients' connect timeout, 10 s, is far off
- * when the snapshot is taken). Ended with the process.
+ * when the snapshot is taken, a second after the dials start). The server
+ * is killed at stop.
  */
 const startInFlight = async (adapter: Adapter): Promise<() => Promise<void>> => {
-  const held: Array<net.Socket> = []
-  const silent = net.createServer((socket) => void held.push(socket))
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
-  const port = (silent.address() as net.AddressInfo).port
+  const silent = spawn(process.execPath, ["-e", SILENT_SERVER], { stdio: ["ignore", "pipe", "inherit"] })
+  const [line] = await once(silent.stdout, "data") as [Buffer]
+  const port = Number(line.toString().trim())
   await adapter.start(
     { ...clientConfig({ kind, connections: n, port }), dialConcurrency: n },
     () => `ws://127.0.0.1:${port}/`,
     { onMessage: () => {}, onOpen: () => {}, onClose: () => {} }
   )
-  return () => Promise.resolve()
+  return () => {
+    silent.kill()
+    return Promise.resolve()
+  }
 }
 
 /** Opens `n` idle connections to the feed server; the returned function stops them and the server. */
