@@ -10,9 +10,8 @@
  * Kharbranth client to see what a connection costs beyond the socket. With
  * `BENCH_HEARTBEAT=1` every connection keeps a protocol heartbeat. With
  * `BENCH_IN_FLIGHT=1` the connections dial a server that accepts and never
- * answers the upgrade, all at once: what a dial in flight holds (while
- * thousands of connections open, the dials in flight at each young
- * collection are what survives it, beside the connections just opened).
+ * answers the upgrade, all at once: what a dial in flight holds (while a
+ * manager reconnects thousands of connections, it holds that many).
  */
 import { execFileSync, spawn } from "node:child_process"
 import { once } from "node:events"
@@ -144,6 +143,9 @@ const SILENT_SERVER = `
 const server = require("node:net").createServer((socket) => held.push(socket))
 const held = []
 server.listen({ port: 0, host: "127.0.0.1", backlog: 65535 }, () => console.log(server.address().port))
+// Ends with its parent (its stdin closes), and after two minutes whatever happens.
+process.stdin.on("close", () => process.exit(0)).resume()
+setTimeout(() => process.exit(0), 120_000).unref()
 `
 
 /**
@@ -153,7 +155,7 @@ server.listen({ port: 0, host: "127.0.0.1", backlog: 65535 }, () => console.log(
  * is killed at stop.
  */
 const startInFlight = async (adapter: Adapter): Promise<() => Promise<void>> => {
-  const silent = spawn(process.execPath, ["-e", SILENT_SERVER], { stdio: ["ignore", "pipe", "inherit"] })
+  const silent = spawn(process.execPath, ["-e", SILENT_SERVER], { stdio: ["pipe", "pipe", "inherit"] })
   const [line] = await once(silent.stdout, "data") as [Buffer]
   const port = Number(line.toString().trim())
   await adapter.start(
