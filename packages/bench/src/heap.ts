@@ -10,8 +10,8 @@
  * Kharbranth client to see what a connection costs beyond the socket. With
  * `BENCH_HEARTBEAT=1` every connection keeps a protocol heartbeat. With
  * `BENCH_IN_FLIGHT=1` the connections dial a server that accepts and never
- * answers the upgrade, all at once: what a dial in flight holds (while a
- * manager reconnects thousands of connections, it holds that many).
+ * answers the upgrade, all at once: what a dial in flight holds (a manager
+ * holds up to its `maxConcurrentDials` of them at a time).
  */
 import { execFileSync, spawn } from "node:child_process"
 import { once } from "node:events"
