@@ -340,6 +340,18 @@ export const resolve = (
     }
   })
 
+/**
+ * The function sending the last string ping resolved: configs with the same
+ * string get the same function, so that a manager's connections can share
+ * their settings (internal/settings.ts compares functions by identity).
+ */
+let lastPing: { readonly text: string; readonly make: () => string } | undefined
+
+const pingFor = (text: string): () => string => {
+  if (lastPing === undefined || lastPing.text !== text) lastPing = { text, make: () => text }
+  return lastPing.make
+}
+
 /** `resolve`, throwing `InvalidConfig`. */
 const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
   const invalid = (field: string, reason: string) => new ConnectionError.InvalidConfig({ connection, field, reason })
@@ -395,7 +407,7 @@ const resolveNow = (connection: string, config: ConnectionConfig): Resolved => {
         _tag: "Message",
         interval,
         timeout,
-        message: typeof message === "string" ? () => message : message,
+        message: typeof message === "string" ? pingFor(message) : message,
         isPong: hb.isPong,
         deliverPongs: hb.deliverPongs ?? false
       }

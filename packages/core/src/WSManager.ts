@@ -34,6 +34,7 @@ import { governed } from "./internal/governor.ts"
 import { Hub, RETAINED_FRAMES } from "./internal/hub.ts"
 import { makeObserved, shutdown } from "./internal/make.ts"
 import type { Observer } from "./internal/observer.ts"
+import { SettingsCache } from "./internal/settings.ts"
 import * as Transport from "./Transport.ts"
 
 /**
@@ -335,6 +336,8 @@ export const make = (
     const transport = yield* governed(yield* Transport.Transport, { maxConcurrentDials, dialsPerSecond })
     const registry = yield* Ref.make<Registry>({ _tag: "Open", entries: new Map(), adding: new Set() })
 
+    // Connections whose configs resolve to the same settings share one object of them (internal/settings.ts).
+    const settings = new SettingsCache()
     const frames = new Hub<NamedFrame>(capacity, strategy, Math.min(capacity, RETAINED_FRAMES))
     const events = new Hub<NamedEvent>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
     const states = new Hub<NamedState>(Number.POSITIVE_INFINITY, "suspend", RETAINED_EVENTS)
@@ -422,7 +425,7 @@ export const make = (
           // the dial itself happens outside, after add returns. Meanwhile the
           // name is reserved: `get` and `remove` of it fail at once.
           return Effect.flatMap(
-            Effect.exit(restore(makeObserved(name, config, hooks, transport, clock, observer, undefined))),
+            Effect.exit(restore(makeObserved(name, config, hooks, transport, clock, observer, undefined, settings))),
             (made) => settle(name, made)
           )
         })

@@ -38,6 +38,7 @@ import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
 import { Seldom } from "./seldom.ts"
 import * as Send from "./send.ts"
+import type { Settings } from "./settings.ts"
 import * as Stats from "./stats.ts"
 
 /** The functions and effects of a connection's handle, each made once. */
@@ -167,20 +168,25 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     if (value !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>())[key] = value
   }
 
-  readonly cfg: Config.Resolved
+  /** The config's URL, or the effect that gives it before each dial. */
+  readonly url: Effect.Effect<string>
+  /** The rest of the resolved config, shared with a manager's other connections that resolve to the same (settings.ts). */
+  readonly cfg: Settings
   readonly transport: Transport.Transport["Service"]
   readonly clock: Clock.Clock
   readonly hooks: ReadHooks<R>
 
   constructor(
     name: string,
-    cfg: Config.Resolved,
+    url: Effect.Effect<string>,
+    cfg: Settings,
     transport: Transport.Transport["Service"],
     clock: Clock.Clock,
     tap: Observer | undefined,
     hooks: ReadHooks<R>
   ) {
     this.name = name
+    this.url = url
     this.cfg = cfg
     this.transport = transport
     this.clock = clock

@@ -89,7 +89,7 @@ const reportConnecting = (self: ConnectionImpl<any>, attempt: number, url: strin
 const dial = Effect.fnUntraced(function*<R>(self: ConnectionImpl<R>) {
   self.attempt++
   const name = self.name
-  const url = yield* Effect.result(Effect.flatMap(self.cfg.url, (u) => Config.validateUrl(name, u)))
+  const url = yield* Effect.result(Effect.flatMap(self.url, (u) => Config.validateUrl(name, u)))
   if (url._tag === "Failure") {
     return { _tag: "Invalid", final: { reason: url.failure.message, error: url.failure } } satisfies Invalid
   }

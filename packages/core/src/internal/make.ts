@@ -15,13 +15,16 @@ import * as Close from "./close.ts"
 import { ConnectionImpl } from "./connection.ts"
 import * as Metrics from "./metrics.ts"
 import type { Observer } from "./observer.ts"
+import type { SettingsCache } from "./settings.ts"
 
 /**
  * Makes a connection observed by `observer` (a manager's) and starts its
  * dial loop. The services come as arguments rather than from the context:
  * `WSManager.add` runs this once per connection. With a scope, closing it
  * ends the connection; without one (a manager's), the caller ends it with
- * `shutdown`. Fails with `InvalidConfig` for a bad config.
+ * `shutdown`. With `settings` (a manager's), the connection shares its
+ * settings with the others made through it that resolve to the same
+ * (settings.ts). Fails with `InvalidConfig` for a bad config.
  */
 export const makeObserved = <R>(
   name: string,
@@ -30,10 +33,21 @@ export const makeObserved = <R>(
   transport: Transport.Transport["Service"],
   clock: Clock.Clock,
   observer: Observer | undefined,
-  scope: Scope.Scope | undefined
+  scope: Scope.Scope | undefined,
+  settings?: SettingsCache
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R> =>
   Effect.flatMap(Config.resolve(name, config), (cfg) => {
-    const connection = new ConnectionImpl<R>(name, cfg, transport, clock, observer, hooks)
+    // A connection of its own keeps the resolved config whole (its URL unread there); a manager's
+    // shares its settings with the manager's other connections that resolve to the same.
+    const connection = new ConnectionImpl<R>(
+      name,
+      cfg.url,
+      settings === undefined ? cfg : settings.of(cfg),
+      transport,
+      clock,
+      observer,
+      hooks
+    )
     // One uninterruptible step: a connection given metrics is always started, so `shutdown` removes them.
     return Effect.as(
       Effect.uninterruptible(Effect.andThen(Metrics.attach(connection), Close.start(connection, scope))),
