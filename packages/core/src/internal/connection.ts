@@ -168,8 +168,8 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
     if (value !== undefined || this.seldom !== undefined) (this.seldom ??= new Seldom<R>())[key] = value
   }
 
-  /** The config's URL, or the effect that gives it before each dial. */
-  readonly url: Effect.Effect<string>
+  /** The config's URL (validated when the config was resolved), or the effect that gives it before each dial. */
+  readonly url: string | Effect.Effect<string>
   /** The rest of the resolved config, shared with a manager's other connections that resolve to the same (settings.ts). */
   readonly cfg: Settings
   readonly transport: Transport.Transport["Service"]
@@ -178,7 +178,7 @@ export class ConnectionImpl<R> implements ConnectionShape, Direct.DirectReader {
 
   constructor(
     name: string,
-    url: Effect.Effect<string>,
+    url: string | Effect.Effect<string>,
     cfg: Settings,
     transport: Transport.Transport["Service"],
     clock: Clock.Clock,

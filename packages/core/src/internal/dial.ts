@@ -14,6 +14,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Config from "../ConnectionConfig.ts"
@@ -89,7 +90,11 @@ const reportConnecting = (self: ConnectionImpl<any>, attempt: number, url: strin
 const dial = Effect.fnUntraced(function*<R>(self: ConnectionImpl<R>) {
   self.attempt++
   const name = self.name
-  const url = yield* Effect.result(Effect.flatMap(self.url, (u) => Config.validateUrl(name, u)))
+  // A URL given as a string was validated when the config was resolved; one given as an effect is checked at each dial.
+  const source = self.url
+  const url = typeof source === "string"
+    ? Result.succeed(source)
+    : yield* Effect.result(Effect.flatMap(source, (u) => Config.validateUrl(name, u)))
   if (url._tag === "Failure") {
     return { _tag: "Invalid", final: { reason: url.failure.message, error: url.failure } } satisfies Invalid
   }

@@ -37,11 +37,12 @@ export const makeObserved = <R>(
   settings?: SettingsCache
 ): Effect.Effect<ConnectionShape, Errors.InvalidConfig, R> =>
   Effect.flatMap(Config.resolve(name, config), (cfg) => {
-    // A connection of its own keeps the resolved config whole (its URL unread there); a manager's
-    // shares its settings with the manager's other connections that resolve to the same.
+    // The URL as given (`resolve` has validated a string), not the effect `resolve` made of it. A
+    // connection of its own keeps the resolved config whole as its settings (its URL unread there);
+    // a manager's shares its settings with the manager's other connections that resolve to the same.
     const connection = new ConnectionImpl<R>(
       name,
-      cfg.url,
+      config.url,
       settings === undefined ? cfg : settings.of(cfg),
       transport,
       clock,
