@@ -65,24 +65,10 @@ export const sameSettings = (settings: Settings, cfg: Config.Resolved): boolean 
 }
 
 /** The settings of `cfg`, as an object of their own (without the URL). */
-export const settingsOf = (cfg: Config.Resolved): Settings => ({
-  protocols: cfg.protocols,
-  headers: cfg.headers,
-  heartbeat: cfg.heartbeat,
-  idleTimeout: cfg.idleTimeout,
-  reconnect: cfg.reconnect,
-  minUptime: cfg.minUptime,
-  shouldReconnect: cfg.shouldReconnect,
-  connectTimeout: cfg.connectTimeout,
-  closeTimeout: cfg.closeTimeout,
-  maxPayload: cfg.maxPayload,
-  compression: cfg.compression,
-  capacity: cfg.capacity,
-  strategy: cfg.strategy,
-  sendBuffer: cfg.sendBuffer,
-  sendHighWaterMark: cfg.sendHighWaterMark,
-  tls: cfg.tls
-})
+export const settingsOf = (cfg: Config.Resolved): Settings => {
+  const { url: _url, ...settings } = cfg
+  return settings
+}
 
 /**
  * One manager's last settings: `of` gives them again for a config that
