@@ -134,6 +134,18 @@ export const startServer = async (): Promise<{ readonly child: Child<ServerComma
   }
 }
 
+/** The silent server (`src/silentServer.ts`), once it listens: dials to it stay in flight. */
+export const startSilentServer = async (): Promise<{ readonly child: Child<never>; readonly port: number }> => {
+  const child = new Child<never>("silent server", spawn("./silentServer.ts", [], []))
+  try {
+    const { port } = await child.next("listening", 15_000)
+    return { child, port }
+  } catch (error) {
+    child.kill()
+    throw error
+  }
+}
+
 /** A client process, once every connection opened (or the ready timeout passed). */
 export const startClient = async (
   config: ClientConfig

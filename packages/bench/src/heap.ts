@@ -13,13 +13,12 @@
  * answers the upgrade, all at once: what a dial in flight holds (a manager
  * holds up to its `maxConcurrentDials` of them at a time).
  */
-import { execFileSync, spawn } from "node:child_process"
-import { once } from "node:events"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as v8 from "node:v8"
 import type { Adapter } from "./clients/Adapter.ts"
 import { loadAdapter } from "./clients/load.ts"
-import { clientConfig, openIdle, startServer } from "./harness.ts"
+import { clientConfig, openIdle, startServer, startSilentServer } from "./harness.ts"
 import { isClientKind } from "./protocol.ts"
 
 interface Snapshot {
@@ -133,38 +132,21 @@ const n = Number(count)
 const inFlight = process.env.BENCH_IN_FLIGHT === "1"
 
 /**
- * A TCP server that accepts and never answers, in a process of its own so
- * that its sockets are not counted here, with a backlog as deep as the
- * kernel allows (net.core.somaxconn): with Node's default of 511, a client
- * that starts thousands of connects in one turn (raw `ws`) would have most
- * of its SYNs dropped and its dials counted while they wait to connect.
- */
-const SILENT_SERVER = `
-const server = require("node:net").createServer((socket) => held.push(socket))
-const held = []
-server.listen({ port: 0, host: "127.0.0.1", backlog: 65535 }, () => console.log(server.address().port))
-// Ends with its parent (its stdin closes), and after two minutes whatever happens.
-process.stdin.on("close", () => process.exit(0)).resume()
-setTimeout(() => process.exit(0), 120_000).unref()
-`
-
-/**
- * Starts `n` dials that stay in flight: to a TCP server that accepts and
- * never answers the upgrade (the clients' connect timeout, 10 s, is far off
- * when the snapshot is taken, a second after the dials start). The server
- * is killed at stop.
+ * Starts `n` dials that stay in flight: to the silent server
+ * (`src/silentServer.ts`, a process of its own), which accepts and never
+ * answers the upgrade (the clients' connect timeout, 10 s, is far off when
+ * the snapshot is taken, a second after the dials start). The server is
+ * killed at stop.
  */
 const startInFlight = async (adapter: Adapter): Promise<() => Promise<void>> => {
-  const silent = spawn(process.execPath, ["-e", SILENT_SERVER], { stdio: ["pipe", "pipe", "inherit"] })
-  const [line] = await once(silent.stdout, "data") as [Buffer]
-  const port = Number(line.toString().trim())
+  const silent = await startSilentServer()
   await adapter.start(
-    { ...clientConfig({ kind, connections: n, port }), dialConcurrency: n },
-    () => `ws://127.0.0.1:${port}/`,
+    { ...clientConfig({ kind, connections: n, port: silent.port }), dialConcurrency: n },
+    () => `ws://127.0.0.1:${silent.port}/`,
     { onMessage: () => {}, onOpen: () => {}, onClose: () => {} }
   )
   return () => {
-    silent.kill()
+    silent.child.kill()
     return Promise.resolve()
   }
 }
