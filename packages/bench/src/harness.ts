@@ -122,9 +122,12 @@ const spawn = (file: string, args: Array<string>, execArgv: Array<string>) => {
   return child
 }
 
-/** The feed server, once it listens. */
-export const startServer = async (): Promise<{ readonly child: Child<ServerCommand>; readonly port: number }> => {
-  const child = new Child<ServerCommand>("server", spawn("./server.ts", [], []))
+/** A server process `file`, once it reports the port it listens on; killed if it does not. */
+const startListening = async <Command>(
+  name: string,
+  file: string
+): Promise<{ readonly child: Child<Command>; readonly port: number }> => {
+  const child = new Child<Command>(name, spawn(file, [], []))
   try {
     const { port } = await child.next("listening", 15_000)
     return { child, port }
@@ -134,17 +137,13 @@ export const startServer = async (): Promise<{ readonly child: Child<ServerComma
   }
 }
 
+/** The feed server, once it listens. */
+export const startServer = (): Promise<{ readonly child: Child<ServerCommand>; readonly port: number }> =>
+  startListening<ServerCommand>("server", "./server.ts")
+
 /** The silent server (`src/silentServer.ts`), once it listens: dials to it stay in flight. */
-export const startSilentServer = async (): Promise<{ readonly child: Child<never>; readonly port: number }> => {
-  const child = new Child<never>("silent server", spawn("./silentServer.ts", [], []))
-  try {
-    const { port } = await child.next("listening", 15_000)
-    return { child, port }
-  } catch (error) {
-    child.kill()
-    throw error
-  }
-}
+export const startSilentServer = (): Promise<{ readonly child: Child<never>; readonly port: number }> =>
+  startListening<never>("silent server", "./silentServer.ts")
 
 /** A client process, once every connection opened (or the ready timeout passed). */
 export const startClient = async (
