@@ -8,13 +8,21 @@
 import WebSocket from "ws"
 import { type Adapter, openGated } from "./Adapter.ts"
 
-/**
- * Raw `ws`, with the handler called per frame in its own `message` event
- * (`batched` false: the baseline) or, as a control, with each socket read's
- * frames buffered and handed to the handler in one microtask after the read
- * (`batched` true): what batching per read costs in latency, with no library.
- */
-const make = (batched: boolean): Adapter => ({
+/** How `makeWs` hands each text message over. */
+export interface WsOptions {
+  /**
+   * `false`: the handler is called per frame in its own `message` event
+   * (the baseline); `true`, a control: each socket read's frames are
+   * buffered and handed to the handler in one microtask after the read
+   * (what batching per read costs in latency, with no library).
+   */
+  readonly batched: boolean
+  /** Where each text message goes instead of `handlers.onMessage` (not batched): a control's own consumer. */
+  readonly deliver?: (index: number, data: string) => void
+}
+
+/** Raw `ws`, each text message handed over as `options` say. */
+export const makeWs = ({ batched, deliver }: WsOptions): Adapter => ({
   start: (config, url, handlers) => {
     let stopped = false
     const sockets: Array<WebSocket | undefined> = []
@@ -52,8 +60,9 @@ const make = (batched: boolean): Adapter => ({
           } else read.push(data.toString())
         })
       } else {
+        const onMessage = deliver ?? handlers.onMessage
         ws.on("message", (data: Buffer, isBinary) => {
-          if (!isBinary) handlers.onMessage(index, data.toString())
+          if (!isBinary) onMessage(index, data.toString())
         })
       }
       if (schedulePing !== undefined) {
@@ -83,7 +92,7 @@ const make = (batched: boolean): Adapter => ({
 })
 
 /** The raw `ws` adapter: the baseline. */
-export const adapter: Adapter = make(false)
+export const adapter: Adapter = makeWs({ batched: false })
 
 /** Raw `ws` with each read's frames handed over in one microtask: the control for batching. */
-export const batchedAdapter: Adapter = make(true)
+export const batchedAdapter: Adapter = makeWs({ batched: true })
