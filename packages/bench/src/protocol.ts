@@ -12,6 +12,7 @@ export const CLIENT_KINDS = [
   "ws",
   "ws-batched",
   "ws+kharbranth-import",
+  "ws+effect-stream",
   "kharbranth-stream",
   "kharbranth-arrays",
   "kharbranth-hooks",
@@ -37,9 +38,11 @@ export const METRICS_CLIENTS = ["kharbranth-stream+metrics", "kharbranth-hooks+m
  * `ws` in a process that has imported `@kharbranth/core` and
  * `@kharbranth/node` and never uses them (what loading the library and
  * `effect` does to garbage collection, with none of the library's work per
- * frame).
+ * frame); `ws+effect-stream` is raw `ws` read by one `Stream.runForEach`
+ * through the thinnest pull Effect allows (what an effect per frame costs
+ * in the Effect runtime itself, to set beside `kharbranth-stream`).
  */
-export const CONTROL_CLIENTS = ["ws-batched", "ws+kharbranth-import"] as const
+export const CONTROL_CLIENTS = ["ws-batched", "ws+kharbranth-import", "ws+effect-stream"] as const
 
 /**
  * The clients of the scenarios where how frames are consumed does not matter

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest"
 import { formatHeadline } from "../src/report.ts"
 import { headlineOf, type Sample } from "../src/scenario.ts"
+import { measurePaced } from "../src/scenarios/fixedRate.ts"
 import { measureFlood, scenario } from "../src/scenarios/throughput.ts"
 
 describe("smoke", () => {
@@ -25,5 +26,13 @@ describe("smoke", () => {
     const metric = scenario.metrics.find((m) => m.key === "msgsPerSec")!
     const line = formatHeadline(headlineOf(samples, "throughput", "1", metric)!)
     expect(line).toMatch(/^throughput-1: kharbranth\/ws = \d+\.\d\d {2}\(hooks \d+\.\d\d\)$/)
+  }, 20_000)
+  it("the Effect-stream control reads every message of the fixed rate through its stream consumer", async () => {
+    const metrics = await measurePaced("ws+effect-stream", 1, 200, 800)
+    // 10,000 msg/s are sent; a control that lost messages, or whose consumer stalled, would fall short.
+    expect(metrics.msgsPerSec).toBeGreaterThan(9_000)
+    expect(metrics.msgsPerSec).toBeLessThan(11_000)
+    expect(metrics.addedP50).toBeGreaterThan(0)
+    expect(metrics.addedP50).toBeLessThan(1_000)
   }, 20_000)
 })

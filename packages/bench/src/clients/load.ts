@@ -16,6 +16,8 @@ export const loadAdapter = async (kind: ClientKind): Promise<Adapter> => {
       await import("@kharbranth/core")
       await import("@kharbranth/node")
       return (await import("./ws.ts")).adapter
+    case "ws+effect-stream":
+      return (await import("./wsEffect.ts")).adapter
     case "kharbranth-stream":
       return (await import("./kharbranth.ts")).streamAdapter
     case "kharbranth-arrays":

@@ -74,7 +74,10 @@ export const scenario: Scenario = {
     "`ws-batched` is raw `ws` handing each read's frames to the handler in one microtask after the read: " +
     "the latency of batching per read, with no library. `ws+kharbranth-import` is raw `ws` in a process that " +
     "has imported `@kharbranth/core` and `@kharbranth/node` and never uses them: what loading the library and " +
-    "`effect` does to GC pauses and the cold window, with none of the library's work per frame.",
+    "`effect` does to GC pauses and the cold window, with none of the library's work per frame. " +
+    "`ws+effect-stream` is raw `ws` read by one `Stream.runForEach` through the thinnest pull Effect allows " +
+    "(a fiber parked in `Effect.callback`, resumed per message): what an effect per frame costs in the Effect " +
+    "runtime itself, beside `kharbranth-stream`.",
   metrics: [
     { key: "cpuPerMsg", label: "CPU/msg", unit: "µs", better: "lower", headline: "cpu", digits: 2 },
     { key: "e2eP99", label: "e2e p99", unit: "µs", better: "lower", headline: "latency-p99", digits: 0 },
