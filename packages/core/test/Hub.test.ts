@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import * as Hub from "../src/Hub.ts"
 
 /** Pulls once, or reports that the hub has ended for this subscriber. */
@@ -54,6 +55,28 @@ describe("Hub", () => {
       yield* Fiber.join(a)
       yield* Fiber.join(b)
     }))
+
+  it.effect("a pull interrupted while parked takes nothing: what is published next waits for the next pull", () =>
+    Effect.gen(function*() {
+      const hub = new Hub.Hub<number>(16, "suspend", 0)
+      const pull = yield* hub.subscribe
+      const parked = yield* Effect.forkChild(pull)
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(parked)
+      yield* hub.publish([1, 2])
+      yield* hub.publish([3])
+      assert.deepStrictEqual(yield* pull, [1, 2, 3], "nothing went to the interrupted pull")
+
+      // A pull that loses a race to a timer, as one under a stream operator's timeout may.
+      const raced = yield* Effect.forkChild(Effect.timeout(pull, "1 second"))
+      yield* Effect.yieldNow
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(Exit.isFailure(yield* Fiber.await(raced)), "the first pull timed out")
+      yield* hub.publish([4])
+      yield* hub.end
+      assert.deepStrictEqual(yield* pullOnce(pull), [4])
+      assert.strictEqual(yield* pullOnce(pull), "done")
+    }).pipe(Effect.scoped))
 
   it.effect("a subscriber that joins while a publish wakes its predecessor does not get that batch again", () =>
     Effect.gen(function*() {

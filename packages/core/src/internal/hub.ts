@@ -74,11 +74,14 @@ class Subscriber<A> {
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
-      waiter(Effect.succeed(this.takeAll()))
+      waiter(this.woken)
     }
   }
 
-  /** Whether a reader is parked waiting for the next batch. */
+  /**
+   * Whether a reader is parked waiting for the next batch. A reader
+   * interrupted while parked still counts until the next batch is put.
+   */
   get waiting(): boolean {
     return this.waiter !== undefined
   }
@@ -136,17 +139,29 @@ class Subscriber<A> {
     })
   })
 
-  /** Everything buffered, or a park until the next batch or the end. Built once. */
+  /**
+   * Everything buffered, or a park until the next batch or the end. Built
+   * once. The park registers no cleanup: a reader is woken with `woken`,
+   * which takes the items only when the reader runs, so a reader
+   * interrupted while parked (its wake-up then goes nowhere) takes nothing,
+   * and what was put stays for the next pull. A cleanup would cost the
+   * reader's fiber a finalizer on its stack at every park, once per batch.
+   */
   readonly pull: Pull<A> = Effect.callback<Arr.NonEmptyReadonlyArray<A>, Cause.Done>((resume) => {
-    if (this.size > 0) return resume(Effect.succeed(this.takeAll()))
-    if (this.ended || this.closed) return resume(DONE)
+    const ready = this.poll()
+    if (ready !== undefined) return resume(ready)
     this.waiter = resume
-    return this.cancelPull
   })
 
-  private readonly cancelPull: Effect.Effect<void> = Effect.sync(() => {
-    this.waiter = undefined
-  })
+  /** What a woken reader runs: the pull again, now that there is something (or an end) to take. */
+  private readonly woken: Pull<A> = Effect.suspend(() => this.poll() ?? this.pull)
+
+  /** Everything buffered, or the end, or `undefined` with nothing to take yet. */
+  private poll(): Pull<A> | undefined {
+    if (this.size > 0) return Effect.succeed(this.takeAll())
+    if (this.ended || this.closed) return DONE
+    return undefined
+  }
 
   /** Everything buffered (at least one item), as one array. */
   private takeAll(): Arr.NonEmptyReadonlyArray<A> {
