@@ -17,7 +17,7 @@ export interface WsOptions {
    * (what batching per read costs in latency, with no library).
    */
   readonly batched: boolean
-  /** Where each text message goes instead of `handlers.onMessage` (not batched): a control's own consumer. */
+  /** Where each text message goes instead of `handlers.onMessage`: a control's own consumer. */
   readonly deliver?: (index: number, data: string) => void
 }
 
@@ -28,6 +28,7 @@ export const makeWs = ({ batched, deliver }: WsOptions): Adapter => ({
     const sockets: Array<WebSocket | undefined> = []
     const delay = config.reconnect.kind === "fixed" ? config.reconnect.delayMs : 1000
     const hb = config.heartbeat
+    const onMessage = deliver ?? handlers.onMessage
 
     const connect = (index: number, opened?: () => void) => {
       const ws = new WebSocket(url(index), { perMessageDeflate: false })
@@ -50,7 +51,7 @@ export const makeWs = ({ batched, deliver }: WsOptions): Adapter => ({
         const flush = () => {
           const frames = read!
           read = undefined
-          for (let i = 0; i < frames.length; i++) handlers.onMessage(index, frames[i]!)
+          for (let i = 0; i < frames.length; i++) onMessage(index, frames[i]!)
         }
         ws.on("message", (data: Buffer, isBinary) => {
           if (isBinary) return
@@ -60,7 +61,6 @@ export const makeWs = ({ batched, deliver }: WsOptions): Adapter => ({
           } else read.push(data.toString())
         })
       } else {
-        const onMessage = deliver ?? handlers.onMessage
         ws.on("message", (data: Buffer, isBinary) => {
           if (!isBinary) onMessage(index, data.toString())
         })
