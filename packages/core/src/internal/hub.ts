@@ -74,14 +74,11 @@ class Subscriber<A> {
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
-      waiter(this.woken)
+      waiter(Effect.succeed(this.takeAll()))
     }
   }
 
-  /**
-   * Whether a reader is parked waiting for the next batch. A reader
-   * interrupted while parked still counts until the next batch is put.
-   */
+  /** Whether a reader is parked waiting for the next batch. */
   get waiting(): boolean {
     return this.waiter !== undefined
   }
@@ -139,29 +136,17 @@ class Subscriber<A> {
     })
   })
 
-  /**
-   * Everything buffered, or a park until the next batch or the end. Built
-   * once. The park registers no cleanup: a reader is woken with `woken`,
-   * which takes the items only when the reader runs, so a reader
-   * interrupted while parked (its wake-up then goes nowhere) takes nothing,
-   * and what was put stays for the next pull. A cleanup would cost the
-   * reader's fiber a finalizer on its stack at every park, once per batch.
-   */
+  /** Everything buffered, or a park until the next batch or the end. Built once. */
   readonly pull: Pull<A> = Effect.callback<Arr.NonEmptyReadonlyArray<A>, Cause.Done>((resume) => {
-    const ready = this.poll()
-    if (ready !== undefined) return resume(ready)
+    if (this.size > 0) return resume(Effect.succeed(this.takeAll()))
+    if (this.ended || this.closed) return resume(DONE)
     this.waiter = resume
+    return this.cancelPull
   })
 
-  /** What a woken reader runs: the pull again, now that there is something (or an end) to take. */
-  private readonly woken: Pull<A> = Effect.suspend(() => this.poll() ?? this.pull)
-
-  /** Everything buffered, or the end, or `undefined` with nothing to take yet. */
-  private poll(): Pull<A> | undefined {
-    if (this.size > 0) return Effect.succeed(this.takeAll())
-    if (this.ended || this.closed) return DONE
-    return undefined
-  }
+  private readonly cancelPull: Effect.Effect<void> = Effect.sync(() => {
+    this.waiter = undefined
+  })
 
   /** Everything buffered (at least one item), as one array. */
   private takeAll(): Arr.NonEmptyReadonlyArray<A> {
